@@ -1,0 +1,6 @@
+# One INTERFACE target carries the warning set; every project target links it.
+add_library(ringside_warnings INTERFACE)
+target_compile_options(ringside_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow=local)
+if(RINGSIDE_WERROR)
+  target_compile_options(ringside_warnings INTERFACE -Werror)
+endif()

@@ -1,0 +1,78 @@
+#pragma once
+// The call engine: PBX events in, call records and pops out. Pure domain
+// logic over two seams, Storage and PopSink; no sockets. Not thread-safe:
+// the server runs it on one strand, the tests call it directly.
+//
+// For every tracker effect:
+//   CallStarted    -> call record stored with status "ringing"
+//   Ringing        -> caller looked up (E.164, then one storage lookup) once
+//                     per call; `call.ringing` to every enabled agent on that
+//                     extension
+//   Answered       -> record answered; `call.answered` to agents who got the
+//                     pop; `call.retracted` (answered_elsewhere) to the others
+//   StoppedRinging -> `call.retracted` to that extension's agents
+//   Ended          -> final record + customer history in one transaction;
+//                     `call.ended` to the agent who took the call;
+//                     `call.retracted` (caller_hung_up) to agents still ringing
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "ringside/core/call_tracker.hpp"
+#include "ringside/core/errors.hpp"
+#include "ringside/core/model.hpp"
+#include "ringside/core/phone.hpp"
+#include "ringside/delivery/pop_sink.hpp"
+#include "ringside/storage/store.hpp"
+
+namespace ringside {
+
+struct CallServiceStats {
+    std::uint64_t events = 0;          // PBX events fed
+    std::uint64_t calls_started = 0;
+    std::uint64_t calls_ended = 0;
+    std::uint64_t pops_sent = 0;       // call.ringing messages handed to the sink
+    std::uint64_t lookups = 0;         // customer lookups
+    std::uint64_t lookup_hits = 0;
+    std::size_t active_calls = 0;
+};
+
+class CallService {
+public:
+    CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones);
+    ~CallService();
+
+    /// Feeds one PBX event through that PBX's tracker and acts on the effects.
+    /// Storage failures propagate (StorageError); the tracker state stays consistent.
+    void on_pbx_event(const pbx::Event& ev);
+
+    /// After a restart: records of `pbx` left open by a previous run are
+    /// closed at `now` once the PBX has been resynchronised (ResyncEnd) and the
+    /// call is not among those it still has; call at start for PBXs that are
+    /// no longer configured (closes them all).
+    void close_orphans(const PbxId& pbx, Timestamp now);
+
+    /// POST /api/calls/{id}/disposition: the agent who took the call, or a
+    /// supervisor/admin. Notes have card numbers masked before they are stored.
+    Result<CallRecord> set_disposition(const User& by, const CallId& id, const std::string& disposition,
+                                       const std::string& notes);
+
+    CallServiceStats stats() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// The `call` object of pops: {"id","pbx","direction","from","from_raw","from_name","to","queue","started_at"}.
+nlohmann::json pop_call_json(const CallRecord& c);
+/// A `call.ringing` message (no seq) per CONTRACT.md.
+nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx);
+
+}  // namespace ringside

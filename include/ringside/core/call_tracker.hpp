@@ -1,0 +1,85 @@
+#pragma once
+// The call tracker: a state machine with no I/O that folds channel-level PBX
+// events (pbx_event.hpp) into calls and reports what changed, as effects.
+//
+//  - One call per Linkedid (Asterisk 12+) or, when the PBX sends none, per
+//    chain of dials and Local channel halves starting at the first channel.
+//    CallId = "<pbx>-<linkedid>", stable across all legs.
+//  - An agent's extension rings when a device channel (SIP/1001-..., PJSIP/...)
+//    is dialled as part of the call; it stops ringing on DialEnd, on hangup, or
+//    when another extension answers.
+//  - The caller is the external party that started the call: the root
+//    channel's caller id, never an intermediate Local channel or extension.
+//
+// Feed events in the order the PBX sent them; effects come out in order.
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ringside/core/model.hpp"
+#include "ringside/core/pbx_event.hpp"
+
+namespace ringside {
+
+/// What the tracker knows of a call at the moment of an effect.
+struct CallSnapshot {
+    CallId id;
+    PbxId pbx;
+    std::string caller_num;                  // raw caller id number of the external caller
+    std::string caller_name;                 // raw caller id name
+    std::optional<Extension> caller_device;  // set when the call was started by a device (a phone), not a trunk
+    std::string dialed;                      // what the caller dialled (root channel's exten)
+    std::optional<std::string> queue;
+    Timestamp started_at{};
+};
+
+enum class StopReason { answered_elsewhere, caller_hung_up, no_answer, busy, rejected };
+
+namespace effect {
+/// A new call appeared (first channel of a Linkedid that is not a bare Local channel).
+struct CallStarted { CallSnapshot call; };
+/// An agent's device started ringing for this call.
+struct Ringing { CallSnapshot call; Extension ext; Timestamp at{}; };
+/// The device stopped ringing without being answered.
+struct StoppedRinging { CallSnapshot call; Extension ext; StopReason reason = StopReason::no_answer; Timestamp at{}; };
+/// A device answered (its channel went Up as the dialled party / DialEnd ANSWER).
+struct Answered { CallSnapshot call; Extension ext; Timestamp at{}; };
+/// The caller entered a queue.
+struct Queued { CallSnapshot call; std::string queue; int position = 0; Timestamp at{}; };
+/// The last channel of the call hung up. outcome is set by what happened:
+/// answered if any device answered; abandoned if the caller left a queue;
+/// busy / failed from the dial results; missed otherwise.
+struct Ended {
+    CallSnapshot call;
+    CallStatus outcome = CallStatus::missed;  // never ringing
+    Timestamp at{};
+    int hangup_cause = 0;                     // Q.850 cause of the caller's hangup
+};
+}  // namespace effect
+
+using Effect = std::variant<effect::CallStarted, effect::Ringing, effect::StoppedRinging, effect::Answered,
+                            effect::Queued, effect::Ended>;
+
+class CallTracker {
+public:
+    CallTracker();
+    ~CallTracker();
+    CallTracker(CallTracker&&) noexcept;
+    CallTracker& operator=(CallTracker&&) noexcept;
+
+    /// Feeds one event; returns what it changed, in order. Never throws on
+    /// odd input (unknown ids, events out of order): they are ignored.
+    std::vector<Effect> on_event(const pbx::Event& ev);
+
+    /// Calls in progress right now (not yet Ended), for metrics and resync.
+    std::size_t active_calls() const;
+    std::vector<CallSnapshot> active_snapshot() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringside

@@ -1,0 +1,115 @@
+#pragma once
+// The domain records Ringside stores and sends. Wire form: one to_json per
+// struct (json.cpp); field names and values follow shared/CONTRACT.md.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "ringside/core/strong_typedef.hpp"
+#include "ringside/core/time.hpp"
+
+namespace ringside {
+
+enum class Role { agent, supervisor, admin };
+std::string_view to_string(Role r);
+std::optional<Role> role_from_string(std::string_view s);
+/// supervisor and admin rank above agent; admin above supervisor.
+bool role_at_least(Role have, Role need);
+
+enum class Direction { inbound, outbound, internal };
+std::string_view to_string(Direction d);
+std::optional<Direction> direction_from_string(std::string_view s);
+
+/// ringing while not final; the other five are final.
+enum class CallStatus { ringing, answered, missed, abandoned, busy, failed };
+std::string_view to_string(CallStatus s);
+std::optional<CallStatus> call_status_from_string(std::string_view s);
+
+struct User {
+    std::int64_t id = 0;
+    AgentId username;
+    std::string name;                 // display name, any script
+    Role role = Role::agent;
+    std::optional<Extension> extension;
+    bool disabled = false;
+};
+
+/// One call, all legs folded in. Stored from the first ring, final within a
+/// second of the PBX reporting its end.
+struct CallRecord {
+    CallId id;
+    PbxId pbx;
+    Direction direction = Direction::inbound;
+    std::string from;                 // E.164 of the external caller, or raw when it cannot be normalised
+    std::string from_raw;             // caller id number as the PBX sent it
+    std::string from_name;            // caller id name as the PBX sent it ("" if none)
+    std::string to;                   // number or extension dialled
+    std::optional<std::int64_t> customer_id;
+    std::optional<AgentId> agent;     // username of the agent who answered (the last one)
+    std::optional<Extension> extension;  // that agent's extension
+    std::optional<std::string> queue;
+    CallStatus status = CallStatus::ringing;
+    Timestamp started_at{};
+    std::optional<Timestamp> answered_at;
+    std::optional<Timestamp> ended_at;
+    std::int64_t wait_seconds = 0;    // start to answer, or start to end when unanswered
+    std::int64_t talk_seconds = 0;    // answer to end; 0 when unanswered
+    std::string disposition;          // agent's closing code ("" until set)
+    std::string notes;                // agent's notes, card numbers masked
+    std::vector<AgentId> rang;        // agents whose phone rang (not on the wire record)
+};
+
+struct Customer {
+    std::int64_t id = 0;
+    std::string name;                 // any script
+    std::string salutation;           // "Ms.", "Mr.", "خانم", ... ("" if unknown)
+    std::vector<std::string> phones;  // E.164
+    std::string email;
+    std::string tier;                 // "gold" | "silver" | "bronze" | ""
+    std::vector<std::string> tags;
+    std::string company;
+    std::string notes;
+    std::string language;             // BCP 47 preferred language ("en", "fa"), "" if unknown
+    Timestamp created_at{};
+};
+
+struct Issue {
+    std::int64_t id = 0;
+    std::int64_t customer_id = 0;
+    std::string title;
+    std::string description;
+    std::string status = "open";      // "open" | "resolved"
+    Timestamp opened_at{};
+    std::optional<Timestamp> resolved_at;
+};
+
+struct Interaction {
+    std::int64_t id = 0;
+    std::int64_t customer_id = 0;
+    Timestamp at{};
+    std::string channel = "call";     // "call" | "email" | "visit" | "note"
+    std::string direction;            // "inbound" | "outbound" | "internal" | ""
+    std::string summary;              // one line; card numbers masked
+    std::optional<AgentId> agent;
+    std::optional<CallId> call_id;
+    std::string status;               // for calls: the call status
+    std::string disposition;
+};
+
+/// What a pop shows about a caller: one indexed lookup by E.164.
+struct CustomerContext {
+    Customer customer;
+    std::vector<Issue> open_issues;              // newest first, at most 5
+    std::vector<Interaction> recent_interactions;  // newest first, at most 5
+};
+
+void to_json(nlohmann::json& j, const User& u);
+void to_json(nlohmann::json& j, const CallRecord& c);
+void to_json(nlohmann::json& j, const Customer& c);
+void to_json(nlohmann::json& j, const Issue& i);
+void to_json(nlohmann::json& j, const Interaction& i);
+
+}  // namespace ringside

@@ -1,0 +1,95 @@
+#pragma once
+// What any PBX adapter reports, in the PBX-neutral vocabulary of channels,
+// dials and bridges. Adapters translate their protocol into these; the call
+// tracker turns them into calls. Every event names the channel by the PBX's
+// unique id (Asterisk Uniqueid, FreeSWITCH Unique-ID).
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ringside/core/strong_typedef.hpp"
+#include "ringside/core/time.hpp"
+
+namespace ringside::pbx {
+
+/// Channel state as PBXs report it (Asterisk ChannelState numbers 0..10).
+enum class ChannelState { down, reserved, offhook, dialing, ring, ringing, up, busy, unknown };
+
+struct ChannelInfo {
+    std::string uniqueid;       // never parsed as a number; may carry "system-" prefix
+    std::string linkedid;       // "" when the PBX does not send one (Asterisk < 12)
+    std::string channel;        // "SIP/1001-0000001a", "Local/200@ctx-00000002;1", ...
+    std::string caller_num;     // CallerIDNum ("" for <unknown>)
+    std::string caller_name;    // CallerIDName ("" for <unknown>)
+    std::string connected_num;  // ConnectedLineNum ("" for <unknown>)
+    std::string connected_name;
+    std::string exten;          // dialplan extension the channel is at
+    std::string context;
+    ChannelState state = ChannelState::unknown;
+};
+
+/// A channel came into being (Newchannel), or was listed by a resync.
+struct ChannelCreated { ChannelInfo ch; };
+/// State, caller id or connected line changed (Newstate, NewCallerid, NewConnectedLine).
+struct ChannelUpdated { ChannelInfo ch; };
+/// A channel's name changed (Rename, pre-12 masquerades).
+struct ChannelRenamed { std::string uniqueid; std::string new_channel; };
+/// One channel started dialling another (DialBegin, Dial SubEvent Begin).
+struct DialBegin {
+    ChannelInfo caller;         // may be empty (uniqueid "") for Originate
+    ChannelInfo dest;
+    std::string dialstring;     // "1001", "SIP/1001", ...
+};
+enum class DialStatus { answer, cancel, busy, noanswer, chanunavail, congestion, dontcall, torture, invalid, other };
+/// Dial finished (DialEnd, Dial SubEvent End).
+struct DialEnd { std::string caller_uniqueid; std::string dest_uniqueid; DialStatus status = DialStatus::other; };
+/// The two halves of a Local channel (";1" and ";2") were tied (LocalBridge).
+struct LocalPair { std::string uniqueid1; std::string uniqueid2; };
+/// A channel entered or left a bridge (BridgeEnter/Leave; pre-12 Bridge Link/Unlink with two channels).
+struct BridgeEnter { std::string bridge_id; std::string uniqueid; };
+struct BridgeLeave { std::string bridge_id; std::string uniqueid; };
+/// Pre-12 Bridge Link: both channels at once.
+struct BridgeLink { std::string uniqueid1; std::string uniqueid2; bool linked = true; };
+/// The channel hung up (Hangup). cause is Q.850 (16 normal, 17 busy, 19 no answer, 21 rejected...).
+struct Hangup { std::string uniqueid; int cause = 0; std::string cause_txt; };
+/// Queue events (QueueCallerJoin/Leave/Abandon, Join/Leave before 12).
+struct QueueJoin { std::string uniqueid; std::string queue; int position = 0; };
+struct QueueLeave { std::string uniqueid; std::string queue; };
+struct QueueAbandon { std::string uniqueid; std::string queue; int hold_seconds = 0; };
+/// A queue member's device was called / connected (AgentCalled/AgentConnect).
+struct AgentCalled { std::string caller_uniqueid; std::string dest_uniqueid; std::string interface; std::string queue; };
+struct AgentConnect { std::string caller_uniqueid; std::string dest_uniqueid; std::string interface; std::string queue; int hold_seconds = 0; };
+/// Transfers (BlindTransfer / AttendedTransfer); details kept for the tracker.
+struct Transfer {
+    bool attended = false;
+    std::string transferer_uniqueid;    // the agent's channel that transferred
+    std::string transferee_uniqueid;    // the channel being transferred (the caller)
+    std::string target_uniqueid;        // attended: the consultation call's other party
+    std::string target_exten;           // blind: the extension transferred to
+};
+/// After every (re)login the adapter lists the channels that exist right now:
+/// ResyncBegin, then ChannelCreated for each, then ResyncEnd. Channels the
+/// tracker holds that were not listed have gone while the link was down.
+struct ResyncBegin {};
+struct ResyncEnd {};
+/// The PBX link went down; nothing is known until the next resync.
+struct LinkDown {};
+
+using Payload = std::variant<ChannelCreated, ChannelUpdated, ChannelRenamed, DialBegin, DialEnd, LocalPair,
+                             BridgeEnter, BridgeLeave, BridgeLink, Hangup, QueueJoin, QueueLeave, QueueAbandon,
+                             AgentCalled, AgentConnect, Transfer, ResyncBegin, ResyncEnd, LinkDown>;
+
+struct Event {
+    PbxId pbx;
+    Timestamp at{};   // when the PBX says it happened, else when Ringside received it
+    Payload payload;
+};
+
+/// "SIP/1001-0000001a" -> "1001"; "PJSIP/1001-00000002" -> "1001"; "IAX2/1001-123" -> "1001".
+/// Local, Bridge, Message and other non-device channels -> nullopt.
+std::optional<Extension> device_extension(std::string_view channel);
+/// "Local/200@ctx-00000002;1" -> true
+bool is_local_channel(std::string_view channel);
+
+}  // namespace ringside::pbx

@@ -1,0 +1,20 @@
+#pragma once
+// The pop delivery seam. The core hands each message for one user to a
+// PopSink; the embedded default (server/pop_hub.hpp) numbers it with the
+// user's `seq`, keeps it for `resume`, and writes it to that user's open
+// WebSockets. A multi-node deployment puts a Redis pub/sub sink here.
+#include <nlohmann/json.hpp>
+
+#include "ringside/core/strong_typedef.hpp"
+
+namespace ringside {
+
+class PopSink {
+public:
+    virtual ~PopSink() = default;
+    /// message: a server-to-client object with "type" and no "seq" (the sink
+    /// assigns it). Must not block: called on the call engine's thread.
+    virtual void send(const AgentId& to, nlohmann::json message) = 0;
+};
+
+}  // namespace ringside

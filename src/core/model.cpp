@@ -1,0 +1,93 @@
+#include "ringside/core/model.hpp"
+
+#include <array>
+
+#include <nlohmann/json.hpp>
+
+namespace ringside {
+namespace {
+
+template <class E, std::size_t N>
+std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view s) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (names[i] == s) return static_cast<E>(i);
+    return std::nullopt;
+}
+
+constexpr std::array<std::string_view, 3> role_names{"agent", "supervisor", "admin"};
+constexpr std::array<std::string_view, 3> direction_names{"inbound", "outbound", "internal"};
+constexpr std::array<std::string_view, 6> status_names{"ringing", "answered", "missed", "abandoned", "busy", "failed"};
+
+nlohmann::json opt_time(const std::optional<Timestamp>& t) {
+    return t ? nlohmann::json(format_iso(*t)) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+std::string_view to_string(Role r) { return role_names[static_cast<std::size_t>(r)]; }
+std::optional<Role> role_from_string(std::string_view s) { return lookup<Role>(role_names, s); }
+bool role_at_least(Role have, Role need) { return static_cast<int>(have) >= static_cast<int>(need); }
+
+std::string_view to_string(Direction d) { return direction_names[static_cast<std::size_t>(d)]; }
+std::optional<Direction> direction_from_string(std::string_view s) { return lookup<Direction>(direction_names, s); }
+
+std::string_view to_string(CallStatus s) { return status_names[static_cast<std::size_t>(s)]; }
+std::optional<CallStatus> call_status_from_string(std::string_view s) { return lookup<CallStatus>(status_names, s); }
+
+void to_json(nlohmann::json& j, const User& u) {
+    j = {{"username", u.username.value()},
+         {"name", u.name},
+         {"role", to_string(u.role)},
+         {"extension", u.extension ? nlohmann::json(u.extension->value()) : nlohmann::json(nullptr)}};
+}
+
+void to_json(nlohmann::json& j, const CallRecord& c) {
+    j = {{"id", c.id.value()},
+         {"pbx", c.pbx.value()},
+         {"direction", to_string(c.direction)},
+         {"from", c.from},
+         {"from_raw", c.from_raw},
+         {"from_name", c.from_name},
+         {"to", c.to},
+         {"customer_id", c.customer_id ? nlohmann::json(*c.customer_id) : nlohmann::json(nullptr)},
+         {"agent", c.agent ? nlohmann::json(c.agent->value()) : nlohmann::json(nullptr)},
+         {"extension", c.extension ? nlohmann::json(c.extension->value()) : nlohmann::json(nullptr)},
+         {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
+         {"status", to_string(c.status)},
+         {"started_at", format_iso(c.started_at)},
+         {"answered_at", opt_time(c.answered_at)},
+         {"ended_at", opt_time(c.ended_at)},
+         {"wait_seconds", c.wait_seconds},
+         {"talk_seconds", c.talk_seconds},
+         {"disposition", c.disposition},
+         {"notes", c.notes}};
+}
+
+void to_json(nlohmann::json& j, const Customer& c) {
+    j = {{"id", c.id},          {"name", c.name},   {"salutation", c.salutation}, {"phones", c.phones},
+         {"email", c.email},    {"tier", c.tier},   {"tags", c.tags},             {"company", c.company},
+         {"notes", c.notes},    {"language", c.language}, {"created_at", format_iso(c.created_at)}};
+}
+
+void to_json(nlohmann::json& j, const Issue& i) {
+    j = {{"id", i.id},
+         {"customer_id", i.customer_id},
+         {"title", i.title},
+         {"description", i.description},
+         {"status", i.status},
+         {"opened_at", format_iso(i.opened_at)},
+         {"resolved_at", opt_time(i.resolved_at)}};
+}
+
+void to_json(nlohmann::json& j, const Interaction& i) {
+    j = {{"at", format_iso(i.at)},
+         {"channel", i.channel},
+         {"direction", i.direction},
+         {"summary", i.summary},
+         {"agent", i.agent ? nlohmann::json(i.agent->value()) : nlohmann::json(nullptr)},
+         {"call_id", i.call_id ? nlohmann::json(i.call_id->value()) : nlohmann::json(nullptr)},
+         {"status", i.status},
+         {"disposition", i.disposition}};
+}
+
+}  // namespace ringside

@@ -1,0 +1,1 @@
+# tests for this area: ringside_add_test(NAME ... SOURCES ... LIBS ...)
