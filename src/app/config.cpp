@@ -1,1 +1,246 @@
-// filled in by its owner
+#include "ringside/app/config.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace ringside::app {
+namespace {
+
+int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+class Checker {
+public:
+    explicit Checker(std::vector<ConfigError>& errors) : errors_(errors) {}
+
+    void error(std::string key, int line, std::string message) {
+        errors_.push_back({std::move(key), line, std::move(message)});
+    }
+
+    /// Every key of tbl must be in allowed.
+    void known_keys(const toml::table& tbl, const std::string& prefix, std::initializer_list<std::string_view> allowed) {
+        for (auto&& [k, v] : tbl) {
+            bool ok = false;
+            for (auto a : allowed) ok = ok || a == k.str();
+            if (!ok) error(join(prefix, k.str()), line_of(v), "unknown key");
+        }
+    }
+
+    void str(const toml::table& tbl, const std::string& prefix, std::string_view key, std::string& out) {
+        if (auto* n = tbl.get(key)) {
+            if (auto* s = n->as_string()) out = s->get();
+            else error(join(prefix, key), line_of(*n), "must be a string");
+        }
+    }
+
+    void boolean(const toml::table& tbl, const std::string& prefix, std::string_view key, bool& out) {
+        if (auto* n = tbl.get(key)) {
+            if (auto* b = n->as_boolean()) out = b->get();
+            else error(join(prefix, key), line_of(*n), "must be true or false");
+        }
+    }
+
+    template <class Int>
+    void integer(const toml::table& tbl, const std::string& prefix, std::string_view key, Int& out, long long lo,
+                 long long hi) {
+        if (auto* n = tbl.get(key)) {
+            auto* i = n->as_integer();
+            if (!i || i->get() < lo || i->get() > hi)
+                error(join(prefix, key), line_of(*n),
+                      "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+            else
+                out = static_cast<Int>(i->get());
+        }
+    }
+
+    const toml::table* table(const toml::table& root, std::string_view key) {
+        auto* n = root.get(key);
+        if (!n) return nullptr;
+        if (auto* t = n->as_table()) return t;
+        error(std::string(key), line_of(*n), "must be a table ([" + std::string(key) + "])");
+        return nullptr;
+    }
+
+    int line(const toml::table& tbl, std::string_view key) {
+        auto* n = tbl.get(key);
+        return n ? line_of(*n) : line_of(tbl);
+    }
+
+    static std::string join(const std::string& prefix, std::string_view key) {
+        return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
+    }
+
+private:
+    std::vector<ConfigError>& errors_;
+};
+
+bool valid_region(const std::string& r) {
+    return r.size() == 2 && std::isupper(static_cast<unsigned char>(r[0])) &&
+           std::isupper(static_cast<unsigned char>(r[1]));
+}
+
+}  // namespace
+
+std::optional<HostPort> parse_host_port(std::string_view s) {
+    HostPort hp;
+    std::string_view port_part;
+    if (!s.empty() && s.front() == '[') {
+        auto close = s.find(']');
+        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return std::nullopt;
+        hp.host = std::string(s.substr(1, close - 1));
+        port_part = s.substr(close + 2);
+    } else {
+        auto colon = s.rfind(':');
+        if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+        hp.host = std::string(s.substr(0, colon));
+        if (hp.host.find(':') != std::string::npos) return std::nullopt;  // IPv6 needs brackets
+        port_part = s.substr(colon + 1);
+    }
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(port_part.data(), port_part.data() + port_part.size(), port);
+    if (ec != std::errc{} || p != port_part.data() + port_part.size() || port > 65535 || hp.host.empty())
+        return std::nullopt;
+    hp.port = static_cast<std::uint16_t>(port);
+    return hp;
+}
+
+std::filesystem::path default_web_root() { return RINGSIDE_WEB_ROOT; }
+
+ConfigResult parse_config(std::string_view text, const std::filesystem::path& file_name) {
+    ConfigResult result;
+    toml::table root;
+    try {
+        root = toml::parse(text, file_name.string());
+    } catch (const toml::parse_error& e) {
+        result.errors.push_back({"", static_cast<int>(e.source().begin.line), std::string(e.description())});
+        return result;
+    }
+    Checker c(result.errors);
+    Config cfg;
+    cfg.file = file_name;
+    cfg.web_root = default_web_root();
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log"});
+
+    if (auto* server = c.table(root, "server")) {
+        c.known_keys(*server, "server", {"listen", "web_root", "session_hours"});
+        std::string listen;
+        c.str(*server, "server", "listen", listen);
+        if (!listen.empty()) {
+            if (auto hp = parse_host_port(listen)) cfg.listen = *hp;
+            else c.error("server.listen", c.line(*server, "listen"), "must be host:port, e.g. \"127.0.0.1:8080\"");
+        }
+        std::string web_root;
+        c.str(*server, "server", "web_root", web_root);
+        if (!web_root.empty()) cfg.web_root = web_root;
+        c.integer(*server, "server", "session_hours", cfg.session_hours, 1, 24 * 30);
+    }
+    if (auto* db = c.table(root, "database")) {
+        c.known_keys(*db, "database", {"path"});
+        std::string path;
+        c.str(*db, "database", "path", path);
+        if (db->get("path") && path.empty()) c.error("database.path", c.line(*db, "path"), "must not be empty");
+        if (!path.empty()) cfg.database = path;
+    }
+    if (auto* phone = c.table(root, "phone")) {
+        c.known_keys(*phone, "phone", {"default_region"});
+        c.str(*phone, "phone", "default_region", cfg.default_region);
+        if (!valid_region(cfg.default_region))
+            c.error("phone.default_region", c.line(*phone, "default_region"),
+                    "must be a two-letter ISO 3166-1 region in capitals, e.g. \"IR\"");
+    }
+    if (auto* log = c.table(root, "log")) {
+        c.known_keys(*log, "log", {"level"});
+        c.str(*log, "log", "level", cfg.log_level);
+        static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+        if (!levels.count(cfg.log_level))
+            c.error("log.level", c.line(*log, "level"), "must be one of trace, debug, info, warn, error");
+    }
+    if (auto* pbx_node = root.get("pbx")) {
+        auto* arr = pbx_node->as_array();
+        if (!arr) {
+            c.error("pbx", line_of(*pbx_node), "must be an array of tables ([[pbx]])");
+        } else {
+            std::set<std::string> ids;
+            static const std::regex id_re("[a-z0-9-]+");
+            for (std::size_t i = 0; i < arr->size(); ++i) {
+                std::string prefix = "pbx[" + std::to_string(i) + "]";
+                auto* t = (*arr)[i].as_table();
+                if (!t) {
+                    c.error(prefix, line_of((*arr)[i]), "must be a table");
+                    continue;
+                }
+                PbxConfig p;
+                c.str(*t, prefix, "id", p.id);
+                c.str(*t, prefix, "type", p.type);
+                c.boolean(*t, prefix, "enabled", p.enabled);
+                int tline = line_of(*t);
+                if (p.id.empty()) c.error(prefix + ".id", tline, "is required");
+                else if (!std::regex_match(p.id, id_re))
+                    c.error(prefix + ".id", c.line(*t, "id"), "must match [a-z0-9-]+");
+                else if (!ids.insert(p.id).second)
+                    c.error(prefix + ".id", c.line(*t, "id"), "duplicate id \"" + p.id + "\"");
+                if (p.type == "asterisk-ami") {
+                    c.known_keys(*t, prefix, {"id", "type", "enabled", "host", "port", "username", "secret", "md5",
+                                              "ping_interval"});
+                    p.port = 5038;
+                    c.str(*t, prefix, "host", p.host);
+                    c.integer(*t, prefix, "port", p.port, 1, 65535);
+                    c.str(*t, prefix, "username", p.username);
+                    c.str(*t, prefix, "secret", p.secret);
+                    c.boolean(*t, prefix, "md5", p.md5);
+                    c.integer(*t, prefix, "ping_interval", p.ping_interval_seconds, 1, 3600);
+                    if (p.username.empty()) c.error(prefix + ".username", tline, "is required for asterisk-ami");
+                    if (p.secret.empty()) c.error(prefix + ".secret", tline, "is required for asterisk-ami");
+                } else if (p.type == "freeswitch-esl") {
+                    c.known_keys(*t, prefix, {"id", "type", "enabled", "host", "port", "password"});
+                    p.port = 8021;
+                    c.str(*t, prefix, "host", p.host);
+                    c.integer(*t, prefix, "port", p.port, 1, 65535);
+                    c.str(*t, prefix, "password", p.password);
+                    if (p.password.empty()) c.error(prefix + ".password", tline, "is required for freeswitch-esl");
+                } else if (p.type == "sip") {
+                    c.known_keys(*t, prefix, {"id", "type", "enabled", "listen"});
+                    c.str(*t, prefix, "listen", p.listen);
+                    if (!parse_host_port(p.listen))
+                        c.error(prefix + ".listen", c.line(*t, "listen"), "must be host:port, e.g. \"0.0.0.0:5060\"");
+                } else if (p.type == "webhook") {
+                    c.known_keys(*t, prefix, {"id", "type", "enabled", "path", "secret"});
+                    c.str(*t, prefix, "path", p.path);
+                    c.str(*t, prefix, "secret", p.secret);
+                    if (p.path.empty() || p.path.front() != '/')
+                        c.error(prefix + ".path", c.line(*t, "path"), "must be an absolute URL path, e.g. \"/hooks/pbx\"");
+                    if (p.secret.size() < 16)
+                        c.error(prefix + ".secret", c.line(*t, "secret"), "must be at least 16 characters");
+                } else if (p.type.empty()) {
+                    c.error(prefix + ".type", tline, "is required: asterisk-ami, freeswitch-esl, sip or webhook");
+                } else {
+                    c.error(prefix + ".type", c.line(*t, "type"),
+                            "unknown type \"" + p.type + "\": asterisk-ami, freeswitch-esl, sip or webhook");
+                }
+                cfg.pbx.push_back(std::move(p));
+            }
+        }
+    }
+    if (result.errors.empty()) result.config = std::move(cfg);
+    return result;
+}
+
+ConfigResult load_config(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        ConfigResult r;
+        r.errors.push_back({"", 0, "cannot read " + file.string() + ": " + std::strerror(errno)});
+        return r;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse_config(ss.str(), file);
+}
+
+}  // namespace ringside::app

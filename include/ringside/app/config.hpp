@@ -1,0 +1,70 @@
+#pragma once
+// The TOML config file (CONTRACT.md "Config file"), typed, with documented
+// defaults. Unknown keys, wrong types and duplicate ids are errors that name
+// the key path and the line.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringside::app {
+
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+};
+/// "127.0.0.1:8080", "[::1]:8080", "localhost:0". nullopt when malformed.
+std::optional<HostPort> parse_host_port(std::string_view s);
+
+struct PbxConfig {
+    std::string id;                    // [a-z0-9-]+, unique
+    std::string type;                  // asterisk-ami | freeswitch-esl | sip | webhook
+    bool enabled = true;
+    // asterisk-ami and freeswitch-esl
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;            // default 5038 (AMI), 8021 (ESL)
+    // asterisk-ami
+    std::string username;
+    std::string secret;
+    bool md5 = false;                  // MD5 challenge login instead of plain Secret
+    int ping_interval_seconds = 15;    // keep-alive Ping when idle
+    // freeswitch-esl
+    std::string password;
+    // sip
+    std::string listen;
+    // webhook
+    std::string path;
+};
+
+struct Config {
+    std::filesystem::path file;        // where it was read from ("" for built-in)
+    HostPort listen{"127.0.0.1", 8080};
+    std::filesystem::path web_root;    // [server] web_root; default: the web/ folder Ringside was built with
+    std::filesystem::path database = "var/ringside.db";
+    std::string default_region = "IR";
+    std::string log_level = "info";    // [log] level: trace|debug|info|warn|error
+    int session_hours = 12;            // [server] session_hours: login lifetime
+    std::vector<PbxConfig> pbx;
+};
+
+struct ConfigError {
+    std::string key;                   // "pbx[1].port", "server.listen"
+    int line = 0;                      // 1-based, 0 when unknown
+    std::string message;               // "must be an integer from 1 to 65535"
+};
+
+struct ConfigResult {
+    std::optional<Config> config;      // set when errors is empty
+    std::vector<ConfigError> errors;
+};
+
+/// Reads and validates; never throws for a bad file (errors say why),
+/// including a file that cannot be read (key "", the OS reason).
+ConfigResult load_config(const std::filesystem::path& file);
+ConfigResult parse_config(std::string_view toml_text, const std::filesystem::path& file_name);
+
+/// The folder of static UI files compiled into this build.
+std::filesystem::path default_web_root();
+
+}  // namespace ringside::app

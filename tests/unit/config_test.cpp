@@ -1,0 +1,89 @@
+#include <doctest/doctest.h>
+
+#include "ringside/app/config.hpp"
+
+using namespace ringside::app;
+
+namespace {
+bool has_error(const ConfigResult& r, const std::string& key, int line = -1) {
+    for (const auto& e : r.errors)
+        if (e.key == key && (line < 0 || e.line == line)) return true;
+    return false;
+}
+}  // namespace
+
+TEST_CASE("the contract's example config is valid and typed") {
+    auto r = parse_config(R"([server]
+listen = "127.0.0.1:8080"
+
+[database]
+path = "var/ringside.db"
+
+[phone]
+default_region = "IR"
+
+[[pbx]]
+id = "main"
+type = "asterisk-ami"
+host = "127.0.0.1"
+port = 5038
+username = "ringside"
+secret = "change-me"
+)", "ringside.toml");
+    REQUIRE(r.errors.empty());
+    REQUIRE(r.config);
+    CHECK(r.config->listen.host == "127.0.0.1");
+    CHECK(r.config->listen.port == 8080);
+    CHECK(r.config->database == "var/ringside.db");
+    REQUIRE(r.config->pbx.size() == 1);
+    CHECK(r.config->pbx[0].id == "main");
+    CHECK(r.config->pbx[0].port == 5038);
+    CHECK(r.config->pbx[0].secret == "change-me");
+}
+
+TEST_CASE("an unknown key is an error naming its path and line") {
+    auto r = parse_config("[server]\nlisten = \"127.0.0.1:8080\"\nlsiten = \"x\"\n", "f.toml");
+    CHECK_FALSE(r.config);
+    CHECK(has_error(r, "server.lsiten", 3));
+}
+
+TEST_CASE("a wrong type names the key") {
+    auto r = parse_config("[[pbx]]\nid = \"a\"\ntype = \"asterisk-ami\"\nport = \"5038\"\nusername = \"u\"\nsecret = \"s\"\n",
+                          "f.toml");
+    CHECK(has_error(r, "pbx[0].port", 4));
+}
+
+TEST_CASE("duplicate pbx ids are an error on the second one") {
+    auto r = parse_config(
+        "[[pbx]]\nid = \"a\"\ntype = \"asterisk-ami\"\nusername = \"u\"\nsecret = \"s\"\n"
+        "[[pbx]]\nid = \"a\"\ntype = \"asterisk-ami\"\nusername = \"u\"\nsecret = \"s\"\n",
+        "f.toml");
+    CHECK(has_error(r, "pbx[1].id", 7));
+}
+
+TEST_CASE("a pbx id outside [a-z0-9-] and an unknown type are errors") {
+    auto r = parse_config("[[pbx]]\nid = \"Main PBX\"\ntype = \"avaya\"\n", "f.toml");
+    CHECK(has_error(r, "pbx[0].id", 2));
+    CHECK(has_error(r, "pbx[0].type", 3));
+}
+
+TEST_CASE("a TOML syntax error reports its line") {
+    auto r = parse_config("[server]\nlisten = \n", "f.toml");
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].line == 2);
+}
+
+TEST_CASE("listen must be host:port") {
+    CHECK(parse_host_port("127.0.0.1:8080")->port == 8080);
+    CHECK(parse_host_port("[::1]:80")->host == "::1");
+    CHECK_FALSE(parse_host_port("127.0.0.1"));
+    CHECK_FALSE(parse_host_port("host:99999"));
+    auto r = parse_config("[server]\nlisten = \"8080\"\n", "f.toml");
+    CHECK(has_error(r, "server.listen", 2));
+}
+
+TEST_CASE("a missing file is an error that says so") {
+    auto r = load_config("/nonexistent/ringside.toml");
+    REQUIRE(r.errors.size() == 1);
+    CHECK(r.errors[0].message.find("cannot read") != std::string::npos);
+}
