@@ -1,0 +1,29 @@
+#pragma once
+// The commands behind main.cpp: each returns the process exit status.
+#include <istream>
+#include <stdexcept>
+#include <string>
+
+namespace ringside::app {
+
+/// A command line that cannot be understood: exit 2 with usage.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct DemoOptions {
+    std::string listen = "127.0.0.1:8080";
+    std::string data_dir = "var/demo";
+};
+
+struct UserAddOptions {
+    std::string username, role, extension, name, config;
+};
+
+int run_demo(const DemoOptions& o);
+int run_serve(const std::string& config_file);
+int run_check_config(const std::string& config_file);
+int run_user_add(const UserAddOptions& o, std::istream& password_in);
+int run_import_customers(const std::string& csv_file, const std::string& config_file);
+
+}  // namespace ringside::app
