@@ -1,1 +1,2 @@
 # tests for this area: ringside_add_test(NAME ... SOURCES ... LIBS ...)
+ringside_add_test(NAME ami_reader_test SOURCES unit/ami_reader_test.cpp LIBS ringside_ami)
