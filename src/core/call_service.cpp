@@ -1,1 +1,427 @@
-// filled in by its owner
+#include "ringside/core/call_service.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ringside/core/privacy.hpp"
+
+namespace ringside {
+namespace {
+
+constexpr std::size_t max_disposition_chars = 64;
+constexpr std::size_t max_notes_chars = 4000;
+
+/// Code points in UTF-8 text (limits count characters, not bytes, so Persian
+/// notes get the same room as Latin ones).
+std::size_t utf8_length(std::string_view s) {
+    std::size_t n = 0;
+    for (unsigned char c : s)
+        if ((c & 0xC0) != 0x80) ++n;
+    return n;
+}
+
+std::string duration_text(std::int64_t secs) {
+    char buf[48];
+    if (secs >= 3600)
+        std::snprintf(buf, sizeof buf, "%lldh %lldm %llds", static_cast<long long>(secs / 3600),
+                      static_cast<long long>(secs % 3600 / 60), static_cast<long long>(secs % 60));
+    else if (secs >= 60)
+        std::snprintf(buf, sizeof buf, "%lldm %llds", static_cast<long long>(secs / 60),
+                      static_cast<long long>(secs % 60));
+    else
+        std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(secs));
+    return buf;
+}
+
+std::string capitalised(std::string_view word) {
+    std::string s(word);
+    if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+    return s;
+}
+
+/// One line for the customer's history. Never carries a phone number.
+std::string summary_of(const CallRecord& r) {
+    const std::string dir(to_string(r.direction));
+    switch (r.status) {
+    case CallStatus::answered: {
+        std::string s = capitalised(dir) + " call answered";
+        if (r.agent) s += " by " + r.agent->value();
+        return s + ", " + duration_text(r.talk_seconds);
+    }
+    case CallStatus::abandoned: {
+        std::string s = "Abandoned " + dir + " call";
+        if (r.queue) s += " in queue " + *r.queue;
+        return s + " after " + duration_text(r.wait_seconds);
+    }
+    case CallStatus::busy: return capitalised(dir) + " call, line busy";
+    case CallStatus::failed: return capitalised(dir) + " call failed";
+    default: return "Missed " + dir + " call";
+    }
+}
+
+void finalise_times(CallRecord& r, Timestamp end) {
+    r.ended_at = end;
+    if (r.answered_at) {
+        r.wait_seconds = seconds_between(r.started_at, *r.answered_at);
+        r.talk_seconds = seconds_between(*r.answered_at, end);
+    } else {
+        r.wait_seconds = seconds_between(r.started_at, end);
+        r.talk_seconds = 0;
+    }
+}
+
+std::optional<Interaction> history_of(const CallRecord& r) {
+    if (!r.customer_id) return std::nullopt;
+    Interaction i;
+    i.customer_id = *r.customer_id;
+    i.at = r.started_at;
+    i.channel = "call";
+    i.direction = std::string(to_string(r.direction));
+    i.summary = summary_of(r);
+    i.agent = r.agent;
+    i.call_id = r.id;
+    i.status = std::string(to_string(r.status));
+    i.disposition = r.disposition;
+    return i;
+}
+
+std::string_view retract_reason(StopReason r) {
+    // The contract's two reasons; why the phone stopped goes in "detail".
+    return r == StopReason::answered_elsewhere ? "answered_elsewhere" : "caller_hung_up";
+}
+
+std::string_view stop_detail(StopReason r) {
+    switch (r) {
+    case StopReason::answered_elsewhere: return "answered_elsewhere";
+    case StopReason::caller_hung_up: return "caller_hung_up";
+    case StopReason::no_answer: return "no_answer";
+    case StopReason::busy: return "busy";
+    case StopReason::rejected: return "rejected";
+    }
+    return "caller_hung_up";
+}
+
+nlohmann::json retracted_message(const CallId& id, StopReason why) {
+    return {{"type", "call.retracted"},
+            {"call", {{"id", id.value()}}},
+            {"reason", retract_reason(why)},
+            {"detail", stop_detail(why)}};
+}
+
+}  // namespace
+
+nlohmann::json pop_call_json(const CallRecord& c) {
+    return {{"id", c.id.value()},
+            {"pbx", c.pbx.value()},
+            {"direction", to_string(c.direction)},
+            {"from", c.from},
+            {"from_raw", c.from_raw},
+            {"from_name", c.from_name},
+            {"to", c.to},
+            {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
+            {"started_at", format_iso(c.started_at)}};
+}
+
+nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx) {
+    nlohmann::json m = {{"type", "call.ringing"}, {"call", pop_call_json(c)}};
+    if (ctx) {
+        m["customer"] = ctx->customer;
+        m["open_issues"] = ctx->open_issues;
+        m["recent_interactions"] = ctx->recent_interactions;
+    } else {
+        m["customer"] = nullptr;
+        m["open_issues"] = nlohmann::json::array();
+        m["recent_interactions"] = nlohmann::json::array();
+    }
+    return m;
+}
+
+struct CallService::Impl {
+    Storage& storage;
+    PopSink& sink;
+    const PhoneNormalizer& phones;
+
+    /// The agents one extension's ring was popped to, and whether that pop
+    /// still stands (not yet answered or retracted).
+    struct Pop {
+        Extension ext;
+        std::vector<AgentId> agents;
+        bool pending = true;
+    };
+    struct Active {
+        CallRecord rec;
+        std::optional<CustomerContext> ctx;
+        bool looked_up = false;
+        std::vector<Pop> pops;
+    };
+    std::unordered_map<CallId, Active> active;
+    std::unordered_map<PbxId, CallTracker> trackers;
+    std::unordered_map<PbxId, bool> resyncing;
+
+    std::atomic<std::uint64_t> events{0}, calls_started{0}, calls_ended{0}, pops_sent{0}, lookups{0},
+        lookup_hits{0};
+    std::atomic<std::size_t> active_calls{0};
+
+    Impl(Storage& s, PopSink& p, const PhoneNormalizer& ph) : storage(s), sink(p), phones(ph) {}
+
+    void send(const AgentId& to, nlohmann::json m) { sink.send(to, std::move(m)); }
+
+    /// Caller fields of the record from the tracker's snapshot. True when any changed.
+    bool apply_caller(CallRecord& r, const CallSnapshot& s) {
+        std::string from = s.caller_num;
+        if (auto n = phones.normalize(s.caller_num)) from = n->e164();
+        bool changed = r.from != from || r.from_raw != s.caller_num || r.from_name != s.caller_name ||
+                       (!s.dialed.empty() && r.to != s.dialed) || (s.queue && r.queue != s.queue);
+        r.from = std::move(from);
+        r.from_raw = s.caller_num;
+        r.from_name = s.caller_name;
+        if (!s.dialed.empty()) r.to = s.dialed;
+        if (s.queue) r.queue = s.queue;
+        return changed;
+    }
+
+    void on_started(const effect::CallStarted& e) {
+        if (active.contains(e.call.id)) return;
+        Active a;
+        if (resyncing[e.call.pbx]) {
+            // After a restart the resync lists calls a previous run stored:
+            // carry on with that record rather than starting it over.
+            if (auto stored = storage.find_call(e.call.id); stored && !stored->ended_at) {
+                a.rec = std::move(*stored);
+                a.looked_up = true;
+                if (a.rec.customer_id) a.ctx = storage.customer_context(*a.rec.customer_id);
+                active.emplace(e.call.id, std::move(a));
+                return;
+            }
+        }
+        CallRecord& r = a.rec;
+        r.id = e.call.id;
+        r.pbx = e.call.pbx;
+        r.started_at = e.call.started_at;
+        r.status = CallStatus::ringing;
+        apply_caller(r, e.call);
+        // TODO(outbound): a call from an agent's phone to an external number
+        // is outbound; this needs the dialled number's shape (transfers/outbound issue).
+        r.direction = Direction::inbound;
+        if (e.call.caller_device && !storage.users_by_extension(*e.call.caller_device).empty())
+            r.direction = Direction::internal;
+        storage.upsert_call(r);
+        active.emplace(e.call.id, std::move(a));
+        calls_started.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    void on_ringing(const effect::Ringing& e) {
+        auto it = active.find(e.call.id);
+        if (it == active.end()) return;
+        Active& a = it->second;
+        CallRecord& r = a.rec;
+        bool changed = apply_caller(r, e.call);
+        if (!a.looked_up) {
+            a.looked_up = true;
+            if (auto n = phones.normalize(r.from_raw)) {
+                lookups.fetch_add(1, std::memory_order_relaxed);
+                a.ctx = storage.customer_context_by_phone(n->e164());
+                if (a.ctx) {
+                    lookup_hits.fetch_add(1, std::memory_order_relaxed);
+                    r.customer_id = a.ctx->customer.id;
+                    changed = true;
+                }
+            }
+        }
+        Pop pop{e.ext, {}, true};
+        for (auto& u : storage.users_by_extension(e.ext))
+            if (!u.disabled) pop.agents.push_back(u.username);
+        for (const auto& agent : pop.agents)
+            if (std::find(r.rang.begin(), r.rang.end(), agent) == r.rang.end()) r.rang.push_back(agent);
+        if (changed) storage.upsert_call(r);
+        if (pop.agents.empty()) return;  // tracked and logged, but nobody to pop
+        nlohmann::json msg = ringing_message(r, a.ctx);
+        for (const auto& agent : pop.agents) {
+            send(agent, msg);
+            pops_sent.fetch_add(1, std::memory_order_relaxed);
+        }
+        // A new ring of the same extension replaces its earlier pop.
+        std::erase_if(a.pops, [&](const Pop& p) { return p.ext == e.ext; });
+        a.pops.push_back(std::move(pop));
+    }
+
+    void on_answered(const effect::Answered& e) {
+        auto it = active.find(e.call.id);
+        if (it == active.end()) return;
+        Active& a = it->second;
+        CallRecord& r = a.rec;
+        std::vector<AgentId> answerers;
+        Pop* own = nullptr;
+        for (auto& p : a.pops)
+            if (p.ext == e.ext) own = &p;
+        if (own) {
+            answerers = own->agents;
+        } else {
+            for (auto& u : storage.users_by_extension(e.ext))
+                if (!u.disabled) answerers.push_back(u.username);
+        }
+        r.status = CallStatus::answered;
+        if (!r.answered_at) r.answered_at = e.at;
+        r.extension = e.ext;
+        r.agent = answerers.empty() ? std::nullopt : std::optional<AgentId>(answerers.front());
+        storage.upsert_call(r);
+
+        if (own) own->pending = false;
+        if (!answerers.empty()) {
+            nlohmann::json msg = {{"type", "call.answered"}, {"call", pop_call_json(r)}, {"agent", r.agent->value()}};
+            for (const auto& agent : answerers) send(agent, msg);
+        }
+        for (auto& p : a.pops) {
+            if (!p.pending) continue;
+            p.pending = false;
+            for (const auto& agent : p.agents) send(agent, retracted_message(r.id, StopReason::answered_elsewhere));
+        }
+    }
+
+    void on_stopped(const effect::StoppedRinging& e) {
+        auto it = active.find(e.call.id);
+        if (it == active.end()) return;
+        for (auto& p : it->second.pops) {
+            if (p.ext != e.ext || !p.pending) continue;
+            p.pending = false;
+            for (const auto& agent : p.agents) send(agent, retracted_message(e.call.id, e.reason));
+        }
+    }
+
+    void on_queued(const effect::Queued& e) {
+        auto it = active.find(e.call.id);
+        if (it == active.end()) return;
+        // Stored with the next write (first ring or end): no write per queue event.
+        if (!e.queue.empty()) it->second.rec.queue = e.queue;
+    }
+
+    void on_ended(const effect::Ended& e) {
+        auto it = active.find(e.call.id);
+        if (it == active.end()) return;
+        // Forget the call whatever storage does: a record left open by a
+        // failed write is closed by close_orphans, never by a stale entry.
+        Active a = std::move(it->second);
+        active.erase(it);
+        CallRecord& r = a.rec;
+        for (auto& p : a.pops) {
+            if (!p.pending) continue;
+            p.pending = false;
+            for (const auto& agent : p.agents) send(agent, retracted_message(r.id, StopReason::caller_hung_up));
+        }
+        if (e.call.queue && !r.queue) r.queue = e.call.queue;
+        r.status = e.outcome == CallStatus::ringing ? CallStatus::missed : e.outcome;
+        if (r.status == CallStatus::answered && !r.answered_at) r.answered_at = e.at;
+        if (r.status != CallStatus::answered) {
+            // Outcome comes from the whole call; a record answered by a
+            // previous run keeps its answer.
+            if (r.answered_at) r.status = CallStatus::answered;
+        }
+        finalise_times(r, e.at);
+        calls_ended.fetch_add(1, std::memory_order_relaxed);
+        storage.finish_call(r, history_of(r));
+        if (r.agent) send(*r.agent, {{"type", "call.ended"}, {"call", r}});
+    }
+
+    void handle(const Effect& eff) {
+        std::visit(
+            [this](const auto& e) {
+                using T = std::decay_t<decltype(e)>;
+                if constexpr (std::is_same_v<T, effect::CallStarted>) on_started(e);
+                else if constexpr (std::is_same_v<T, effect::Ringing>) on_ringing(e);
+                else if constexpr (std::is_same_v<T, effect::Answered>) on_answered(e);
+                else if constexpr (std::is_same_v<T, effect::StoppedRinging>) on_stopped(e);
+                else if constexpr (std::is_same_v<T, effect::Queued>) on_queued(e);
+                else if constexpr (std::is_same_v<T, effect::Ended>) on_ended(e);
+            },
+            eff);
+    }
+
+    void update_active_count() {
+        std::size_t n = 0;
+        for (const auto& [pbx, t] : trackers) n += t.active_calls();
+        active_calls.store(n, std::memory_order_relaxed);
+    }
+};
+
+CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones)
+    : impl_(std::make_unique<Impl>(storage, sink, phones)) {}
+
+CallService::~CallService() = default;
+
+void CallService::on_pbx_event(const pbx::Event& ev) {
+    Impl& m = *impl_;
+    m.events.fetch_add(1, std::memory_order_relaxed);
+    if (std::holds_alternative<pbx::ResyncBegin>(ev.payload)) m.resyncing[ev.pbx] = true;
+    auto effects = m.trackers[ev.pbx].on_event(ev);
+    m.update_active_count();
+    struct ClearResync {
+        Impl& m;
+        const pbx::Event& ev;
+        ~ClearResync() {
+            if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) m.resyncing[ev.pbx] = false;
+        }
+    } clear{m, ev};
+    for (const auto& eff : effects) m.handle(eff);
+}
+
+void CallService::close_orphans(const PbxId& pbx, Timestamp now) {
+    Impl& m = *impl_;
+    for (auto& r : m.storage.open_calls(pbx)) {
+        if (m.active.contains(r.id)) continue;
+        r.status = r.answered_at ? CallStatus::answered : CallStatus::missed;
+        finalise_times(r, now);
+        m.storage.finish_call(r, history_of(r));
+    }
+}
+
+Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id, const std::string& disposition,
+                                                const std::string& notes) {
+    Impl& m = *impl_;
+    if (disposition.empty())
+        return Failure{DomainError::invalid_argument, "field 'disposition' must be a non-empty string"};
+    if (utf8_length(disposition) > max_disposition_chars)
+        return Failure{DomainError::invalid_argument, "field 'disposition' must be at most 64 characters"};
+    if (utf8_length(notes) > max_notes_chars)
+        return Failure{DomainError::invalid_argument, "field 'notes' must be at most 4000 characters"};
+
+    auto it = m.active.find(id);
+    std::optional<CallRecord> rec;
+    if (it != m.active.end()) rec = it->second.rec;
+    else rec = m.storage.find_call(id);
+    if (!rec) return Failure{DomainError::not_found, "no such call"};
+
+    const bool took_it = rec->agent && *rec->agent == by.username;
+    if (!took_it && !role_at_least(by.role, Role::supervisor))
+        return Failure{DomainError::forbidden, "only the agent who took the call or a supervisor may set its disposition"};
+
+    std::string masked = mask_card_numbers(notes);
+    if (!m.storage.set_disposition(id, disposition, masked)) return Failure{DomainError::not_found, "no such call"};
+    rec->disposition = disposition;
+    rec->notes = std::move(masked);
+    // Keep the live record in step so the final write does not undo it.
+    if (it != m.active.end()) {
+        it->second.rec.disposition = rec->disposition;
+        it->second.rec.notes = rec->notes;
+    }
+    m.storage.audit(by.username.value(), "call.disposition", id.value(), now_ms());
+    return *rec;
+}
+
+CallServiceStats CallService::stats() const {
+    const Impl& m = *impl_;
+    CallServiceStats s;
+    s.events = m.events.load(std::memory_order_relaxed);
+    s.calls_started = m.calls_started.load(std::memory_order_relaxed);
+    s.calls_ended = m.calls_ended.load(std::memory_order_relaxed);
+    s.pops_sent = m.pops_sent.load(std::memory_order_relaxed);
+    s.lookups = m.lookups.load(std::memory_order_relaxed);
+    s.lookup_hits = m.lookup_hits.load(std::memory_order_relaxed);
+    s.active_calls = m.active_calls.load(std::memory_order_relaxed);
+    return s;
+}
+
+}  // namespace ringside

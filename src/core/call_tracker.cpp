@@ -1,1 +1,503 @@
-// filled in by its owner
+#include "ringside/core/call_tracker.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+namespace ringside {
+namespace {
+
+// Bounds against a PBX that never sends Hangup for some channels: past these
+// the tracker ignores new channels / legs instead of growing. A resync (every
+// reconnect) sweeps channels the PBX no longer has.
+constexpr std::size_t max_channels = 200'000;
+constexpr std::size_t max_legs_per_call = 256;
+
+enum class LegState { ringing, answered, stopped };
+
+/// One extension's part in a call: rang, then answered or stopped.
+struct Leg {
+    Extension ext;
+    std::string uniqueid;  // the device channel that rang
+    LegState state = LegState::ringing;
+};
+
+struct Call;
+
+struct Channel {
+    pbx::ChannelInfo info;
+    Call* call = nullptr;
+    std::optional<Extension> device;  // set for phones (SIP/1001-...), never for Local channels
+    bool local = false;
+    bool dialled = false;   // was the destination of a DialBegin / AgentCalled
+    bool listed = false;    // listed by the resync in progress
+};
+
+struct Call {
+    std::string key;            // Linkedid, or (pre-12) the first channel's Uniqueid
+    bool has_linkedid = false;
+    bool started = false;       // CallStarted emitted
+    bool rebuilding = false;    // created by a resync listing: started at ResyncEnd
+    std::string root;           // Uniqueid of the caller's channel ("" until a non-Local channel joins)
+    bool root_gone = false;
+    std::vector<std::string> channels;
+    CallSnapshot snap;
+    bool caller_frozen = false; // the first ring was reported: caller id no longer follows the root
+    std::vector<Leg> legs;
+    bool answered = false;
+    bool abandoned = false;
+    bool in_queue = false;
+    bool busy = false;
+    bool failed = false;
+    int root_cause = 0;
+};
+
+StopReason stop_reason_of(pbx::DialStatus s) {
+    switch (s) {
+    case pbx::DialStatus::cancel: return StopReason::caller_hung_up;
+    case pbx::DialStatus::busy: return StopReason::busy;
+    case pbx::DialStatus::noanswer: return StopReason::no_answer;
+    default: return StopReason::rejected;
+    }
+}
+
+}  // namespace
+
+struct CallTracker::Impl {
+    std::unordered_map<std::string, Channel> channels;
+    std::unordered_map<std::string, std::unique_ptr<Call>> calls;
+    bool resyncing = false;
+    std::size_t started_calls = 0;  // calls between CallStarted and Ended
+
+    std::vector<Effect>* out = nullptr;
+    const pbx::Event* ev = nullptr;
+
+    Channel* find(const std::string& uid) {
+        if (uid.empty()) return nullptr;
+        auto it = channels.find(uid);
+        return it == channels.end() ? nullptr : &it->second;
+    }
+
+    // ---- snapshot
+
+    void refresh_caller(Call& c) {
+        if (c.caller_frozen || c.root.empty()) return;
+        const Channel* r = find(c.root);
+        if (!r) return;
+        c.snap.caller_num = r->info.caller_num;
+        c.snap.caller_name = r->info.caller_name;
+        c.snap.caller_device = r->device;
+        if (c.snap.dialed.empty() || c.snap.dialed == "s") c.snap.dialed = r->info.exten;
+    }
+
+    /// A non-Local channel becomes the root when the call has none yet, or
+    /// when it is the Linkedid's own channel (the oldest one), as long as the
+    /// caller has not been reported.
+    void consider_root(Call& c, const std::string& uid, const Channel& ch) {
+        if (ch.local) return;
+        if (c.root.empty() || (uid == c.key && c.root != uid && !c.caller_frozen && !c.started)) {
+            c.root = uid;
+            c.root_gone = false;
+        }
+    }
+
+    void maybe_start(Call& c, bool force) {
+        if (c.started || c.rebuilding || c.root.empty()) return;
+        if (!c.has_linkedid && !force) {
+            // Without Linkedid a dialled channel shows up (Down) before the
+            // Dial that ties it to its caller: only a channel that is itself
+            // calling (Ring/Up) starts a call.
+            const Channel* r = find(c.root);
+            if (!r || (r->info.state != pbx::ChannelState::ring && r->info.state != pbx::ChannelState::up)) return;
+        }
+        c.started = true;
+        ++started_calls;
+        c.snap.started_at = ev->at;
+        refresh_caller(c);
+        out->push_back(effect::CallStarted{c.snap});
+    }
+
+    // ---- legs
+
+    Leg* leg_of(Call& c, const Extension& ext) {
+        for (auto& l : c.legs)
+            if (l.ext == ext) return &l;
+        return nullptr;
+    }
+
+    void freeze_caller(Call& c) {
+        if (c.caller_frozen) return;
+        refresh_caller(c);
+        c.caller_frozen = true;
+    }
+
+    void ring(Call& c, const std::string& uid, const Channel& ch) {
+        if (!c.started || !ch.device || uid == c.root) return;
+        Leg* l = leg_of(c, *ch.device);
+        if (l) {
+            // Once per ringing: a second report of the same ring is ignored; a
+            // new channel after the last one stopped (queue retry) rings again.
+            if (l->state != LegState::stopped || l->uniqueid == uid) return;
+            l->uniqueid = uid;
+            l->state = LegState::ringing;
+        } else {
+            if (c.legs.size() >= max_legs_per_call) return;
+            c.legs.push_back(Leg{*ch.device, uid, LegState::ringing});
+        }
+        freeze_caller(c);
+        out->push_back(effect::Ringing{c.snap, *ch.device, ev->at});
+    }
+
+    void answer(Call& c, const std::string& uid, const Channel& ch) {
+        if (!c.started || !ch.device || uid == c.root) return;
+        Leg* l = leg_of(c, *ch.device);
+        if (l && l->state == LegState::answered) return;
+        if (!l) {
+            if (c.legs.size() >= max_legs_per_call) return;
+            c.legs.push_back(Leg{*ch.device, uid, LegState::answered});
+        } else {
+            l->uniqueid = uid;
+            l->state = LegState::answered;
+        }
+        freeze_caller(c);
+        c.answered = true;
+        out->push_back(effect::Answered{c.snap, *ch.device, ev->at});
+        for (auto& other : c.legs) {
+            if (other.state != LegState::ringing) continue;
+            other.state = LegState::stopped;
+            out->push_back(effect::StoppedRinging{c.snap, other.ext, StopReason::answered_elsewhere, ev->at});
+        }
+    }
+
+    void stop(Call& c, const std::string& uid, const Channel& ch, StopReason why) {
+        if (!ch.device) return;
+        Leg* l = leg_of(c, *ch.device);
+        if (!l || l->state != LegState::ringing || l->uniqueid != uid) return;
+        l->state = LegState::stopped;
+        out->push_back(effect::StoppedRinging{c.snap, l->ext, why, ev->at});
+    }
+
+    // ---- channels
+
+    /// Applies fresh channel data and acts on the state change.
+    void update(const std::string& uid, Channel& ch, const pbx::ChannelInfo& info) {
+        const auto old_state = ch.info.state;
+        ch.info.caller_num = info.caller_num;
+        ch.info.caller_name = info.caller_name;
+        ch.info.connected_num = info.connected_num;
+        ch.info.connected_name = info.connected_name;
+        if (!info.exten.empty()) ch.info.exten = info.exten;
+        if (!info.context.empty()) ch.info.context = info.context;
+        if (info.state != pbx::ChannelState::unknown) ch.info.state = info.state;
+        // A changed Linkedid (attended transfer) does not move the channel:
+        // each call keeps its id and ends once. Transfers are a later issue.
+        Call* c = ch.call;
+        if (!c) return;
+        if (uid == c->root) {
+            refresh_caller(*c);
+            maybe_start(*c, false);
+        }
+        if (ch.info.state == old_state) return;
+        if (ch.info.state == pbx::ChannelState::ringing) {
+            ring(*c, uid, ch);
+        } else if (ch.info.state == pbx::ChannelState::up && ch.device) {
+            Leg* l = leg_of(*c, *ch.device);
+            if (ch.dialled || (l && l->state == LegState::ringing && l->uniqueid == uid)) answer(*c, uid, ch);
+        }
+    }
+
+    Channel* create(const pbx::ChannelInfo& info) {
+        if (info.uniqueid.empty() || channels.size() >= max_channels) return nullptr;
+        auto [it, inserted] = channels.try_emplace(info.uniqueid);
+        if (!inserted) return nullptr;
+        Channel& ch = it->second;
+        ch.info = info;
+        ch.local = pbx::is_local_channel(info.channel);
+        if (!ch.local) ch.device = pbx::device_extension(info.channel);
+        ch.listed = resyncing;
+
+        const std::string& key = info.linkedid.empty() ? info.uniqueid : info.linkedid;
+        auto& slot = calls[key];
+        if (!slot) {
+            slot = std::make_unique<Call>();
+            slot->key = key;
+            slot->has_linkedid = !info.linkedid.empty();
+            slot->rebuilding = resyncing;
+            slot->snap.id = CallId(ev->pbx.value() + "-" + key);
+            slot->snap.pbx = ev->pbx;
+            slot->snap.started_at = ev->at;
+        }
+        Call& c = *slot;
+        ch.call = &c;
+        c.channels.push_back(info.uniqueid);
+        consider_root(c, info.uniqueid, ch);
+        refresh_caller(c);
+        maybe_start(c, false);
+        return &ch;
+    }
+
+    void on_created(const pbx::ChannelInfo& info) {
+        if (Channel* known = find(info.uniqueid)) {
+            // Outside a resync a second Newchannel for a live id is bad input.
+            if (!resyncing) return;
+            known->listed = true;
+            update(info.uniqueid, *known, info);
+            return;
+        }
+        Channel* ch = create(info);
+        if (!ch || !ch->call || ch->call->rebuilding) return;
+        if (ch->info.state == pbx::ChannelState::ringing) {
+            ring(*ch->call, info.uniqueid, *ch);
+        } else if (resyncing && ch->info.state == pbx::ChannelState::up) {
+            // Listed by a resync already talking in a call we track: it was
+            // answered while the link was down.
+            answer(*ch->call, info.uniqueid, *ch);
+        }
+    }
+
+    /// Folds `from` into `into` (pre-12: dials, Local halves and bridges tie
+    /// channels that carry no Linkedid). A call that has been reported is
+    /// never folded away: it must still end under its own id.
+    void merge(Call* into, Call* from) {
+        if (!into || !from || into == from) return;
+        if (from->started && !into->started) std::swap(into, from);
+        if (from->started) return;
+        if (into->has_linkedid && from->has_linkedid) return;
+        for (const auto& uid : from->channels) {
+            if (Channel* ch = find(uid)) {
+                ch->call = into;
+                into->channels.push_back(uid);
+                consider_root(*into, uid, *ch);
+            }
+        }
+        into->in_queue = into->in_queue || from->in_queue;
+        into->abandoned = into->abandoned || from->abandoned;
+        into->busy = into->busy || from->busy;
+        into->failed = into->failed || from->failed;
+        if (!into->snap.queue) into->snap.queue = from->snap.queue;
+        into->rebuilding = into->rebuilding && from->rebuilding;
+        const std::string gone = from->key;
+        calls.erase(gone);  // destroys *from
+        refresh_caller(*into);
+    }
+
+    void remove_channel(const std::string& uid, int cause) {
+        auto it = channels.find(uid);
+        if (it == channels.end()) return;
+        Channel& ch = it->second;
+        Call* c = ch.call;
+        if (c) {
+            if (ch.device && uid != c->root) {
+                StopReason why = StopReason::no_answer;
+                if (cause == 17) why = StopReason::busy;
+                else if (cause == 21) why = StopReason::rejected;
+                else if (c->root_gone) why = StopReason::caller_hung_up;
+                stop(*c, uid, ch, why);
+            }
+            if (cause == 17) c->busy = true;
+            if (uid == c->root) {
+                c->root_gone = true;
+                c->root_cause = cause;
+                if (c->in_queue && !c->answered) c->abandoned = true;
+            }
+            std::erase(c->channels, uid);
+        }
+        channels.erase(it);
+        if (c && c->channels.empty()) end(*c);
+    }
+
+    void end(Call& c) {
+        if (c.started) {
+            for (auto& l : c.legs) {
+                if (l.state != LegState::ringing) continue;
+                l.state = LegState::stopped;
+                out->push_back(effect::StoppedRinging{c.snap, l.ext, StopReason::caller_hung_up, ev->at});
+            }
+            CallStatus outcome = CallStatus::missed;
+            if (c.answered) outcome = CallStatus::answered;
+            else if (c.abandoned) outcome = CallStatus::abandoned;
+            else if (c.busy) outcome = CallStatus::busy;
+            else if (c.failed && c.legs.empty()) outcome = CallStatus::failed;
+            out->push_back(effect::Ended{c.snap, outcome, ev->at, c.root_cause});
+            --started_calls;
+        }
+        const std::string key = c.key;
+        calls.erase(key);  // frees the call's state
+    }
+
+    // ---- resync
+
+    void resync_begin() {
+        resyncing = true;
+        for (auto& [uid, ch] : channels) ch.listed = false;
+    }
+
+    void resync_end() {
+        if (!resyncing) return;
+        resyncing = false;
+        // Calls first seen in this resync: now that every channel is known the
+        // root is the Linkedid's own channel (listing order is arbitrary).
+        std::vector<Call*> rebuilt;
+        for (auto& [key, c] : calls)
+            if (c->rebuilding) rebuilt.push_back(c.get());
+        for (Call* c : rebuilt) {
+            c->rebuilding = false;
+            maybe_start(*c, true);
+            if (!c->started) continue;
+            const auto uids = c->channels;
+            for (const auto& uid : uids) {
+                Channel* ch = find(uid);
+                if (!ch || !ch->device || uid == c->root) continue;
+                if (ch->info.state == pbx::ChannelState::ringing) ring(*c, uid, *ch);
+            }
+            for (const auto& uid : uids) {
+                Channel* ch = find(uid);
+                if (!ch || !ch->device || uid == c->root) continue;
+                if (ch->info.state == pbx::ChannelState::up) answer(*c, uid, *ch);
+            }
+        }
+        // Channels the PBX no longer has hung up while the link was down.
+        std::vector<std::string> gone;
+        for (const auto& [uid, ch] : channels)
+            if (!ch.listed) gone.push_back(uid);
+        for (const auto& uid : gone) remove_channel(uid, 0);
+    }
+
+    // ---- event handlers
+
+    void on(const pbx::ChannelCreated& e) { on_created(e.ch); }
+
+    void on(const pbx::ChannelUpdated& e) {
+        if (Channel* ch = find(e.ch.uniqueid)) update(e.ch.uniqueid, *ch, e.ch);
+    }
+
+    void on(const pbx::ChannelRenamed& e) {
+        Channel* ch = find(e.uniqueid);
+        if (!ch || e.new_channel.empty()) return;
+        ch->info.channel = e.new_channel;
+        ch->local = pbx::is_local_channel(e.new_channel);
+        ch->device = ch->local ? std::nullopt : pbx::device_extension(e.new_channel);
+    }
+
+    void on(const pbx::DialBegin& e) {
+        Channel* caller = find(e.caller.uniqueid);
+        if (caller) update(e.caller.uniqueid, *caller, e.caller);
+        Channel* dest = find(e.dest.uniqueid);
+        if (!dest && caller && caller->call && !e.dest.uniqueid.empty()) {
+            pbx::ChannelInfo info = e.dest;
+            if (info.linkedid.empty() && caller->call->has_linkedid) info.linkedid = caller->call->key;
+            dest = create(info);  // `caller` stays valid: the map is node-based
+        }
+        if (!dest) return;
+        if (caller && caller->call != dest->call) merge(caller->call, dest->call);
+        if (caller && caller->call) maybe_start(*caller->call, true);
+        dest->dialled = true;
+        if (dest->call) ring(*dest->call, e.dest.uniqueid, *dest);
+    }
+
+    void on(const pbx::DialEnd& e) {
+        Channel* dest = find(e.dest_uniqueid);
+        Channel* caller = find(e.caller_uniqueid);
+        Call* c = dest ? dest->call : (caller ? caller->call : nullptr);
+        if (!c) return;
+        switch (e.status) {
+        case pbx::DialStatus::answer:
+            if (dest) answer(*c, e.dest_uniqueid, *dest);
+            return;
+        case pbx::DialStatus::busy: c->busy = true; break;
+        case pbx::DialStatus::chanunavail:
+        case pbx::DialStatus::congestion: c->failed = true; break;
+        default: break;
+        }
+        if (dest) stop(*c, e.dest_uniqueid, *dest, stop_reason_of(e.status));
+    }
+
+    void on(const pbx::LocalPair& e) {
+        Channel* a = find(e.uniqueid1);
+        Channel* b = find(e.uniqueid2);
+        if (a && b && a->call != b->call) merge(a->call, b->call);
+    }
+
+    void on(const pbx::BridgeEnter&) {}
+    void on(const pbx::BridgeLeave&) {}
+
+    void on(const pbx::BridgeLink& e) {
+        if (!e.linked) return;
+        Channel* a = find(e.uniqueid1);
+        Channel* b = find(e.uniqueid2);
+        if (a && b && a->call != b->call) merge(a->call, b->call);
+    }
+
+    void on(const pbx::Hangup& e) { remove_channel(e.uniqueid, e.cause); }
+
+    void on(const pbx::QueueJoin& e) {
+        Channel* ch = find(e.uniqueid);
+        if (!ch || !ch->call) return;
+        Call& c = *ch->call;
+        c.in_queue = true;
+        if (!e.queue.empty()) c.snap.queue = e.queue;
+        maybe_start(c, true);
+        if (c.started) out->push_back(effect::Queued{c.snap, e.queue, e.position, ev->at});
+    }
+
+    void on(const pbx::QueueLeave& e) {
+        Channel* ch = find(e.uniqueid);
+        if (ch && ch->call) ch->call->in_queue = false;
+    }
+
+    void on(const pbx::QueueAbandon& e) {
+        Channel* ch = find(e.uniqueid);
+        if (!ch || !ch->call) return;
+        Call& c = *ch->call;
+        if (!c.answered) c.abandoned = true;
+        if (!e.queue.empty() && !c.snap.queue) c.snap.queue = e.queue;
+    }
+
+    void on(const pbx::AgentCalled& e) {
+        Channel* dest = find(e.dest_uniqueid);
+        if (!dest || !dest->call) return;
+        if (!e.queue.empty() && !dest->call->snap.queue) dest->call->snap.queue = e.queue;
+        dest->dialled = true;
+        ring(*dest->call, e.dest_uniqueid, *dest);
+    }
+
+    void on(const pbx::AgentConnect& e) {
+        Channel* dest = find(e.dest_uniqueid);
+        if (dest && dest->call) answer(*dest->call, e.dest_uniqueid, *dest);
+    }
+
+    // TODO(transfers): join the transferee's call with the target's, report
+    // the target's ring with the original caller and `transferred_by`.
+    void on(const pbx::Transfer&) {}
+
+    void on(const pbx::ResyncBegin&) { resync_begin(); }
+    void on(const pbx::ResyncEnd&) { resync_end(); }
+    // Nothing is known until the next resync; channels stay as they were.
+    void on(const pbx::LinkDown&) {}
+};
+
+CallTracker::CallTracker() : impl_(std::make_unique<Impl>()) {}
+CallTracker::~CallTracker() = default;
+CallTracker::CallTracker(CallTracker&&) noexcept = default;
+CallTracker& CallTracker::operator=(CallTracker&&) noexcept = default;
+
+std::vector<Effect> CallTracker::on_event(const pbx::Event& ev) {
+    std::vector<Effect> out;
+    impl_->out = &out;
+    impl_->ev = &ev;
+    std::visit([this](const auto& p) { impl_->on(p); }, ev.payload);
+    impl_->out = nullptr;
+    impl_->ev = nullptr;
+    return out;
+}
+
+std::size_t CallTracker::active_calls() const { return impl_->started_calls; }
+
+std::vector<CallSnapshot> CallTracker::active_snapshot() const {
+    std::vector<CallSnapshot> v;
+    for (const auto& [key, c] : impl_->calls)
+        if (c->started) v.push_back(c->snap);
+    return v;
+}
+
+}  // namespace ringside
