@@ -1,1 +1,99 @@
-// filled in by its owner
+#include "ringside/core/privacy.hpp"
+
+#include <optional>
+#include <vector>
+
+namespace ringside {
+namespace {
+
+constexpr std::size_t min_card_digits = 13;
+constexpr std::size_t max_card_digits = 19;
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_separator(char c) { return c == ' ' || c == '-'; }
+
+// A maximal run of digits, [begin, end) in the text.
+struct Group {
+    std::size_t begin;
+    std::size_t end;
+    std::size_t digits() const { return end - begin; }
+};
+
+bool luhn_valid(std::string_view text, const std::vector<Group>& groups, std::size_t first, std::size_t last) {
+    int sum = 0;
+    bool twice = false;
+    for (std::size_t g = last + 1; g-- > first;) {
+        for (std::size_t i = groups[g].end; i-- > groups[g].begin;) {
+            int d = text[i] - '0';
+            if (twice) {
+                d *= 2;
+                if (d > 9) d -= 9;
+            }
+            sum += d;
+            twice = !twice;
+        }
+    }
+    return sum % 10 == 0;
+}
+
+// Masks every digit of groups[first..last] but the last four.
+void mask(std::string& out, const std::vector<Group>& groups, std::size_t first, std::size_t last) {
+    std::size_t total = 0;
+    for (std::size_t g = first; g <= last; ++g) total += groups[g].digits();
+    std::size_t seen = 0;
+    for (std::size_t g = first; g <= last; ++g)
+        for (std::size_t i = groups[g].begin; i < groups[g].end; ++i)
+            if (++seen <= total - 4) out[i] = '*';
+}
+
+// Masks the card numbers in one chain of digit groups joined by single
+// separators. A card never splits a group, so the candidates are windows of
+// whole groups with 13..19 digits; the leftmost longest valid window wins and
+// the search resumes after it. At most 19 groups fit a window, so this is
+// linear in the chain length.
+void mask_chain(std::string_view text, std::string& out, const std::vector<Group>& chain) {
+    std::size_t start = 0;
+    while (start < chain.size()) {
+        std::size_t digits = 0;
+        std::optional<std::size_t> best;
+        for (std::size_t end = start; end < chain.size(); ++end) {
+            digits += chain[end].digits();
+            if (digits > max_card_digits) break;
+            if (digits >= min_card_digits && luhn_valid(text, chain, start, end)) best = end;
+        }
+        if (best) {
+            mask(out, chain, start, *best);
+            start = *best + 1;
+        } else {
+            ++start;
+        }
+    }
+}
+
+}  // namespace
+
+std::string mask_card_numbers(std::string_view text) {
+    std::string out(text);
+    std::vector<Group> chain;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (!is_digit(text[i])) {
+            ++i;
+            continue;
+        }
+        std::size_t b = i;
+        while (i < text.size() && is_digit(text[i])) ++i;
+        chain.push_back({b, i});
+        // The chain goes on only across exactly one separator followed by a digit.
+        bool continues = i + 1 < text.size() && is_separator(text[i]) && is_digit(text[i + 1]);
+        if (continues) {
+            ++i;
+            continue;
+        }
+        mask_chain(text, out, chain);
+        chain.clear();
+    }
+    return out;
+}
+
+}  // namespace ringside

@@ -1,1 +1,193 @@
-// filled in by its owner
+#include "migrations.hpp"
+
+#include <array>
+#include <string_view>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "ringside/storage/store.hpp"
+
+namespace ringside::storage_detail {
+namespace {
+
+struct Migration {
+    int version;
+    std::string_view what;
+    std::string_view sql;
+};
+
+// Append only: a released migration is never edited, a change is a new one.
+// Times are integer milliseconds since the Unix epoch (UTC).
+constexpr std::array migrations{
+    Migration{1, "initial schema", R"sql(
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE,
+    name          TEXT    NOT NULL DEFAULT '',
+    role          TEXT    NOT NULL CHECK (role IN ('agent', 'supervisor', 'admin')),
+    extension     TEXT,
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    password_hash TEXT    NOT NULL
+);
+CREATE INDEX users_extension ON users (extension) WHERE extension IS NOT NULL;
+
+CREATE TABLE sessions (
+    token_hash TEXT    PRIMARY KEY,
+    username   TEXT    NOT NULL REFERENCES users (username) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_expires_at ON sessions (expires_at);
+
+CREATE TABLE customers (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    salutation TEXT    NOT NULL DEFAULT '',
+    email      TEXT    NOT NULL DEFAULT '',
+    tier       TEXT    NOT NULL DEFAULT '',
+    tags       TEXT    NOT NULL DEFAULT '[]',   -- JSON array of strings
+    company    TEXT    NOT NULL DEFAULT '',
+    notes      TEXT    NOT NULL DEFAULT '',
+    language   TEXT    NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL,
+    status     TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'removed'))
+);
+
+-- A number may belong to several customers (a shared office line); the pop
+-- lookup is a seek on the primary key.
+CREATE TABLE customer_phones (
+    e164        TEXT    NOT NULL,
+    customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    label       TEXT    NOT NULL DEFAULT '',
+    position    INTEGER NOT NULL DEFAULT 0,     -- order within Customer::phones
+    PRIMARY KEY (e164, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX customer_phones_customer ON customer_phones (customer_id, position);
+
+CREATE TABLE issues (
+    id          INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    title       TEXT    NOT NULL,
+    description TEXT    NOT NULL DEFAULT '',
+    status      TEXT    NOT NULL CHECK (status IN ('open', 'resolved')),
+    opened_at   INTEGER NOT NULL,
+    resolved_at INTEGER
+);
+CREATE INDEX issues_open_by_customer ON issues (customer_id, opened_at) WHERE status = 'open';
+CREATE INDEX issues_customer ON issues (customer_id);
+
+CREATE TABLE interactions (
+    id          INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    at          INTEGER NOT NULL,
+    channel     TEXT    NOT NULL,
+    direction   TEXT    NOT NULL DEFAULT '',
+    summary     TEXT    NOT NULL DEFAULT '',
+    agent       TEXT,
+    call_id     TEXT,
+    status      TEXT    NOT NULL DEFAULT '',
+    disposition TEXT    NOT NULL DEFAULT '',
+    notes       TEXT    NOT NULL DEFAULT ''     -- the agent's notes from set_disposition
+);
+CREATE INDEX interactions_customer_at ON interactions (customer_id, at);
+CREATE UNIQUE INDEX interactions_call_id ON interactions (call_id) WHERE call_id IS NOT NULL;
+
+-- No foreign key to customers: a call is logged even if its customer is
+-- later removed, and a log write must never fail on a reference.
+CREATE TABLE calls (
+    id           TEXT    PRIMARY KEY,
+    pbx          TEXT    NOT NULL,
+    direction    TEXT    NOT NULL,
+    from_number  TEXT    NOT NULL DEFAULT '',
+    from_raw     TEXT    NOT NULL DEFAULT '',
+    from_name    TEXT    NOT NULL DEFAULT '',
+    to_number    TEXT    NOT NULL DEFAULT '',
+    customer_id  INTEGER,
+    agent        TEXT,
+    extension    TEXT,
+    queue        TEXT,
+    status       TEXT    NOT NULL,
+    started_at   INTEGER NOT NULL,
+    answered_at  INTEGER,
+    ended_at     INTEGER,
+    wait_seconds INTEGER NOT NULL DEFAULT 0,
+    talk_seconds INTEGER NOT NULL DEFAULT 0,
+    disposition  TEXT    NOT NULL DEFAULT '',
+    notes        TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX calls_started_at ON calls (started_at);
+CREATE INDEX calls_agent_started_at ON calls (agent, started_at);
+CREATE INDEX calls_status_started_at ON calls (status, started_at);
+CREATE INDEX calls_customer_started_at ON calls (customer_id, started_at);
+CREATE INDEX calls_pbx_status ON calls (pbx, status);
+
+CREATE TABLE call_rings (
+    call_id  TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    agent    TEXT    NOT NULL,
+    PRIMARY KEY (call_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE audit_log (
+    id     INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    actor  TEXT    NOT NULL,
+    action TEXT    NOT NULL,
+    detail TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+-- Append-only even for a careless future query or a sqlite3 shell.
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+)sql"},
+};
+
+int read_int_pragma(SQLite::Database& db, const char* pragma) {
+    return db.execAndGet(std::string("PRAGMA ") + pragma).getInt();
+}
+
+bool has_tables(SQLite::Database& db) {
+    return db.execAndGet("SELECT count(*) FROM sqlite_master").getInt() > 0;
+}
+
+}  // namespace
+
+int latest_schema_version() { return migrations.back().version; }
+
+int migrate(SQLite::Database& db, const std::string& file) {
+    auto fail = [&](const std::string& why) { throw StorageError("database " + file + ": " + why); };
+    const int latest = latest_schema_version();
+    for (;;) {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+            const int app = read_int_pragma(db, "application_id");
+            const int version = read_int_pragma(db, "user_version");
+            if (app != application_id && (app != 0 || has_tables(db)))
+                fail("not a Ringside database (it holds other tables or another application id)");
+            if (version > latest)
+                fail("written by a newer Ringside (schema version " + std::to_string(version) +
+                     ", this build knows up to " + std::to_string(latest) + "); upgrade Ringside to open it");
+            if (version == latest) {
+                db.exec("COMMIT");
+                return version;
+            }
+            const Migration* next = nullptr;
+            for (const auto& m : migrations)
+                if (m.version == version + 1) next = &m;
+            if (!next) fail("no migration from schema version " + std::to_string(version));
+            db.exec(std::string(next->sql));
+            db.exec("PRAGMA application_id = " + std::to_string(application_id));
+            db.exec("PRAGMA user_version = " + std::to_string(next->version));
+            db.exec("COMMIT");
+        } catch (...) {
+            try {
+                db.exec("ROLLBACK");
+            } catch (...) {
+            }
+            throw;
+        }
+    }
+}
+
+}  // namespace ringside::storage_detail
