@@ -1,1 +1,2 @@
-# tests for this area: ringside_add_test(NAME ... SOURCES ... LIBS ...)
+# The call engine: tracker (sans-I/O state machine) and service (records and pops).
+ringside_add_test(NAME call_tracker_test SOURCES unit/call_tracker_test.cpp LIBS ringside_core)
