@@ -1,0 +1,95 @@
+#include "ringside/sim/channel_table.hpp"
+
+#include <array>
+#include <cstdio>
+
+namespace ringside::sim {
+namespace {
+
+constexpr std::array<std::string_view, 14> state_keys{
+    "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
+    "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context",
+    "Exten", "Priority", "Uniqueid", "Linkedid"};
+
+std::vector<ami::Field> state_of(const ami::Message& m) {
+    std::vector<ami::Field> out;
+    out.reserve(state_keys.size());
+    for (auto key : state_keys) out.push_back({std::string(key), std::string(m.get(key))});
+    return out;
+}
+
+std::string hms(long long seconds) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", seconds / 3600, (seconds / 60) % 60, seconds % 60);
+    return buf;
+}
+
+}  // namespace
+
+ChannelTable::Live* ChannelTable::find(std::string_view uniqueid) {
+    auto it = seq_by_uniqueid_.find(std::string(uniqueid));
+    if (it == seq_by_uniqueid_.end()) return nullptr;
+    auto live = by_seq_.find(it->second);
+    return live == by_seq_.end() ? nullptr : &live->second;
+}
+
+bool ChannelTable::has_uniqueid(std::string_view uniqueid) const {
+    return seq_by_uniqueid_.count(std::string(uniqueid)) != 0;
+}
+
+void ChannelTable::apply(const ami::Message& m, Timestamp at) {
+    const auto event = m.event();
+    const auto uniqueid = m.get("Uniqueid");
+    if (event.empty() || uniqueid.empty()) return;  // bridge-only events carry no channel
+    if (ami::iequals(event, "Newchannel")) {
+        if (by_seq_.size() >= max_channels_ || has_uniqueid(uniqueid)) return;
+        const auto seq = next_seq_++;
+        by_seq_.emplace(seq, Live{state_of(m), {}, {}, {}, at});
+        seq_by_uniqueid_.emplace(std::string(uniqueid), seq);
+        return;
+    }
+    if (ami::iequals(event, "Hangup")) {
+        auto it = seq_by_uniqueid_.find(std::string(uniqueid));
+        if (it == seq_by_uniqueid_.end()) return;
+        by_seq_.erase(it->second);
+        seq_by_uniqueid_.erase(it);
+        return;
+    }
+    Live* live = find(uniqueid);
+    if (!live) return;
+    // Any channel-carrying event is the channel's state at that moment;
+    // events about two channels (DialBegin) describe the first one unprefixed.
+    if (m.has("ChannelState")) live->state = state_of(m);
+    if (ami::iequals(event, "Newexten")) {
+        live->application = std::string(m.get("Application"));
+        live->application_data = std::string(m.get("AppData"));
+    } else if (ami::iequals(event, "BridgeEnter")) {
+        live->bridge_id = std::string(m.get("BridgeUniqueid"));
+    } else if (ami::iequals(event, "BridgeLeave")) {
+        live->bridge_id.clear();
+    }
+}
+
+std::vector<ami::Message> ChannelTable::core_show_channels(std::string_view action_id, Timestamp now) const {
+    std::vector<ami::Message> out;
+    out.reserve(by_seq_.size());
+    for (const auto& [seq, live] : by_seq_) {
+        ami::Message m;
+        m.fields.push_back({"Event", "CoreShowChannel"});
+        if (!action_id.empty()) m.fields.push_back({"ActionID", std::string(action_id)});
+        for (const auto& f : live.state) m.fields.push_back(f);
+        m.fields.push_back({"BridgeId", live.bridge_id});
+        m.fields.push_back({"Application", live.application});
+        m.fields.push_back({"ApplicationData", live.application_data});
+        m.fields.push_back({"Duration", hms(seconds_between(live.created, now))});
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+void ChannelTable::clear() {
+    by_seq_.clear();
+    seq_by_uniqueid_.clear();
+}
+
+}  // namespace ringside::sim
