@@ -1,1 +1,55 @@
-// filled in by its owner
+#include "ringside/core/pbx_event.hpp"
+
+#include <array>
+
+namespace ringside::pbx {
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+bool is_hex(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+    return true;
+}
+
+// Channel technologies that are not a phone an agent sits at: dialplan
+// plumbing, conference and media helpers, queue agents.
+constexpr std::array<std::string_view, 16> non_device_techs = {
+    "Local",  "Bridge",      "Message",      "Announcer", "Recorder", "CBAnn",    "CBRec",     "Snoop",
+    "Agent",  "UnicastRTP",  "MulticastRTP", "AsyncGoto", "Surrogate", "Parked", "ConfBridge", "Multicast"};
+
+}  // namespace
+
+std::optional<Extension> device_extension(std::string_view channel) {
+    // "<ZOMBIE>", "<MASQ>": a channel being torn down or swapped, not a device.
+    if (channel.find('<') != std::string_view::npos) return std::nullopt;
+    const auto slash = channel.find('/');
+    if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+    const auto tech = channel.substr(0, slash);
+    for (auto t : non_device_techs)
+        if (iequal(tech, t)) return std::nullopt;
+    auto rest = channel.substr(slash + 1);
+    // Drop the per-call sequence suffix: "1001-0000001a", IAX2 "1001-123",
+    // DAHDI "1-1". The peer name itself may contain dashes ("9170-12").
+    if (auto dash = rest.rfind('-'); dash != std::string_view::npos && is_hex(rest.substr(dash + 1)))
+        rest = rest.substr(0, dash);
+    if (rest.empty() || rest.find_first_of(";/") != std::string_view::npos) return std::nullopt;
+    return Extension{std::string(rest)};
+}
+
+bool is_local_channel(std::string_view channel) {
+    return channel.size() > 6 && iequal(channel.substr(0, 6), "Local/");
+}
+
+}  // namespace ringside::pbx

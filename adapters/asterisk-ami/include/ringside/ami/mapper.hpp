@@ -29,6 +29,18 @@ public:
 private:
     PbxId pbx_;
     std::unordered_map<std::string, std::string> uniqueid_by_channel_;  // pre-12: Dial/Bridge name channels
+    // Pre-12 `Dial SubEvent: End` names only the caller: remember whom it dialled.
+    std::unordered_map<std::string, std::string> dialled_by_caller_;
+    // Who is or was in each bridge, so an AttendedTransfer without Transferee*
+    // and TransferTarget* headers (Asterisk 12/13) can name both. Bounded:
+    // BridgeDestroy and Hangup forget.
+    struct BridgeMember {
+        std::string uniqueid;
+        bool present = false;
+        unsigned long long seq = 0;  // when it last entered or left
+    };
+    std::unordered_map<std::string, std::vector<BridgeMember>> bridges_;
+    unsigned long long bridge_seq_ = 0;
 };
 
 }  // namespace ringside::ami
