@@ -11,6 +11,9 @@
 
 #include <sqlite3.h>
 
+#include "ringside/core/password.hpp"
+#include "ringside/core/phone.hpp"
+#include "ringside/storage/demo_seed.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 
 using namespace ringside;
@@ -474,4 +477,52 @@ TEST_CASE("readers and a writer on several threads see consistent data") {
     CHECK(reads > 0);
     CHECK(s.list_calls({.limit = 1000}).size() == 200);
     CHECK(s.customer_context(id)->recent_interactions.size() == 5);
+}
+
+TEST_CASE("the demo seed fills an empty store once, and most demo callers are known customers") {
+    TempDir dir;
+    SqliteStore s(dir.file());
+    PhoneNormalizer ir("IR");
+    seed_demo(s, ir);
+    const auto customers = s.customer_count();
+    CHECK(customers >= 35);
+    CHECK(customers <= 45);
+    const auto calls = s.list_calls({.limit = 1000}).size();
+    CHECK(calls > 10);
+
+    seed_demo(s, ir);  // a second run adds nothing
+    CHECK(s.customer_count() == customers);
+    CHECK(s.list_calls({.limit = 1000}).size() == calls);
+    CHECK(s.list_users().size() == demo_logins().size());
+
+    for (const auto& login : demo_logins()) {
+        auto creds = s.find_credentials(AgentId{login.username});
+        REQUIRE(creds);
+        CHECK(creds->user.role == login.role);
+        if (login.extension) CHECK(creds->user.extension == Extension{*login.extension});
+    }
+    auto alice = s.find_credentials(AgentId{"alice"});
+    CHECK(verify_password("agent-demo", alice->password_hash));
+    CHECK(verify_password("admin-demo", s.find_credentials(AgentId{"admin"})->password_hash));
+    CHECK(s.users_by_extension(Extension{"1003"}).at(0).name == "سارا رضایی");
+
+    auto sara = s.customer_context_by_phone("+989121234567");
+    REQUIRE(sara);
+    CHECK(sara->customer.name == "Sara Ahmadi");
+    REQUIRE_FALSE(sara->open_issues.empty());
+    CHECK(sara->open_issues[0].title == "Refund not received");
+
+    const auto numbers = demo_caller_numbers();
+    std::size_t known = 0;
+    bool persian = false;
+    for (const auto& raw : numbers) {
+        CAPTURE(raw);
+        auto p = ir.normalize(raw);
+        REQUIRE(p);  // every demo caller id is a real number
+        if (s.customer_context_by_phone(p->e164())) ++known;
+        persian = persian || raw.find("\xDB") != std::string::npos;
+    }
+    CHECK(persian);
+    CHECK(known < numbers.size());
+    CHECK(known * 100 >= numbers.size() * 85);
 }
