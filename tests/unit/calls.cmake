@@ -1,2 +1,3 @@
 # The call engine: tracker (sans-I/O state machine) and service (records and pops).
 ringside_add_test(NAME call_tracker_test SOURCES unit/call_tracker_test.cpp LIBS ringside_core)
+ringside_add_test(NAME call_service_test SOURCES unit/call_service_test.cpp LIBS ringside_core ringside_storage)

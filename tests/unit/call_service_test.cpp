@@ -1,0 +1,343 @@
+// The call service on hand-built PBX events, with a real SQLite file: what
+// each agent is sent, what is stored, restarts, dispositions.
+#include <doctest/doctest.h>
+
+#include "call_events.hpp"
+#include "call_service_env.hpp"
+
+using namespace ringside;
+using namespace call_test;
+using CS = pbx::ChannelState;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+const std::string L = "1700.1";
+const std::string trunk = "SIP/trunk-00000001";
+const CallId id1("main-1700.1");
+
+void feed(Env& e, int sec, pbx::Payload p) { e.svc.on_pbx_event(ev(sec, std::move(p))); }
+
+/// An external caller (0912 123 4567) on the trunk; phones 1001 and 1002 dialled at t=1.
+void start_ringall(Env& e, const std::string& caller = "09121234567") {
+    feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, caller, CS::ring, "500")});
+    feed(e, 1, pbx::ChannelCreated{chan("1700.2", L, "SIP/1001-00000002")});
+    feed(e, 1, pbx::ChannelCreated{chan("1700.3", L, "SIP/1002-00000003")});
+    feed(e, 1, pbx::DialBegin{chan(L, L, trunk, caller, CS::ring), chan("1700.2", L, "SIP/1001-00000002"), "SIP/1001"});
+    feed(e, 1, pbx::DialBegin{chan(L, L, trunk, caller, CS::ring), chan("1700.3", L, "SIP/1002-00000003"), "SIP/1002"});
+}
+
+void answer_1002_at(Env& e, int sec) { feed(e, sec, pbx::ChannelUpdated{chan("1700.3", L, "SIP/1002-00000003", "", CS::up)}); }
+
+void hang_up_all(Env& e, int sec) {
+    for (auto u : {"1700.2", "1700.3", "1700.1"}) feed(e, sec, pbx::Hangup{u, 16, ""});
+}
+
+struct Seeded {
+    TempDir dir;
+    Env env{dir.path() / "ringside.db"};
+    std::int64_t customer = 0;
+    std::int64_t issue = 0;
+    Seeded() {
+        env.add_user(make_user("alice", Role::agent, "1001"));
+        env.add_user(make_user("bob", Role::agent, "1002"));
+        env.add_user(make_user("carol", Role::agent, "1003"));
+        env.add_user(make_user("sam", Role::supervisor, std::nullopt));
+        Customer c;
+        c.name = "Sara Ahmadi";
+        c.tier = "gold";
+        c.phones = {"+989121234567"};
+        customer = env.store.create_customer(c);
+        Issue i;
+        i.customer_id = customer;
+        i.title = "Refund not received";
+        i.opened_at = at_s(-86400);
+        issue = env.store.create_issue(i);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a known caller pops on the ringing agents only, with the customer and the open issue") {
+    Seeded s;
+    auto& e = s.env;
+    feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::ring, "500")});
+    auto stored = e.store.find_call(id1);
+    REQUIRE(stored);
+    CHECK(stored->status == CallStatus::ringing);
+    CHECK(e.sink.sent.empty());
+
+    start_ringall(e);  // the second Newchannel of the trunk is ignored
+    CHECK(e.sink.lines() == Strings{"alice call.ringing", "bob call.ringing"});
+    const auto& pop = e.sink.sent[0].msg;
+    CHECK(pop["call"]["id"] == "main-1700.1");
+    CHECK(pop["call"]["from"] == "+989121234567");
+    CHECK(pop["call"]["from_raw"] == "09121234567");
+    CHECK(pop["call"]["direction"] == "inbound");
+    CHECK(pop["call"]["to"] == "500");
+    CHECK(pop["customer"]["id"] == s.customer);
+    CHECK(pop["customer"]["name"] == "Sara Ahmadi");
+    REQUIRE(pop["open_issues"].size() == 1);
+    CHECK(pop["open_issues"][0]["id"] == s.issue);
+    CHECK(pop["open_issues"][0]["title"] == "Refund not received");
+    CHECK(pop["recent_interactions"].is_array());
+    CHECK(e.svc.stats().lookups == 1);  // once per call, not per ring
+    CHECK(e.svc.stats().lookup_hits == 1);
+    CHECK(e.svc.stats().pops_sent == 2);
+    CHECK(e.store.find_call(id1)->customer_id == s.customer);
+}
+
+TEST_CASE("an answer tells the answering agent, retracts the other pop, and the end goes to who took it") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    answer_1002_at(e, 5);
+    auto rec = e.store.find_call(id1);
+    REQUIRE(rec);
+    CHECK(rec->status == CallStatus::answered);
+    CHECK(rec->agent == AgentId("bob"));
+    CHECK(rec->extension == Extension("1002"));
+    CHECK(rec->answered_at == at_s(5));
+    hang_up_all(e, 139);
+    CHECK(e.sink.lines() == Strings{"alice call.ringing", "bob call.ringing", "bob call.answered",
+                                    "alice call.retracted answered_elsewhere", "bob call.ended"});
+    CHECK(e.sink.of_type("call.answered")[0].msg["agent"] == "bob");
+    const auto ended = e.sink.of_type("call.ended").at(0).msg["call"];
+    CHECK(ended["status"] == "answered");
+    CHECK(ended["wait_seconds"] == 5);
+    CHECK(ended["talk_seconds"] == 134);
+    rec = e.store.find_call(id1);
+    CHECK(rec->status == CallStatus::answered);
+    CHECK(rec->ended_at == at_s(139));
+    CHECK(rec->wait_seconds == 5);
+    CHECK(rec->talk_seconds == 134);
+    auto ctx = e.store.customer_context(s.customer);
+    REQUIRE(ctx);
+    REQUIRE(ctx->recent_interactions.size() == 1);
+    const auto& h = ctx->recent_interactions[0];
+    CHECK(h.summary == "Inbound call answered by bob, 2m 14s");
+    CHECK(h.call_id == id1);
+    CHECK(h.agent == AgentId("bob"));
+    CHECK(h.summary.find("0912") == std::string::npos);
+    CHECK(e.svc.stats().calls_started == 1);
+    CHECK(e.svc.stats().calls_ended == 1);
+    CHECK(e.svc.stats().active_calls == 0);
+}
+
+TEST_CASE("an unknown caller pops with customer null; a missed call is logged with its wait") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e, "+44 20 7946 0000");
+    const auto& pop = e.sink.sent.at(0).msg;
+    CHECK(pop["customer"].is_null());
+    CHECK(pop["open_issues"].empty());
+    CHECK(pop["call"]["from"] == "+442079460000");
+    CHECK(pop["call"]["from_raw"] == "+44 20 7946 0000");
+    feed(e, 12, pbx::DialEnd{L, "1700.2", pbx::DialStatus::cancel});
+    feed(e, 12, pbx::DialEnd{L, "1700.3", pbx::DialStatus::cancel});
+    hang_up_all(e, 12);
+    CHECK(e.sink.lines() == Strings{"alice call.ringing", "bob call.ringing", "alice call.retracted caller_hung_up",
+                                    "bob call.retracted caller_hung_up"});
+    auto rec = e.store.find_call(id1);
+    CHECK(rec->status == CallStatus::missed);
+    CHECK(rec->wait_seconds == 12);
+    CHECK(rec->talk_seconds == 0);
+    CHECK(!rec->agent);
+    CHECK(e.svc.stats().lookup_hits == 0);
+}
+
+TEST_CASE("an extension with no enabled user gets no pop, but the call is still tracked and logged") {
+    TempDir dir;
+    Env e(dir.path() / "ringside.db");
+    e.add_user(make_user("dave", Role::agent, "1001", /*disabled=*/true));
+    start_ringall(e);
+    answer_1002_at(e, 3);
+    hang_up_all(e, 10);
+    CHECK(e.sink.sent.empty());
+    auto rec = e.store.find_call(id1);
+    REQUIRE(rec);
+    CHECK(rec->status == CallStatus::answered);
+    CHECK(rec->extension == Extension("1002"));
+    CHECK(!rec->agent);
+    CHECK(rec->talk_seconds == 7);
+}
+
+TEST_CASE("a call from an agent's own phone is internal and pops the callee with the caller's extension") {
+    Seeded s;
+    auto& e = s.env;
+    const std::string I = "1900.1";
+    feed(e, 0, pbx::ChannelCreated{chan(I, I, "SIP/1003-00000001", "1003", CS::ring, "1001")});
+    feed(e, 0, pbx::ChannelCreated{chan("1900.2", I, "SIP/1001-00000002")});
+    feed(e, 0, pbx::DialBegin{chan(I, I, "SIP/1003-00000001", "1003", CS::ring), chan("1900.2", I, "SIP/1001-00000002"), "SIP/1001"});
+    CHECK(e.sink.lines() == Strings{"alice call.ringing"});
+    const auto& pop = e.sink.sent[0].msg;
+    CHECK(pop["call"]["direction"] == "internal");
+    CHECK(pop["call"]["from"] == "1003");
+    CHECK(pop["customer"].is_null());
+    CHECK(e.svc.stats().lookups == 0);  // an extension is not a phone number: no lookup
+}
+
+TEST_CASE("a restart mid-call: the next run closes the records the PBX no longer has after its resync") {
+    TempDir dir;
+    const auto db = dir.path() / "ringside.db";
+    {
+        Env first(db);
+        first.add_user(make_user("alice", Role::agent, "1001"));
+        first.add_user(make_user("bob", Role::agent, "1002"));
+        start_ringall(first);
+        answer_1002_at(first, 4);
+        // A second call still ringing when the process dies.
+        first.svc.on_pbx_event(ev(6, pbx::ChannelCreated{chan("1800.1", "1800.1", "SIP/trunk-00000009", "0935", CS::ring)}));
+    }
+    Env second(db);
+    REQUIRE(second.store.open_calls(PbxId("main")).size() == 2);
+    second.svc.on_pbx_event(ev(100, pbx::ResyncBegin{}));
+    second.svc.on_pbx_event(ev(100, pbx::ResyncEnd{}));
+    second.svc.close_orphans(PbxId("main"), at_s(101));
+    CHECK(second.store.open_calls(PbxId("main")).empty());
+    auto answered = second.store.find_call(id1);
+    CHECK(answered->status == CallStatus::answered);
+    CHECK(answered->agent == AgentId("bob"));
+    CHECK(answered->ended_at == at_s(101));
+    CHECK(answered->wait_seconds == 4);
+    CHECK(answered->talk_seconds == 97);
+    auto missed = second.store.find_call(CallId("main-1800.1"));
+    CHECK(missed->status == CallStatus::missed);
+    CHECK(missed->ended_at == at_s(101));
+    CHECK(missed->wait_seconds == 95);
+    CHECK(second.sink.sent.empty());
+}
+
+TEST_CASE("a restart mid-call: a call the resync still lists carries on under its stored record") {
+    TempDir dir;
+    const auto db = dir.path() / "ringside.db";
+    {
+        Env first(db);
+        first.add_user(make_user("bob", Role::agent, "1002"));
+        start_ringall(first);
+        answer_1002_at(first, 4);
+    }
+    Env second(db);
+    second.svc.on_pbx_event(ev(100, pbx::ResyncBegin{}));
+    second.svc.on_pbx_event(ev(100, pbx::ChannelCreated{chan("1700.3", L, "SIP/1002-00000003", "", CS::up)}));
+    second.svc.on_pbx_event(ev(100, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500")}));
+    second.svc.on_pbx_event(ev(100, pbx::ResyncEnd{}));
+    second.svc.close_orphans(PbxId("main"), at_s(101));
+    auto rec = second.store.find_call(id1);
+    CHECK(rec->status == CallStatus::answered);
+    CHECK(!rec->ended_at);
+    CHECK(rec->started_at == at_s(0));
+    CHECK(second.svc.stats().active_calls == 1);
+    second.svc.on_pbx_event(ev(200, pbx::Hangup{L, 16, ""}));
+    second.svc.on_pbx_event(ev(200, pbx::Hangup{"1700.3", 16, ""}));
+    rec = second.store.find_call(id1);
+    CHECK(rec->status == CallStatus::answered);
+    CHECK(rec->answered_at == at_s(4));
+    CHECK(rec->ended_at == at_s(200));
+    CHECK(rec->wait_seconds == 4);
+    CHECK(rec->talk_seconds == 196);
+    CHECK(second.sink.of_type("call.ended").size() == 1);
+    CHECK(second.sink.of_type("call.ended")[0].to == "bob");
+    // No second pop for a call bob has been on since before the restart.
+    CHECK(second.sink.of_type("call.ringing").empty());
+}
+
+TEST_CASE("a resync ends a call that vanished while the link was down and keeps a live one") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    answer_1002_at(e, 4);
+    const std::string M = "1800.1";
+    feed(e, 6, pbx::ChannelCreated{chan(M, M, "SIP/trunk-00000009", "0935", CS::ring)});
+    feed(e, 7, pbx::LinkDown{});
+    feed(e, 30, pbx::ResyncBegin{});
+    feed(e, 30, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500")});
+    feed(e, 30, pbx::ChannelCreated{chan("1700.3", L, "SIP/1002-00000003", "", CS::up)});
+    feed(e, 31, pbx::ResyncEnd{});
+    auto gone = e.store.find_call(CallId("main-1800.1"));
+    CHECK(gone->status == CallStatus::missed);
+    CHECK(gone->ended_at == at_s(31));
+    auto live = e.store.find_call(id1);
+    CHECK(live->status == CallStatus::answered);
+    CHECK(!live->ended_at);
+    CHECK(e.svc.stats().active_calls == 1);
+    // alice's pop was retracted at the answer; nothing new is sent by the resync.
+    CHECK(e.sink.lines() == Strings{"alice call.ringing", "bob call.ringing", "bob call.answered",
+                                    "alice call.retracted answered_elsewhere"});
+}
+
+TEST_CASE("a disposition is for the agent who took the call or a supervisor; notes have card numbers masked") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    answer_1002_at(e, 4);
+    const User bob = make_user("bob", Role::agent, "1002");
+    const User alice = make_user("alice", Role::agent, "1001");
+    const User sam = make_user("sam", Role::supervisor, std::nullopt);
+
+    SUBCASE("the agent who answered, while the call is live; the end does not undo it") {
+        auto r = e.svc.set_disposition(bob, id1, "refund", "card 4111 1111 1111 1111 charged twice");
+        REQUIRE(r);
+        CHECK(r.value().disposition == "refund");
+        CHECK(r.value().notes.find("4111 1111 1111 1111") == std::string::npos);
+        CHECK(r.value().notes.find("1111") != std::string::npos);
+        hang_up_all(e, 60);
+        auto rec = e.store.find_call(id1);
+        CHECK(rec->disposition == "refund");
+        CHECK(rec->notes.find("4111 1111 1111 1111") == std::string::npos);
+        CHECK(rec->notes.find("charged twice") != std::string::npos);
+        auto ctx = e.store.customer_context(s.customer);
+        REQUIRE(ctx->recent_interactions.size() == 1);
+        CHECK(ctx->recent_interactions[0].disposition == "refund");
+    }
+    SUBCASE("another agent is forbidden, a supervisor is allowed after the end") {
+        auto no = e.svc.set_disposition(alice, id1, "refund", "");
+        REQUIRE(!no);
+        CHECK(no.failure().code == DomainError::forbidden);
+        hang_up_all(e, 60);
+        auto yes = e.svc.set_disposition(sam, id1, "escalated", "");
+        REQUIRE(yes);
+        CHECK(e.store.find_call(id1)->disposition == "escalated");
+    }
+    SUBCASE("unknown call, missing or over-long fields") {
+        auto r = e.svc.set_disposition(sam, CallId("main-nope"), "x", "");
+        CHECK(!r);
+        CHECK(r.failure().code == DomainError::not_found);
+        r = e.svc.set_disposition(bob, id1, "", "");
+        CHECK(!r);
+        CHECK(r.failure().code == DomainError::invalid_argument);
+        CHECK(r.failure().message.find("disposition") != std::string::npos);
+        r = e.svc.set_disposition(bob, id1, std::string(65, 'x'), "");
+        CHECK(r.failure().code == DomainError::invalid_argument);
+        CHECK(r.failure().message.find("disposition") != std::string::npos);
+        CHECK(e.svc.set_disposition(bob, id1, std::string(64, 'x'), ""));
+        r = e.svc.set_disposition(bob, id1, "ok", std::string(4001, 'n'));
+        CHECK(r.failure().code == DomainError::invalid_argument);
+        CHECK(r.failure().message.find("notes") != std::string::npos);
+        // Limits count characters: 64 Persian letters (128 bytes) fit.
+        std::string fa;
+        for (int i = 0; i < 64; ++i) fa += "\xd8\xa8";
+        CHECK(e.svc.set_disposition(bob, id1, fa, ""));
+    }
+}
+
+TEST_CASE("the pop message shapes follow the contract") {
+    CallRecord c;
+    c.id = CallId("main-1.2");
+    c.pbx = PbxId("main");
+    c.from = "+989121234567";
+    c.from_raw = "09121234567";
+    c.to = "1001";
+    c.started_at = at_s(0);
+    auto call = pop_call_json(c);
+    for (auto k : {"id", "pbx", "direction", "from", "from_raw", "from_name", "to", "queue", "started_at"})
+        CHECK(call.contains(k));
+    CHECK(call["queue"].is_null());
+    CHECK(call["started_at"] == format_iso(at_s(0)));
+    auto m = ringing_message(c, std::nullopt);
+    CHECK(m["type"] == "call.ringing");
+    CHECK(!m.contains("seq"));
+    CHECK(m["customer"].is_null());
+    CHECK(m["open_issues"].is_array());
+    CHECK(m["recent_interactions"].is_array());
+}
