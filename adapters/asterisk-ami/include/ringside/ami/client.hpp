@@ -1,0 +1,123 @@
+#pragma once
+// Sans-I/O AMI client protocol (in the style of Boost.Redis reader_fsm): the
+// I/O shell reports what happened (connected, bytes arrived, time passed,
+// link lost) and gets back a list of actions to carry out in order. No
+// sockets and no clocks here: every call takes `now`.
+//
+// Per link: wait for the greeting; log in (plain, or MD5 challenge); then
+// resynchronise (ResyncBegin, CoreShowChannels listed as ChannelCreated,
+// ResyncEnd); map every event; Ping when nothing was received for
+// ping_interval and close the link when a Ping is not answered in ping_timeout.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ringside/ami/mapper.hpp"
+#include "ringside/ami/message.hpp"
+#include "ringside/ami/reader.hpp"
+#include "ringside/core/pbx_event.hpp"
+
+namespace ringside::ami {
+
+struct ClientConfig {
+    std::string username;
+    std::string secret;
+    bool md5 = false;                                    // Challenge/MD5 login: the secret never goes on the wire
+    std::chrono::milliseconds ping_interval{15'000};     // Ping after this long without receiving anything
+    std::chrono::milliseconds ping_timeout{10'000};      // ... and give up on the link if no answer within this
+    std::chrono::milliseconds login_timeout{10'000};     // greeting + login must complete within this
+    ReaderLimits limits{};
+};
+
+namespace client_action {
+/// Send these bytes, in order with the other writes.
+struct Write { std::string bytes; };
+/// Hand this event to the engine.
+struct Emit { pbx::Event event; };
+/// Close the link; `reason` is in operator words. Nothing else follows.
+struct Close { std::string reason; };
+/// Login accepted: the link is usable (the shell resets its back-off).
+struct LoggedIn { std::string greeting; };
+/// Asterisk refused the login; `message` is Asterisk's ("Authentication failed").
+/// A Close follows.
+struct LoginRefused { std::string message; };
+/// The response to an action sent with send_action(), matched by ActionID.
+/// On link loss every pending one ends with `lost = true` and an empty response.
+struct Response { std::string action_id; Message response; bool lost = false; };
+/// Something odd that does not stop the link (a reader limit crossed); log it.
+struct Warning { std::string what; };
+}  // namespace client_action
+
+using ClientAction = std::variant<client_action::Write, client_action::Emit, client_action::Close,
+                                  client_action::LoggedIn, client_action::LoginRefused, client_action::Response,
+                                  client_action::Warning>;
+using ClientActions = std::vector<ClientAction>;
+
+class Client {
+public:
+    enum class State { disconnected, awaiting_greeting, challenging, logging_in, logged_in, closed };
+
+    Client(PbxId pbx, ClientConfig config);
+
+    /// A new link is up: start over (reader, mapper, login). ActionIDs keep
+    /// counting so they are never reused, on this link or any other.
+    ClientActions on_connected(Timestamp now);
+    /// Bytes from the peer, any split.
+    ClientActions on_bytes(std::string_view bytes, Timestamp now);
+    /// Time passed; call at next_deadline() at the latest.
+    ClientActions on_tick(Timestamp now);
+    /// The link is gone (closed by either side). Emits LinkDown if the link
+    /// was logged in, and ends pending send_action() calls as lost.
+    ClientActions on_disconnected(Timestamp now);
+
+    /// Sends an action (e.g. Originate) and reports its response with a
+    /// client_action::Response carrying the returned ActionID. Any ActionID
+    /// in `action` is replaced. Before login the action waits and is sent
+    /// right after it.
+    std::string send_action(Message action, ClientActions& out);
+
+    /// When on_tick must be called next; nullopt when no timer runs.
+    std::optional<Timestamp> next_deadline() const;
+    State state() const noexcept { return state_; }
+    const Reader& reader() const noexcept { return reader_; }
+
+private:
+    enum class Purpose { challenge, login, resync, ping, user };
+
+    std::string next_action_id();
+    void write_action(Message action, Purpose purpose, ClientActions& out, std::string* id_out = nullptr);
+    void send_login(std::string_view challenge, ClientActions& out);
+    void on_message(Message m, Timestamp now, ClientActions& out);
+    void on_response(Message m, Purpose purpose, const std::string& id, Timestamp now, ClientActions& out);
+    void after_login(ClientActions& out);
+    void close(std::string reason, ClientActions& out);
+
+    PbxId pbx_;
+    ClientConfig config_;
+    Reader reader_;
+    EventMapper mapper_;
+    State state_ = State::disconnected;
+    std::uint64_t action_seq_ = 0;
+    std::unordered_map<std::string, Purpose> pending_;  // ActionID -> why we sent it
+    std::deque<std::pair<std::string, Message>> queued_;  // user actions (ActionID set) sent after login
+    std::string greeting_;
+    std::string resync_id_;
+    bool resyncing_ = false;
+    bool link_logged_in_ = false;  // this link got past login: its loss is a LinkDown
+    Timestamp login_deadline_{};
+    Timestamp last_rx_{};
+    std::optional<Timestamp> ping_sent_;
+    std::string ping_id_;
+};
+
+/// Lower-case hex MD5 of `data` (RFC 1321), for the AMI challenge login only.
+std::string md5_hex(std::string_view data);
+
+}  // namespace ringside::ami
