@@ -122,7 +122,8 @@ public:
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     void commit() {
-        Query(c_, "COMMIT").exec();
+        static const std::string sql = "COMMIT";
+        Query(c_, sql).exec();
         done_ = true;
     }
 
@@ -340,7 +341,8 @@ struct SqliteStore::Impl {
     // ---- pieces shared by several methods; the caller holds the connection.
 
     std::vector<std::string> phones_of(Connection& c, std::int64_t customer_id) {
-        Query q(c, "SELECT e164 FROM customer_phones WHERE customer_id = ? ORDER BY position");
+        static const std::string sql = "SELECT e164 FROM customer_phones WHERE customer_id = ? ORDER BY position";
+        Query q(c, sql);
         q.bind(customer_id);
         std::vector<std::string> out;
         while (q.step()) out.push_back(q.str(0));
@@ -351,15 +353,17 @@ struct SqliteStore::Impl {
         CustomerContext ctx;
         customer.phones = phones_of(c, customer.id);
         {
-            Query q(c, "SELECT " + issue_columns +
-                           " FROM issues WHERE customer_id = ? AND status = 'open' "
-                           "ORDER BY opened_at DESC, id DESC LIMIT ?");
+            static const std::string sql = "SELECT " + issue_columns +
+                                           " FROM issues WHERE customer_id = ? AND status = 'open' "
+                                           "ORDER BY opened_at DESC, id DESC LIMIT ?";
+            Query q(c, sql);
             q.bind(customer.id, static_cast<std::int64_t>(recent_limit));
             while (q.step()) ctx.open_issues.push_back(read_issue(q));
         }
         {
-            Query q(c, "SELECT " + interaction_columns +
-                           " FROM interactions WHERE customer_id = ? ORDER BY at DESC, id DESC LIMIT ?");
+            static const std::string sql = "SELECT " + interaction_columns +
+                                           " FROM interactions WHERE customer_id = ? ORDER BY at DESC, id DESC LIMIT ?";
+            Query q(c, sql);
             q.bind(customer.id, static_cast<std::int64_t>(recent_limit));
             while (q.step()) ctx.recent_interactions.push_back(read_interaction(q));
         }
@@ -564,9 +568,11 @@ std::optional<CustomerContext> SqliteStore::customer_context_by_phone(const std:
         {
             // A number shared by several customers pops the newest of them:
             // numbers are reassigned, and the latest registration is the likely owner.
-            Query q(c, "SELECT " + customer_columns +
-                           " FROM customer_phones p JOIN customers c ON c.id = p.customer_id "
-                           "WHERE p.e164 = ? AND c.status = 'active' ORDER BY p.customer_id DESC LIMIT 1");
+            static const std::string sql = "SELECT " + customer_columns +
+                                           " FROM customer_phones p JOIN customers c ON c.id = p.customer_id "
+                                           "WHERE p.e164 = ? AND c.status = 'active' "
+                                           "ORDER BY p.customer_id DESC LIMIT 1";
+            Query q(c, sql);
             q.bind(e164);
             if (q.step()) customer = read_customer(q);
         }

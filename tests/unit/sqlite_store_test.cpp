@@ -410,6 +410,23 @@ TEST_CASE("set_disposition updates the call and its history entry, and a later e
     CHECK(s.customer_context(id)->recent_interactions.at(0).disposition == "refund-issued");
 }
 
+TEST_CASE("a disposition saved before the PBX reports the end reaches the history entry") {
+    TempDir dir;
+    SqliteStore s(dir.file());
+    const auto id = s.create_customer(make_customer("Sara", {"+989121234567"}));
+    auto call = make_call("main-6.6", t0);
+    call.ended_at.reset();
+    s.upsert_call(call);
+    CHECK(s.set_disposition(call.id, "sale", "ordered two more"));
+
+    call.ended_at = t0 + 65s;
+    s.finish_call(call, call_history(id, call, "answered by alice"));
+    auto h = s.customer_context(id)->recent_interactions.at(0);
+    CHECK(h.disposition == "sale");
+    CHECK(h.summary == "answered by alice — ordered two more");
+    CHECK(s.find_call(call.id)->notes == "ordered two more");
+}
+
 TEST_CASE("open_calls lists the calls of a PBX that are not final") {
     TempDir dir;
     SqliteStore s(dir.file());
