@@ -1,3 +1,4 @@
 # The call engine: tracker (sans-I/O state machine) and service (records and pops).
 ringside_add_test(NAME call_tracker_test SOURCES unit/call_tracker_test.cpp LIBS ringside_core)
 ringside_add_test(NAME call_service_test SOURCES unit/call_service_test.cpp LIBS ringside_core ringside_storage)
+ringside_add_test(NAME call_fixtures_test SOURCES unit/call_fixtures_test.cpp LIBS ringside_ami ringside_storage)
