@@ -1,1 +1,525 @@
-// filled in by its owner
+// The listener and the HTTP session: read a request with limits and a
+// deadline, route it, write the answer, repeat; hand /ws upgrades to a
+// WebSocket session. do_x/on_x pairs on one strand per connection.
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/version.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringside/core/password.hpp"
+#include "ringside/core/time.hpp"
+#include "ringside/server/http_util.hpp"
+#include "server_state.hpp"
+
+namespace ringside::server {
+namespace detail {
+
+namespace {
+
+constexpr std::size_t header_limit = 16 * 1024;
+constexpr std::uintmax_t static_file_limit = 16 * 1024 * 1024;
+
+void fail(beast::error_code ec, const char* what) {
+    if (ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == http::error::end_of_stream)
+        return;
+    spdlog::debug("http: {}: {}", what, ec.message());
+}
+
+bool is_loopback(const net::ip::address& a) {
+    if (a.is_loopback()) return true;
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).is_loopback();
+    return false;
+}
+
+void security_headers(http::header<false>& h) {
+    h.set(http::field::server, "ringside");
+    h.set("X-Content-Type-Options", "nosniff");
+    h.set("Referrer-Policy", "no-referrer");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- State
+
+void State::track(const std::shared_ptr<Closeable>& s) {
+    std::lock_guard lock(sessions_mutex_);
+    // Forget the closed ones now and then so the list stays as long as the open sessions.
+    if (sessions_.size() >= 64 && (sessions_.size() & (sessions_.size() - 1)) == 0)
+        std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    sessions_.push_back(s);
+}
+
+void State::close_all() {
+    std::vector<std::shared_ptr<Closeable>> open;
+    {
+        std::lock_guard lock(sessions_mutex_);
+        for (auto& w : sessions_)
+            if (auto p = w.lock()) open.push_back(std::move(p));
+        sessions_.clear();
+    }
+    for (auto& s : open) s->shutdown();
+}
+
+const std::string& State::dummy_hash() {
+    std::call_once(dummy_once_, [this] { dummy_hash_ = hash_password("ringside: no such user, same work"); });
+    return dummy_hash_;
+}
+
+Reply make_reply(const Request& req, http::status status, std::string body, std::string_view content_type) {
+    Reply r{status, req.version()};
+    r.set(http::field::content_type, content_type);
+    r.set(http::field::cache_control, "no-store");
+    r.keep_alive(req.keep_alive());
+    r.body() = std::move(body);
+    r.prepare_payload();
+    return r;
+}
+
+Reply json_reply(const Request& req, http::status status, const nlohmann::json& body) {
+    return make_reply(req, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                      "application/json");
+}
+
+Reply error_reply(const Request& req, http::status status, std::string_view code, std::string_view message) {
+    return make_reply(req, status, error_body(code, message), "application/json");
+}
+
+std::optional<User> authenticate(State& st, const Request& req, bool allow_query_token, std::string* token_hash) {
+    std::optional<std::string> token;
+    if (auto it = req.find(http::field::authorization); it != req.end()) token = parse_bearer(it->value());
+    if (!token)
+        if (auto it = req.find(http::field::cookie); it != req.end()) token = cookie_value(it->value(), session_cookie_name);
+    if (!token && allow_query_token) {
+        auto [path, query] = split_target(req.target());
+        if (auto q = parse_query(query)) {
+            if (auto it = q->find("token"); it != q->end()) token = it->second;
+        }
+    }
+    if (!token || !token_shape_ok(*token)) return std::nullopt;
+    auto hash = sha256_hex(*token);
+    auto user = st.storage.session_user(hash, now_ms());
+    if (user && token_hash) *token_hash = std::move(hash);
+    return user;
+}
+
+// ---------------------------------------------------------------- HTTP session
+
+class HttpSession final : public Closeable, public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(tcp::socket&& socket, std::shared_ptr<State> st) : stream_(std::move(socket)), st_(std::move(st)) {}
+
+    void run() {
+        net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+    }
+
+    void shutdown() override {
+        net::post(stream_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ec;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+            self->stream_.close();
+        });
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->body_limit(st_->opt.max_body_bytes);
+        parser_->header_limit(header_limit);
+        stream_.expires_after(st_->opt.io_timeout);
+        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream) return do_close();
+        if (ec == http::error::body_limit) {
+            route_ = "unmatched";
+            auto r = error_reply(parser_->get(), http::status::payload_too_large, "payload_too_large",
+                                 "the request body is larger than the server accepts");
+            r.keep_alive(false);
+            return send(std::move(r));
+        }
+        if (ec == http::error::header_limit) {
+            route_ = "unmatched";
+            Request dummy;
+            auto r = error_reply(dummy, http::status::request_header_fields_too_large, "headers_too_large",
+                                 "the request headers are larger than the server accepts");
+            r.keep_alive(false);
+            return send(std::move(r));
+        }
+        if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+            ec != http::error::partial_message) {
+            route_ = "unmatched";
+            Request dummy;
+            auto r = error_reply(dummy, http::status::bad_request, "bad_request", "the request is not valid HTTP");
+            r.keep_alive(false);
+            return send(std::move(r));
+        }
+        if (ec) return fail(ec, "read");
+
+        Request req = parser_->release();
+        if (beast::websocket::is_upgrade(req)) return on_upgrade(std::move(req));
+        handle(std::move(req));
+    }
+
+    void on_upgrade(Request req) {
+        route_ = "/ws";
+        auto [path, query] = split_target(req.target());
+        if (path != "/ws") {
+            route_ = "unmatched";
+            return send(error_reply(req, http::status::not_found, "not_found", "no WebSocket endpoint at this path"));
+        }
+        std::optional<User> user;
+        try {
+            user = authenticate(*st_, req, true, nullptr);
+        } catch (const std::exception& e) {
+            spdlog::error("ws: authentication failed: {}", e.what());
+            return send(error_reply(req, http::status::internal_server_error, "internal", "internal server error"));
+        }
+        if (!user) {
+            st_->metrics.ws_refused();
+            auto r = error_reply(req, http::status::unauthorized, "unauthenticated",
+                                 "sign in first: session cookie, bearer token or ?token= required");
+            r.keep_alive(false);
+            return send(std::move(r));
+        }
+        st_->metrics.http_request(route_, 101);
+        run_websocket(st_, stream_.release_socket(), std::move(req), std::move(*user));
+    }
+
+    void handle(Request req) {
+        auto ex = std::make_shared<Exchange>();
+        ex->req = std::move(req);
+        ex->strand = stream_.get_executor();
+        beast::error_code ec;
+        auto ep = stream_.socket().remote_endpoint(ec);
+        ex->remote = ep.address();
+        ex->loopback = !ec && is_loopback(ep.address());
+        keep_alive_ = ex->req.keep_alive();
+
+        auto self = shared_from_this();
+        auto answered = std::make_shared<std::atomic<bool>>(false);
+        ex->respond = [self, answered](Reply r) {
+            if (answered->exchange(true)) return;
+            net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+        };
+        ex->stream = [self, answered](StreamHead head, ChunkProducer producer) {
+            if (answered->exchange(true)) return;
+            self->start_stream(std::move(head), std::move(producer));
+        };
+
+        const auto& rq = ex->req;
+        auto [raw_path, raw_query] = split_target(rq.target());
+        auto path = url_decode(raw_path, false);
+        auto query = parse_query(raw_query);
+        if (!path || !query || path->empty() || path->front() != '/') {
+            route_ = "unmatched";
+            return ex->respond(error_reply(rq, http::status::bad_request, "bad_request", "the request target is malformed"));
+        }
+        ex->path = std::move(*path);
+        ex->query = std::move(*query);
+
+        auto m = st_->router.match(rq.method(), ex->path);
+        route_ = m.pattern.empty() ? "unmatched" : m.pattern;
+        if (!m.handler) {
+            if (!m.allow.empty()) {
+                auto r = error_reply(rq, http::status::method_not_allowed, "method_not_allowed",
+                                     "this path does not accept " + std::string(rq.method_string()));
+                r.set(http::field::allow, m.allow);
+                return ex->respond(std::move(r));
+            }
+            if (rq.method() == http::verb::get && !st_->opt.web_root.empty() && !ex->path.starts_with("/api/")) {
+                route_ = "static";
+                return ex->respond(static_file(rq, ex->path));
+            }
+            return ex->respond(error_reply(rq, http::status::not_found, "not_found", "no such endpoint"));
+        }
+        ex->params = std::move(m.params);
+        const Endpoint& endpoint = *m.handler;
+        try {
+            if (endpoint.access == Access::user) {
+                ex->user = authenticate(*st_, rq, false, &ex->token_hash);
+                if (!ex->user)
+                    return ex->respond(error_reply(rq, http::status::unauthorized, "unauthenticated",
+                                                   "sign in first: session cookie or bearer token required"));
+                if (!role_at_least(ex->user->role, endpoint.min_role))
+                    return ex->respond(error_reply(rq, http::status::forbidden, "forbidden",
+                                                   "this needs the " + std::string(to_string(endpoint.min_role)) +
+                                                       " role or higher"));
+            }
+            endpoint.fn(ex);
+        } catch (const std::exception& e) {
+            spdlog::error("http: {} {} failed: {}", std::string(rq.method_string()), route_, e.what());
+            ex->respond(error_reply(rq, http::status::internal_server_error, "internal", "internal server error"));
+        }
+    }
+
+    Reply static_file(const Request& req, const std::string& path) {
+        auto file = static_file_path(st_->opt.web_root, path);
+        std::error_code fec;
+        if (!file || !std::filesystem::is_regular_file(*file, fec))
+            return error_reply(req, http::status::not_found, "not_found", "no such page");
+        const auto size = std::filesystem::file_size(*file, fec);
+        if (fec || size > static_file_limit)
+            return error_reply(req, http::status::not_found, "not_found", "no such page");
+        std::ifstream in(*file, std::ios::binary);
+        std::ostringstream data;
+        data << in.rdbuf();
+        if (!in && !in.eof()) return error_reply(req, http::status::not_found, "not_found", "no such page");
+        auto r = make_reply(req, http::status::ok, std::move(data).str(), mime_type(file->filename().string()));
+        // No build step, no hashed names: browsers revalidate every time.
+        r.set(http::field::cache_control, "no-cache");
+        if (file->extension() == ".html")
+            r.set("Content-Security-Policy",
+                  "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+        return r;
+    }
+
+    void send(Reply r) {
+        security_headers(r.base());
+        if (!keep_alive_) r.keep_alive(false);
+        st_->metrics.http_request(route_, r.result_int());
+        reply_ = std::make_shared<Reply>(std::move(r));
+        stream_.expires_after(st_->opt.io_timeout);
+        http::async_write(stream_, *reply_, beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        if (ec) return fail(ec, "write");
+        const bool close = reply_->need_eof();
+        reply_.reset();
+        if (close) return do_close();
+        do_read();
+    }
+
+    void do_close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+
+    // ---- chunked streaming (CSV export)
+
+    class Sink final : public ChunkSink {
+    public:
+        explicit Sink(std::shared_ptr<HttpSession> s) : s_(std::move(s)) {}
+        bool write(std::string chunk) override {
+            if (chunk.empty()) return true;
+            return s_->write_blocking([s = s_, data = std::make_shared<std::string>(std::move(chunk))](auto done) {
+                s->stream_.expires_after(s->st_->opt.io_timeout);
+                net::async_write(s->stream_, http::make_chunk(net::buffer(*data)),
+                                 [data, done](beast::error_code ec, std::size_t) { done(!ec); });
+            });
+        }
+        std::shared_ptr<HttpSession> s_;
+    };
+
+    /// Runs `op(done)` on the strand and blocks this (pool) thread until done(ok).
+    template <class Op>
+    bool write_blocking(Op op) {
+        auto promise = std::make_shared<std::promise<bool>>();
+        auto future = promise->get_future();
+        net::post(stream_.get_executor(), [op = std::move(op), promise]() mutable {
+            op([promise](bool ok) { promise->set_value(ok); });
+        });
+        // The write has its own deadline; this loop only notices a server stop
+        // (the io_context may no longer run the completion).
+        while (future.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready)
+            if (st_->stopping.load()) return false;
+        return future.get();
+    }
+
+    void start_stream(StreamHead head, ChunkProducer producer) {
+        security_headers(head.base());
+        head.chunked(true);
+        head.keep_alive(keep_alive_);
+        net::post(st_->blocking, [self = shared_from_this(), head = std::move(head), producer = std::move(producer)]() mutable {
+            self->run_stream(std::move(head), std::move(producer));
+        });
+    }
+
+    void run_stream(StreamHead head, ChunkProducer producer) {
+        const unsigned status = head.result_int();
+        auto hp = std::make_shared<StreamHead>(std::move(head));
+        auto sp = std::make_shared<http::response_serializer<http::empty_body>>(*hp);
+        bool ok = write_blocking([self = shared_from_this(), hp, sp](auto done) {
+            self->stream_.expires_after(self->st_->opt.io_timeout);
+            http::async_write_header(self->stream_, *sp, [hp, sp, done](beast::error_code ec, std::size_t) { done(!ec); });
+        });
+        if (ok) {
+            Sink sink(shared_from_this());
+            try {
+                producer(sink);
+                ok = write_blocking([self = shared_from_this()](auto done) {
+                    self->stream_.expires_after(self->st_->opt.io_timeout);
+                    net::async_write(self->stream_, http::make_chunk_last(),
+                                     [done](beast::error_code ec, std::size_t) { done(!ec); });
+                });
+            } catch (const std::exception& e) {
+                spdlog::error("http: {} stream failed: {}", route_, e.what());
+                ok = false;
+            }
+        }
+        st_->metrics.http_request(route_, status);
+        net::post(stream_.get_executor(), [self = shared_from_this(), ok, keep = hp->keep_alive()] {
+            if (ok && keep && !self->st_->stopping.load()) return self->do_read();
+            // A stream cut short must not look complete: close without the last chunk.
+            beast::error_code ec;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+            self->stream_.close();
+        });
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::shared_ptr<State> st_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::shared_ptr<Reply> reply_;
+    std::string route_ = "unmatched";
+    bool keep_alive_ = true;
+};
+
+// ---------------------------------------------------------------- listener
+
+class Listener final : public std::enable_shared_from_this<Listener> {
+public:
+    Listener(net::io_context& ioc, std::shared_ptr<State> st)
+        : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()), st_(std::move(st)) {}
+
+    void open(const tcp::endpoint& ep, const std::string& listen) {
+        beast::error_code ec;
+        const auto fail_with = [&](const char* what) {
+            throw std::runtime_error("cannot listen on " + listen + ": " + what + ": " + ec.message());
+        };
+        acceptor_.open(ep.protocol(), ec);
+        if (ec) fail_with("open");
+        acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+        if (ec) fail_with("set_option");
+        acceptor_.bind(ep, ec);
+        if (ec) fail_with(ec == net::error::address_in_use ? "the port is in use" : "bind");
+        acceptor_.listen(net::socket_base::max_listen_connections, ec);
+        if (ec) fail_with("listen");
+        port_ = acceptor_.local_endpoint().port();
+    }
+
+    std::uint16_t port() const { return port_; }
+
+    void run() { net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); }); }
+
+    void close() {
+        net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ec;
+            self->acceptor_.close(ec);
+            self->retry_.cancel();
+        });
+    }
+
+private:
+    void do_accept() {
+        acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    }
+
+    void on_accept(beast::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec) {
+            // Out of file descriptors and the like: back off instead of spinning.
+            spdlog::warn("http: accept failed: {}", ec.message());
+            retry_.expires_after(std::chrono::milliseconds(200));
+            retry_.async_wait([self = shared_from_this()](beast::error_code wec) {
+                if (!wec) self->do_accept();
+            });
+            return;
+        }
+        auto session = std::make_shared<HttpSession>(std::move(socket), st_);
+        st_->track(session);
+        session->run();
+        do_accept();
+    }
+
+    net::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    net::steady_timer retry_;
+    std::shared_ptr<State> st_;
+    std::uint16_t port_ = 0;
+};
+
+tcp::endpoint parse_listen(const std::string& listen) {
+    const auto bad = [&](const std::string& why) { return std::runtime_error("cannot listen on '" + listen + "': " + why); };
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos) throw bad("expected host:port");
+    std::string host = listen.substr(0, colon);
+    const std::string port_text = listen.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty() || host == "*") host = "0.0.0.0";
+    if (host == "localhost") host = "127.0.0.1";
+    unsigned long port = 0;
+    try {
+        std::size_t used = 0;
+        port = std::stoul(port_text, &used);
+        if (used != port_text.size() || port > 65535) throw std::out_of_range("port");
+    } catch (const std::exception&) {
+        throw bad("the port must be a number from 0 to 65535");
+    }
+    beast::error_code ec;
+    auto addr = net::ip::make_address(host, ec);
+    if (ec) throw bad("'" + host + "' is not an IP address");
+    return {addr, static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- Server
+
+struct Server::Impl {
+    std::shared_ptr<detail::State> state;
+    std::shared_ptr<detail::Listener> listener;
+    bool stopped = false;
+};
+
+Server::Server(boost::asio::io_context& ioc, ServerOptions options, Storage& storage, PopHub& hub, CallService& calls,
+               EngineStrand engine, const PhoneNormalizer& phones, std::function<std::string()> extra_metrics)
+    : impl_(std::make_shared<Impl>()) {
+    impl_->state = std::make_shared<detail::State>(ioc, std::move(options), storage, hub, calls, std::move(engine),
+                                                   phones, std::move(extra_metrics));
+    detail::build_routes(*impl_->state);
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+    auto ep = detail::parse_listen(impl_->state->opt.listen);
+    auto listener = std::make_shared<detail::Listener>(impl_->state->ioc, impl_->state);
+    listener->open(ep, impl_->state->opt.listen);
+    impl_->listener = std::move(listener);
+    impl_->listener->run();
+}
+
+std::uint16_t Server::port() const { return impl_->listener ? impl_->listener->port() : 0; }
+
+void Server::stop() {
+    if (!impl_ || impl_->stopped) return;
+    impl_->stopped = true;
+    impl_->state->stopping.store(true);
+    if (impl_->listener) impl_->listener->close();
+    impl_->state->close_all();
+    impl_->state->blocking.join();
+}
+
+}  // namespace ringside::server

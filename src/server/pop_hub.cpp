@@ -1,1 +1,112 @@
-// filled in by its owner
+#include "ringside/server/pop_hub.hpp"
+
+#include <algorithm>
+
+namespace ringside::server {
+
+PopHub::PopHub(PopHubOptions options) : options_(std::move(options)) {
+    if (!options_.clock) options_.clock = [] { return std::chrono::steady_clock::now(); };
+    if (options_.max_held_per_user == 0) options_.max_held_per_user = 1;
+}
+
+PopHub::~PopHub() = default;
+
+void PopHub::prune_locked(UserState& u, std::chrono::steady_clock::time_point now) const {
+    while (u.held.size() > options_.max_held_per_user) u.held.pop_front();
+    while (!u.held.empty() && now - u.held.front().at > options_.retention) u.held.pop_front();
+}
+
+void PopHub::send(const AgentId& to, nlohmann::json message) {
+    const auto now = options_.clock();
+    std::vector<std::shared_ptr<PopSubscriber>> targets;
+    std::shared_ptr<const std::string> text;
+    std::uint64_t seq = 0;
+    {
+        std::lock_guard lock(mutex_);
+        auto& u = users_[to];
+        seq = u.next_seq++;
+        message["seq"] = seq;
+        // Caller names come from the PBX and may not be valid UTF-8: replace, never throw.
+        text = std::make_shared<const std::string>(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        u.held.push_back(Held{seq, now, text});
+        prune_locked(u, now);
+        targets.reserve(u.subs.size());
+        std::erase_if(u.subs, [&](const Sub& s) {
+            auto p = s.ptr.lock();
+            if (!p) return true;
+            targets.push_back(std::move(p));
+            return false;
+        });
+        // Users who stopped receiving keep their old messages until the next
+        // sweep; one sweep a minute bounds memory by the retention window.
+        if (now - last_sweep_ > std::chrono::minutes(1)) {
+            last_sweep_ = now;
+            for (auto& [name, state] : users_) prune_locked(state, now);
+        }
+    }
+    messages_.fetch_add(1, std::memory_order_relaxed);
+    // Outside the lock: deliver() only posts to the session's strand.
+    for (auto& t : targets) t->deliver(seq, text);
+    deliveries_.fetch_add(targets.size(), std::memory_order_relaxed);
+}
+
+std::uint64_t PopHub::subscribe(const AgentId& user, const PopSubscriber* id, std::weak_ptr<PopSubscriber> s) {
+    std::lock_guard lock(mutex_);
+    auto& u = users_[user];
+    u.subs.push_back(Sub{id, std::move(s)});
+    return u.next_seq - 1;
+}
+
+void PopHub::unsubscribe(const AgentId& user, const PopSubscriber* id) {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user);
+    if (it == users_.end()) return;
+    std::erase_if(it->second.subs, [&](const Sub& s) { return s.id == id; });
+}
+
+std::vector<HeldMessage> PopHub::replay(const AgentId& user, std::uint64_t after) {
+    resumes_.fetch_add(1, std::memory_order_relaxed);
+    const auto now = options_.clock();
+    std::vector<HeldMessage> out;
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user);
+    if (it == users_.end()) return out;
+    auto& u = it->second;
+    prune_locked(u, now);
+    if (after >= u.next_seq) after = 0;
+    // held is in seq order: binary search for the first seq > after.
+    auto first = std::upper_bound(u.held.begin(), u.held.end(), after,
+                                  [](std::uint64_t a, const Held& h) { return a < h.seq; });
+    out.reserve(static_cast<std::size_t>(u.held.end() - first));
+    for (; first != u.held.end(); ++first) out.push_back(HeldMessage{first->seq, first->text});
+    return out;
+}
+
+std::uint64_t PopHub::latest_seq(const AgentId& user) const {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user);
+    return it == users_.end() ? 0 : it->second.next_seq - 1;
+}
+
+std::size_t PopHub::subscriber_count(const AgentId& user) const {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user);
+    if (it == users_.end()) return 0;
+    return static_cast<std::size_t>(
+        std::count_if(it->second.subs.begin(), it->second.subs.end(), [](const Sub& s) { return !s.ptr.expired(); }));
+}
+
+PopHubStats PopHub::stats() const {
+    PopHubStats s;
+    s.messages = messages_.load(std::memory_order_relaxed);
+    s.deliveries = deliveries_.load(std::memory_order_relaxed);
+    s.dropped = dropped_.load(std::memory_order_relaxed);
+    s.resumes = resumes_.load(std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, u] : users_)
+        for (const auto& sub : u.subs)
+            if (!sub.ptr.expired()) ++s.sessions;
+    return s;
+}
+
+}  // namespace ringside::server

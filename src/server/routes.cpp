@@ -1,1 +1,445 @@
-// filled in by its owner
+// Every HTTP endpoint of CONTRACT.md: one table, the endpoint written above
+// each handler. Handlers translate between the wire and the core; the
+// decisions (who may set a disposition, card masking, ...) live in the core.
+#include <algorithm>
+#include <initializer_list>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringside/core/password.hpp"
+#include "ringside/core/time.hpp"
+#include "ringside/server/http_util.hpp"
+#include "server_state.hpp"
+
+namespace ringside::server::detail {
+namespace {
+
+using json = nlohmann::json;
+using http::verb;
+
+// ---------------------------------------------------------------- answers
+
+void reply(const ExchangePtr& ex, http::status status, const json& body) {
+    ex->respond(json_reply(ex->req, status, body));
+}
+
+void reply_error(const ExchangePtr& ex, http::status status, std::string_view code, std::string_view message) {
+    ex->respond(error_reply(ex->req, status, code, message));
+}
+
+void reply_failure(const ExchangePtr& ex, const Failure& f) {
+    reply_error(ex, status_for(f.code), error_code_name(f.code), f.message);
+}
+
+void reply_invalid(const ExchangePtr& ex, std::string_view message) {
+    reply_error(ex, http::status::bad_request, "invalid_argument", message);
+}
+
+void reply_internal(const ExchangePtr& ex, std::string_view where, const std::exception& e) {
+    spdlog::error("http: {} failed: {}", where, e.what());
+    reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
+}
+
+/// Runs fn, answering 500 (detail logged, not sent) if it throws. For work
+/// that runs away from the session (engine strand, blocking pool).
+template <class Fn>
+void guarded(const ExchangePtr& ex, std::string_view where, Fn&& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        reply_internal(ex, where, e);
+    }
+}
+
+// ---------------------------------------------------------------- request bodies
+
+/// The body as a JSON object, or an answered 400 "invalid_json".
+std::optional<json> json_body(const ExchangePtr& ex) {
+    auto j = json::parse(ex->req.body(), nullptr, false);
+    if (j.is_discarded()) {
+        reply_error(ex, http::status::bad_request, "invalid_json", "the request body is not valid JSON");
+        return std::nullopt;
+    }
+    if (!j.is_object()) {
+        reply_error(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
+        return std::nullopt;
+    }
+    return j;
+}
+
+/// Reads typed fields from a JSON object; the first problem wins and names the field.
+class Fields {
+public:
+    Fields(const json& j, std::initializer_list<std::string_view> allowed) : j_(j) {
+        for (const auto& [key, value] : j.items()) {
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                problem("unknown field '" + key + "'");
+                break;
+            }
+        }
+    }
+
+    std::string text(const char* name, bool required, std::size_t max_len) {
+        auto it = j_.find(name);
+        if (it == j_.end() || it->is_null()) {
+            if (required) problem(std::string("field '") + name + "' is required");
+            return {};
+        }
+        if (!it->is_string()) {
+            problem(std::string("field '") + name + "' must be a string");
+            return {};
+        }
+        auto s = it->get<std::string>();
+        if (required && s.empty()) problem(std::string("field '") + name + "' must not be empty");
+        if (s.size() > max_len)
+            problem(std::string("field '") + name + "' is longer than " + std::to_string(max_len) + " bytes");
+        return s;
+    }
+
+    std::vector<std::string> texts(const char* name, std::size_t max_items, std::size_t max_len) {
+        std::vector<std::string> out;
+        auto it = j_.find(name);
+        if (it == j_.end() || it->is_null()) return out;
+        if (!it->is_array()) {
+            problem(std::string("field '") + name + "' must be an array of strings");
+            return out;
+        }
+        if (it->size() > max_items) {
+            problem(std::string("field '") + name + "' has more than " + std::to_string(max_items) + " items");
+            return out;
+        }
+        for (std::size_t i = 0; i < it->size(); ++i) {
+            const auto& v = (*it)[i];
+            const auto label = std::string(name) + "[" + std::to_string(i) + "]";
+            if (!v.is_string()) {
+                problem("field '" + label + "' must be a string");
+                return out;
+            }
+            if (v.get_ref<const std::string&>().size() > max_len) {
+                problem("field '" + label + "' is longer than " + std::to_string(max_len) + " bytes");
+                return out;
+            }
+            out.push_back(v.get<std::string>());
+        }
+        return out;
+    }
+
+    void problem(std::string message) {
+        if (!error_) error_ = std::move(message);
+    }
+    const std::optional<std::string>& error() const { return error_; }
+
+private:
+    const json& j_;
+    std::optional<std::string> error_;
+};
+
+std::optional<std::int64_t> parse_id(std::string_view s) {
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+
+/// GET /api/calls and /api/calls.csv filters. An agent only ever sees calls they answered.
+Result<CallFilter> call_filter(const ExchangePtr& ex, bool with_limit) {
+    CallFilter f;
+    const auto& q = ex->query;
+    if (auto it = q.find("since"); it != q.end()) {
+        f.since = parse_iso(it->second);
+        if (!f.since) return Failure{DomainError::invalid_argument, "'since' must be an ISO 8601 time"};
+    }
+    if (auto it = q.find("until"); it != q.end()) {
+        f.until = parse_iso(it->second);
+        if (!f.until) return Failure{DomainError::invalid_argument, "'until' must be an ISO 8601 time"};
+    }
+    if (auto it = q.find("agent"); it != q.end() && !it->second.empty()) f.agent = AgentId(it->second);
+    if (auto it = q.find("status"); it != q.end()) {
+        f.status = call_status_from_string(it->second);
+        if (!f.status)
+            return Failure{DomainError::invalid_argument,
+                           "'status' must be one of ringing, answered, missed, abandoned, busy, failed"};
+    }
+    if (auto it = q.find("customer_id"); it != q.end()) {
+        f.customer_id = parse_id(it->second);
+        if (!f.customer_id) return Failure{DomainError::invalid_argument, "'customer_id' must be a customer id"};
+    }
+    if (with_limit) {
+        if (auto it = q.find("limit"); it != q.end()) {
+            auto n = parse_id(it->second);
+            if (!n || *n < 1 || *n > 1000)
+                return Failure{DomainError::invalid_argument, "'limit' must be a whole number from 1 to 1000"};
+            f.limit = static_cast<std::size_t>(*n);
+        }
+    }
+    if (ex->user->role == Role::agent) f.agent = ex->user->username;
+    return f;
+}
+
+json filter_json(const CallFilter& f) {
+    json j = json::object();
+    if (f.since) j["since"] = format_iso(*f.since);
+    if (f.until) j["until"] = format_iso(*f.until);
+    if (f.agent) j["agent"] = f.agent->value();
+    if (f.status) j["status"] = to_string(*f.status);
+    if (f.customer_id) j["customer_id"] = *f.customer_id;
+    return j;
+}
+
+json context_json(const CustomerContext& ctx) {
+    json j = ctx.customer;
+    j["open_issues"] = ctx.open_issues;
+    j["recent_interactions"] = ctx.recent_interactions;
+    return j;
+}
+
+bool is_valid_tier(const std::string& t) { return t.empty() || t == "gold" || t == "silver" || t == "bronze"; }
+
+// ---------------------------------------------------------------- endpoints
+
+void add_routes(State& st) {
+    auto& r = st.router;
+    const auto open = [](auto fn) { return Endpoint{Access::open, Role::agent, std::move(fn)}; };
+    const auto user = [](Role role, auto fn) { return Endpoint{Access::user, role, std::move(fn)}; };
+
+    // GET /healthz -> 200 {"status":"ok"}
+    r.add(verb::get, "/healthz", open([](const ExchangePtr& ex) { reply(ex, http::status::ok, {{"status", "ok"}}); }));
+
+    // GET /metrics: Prometheus text; anyone on loopback (when trusted), else admin only.
+    r.add(verb::get, "/metrics", open([&st](const ExchangePtr& ex) {
+        if (!(st.opt.metrics_trust_loopback && ex->loopback)) {
+            auto u = authenticate(st, ex->req, false, nullptr);
+            if (!u) return reply_error(ex, http::status::unauthorized, "unauthenticated", "sign in as an admin to read metrics");
+            if (u->role != Role::admin) return reply_error(ex, http::status::forbidden, "forbidden", "metrics are for admins");
+        }
+        // CallService is not thread-safe: read its stats on the engine strand, render back on ours.
+        net::post(st.engine, [&st, ex] {
+            guarded(ex, "/metrics", [&] {
+                auto calls = st.calls.stats();
+                net::post(ex->strand, [&st, ex, calls] {
+                    guarded(ex, "/metrics", [&] {
+                        auto text = st.metrics.render(st.hub.stats(), calls, st.extra_metrics ? st.extra_metrics() : std::string());
+                        ex->respond(make_reply(ex->req, http::status::ok, std::move(text),
+                                               "text/plain; version=0.0.4; charset=utf-8"));
+                    });
+                });
+            });
+        });
+    }));
+
+    // POST /api/login {"username","password"} -> 200 {"token","user"} + session cookie; 401; 429 when throttled.
+    r.add(verb::post, "/api/login", open([&st](const ExchangePtr& ex) {
+        auto body = json_body(ex);
+        if (!body) return;
+        Fields f(*body, {"username", "password"});
+        auto username = f.text("username", true, 128);
+        auto password = f.text("password", true, 1024);
+        if (f.error()) return reply_invalid(ex, *f.error());
+        const std::string user_key = "user:" + username;
+        const std::string addr_key = "addr:" + ex->remote.to_string();
+        const auto wait = std::max(st.throttle_user.retry_after(user_key), st.throttle_addr.retry_after(addr_key));
+        if (wait.count() > 0) {
+            st.metrics.login_failed();
+            auto rep = error_reply(ex->req, http::status::too_many_requests, "rate_limited",
+                                   "too many failed sign-ins; try again in " + std::to_string(wait.count()) + " seconds");
+            rep.set(http::field::retry_after, std::to_string(wait.count()));
+            return ex->respond(std::move(rep));
+        }
+        // Argon2 takes tens of milliseconds and much memory: off the I/O threads.
+        net::post(st.blocking, [&st, ex, username = std::move(username), password = std::move(password), user_key, addr_key] {
+            guarded(ex, "/api/login", [&] {
+                auto creds = st.storage.find_credentials(AgentId(username));
+                // Unknown users are checked against a dummy hash: same work, same answer.
+                const bool password_ok = verify_password(password, creds ? creds->password_hash : st.dummy_hash());
+                if (!creds || !password_ok || creds->user.disabled) {
+                    st.throttle_user.record_failure(user_key);
+                    st.throttle_addr.record_failure(addr_key);
+                    st.metrics.login_failed();
+                    return reply_error(ex, http::status::unauthorized, "invalid_credentials",
+                                       "wrong username or password");
+                }
+                st.throttle_user.record_success(user_key);
+                const auto token = generate_token();
+                const auto now = now_ms();
+                st.storage.create_session(sha256_hex(token), creds->user.username,
+                                          now + std::chrono::duration_cast<std::chrono::milliseconds>(st.opt.session_ttl));
+                st.storage.audit(creds->user.username.value(), "login", "", now);
+                auto rep = json_reply(ex->req, http::status::ok, {{"token", token}, {"user", creds->user}});
+                rep.set(http::field::set_cookie, session_cookie(token, st.opt.session_ttl, st.opt.cookie_secure));
+                ex->respond(std::move(rep));
+            });
+        });
+    }));
+
+    // POST /api/logout -> 200 {"status":"ok"}; the session is deleted and the cookie cleared.
+    r.add(verb::post, "/api/logout", user(Role::agent, [&st](const ExchangePtr& ex) {
+        st.storage.delete_session(ex->token_hash);
+        auto rep = json_reply(ex->req, http::status::ok, {{"status", "ok"}});
+        rep.set(http::field::set_cookie, expired_session_cookie(st.opt.cookie_secure));
+        ex->respond(std::move(rep));
+    }));
+
+    // GET /api/me -> 200 {"user":{username,name,role,extension}}
+    r.add(verb::get, "/api/me", user(Role::agent, [](const ExchangePtr& ex) {
+        reply(ex, http::status::ok, {{"user", *ex->user}});
+    }));
+
+    // GET /api/calls?since&until&agent&status&customer_id&limit -> 200 {"calls":[...]} newest first.
+    r.add(verb::get, "/api/calls", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto f = call_filter(ex, true);
+        if (!f) return reply_failure(ex, f.failure());
+        reply(ex, http::status::ok, {{"calls", st.storage.list_calls(f.value())}});
+    }));
+
+    // GET /api/calls.csv (same filters, no limit) -> text/csv, chunked, header row. Supervisor and admin.
+    r.add(verb::get, "/api/calls.csv", user(Role::supervisor, [&st](const ExchangePtr& ex) {
+        auto f = call_filter(ex, false);
+        if (!f) return reply_failure(ex, f.failure());
+        st.storage.audit(ex->user->username.value(), "calls.export", filter_json(f.value()).dump(), now_ms());
+        StreamHead head{http::status::ok, ex->req.version()};
+        head.set(http::field::content_type, "text/csv; charset=utf-8");
+        head.set(http::field::content_disposition, "attachment; filename=\"calls.csv\"");
+        head.set(http::field::cache_control, "no-store");
+        ex->stream(std::move(head), [&st, filter = f.value()](ChunkSink& sink) {
+            constexpr std::size_t chunk_bytes = 32 * 1024;
+            std::string buf = calls_csv_header();
+            bool ok = true;
+            st.storage.for_each_call(filter, [&](const CallRecord& c) {
+                buf += calls_csv_row(c);
+                if (buf.size() < chunk_bytes) return true;
+                ok = sink.write(std::move(buf));
+                buf.clear();
+                return ok;
+            });
+            if (!ok) throw std::runtime_error("client went away during the export");
+            sink.write(std::move(buf));
+        });
+    }));
+
+    // POST /api/calls/{id}/disposition {"disposition","notes"} -> 200 {"call":record}.
+    // The agent on the call or a supervisor; CallService decides, on the engine strand.
+    r.add(verb::post, "/api/calls/{id}/disposition", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto body = json_body(ex);
+        if (!body) return;
+        Fields f(*body, {"disposition", "notes"});
+        auto disposition = f.text("disposition", true, 100);
+        auto notes = f.text("notes", false, 4000);
+        if (f.error()) return reply_invalid(ex, *f.error());
+        net::post(st.engine, [&st, ex, id = CallId(ex->params[0]), disposition = std::move(disposition),
+                              notes = std::move(notes)] {
+            guarded(ex, "/api/calls/{id}/disposition", [&] {
+                auto result = st.calls.set_disposition(*ex->user, id, disposition, notes);
+                if (!result) return reply_failure(ex, result.failure());
+                reply(ex, http::status::ok, {{"call", result.value()}});
+            });
+        });
+    }));
+
+    // GET /api/customers?phone=NUMBER -> 200 {"customers":[...]}
+    r.add(verb::get, "/api/customers", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto it = ex->query.find("phone");
+        if (it == ex->query.end() || it->second.empty()) return reply_invalid(ex, "query parameter 'phone' is required");
+        auto phone = st.phones.normalize(it->second);
+        if (!phone) return reply_invalid(ex, "'phone' is not a phone number");
+        reply(ex, http::status::ok, {{"customers", st.storage.customers_by_phone(phone->e164())}});
+    }));
+
+    // GET /api/customers/{id} -> 200 customer with open_issues and recent_interactions
+    r.add(verb::get, "/api/customers/{id}", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto id = parse_id(ex->params[0]);
+        if (!id) return reply_invalid(ex, "a customer id is a whole number");
+        auto ctx = st.storage.customer_context(*id);
+        if (!ctx) return reply_error(ex, http::status::not_found, "not_found", "no such customer");
+        reply(ex, http::status::ok, context_json(*ctx));
+    }));
+
+    // POST /api/customers {"name","phones":[...],"email","tier","tags":[...]} -> 201 {"id"}
+    r.add(verb::post, "/api/customers", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto body = json_body(ex);
+        if (!body) return;
+        Fields f(*body, {"name", "salutation", "phones", "email", "tier", "tags", "company", "notes", "language"});
+        Customer c;
+        c.name = f.text("name", true, 200);
+        c.salutation = f.text("salutation", false, 50);
+        const auto phones = f.texts("phones", 20, 64);
+        c.email = f.text("email", false, 254);
+        c.tier = f.text("tier", false, 20);
+        c.tags = f.texts("tags", 50, 64);
+        c.company = f.text("company", false, 200);
+        c.notes = f.text("notes", false, 10000);
+        c.language = f.text("language", false, 35);
+        if (!f.error() && !c.email.empty() && c.email.find('@') == std::string::npos)
+            f.problem("field 'email' is not an email address");
+        if (!f.error() && !is_valid_tier(c.tier)) f.problem("field 'tier' must be gold, silver, bronze or empty");
+        for (std::size_t i = 0; i < phones.size() && !f.error(); ++i) {
+            auto p = st.phones.normalize(phones[i]);
+            if (!p) {
+                f.problem("field 'phones[" + std::to_string(i) + "]' is not a phone number");
+                break;
+            }
+            if (std::find(c.phones.begin(), c.phones.end(), p->e164()) == c.phones.end()) c.phones.push_back(p->e164());
+        }
+        if (f.error()) return reply_invalid(ex, *f.error());
+        c.created_at = now_ms();
+        std::int64_t id = 0;
+        try {
+            id = st.storage.create_customer(c);
+        } catch (const StorageConflict&) {
+            return reply_error(ex, http::status::conflict, "conflict", "a phone number already belongs to another customer");
+        }
+        st.storage.audit(ex->user->username.value(), "customer.create", json{{"id", id}}.dump(), c.created_at);
+        reply(ex, http::status::created, {{"id", id}});
+    }));
+
+    // POST /api/customers/{id}/issues {"title","description"} -> 201 {"id","status":"open"}
+    r.add(verb::post, "/api/customers/{id}/issues", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto customer = parse_id(ex->params[0]);
+        if (!customer) return reply_invalid(ex, "a customer id is a whole number");
+        auto body = json_body(ex);
+        if (!body) return;
+        Fields f(*body, {"title", "description"});
+        Issue i;
+        i.customer_id = *customer;
+        i.title = f.text("title", true, 200);
+        i.description = f.text("description", false, 10000);
+        if (f.error()) return reply_invalid(ex, *f.error());
+        if (!st.storage.customer_context(*customer))
+            return reply_error(ex, http::status::not_found, "not_found", "no such customer");
+        i.status = "open";
+        i.opened_at = now_ms();
+        const auto id = st.storage.create_issue(i);
+        reply(ex, http::status::created, {{"id", id}, {"status", "open"}});
+    }));
+
+    // PATCH /api/issues/{id} {"status":"open"|"resolved"} -> 200 issue
+    r.add(verb::patch, "/api/issues/{id}", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto id = parse_id(ex->params[0]);
+        if (!id) return reply_invalid(ex, "an issue id is a whole number");
+        auto body = json_body(ex);
+        if (!body) return;
+        Fields f(*body, {"status"});
+        auto status = f.text("status", true, 20);
+        if (!f.error() && status != "open" && status != "resolved") f.problem("field 'status' must be open or resolved");
+        if (f.error()) return reply_invalid(ex, *f.error());
+        if (!st.storage.set_issue_status(*id, status, now_ms()))
+            return reply_error(ex, http::status::not_found, "not_found", "no such issue");
+        auto issue = st.storage.find_issue(*id);
+        if (!issue) return reply_error(ex, http::status::not_found, "not_found", "no such issue");
+        reply(ex, http::status::ok, *issue);
+    }));
+
+    // GET /ws without an upgrade: only the WebSocket handshake is served here.
+    r.add(verb::get, "/ws", user(Role::agent, [](const ExchangePtr& ex) {
+        reply_error(ex, http::status::upgrade_required, "upgrade_required", "/ws speaks WebSocket only");
+    }));
+}
+
+}  // namespace
+
+void build_routes(State& st) { add_routes(st); }
+
+}  // namespace ringside::server::detail

@@ -1,1 +1,244 @@
-// filled in by its owner
+// One agent's browser on /ws. Hub messages arrive through deliver() (any
+// thread) and are posted to this session's strand; writes go through a
+// bounded queue that starts writing only when it was empty. A full queue
+// closes the session ("send queue full") so the browser reconnects and
+// resumes instead of the server buffering without bound.
+#include <deque>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server_state.hpp"
+
+namespace ringside::server::detail {
+namespace {
+
+namespace websocket = beast::websocket;
+
+/// How long a session that must close waits for its stuck write before dropping the TCP connection.
+constexpr auto close_grace = std::chrono::seconds(5);
+
+class WebSocketSession final : public PopSubscriber,
+                               public Closeable,
+                               public std::enable_shared_from_this<WebSocketSession> {
+public:
+    WebSocketSession(tcp::socket&& socket, std::shared_ptr<State> st, User user)
+        : ws_(std::move(socket)), close_timer_(ws_.get_executor()), st_(std::move(st)), user_(std::move(user)) {}
+
+    ~WebSocketSession() override {
+        if (subscribed_) st_->hub.unsubscribe(user_.username, this);
+        if (open_) st_->metrics.ws_closed();
+    }
+
+    void run(Request req) {
+        net::dispatch(ws_.get_executor(), [self = shared_from_this(), req = std::move(req)]() mutable {
+            self->do_accept(std::move(req));
+        });
+    }
+
+    void deliver(std::uint64_t seq, std::shared_ptr<const std::string> message) override {
+        net::post(ws_.get_executor(), [self = shared_from_this(), seq, message = std::move(message)]() mutable {
+            self->on_live(seq, std::move(message));
+        });
+    }
+
+    void shutdown() override {
+        net::post(ws_.get_executor(), [self = shared_from_this()] {
+            self->begin_close(websocket::close_code::going_away, "server shutting down");
+        });
+    }
+
+private:
+    void do_accept(Request req) {
+        // The websocket stream keeps its own timeouts; the tcp_stream's must be off.
+        beast::get_lowest_layer(ws_).expires_never();
+        ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { res.set(http::field::server, "ringside"); }));
+        ws_.read_message_max(st_->opt.ws_max_message_bytes);
+        ws_.async_accept(req, beast::bind_front_handler(&WebSocketSession::on_accept, shared_from_this()));
+    }
+
+    void on_accept(beast::error_code ec) {
+        if (ec) return fail(ec, "accept");
+        open_ = true;
+        st_->metrics.ws_opened();
+        // From here on every new message of this user reaches deliver(); the
+        // ones before are there for resume.
+        last_seq_ = st_->hub.subscribe(user_.username, this, weak_from_this());
+        sent_low_ = last_seq_;
+        subscribed_ = true;
+        spdlog::debug("ws: {} connected", user_.username.value());
+        do_read();
+    }
+
+    void do_read() {
+        ws_.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec) return fail(ec, "read");
+        if (!ws_.got_text()) {
+            buffer_.consume(buffer_.size());
+            control(error_message("only text frames with JSON objects are understood"));
+            return do_read();
+        }
+        auto text = beast::buffers_to_string(buffer_.data());
+        buffer_.consume(buffer_.size());
+        on_client_message(text);
+        if (!close_started_) do_read();
+    }
+
+    static nlohmann::json error_message(std::string message) {
+        return {{"type", "error"}, {"message", std::move(message)}};
+    }
+
+    void on_client_message(const std::string& text) {
+        const auto j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) return control(error_message("a message must be a JSON object"));
+        const auto type = j.find("type");
+        if (type == j.end() || !type->is_string()) return control(error_message("a message needs a string 'type'"));
+        const auto& t = type->get_ref<const std::string&>();
+        if (t == "ping") return control({{"type", "pong"}});
+        if (t == "resume") {
+            const auto after = j.find("after_seq");
+            // nlohmann keeps non-negative integers as number_unsigned.
+            if (after == j.end() || !after->is_number_unsigned())
+                return control(error_message("'after_seq' must be a non-negative integer"));
+            return resume(after->get<std::uint64_t>());
+        }
+        control(error_message("unknown message type"));
+    }
+
+    /// Sends every held message after `after` that this connection has not
+    /// sent yet, in seq order, then carries on live. Runs on the strand, so
+    /// no live message is written in between; a live message already posted
+    /// but not yet run has seq <= the snapshot's last and is dropped by
+    /// on_live as a duplicate.
+    ///
+    /// This connection has sent (sent_low_, last_seq_]. A browser that
+    /// resumes as its first message (the agent page does) gets strict order;
+    /// one that resumes after live messages arrived gets the older ones after
+    /// them, never a gap or a duplicate.
+    void resume(std::uint64_t after) {
+        auto held = st_->hub.replay(user_.username, after);
+        for (const auto& h : held) {
+            if (close_started_ || closing_) return;
+            if (h.seq <= sent_low_ || h.seq > last_seq_) enqueue(h.text);
+            if (h.seq > last_seq_) last_seq_ = h.seq;
+        }
+        if (!held.empty()) sent_low_ = std::min(sent_low_, held.front().seq - 1);
+    }
+
+    void on_live(std::uint64_t seq, std::shared_ptr<const std::string> message) {
+        if (!open_ || closing_ || seq <= last_seq_) return;
+        last_seq_ = seq;
+        enqueue(std::move(message));
+    }
+
+    void control(const nlohmann::json& j) {
+        enqueue(std::make_shared<const std::string>(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    }
+
+    void enqueue(std::shared_ptr<const std::string> message) {
+        if (closing_) return;
+        if (queue_.size() >= st_->opt.ws_queue_limit) return overflow();
+        queue_.push_back(std::move(message));
+        if (!writing_) do_write();
+    }
+
+    void overflow() {
+        // Keep only the message being written (its buffer is in use).
+        const std::size_t keep = writing_ ? 1 : 0;
+        st_->hub.note_dropped(queue_.size() - keep + 1);
+        st_->metrics.ws_overflow();
+        queue_.resize(keep);
+        spdlog::warn("ws: {} is not reading; closing its connection (send queue full)", user_.username.value());
+        begin_close(websocket::close_code::try_again_later, "send queue full; reconnect and resume");
+    }
+
+    void begin_close(websocket::close_code code, const char* reason) {
+        if (closing_) return;
+        closing_ = true;
+        close_reason_ = websocket::close_reason(code, reason);
+        if (!open_) {
+            // Still handshaking: nothing to say goodbye to.
+            beast::get_lowest_layer(ws_).close();
+            return;
+        }
+        // A write that never completes (the browser stopped reading) would
+        // hold the close frame back forever: drop the connection after a grace.
+        close_timer_.expires_after(close_grace);
+        close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec) beast::get_lowest_layer(self->ws_).close();
+        });
+        if (!writing_) do_close();
+    }
+
+    void do_write() {
+        writing_ = true;
+        ws_.text(true);
+        ws_.async_write(net::buffer(*queue_.front()),
+                        beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        writing_ = false;
+        if (ec) {
+            queue_.clear();
+            return fail(ec, "write");
+        }
+        queue_.pop_front();
+        if (closing_) return do_close();
+        if (!queue_.empty()) do_write();
+    }
+
+    void do_close() {
+        if (close_started_) return;
+        close_started_ = true;
+        queue_.clear();
+        ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code ec) {
+            self->close_timer_.cancel();
+            if (ec) self->fail(ec, "close");
+        });
+    }
+
+    void fail(beast::error_code ec, const char* what) {
+        close_timer_.cancel();
+        if (ec == net::error::operation_aborted || ec == websocket::error::closed || ec == net::error::eof ||
+            ec == net::error::connection_reset || ec == beast::error::timeout)
+            return;
+        spdlog::debug("ws: {}: {}", what, ec.message());
+    }
+
+    websocket::stream<beast::tcp_stream> ws_;
+    beast::flat_buffer buffer_;
+    net::steady_timer close_timer_;
+    std::shared_ptr<State> st_;
+    User user_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    websocket::close_reason close_reason_;
+    std::uint64_t last_seq_ = 0;   // highest seq this connection has queued
+    std::uint64_t sent_low_ = 0;   // everything in (sent_low_, last_seq_] has been queued
+    bool open_ = false;
+    bool subscribed_ = false;
+    bool writing_ = false;
+    bool closing_ = false;
+    bool close_started_ = false;
+};
+
+}  // namespace
+
+void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user) {
+    auto session = std::make_shared<WebSocketSession>(std::move(socket), st, std::move(user));
+    st->track(session);
+    session->run(std::move(req));
+}
+
+}  // namespace ringside::server::detail

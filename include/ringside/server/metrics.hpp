@@ -1,0 +1,40 @@
+#pragma once
+// Server counters and their Prometheus text form. Thread-safe.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "ringside/core/call_service.hpp"
+#include "ringside/server/pop_hub.hpp"
+
+namespace ringside::server {
+
+class Metrics {
+public:
+    /// route: the route pattern ("/api/calls/{id}/disposition"), "static", or "unmatched"; bounded cardinality.
+    void http_request(const std::string& route, unsigned status);
+    void ws_opened() noexcept { ws_open_.fetch_add(1, std::memory_order_relaxed); ws_total_.fetch_add(1, std::memory_order_relaxed); }
+    void ws_closed() noexcept { ws_open_.fetch_sub(1, std::memory_order_relaxed); }
+    void ws_refused() noexcept { ws_refused_.fetch_add(1, std::memory_order_relaxed); }
+    void ws_overflow() noexcept { ws_overflow_.fetch_add(1, std::memory_order_relaxed); }
+    void login_failed() noexcept { login_failed_.fetch_add(1, std::memory_order_relaxed); }
+    std::int64_t ws_open() const noexcept { return ws_open_.load(std::memory_order_relaxed); }
+    std::uint64_t ws_overflows() const noexcept { return ws_overflow_.load(std::memory_order_relaxed); }
+
+    /// Prometheus text exposition (version 0.0.4), `extra` appended as is.
+    std::string render(const PopHubStats& hub, const CallServiceStats& calls, const std::string& extra) const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, unsigned>, std::uint64_t> requests_;
+    std::atomic<std::int64_t> ws_open_{0};
+    std::atomic<std::uint64_t> ws_total_{0};
+    std::atomic<std::uint64_t> ws_refused_{0};
+    std::atomic<std::uint64_t> ws_overflow_{0};
+    std::atomic<std::uint64_t> login_failed_{0};
+};
+
+}  // namespace ringside::server

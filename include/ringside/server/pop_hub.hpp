@@ -1,0 +1,114 @@
+#pragma once
+// The embedded PopSink: numbers each user's messages with a per-user `seq`,
+// keeps them for `resume`, and fans each one out to that user's open
+// WebSockets. One serialisation per message; every session gets the same
+// immutable string.
+//
+// Thread safety: every member may be called from any thread. send() calls
+// must be serialised (the engine strand does that): it is what makes the
+// delivery order equal the seq order. Subscribers are called outside the
+// hub's lock.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ringside/core/strong_typedef.hpp"
+#include "ringside/delivery/pop_sink.hpp"
+
+namespace ringside::server {
+
+/// One open WebSocket as the hub sees it.
+class PopSubscriber {
+public:
+    virtual ~PopSubscriber() = default;
+    /// Must not block and must not call back into the hub synchronously:
+    /// a session posts the message to its own strand.
+    virtual void deliver(std::uint64_t seq, std::shared_ptr<const std::string> message) = 0;
+};
+
+/// A message the hub keeps for resume.
+struct HeldMessage {
+    std::uint64_t seq = 0;                          // per user, from 1
+    std::shared_ptr<const std::string> text;        // the JSON text with "seq"
+};
+
+struct PopHubOptions {
+    /// Messages younger than this are kept for resume (unless max_held_per_user is hit first).
+    std::chrono::milliseconds retention = std::chrono::minutes(10);
+    /// Hard bound per user: the oldest go first beyond it.
+    std::size_t max_held_per_user = 1000;
+    /// Clock for retention; tests inject their own.
+    std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
+};
+
+struct PopHubStats {
+    std::uint64_t messages = 0;     // send() calls (messages numbered)
+    std::uint64_t deliveries = 0;   // message x open session handed over
+    std::uint64_t dropped = 0;      // messages sessions dropped (queue full)
+    std::uint64_t resumes = 0;      // replay() calls
+    std::size_t sessions = 0;       // subscribers now
+};
+
+class PopHub final : public PopSink {
+public:
+    explicit PopHub(PopHubOptions options = {});
+    ~PopHub() override;
+
+    /// Adds "seq", serialises once, keeps it, hands it to every subscriber of `to`.
+    /// Never throws for bad UTF-8 in the message (replaced).
+    void send(const AgentId& to, nlohmann::json message) override;
+
+    /// Registers a subscriber (held weakly; `id` identifies it for unsubscribe).
+    /// Returns the user's latest seq at that instant: every later message is
+    /// delivered to it, none before.
+    std::uint64_t subscribe(const AgentId& user, const PopSubscriber* id, std::weak_ptr<PopSubscriber> s);
+    void unsubscribe(const AgentId& user, const PopSubscriber* id);
+
+    /// Held messages of `user` with seq > after, in seq order. When `after`
+    /// is beyond the user's latest seq (a browser that saw an earlier run of
+    /// the process), every held message is returned.
+    std::vector<HeldMessage> replay(const AgentId& user, std::uint64_t after);
+
+    /// The user's latest seq (0 before the first message).
+    std::uint64_t latest_seq(const AgentId& user) const;
+    std::size_t subscriber_count(const AgentId& user) const;
+    void note_dropped(std::uint64_t n) noexcept { dropped_.fetch_add(n, std::memory_order_relaxed); }
+    PopHubStats stats() const;
+
+private:
+    struct Held {
+        std::uint64_t seq;
+        std::chrono::steady_clock::time_point at;
+        std::shared_ptr<const std::string> text;
+    };
+    struct Sub {
+        const PopSubscriber* id;
+        std::weak_ptr<PopSubscriber> ptr;
+    };
+    struct UserState {
+        std::uint64_t next_seq = 1;
+        std::deque<Held> held;
+        std::vector<Sub> subs;
+    };
+    void prune_locked(UserState& u, std::chrono::steady_clock::time_point now) const;
+
+    PopHubOptions options_;
+    mutable std::mutex mutex_;
+    std::unordered_map<AgentId, UserState> users_;
+    std::chrono::steady_clock::time_point last_sweep_{};
+    std::atomic<std::uint64_t> messages_{0};
+    std::atomic<std::uint64_t> deliveries_{0};
+    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::uint64_t> resumes_{0};
+};
+
+}  // namespace ringside::server

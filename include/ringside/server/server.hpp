@@ -1,0 +1,76 @@
+#pragma once
+// The HTTP and WebSocket front door: the routes of CONTRACT.md, the static
+// agent page, and /ws fed by the PopHub. Runs on the caller's io_context (any
+// number of threads); each connection has its own strand.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "ringside/core/call_service.hpp"
+#include "ringside/core/phone.hpp"
+#include "ringside/server/pop_hub.hpp"
+#include "ringside/storage/store.hpp"
+
+namespace ringside::server {
+
+struct ServerOptions {
+    /// host:port to listen on; "[::1]:8080" for IPv6; port 0 picks a free port (see Server::port()).
+    std::string listen = "127.0.0.1:8080";
+    /// Directory served for GET of any path no route claims; empty: no static files.
+    std::filesystem::path web_root;
+    /// Lifetime of a login session (cookie Max-Age and stored expiry).
+    std::chrono::seconds session_ttl = std::chrono::hours(12);
+    /// Largest request body accepted; larger answers 413.
+    std::size_t max_body_bytes = 1024 * 1024;
+    /// Messages waiting to be written to one WebSocket; one more closes it
+    /// ("send queue full") so the browser reconnects and resumes.
+    std::size_t ws_queue_limit = 256;
+    /// Largest message a browser may send over /ws.
+    std::size_t ws_max_message_bytes = 64 * 1024;
+    /// Deadline of each HTTP read and write (a client that stops reading is dropped after it).
+    std::chrono::seconds io_timeout = std::chrono::seconds(30);
+    /// /metrics without credentials from 127.0.0.0/8 and ::1; otherwise admin only.
+    bool metrics_trust_loopback = true;
+    /// Adds `Secure` to the session cookie (set when served behind HTTPS).
+    bool cookie_secure = false;
+    /// Failed logins allowed per username and per address in login_window before 429.
+    std::size_t login_max_failures = 5;
+    std::chrono::seconds login_window = std::chrono::seconds(60);
+};
+
+using EngineStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+class Server {
+public:
+    /// Everything passed by reference must outlive the Server. `calls` is only
+    /// touched on `engine` (set_disposition, stats). `extra_metrics` returns
+    /// Prometheus text appended to /metrics (PBX link state, ...); called on
+    /// an HTTP session's strand, so it must be thread-safe.
+    Server(boost::asio::io_context& ioc, ServerOptions options, Storage& storage, PopHub& hub, CallService& calls,
+           EngineStrand engine, const PhoneNormalizer& phones, std::function<std::string()> extra_metrics = {});
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Binds and starts accepting. Throws std::runtime_error naming the
+    /// address when listen is malformed, the port is in use, or binding is refused.
+    void start();
+    /// The bound port (useful with port 0); 0 before start().
+    std::uint16_t port() const;
+    /// Stops accepting, closes every open HTTP and WebSocket connection, and
+    /// waits for running CSV exports and password checks to finish. Idempotent.
+    void stop();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ringside::server

@@ -1,0 +1,142 @@
+#pragma once
+// Internal to ringside_server: what the listener, the HTTP sessions, the
+// WebSocket sessions and the route handlers share.
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json.hpp>
+
+#include "ringside/core/call_service.hpp"
+#include "ringside/core/model.hpp"
+#include "ringside/core/phone.hpp"
+#include "ringside/server/auth.hpp"
+#include "ringside/server/metrics.hpp"
+#include "ringside/server/pop_hub.hpp"
+#include "ringside/server/router.hpp"
+#include "ringside/server/server.hpp"
+#include "ringside/storage/store.hpp"
+
+namespace ringside::server::detail {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+using Request = http::request<http::string_body>;
+using Reply = http::response<http::string_body>;
+using StreamHead = http::response<http::empty_body>;
+
+/// Where a streamed response writes its chunks. write() blocks the calling
+/// (blocking-pool) thread until the chunk is on the wire; false when the
+/// client is gone, the deadline passed, or the server is stopping.
+class ChunkSink {
+public:
+    virtual ~ChunkSink() = default;
+    virtual bool write(std::string chunk) = 0;
+};
+using ChunkProducer = std::function<void(ChunkSink&)>;
+
+/// One request as a handler sees it. Exactly one of respond() or stream()
+/// is called, once, from any thread.
+struct Exchange {
+    Request req;
+    std::string path;                               // decoded, without the query
+    std::map<std::string, std::string> query;       // decoded
+    std::vector<std::string> params;                // route captures ({id})
+    std::optional<User> user;                       // set for authenticated routes
+    std::string token_hash;                         // sha256 of the caller's token, "" when none
+    net::ip::address remote;
+    bool loopback = false;
+    net::any_io_executor strand;                    // the connection's strand
+    std::function<void(Reply)> respond;
+    /// Streams a chunked body: `head` is sent first, then each chunk the
+    /// producer writes (on the blocking pool), then the last chunk. A
+    /// producer that throws ends the connection without the last chunk.
+    std::function<void(StreamHead head, ChunkProducer producer)> stream;
+};
+using ExchangePtr = std::shared_ptr<Exchange>;
+
+enum class Access { open, user };
+
+struct Endpoint {
+    Access access = Access::user;
+    Role min_role = Role::agent;
+    std::function<void(const ExchangePtr&)> fn;
+};
+
+/// Something stop() must close: an HTTP or WebSocket session.
+class Closeable {
+public:
+    virtual ~Closeable() = default;
+    /// Any thread; the session closes on its own strand.
+    virtual void shutdown() = 0;
+};
+
+struct State {
+    State(net::io_context& io, ServerOptions o, Storage& s, PopHub& h, CallService& c, EngineStrand e,
+          const PhoneNormalizer& p, std::function<std::string()> extra)
+        : ioc(io), opt(std::move(o)), storage(s), hub(h), calls(c), engine(std::move(e)), phones(p),
+          extra_metrics(std::move(extra)), throttle_user(opt.login_max_failures, opt.login_window),
+          throttle_addr(opt.login_max_failures * 4, opt.login_window) {}
+
+    net::io_context& ioc;
+    const ServerOptions opt;
+    Storage& storage;
+    PopHub& hub;
+    CallService& calls;
+    EngineStrand engine;
+    const PhoneNormalizer& phones;
+    std::function<std::string()> extra_metrics;
+
+    Metrics metrics;
+    LoginThrottle throttle_user;   // failures per username
+    LoginThrottle throttle_addr;   // failures per client address (several users behind one NAT: a looser limit)
+    Router<Endpoint> router;
+    /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.
+    net::thread_pool blocking{2};
+    std::atomic<bool> stopping{false};
+
+    void track(const std::shared_ptr<Closeable>& s);
+    void close_all();
+    /// A hash to verify against when the username does not exist, so that
+    /// both answers take about as long.
+    const std::string& dummy_hash();
+
+private:
+    std::mutex sessions_mutex_;
+    std::vector<std::weak_ptr<Closeable>> sessions_;
+    std::once_flag dummy_once_;
+    std::string dummy_hash_;
+};
+
+Reply make_reply(const Request& req, http::status status, std::string body, std::string_view content_type);
+Reply json_reply(const Request& req, http::status status, const nlohmann::json& body);
+Reply error_reply(const Request& req, http::status status, std::string_view code, std::string_view message);
+
+/// The user a request's credentials name: `Authorization: Bearer`, then the
+/// session cookie, then (only when allow_query_token) `?token=`. Sets
+/// token_hash when a user is found.
+std::optional<User> authenticate(State& st, const Request& req, bool allow_query_token, std::string* token_hash);
+
+/// Fills st.router with every endpoint of CONTRACT.md (routes.cpp).
+void build_routes(State& st);
+
+/// Takes over an upgraded connection (websocket_session.cpp).
+void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);
+
+}  // namespace ringside::server::detail

@@ -1,0 +1,171 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "ringside/server/auth.hpp"
+#include "ringside/server/http_util.hpp"
+#include "ringside/server/router.hpp"
+
+using namespace ringside;
+using namespace ringside::server;
+namespace http = boost::beast::http;
+
+TEST_CASE("the route table tells an unknown path (404) from a known path with the wrong verb (405)") {
+    Router<int> r;
+    r.add(http::verb::get, "/api/calls", 1);
+    r.add(http::verb::get, "/api/calls.csv", 2);
+    r.add(http::verb::post, "/api/calls/{id}/disposition", 3);
+    r.add(http::verb::get, "/api/customers/{id}", 4);
+    r.add(http::verb::post, "/api/customers", 5);
+    r.add(http::verb::get, "/api/customers", 6);
+
+    auto m = r.match(http::verb::post, "/api/calls/main-17.3/disposition");
+    REQUIRE(m.handler);
+    CHECK(*m.handler == 3);
+    REQUIRE(m.params.size() == 1);
+    CHECK(m.params[0] == "main-17.3");
+    CHECK(m.pattern == "/api/calls/{id}/disposition");
+
+    CHECK(*r.match(http::verb::get, "/api/calls.csv").handler == 2);
+    CHECK(*r.match(http::verb::get, "/api/customers").handler == 6);
+    CHECK(*r.match(http::verb::post, "/api/customers").handler == 5);
+
+    auto not_allowed = r.match(http::verb::delete_, "/api/customers");
+    CHECK_FALSE(not_allowed.handler);
+    CHECK(not_allowed.allow == "POST, GET");
+
+    auto missing = r.match(http::verb::get, "/api/nothing");
+    CHECK_FALSE(missing.handler);
+    CHECK(missing.allow.empty());
+    CHECK(missing.pattern.empty());
+
+    // A capture never matches an empty segment; a trailing slash is another path.
+    CHECK_FALSE(r.match(http::verb::get, "/api/customers/").handler);
+    CHECK_FALSE(r.match(http::verb::get, "/api/calls/").handler);
+}
+
+TEST_CASE("a bearer header yields its token only for the Bearer scheme and a token-shaped value") {
+    const std::string token(64, 'a');
+    CHECK(parse_bearer("Bearer " + token) == token);
+    CHECK(parse_bearer("bearer   " + token + " ") == token);
+    CHECK_FALSE(parse_bearer("Basic " + token));
+    CHECK_FALSE(parse_bearer("Bearer"));
+    CHECK_FALSE(parse_bearer("Bearer "));
+    CHECK_FALSE(parse_bearer("Bearer short"));
+    CHECK_FALSE(parse_bearer("Bearer " + std::string(40, 'a') + ";drop"));
+    CHECK_FALSE(parse_bearer(""));
+}
+
+TEST_CASE("the session cookie is found among others and an empty one counts as none") {
+    CHECK(cookie_value("a=1; ringside_session=abc; b=2", "ringside_session") == "abc");
+    CHECK(cookie_value("ringside_session=\"q\"", "ringside_session") == "q");
+    CHECK_FALSE(cookie_value("x_ringside_session=abc", "ringside_session"));
+    CHECK_FALSE(cookie_value("ringside_session=", "ringside_session"));
+    CHECK_FALSE(cookie_value("", "ringside_session"));
+    const auto c = session_cookie("tok", std::chrono::seconds(60), false);
+    CHECK(c.find("HttpOnly") != std::string::npos);
+    CHECK(c.find("SameSite=Strict") != std::string::npos);
+    CHECK(c.find("Secure") == std::string::npos);
+    CHECK(session_cookie("tok", std::chrono::seconds(60), true).find("; Secure") != std::string::npos);
+}
+
+TEST_CASE("five failed logins in a minute lock the key until the oldest leaves the window") {
+    LoginThrottle t(5, std::chrono::seconds(60));
+    const auto t0 = LoginThrottle::clock::time_point{} + std::chrono::hours(1);
+    for (int i = 0; i < 4; ++i) t.record_failure("user:alice", t0 + std::chrono::seconds(i));
+    CHECK(t.retry_after("user:alice", t0 + std::chrono::seconds(5)).count() == 0);
+    t.record_failure("user:alice", t0 + std::chrono::seconds(5));
+    CHECK(t.retry_after("user:alice", t0 + std::chrono::seconds(6)).count() == 54);
+    CHECK(t.retry_after("user:bob", t0 + std::chrono::seconds(6)).count() == 0);
+    CHECK(t.retry_after("user:alice", t0 + std::chrono::seconds(61)).count() == 0);
+    t.record_success("user:alice");
+    CHECK(t.retry_after("user:alice", t0 + std::chrono::seconds(7)).count() == 0);
+}
+
+TEST_CASE("the throttle forgets the oldest keys beyond its bound") {
+    LoginThrottle t(1, std::chrono::seconds(60), 2);
+    const auto now = LoginThrottle::clock::now();
+    t.record_failure("a", now);
+    t.record_failure("b", now);
+    t.record_failure("c", now);
+    CHECK(t.retry_after("a", now).count() == 0);
+    CHECK(t.retry_after("c", now).count() > 0);
+}
+
+TEST_CASE("CSV fields are quoted when needed and never start a spreadsheet formula") {
+    CHECK(csv_field("plain") == "plain");
+    CHECK(csv_field("a,b") == "\"a,b\"");
+    CHECK(csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+    CHECK(csv_field("two\nlines") == "\"two\nlines\"");
+    CHECK(csv_field("=HYPERLINK(\"x\")") == "\"'=HYPERLINK(\"\"x\"\")\"");
+    CHECK(csv_field("@SUM(A1)") == "'@SUM(A1)");
+    CHECK(csv_field("-2+3") == "'-2+3");
+    CHECK(csv_field("+989121234567") == "+989121234567");
+    CHECK(csv_field("") == "");
+    CHECK(csv_field("سارا احمدی") == "سارا احمدی");
+}
+
+TEST_CASE("a call becomes one CSV row in the header's column order") {
+    CallRecord c;
+    c.id = CallId("main-1.2");
+    c.pbx = PbxId("main");
+    c.from = "+989121234567";
+    c.from_raw = "09121234567";
+    c.to = "1001";
+    c.agent = AgentId("alice");
+    c.status = CallStatus::answered;
+    c.started_at = Timestamp(std::chrono::milliseconds(1795442400123));
+    c.notes = "called back, \"happy\"";
+    const auto header = calls_csv_header();
+    const auto row = calls_csv_row(c);
+    CHECK(header.starts_with("id,pbx,direction,from,from_raw,to,customer_id,agent,"));
+    CHECK(row.starts_with("main-1.2,main,inbound,+989121234567,09121234567,1001,,alice,,,answered,2026-11-23T14:00:00.123Z,,,0,0,,"));
+    CHECK(row.find("\"called back, \"\"happy\"\"\"") != std::string::npos);
+    CHECK(row.ends_with("\r\n"));
+    const auto commas = [](const std::string& s) { return std::count(s.begin(), s.end(), ','); };
+    CHECK(commas(header) == 18);
+}
+
+TEST_CASE("query strings and paths are percent-decoded and malformed escapes refused") {
+    auto q = parse_query("phone=%2B98%20912&limit=10&phone=second&flag");
+    REQUIRE(q);
+    CHECK(q->at("phone") == "+98 912");
+    CHECK(q->at("limit") == "10");
+    CHECK(q->at("flag") == "");
+    CHECK(parse_query("a=b+c")->at("a") == "b c");
+    CHECK_FALSE(parse_query("a=%zz"));
+    CHECK_FALSE(parse_query("a=%2"));
+    CHECK_FALSE(url_decode("/a%00b", false));
+    CHECK(url_decode("/a+b", false) == "/a+b");
+    auto [path, query] = split_target("/api/calls?limit=5");
+    CHECK(path == "/api/calls");
+    CHECK(query == "limit=5");
+}
+
+TEST_CASE("static paths stay inside the web root") {
+    const std::filesystem::path root = "/srv/web";
+    CHECK(static_file_path(root, "/") == root / "index.html");
+    CHECK(static_file_path(root, "/app.js") == root / "app.js");
+    CHECK(static_file_path(root, "/img/a.png") == root / "img" / "a.png");
+    CHECK_FALSE(static_file_path(root, "/../etc/passwd"));
+    CHECK_FALSE(static_file_path(root, "/img/../../x"));
+    CHECK_FALSE(static_file_path(root, "/.git/config"));
+    CHECK_FALSE(static_file_path(root, "/a\\..\\b"));
+    CHECK_FALSE(static_file_path(root, "//etc/passwd"));
+    CHECK_FALSE(static_file_path(root, "relative"));
+    CHECK(mime_type("index.html") == "text/html; charset=utf-8");
+    CHECK(mime_type("app.js") == "text/javascript; charset=utf-8");
+    CHECK(mime_type("style.css") == "text/css; charset=utf-8");
+    CHECK(mime_type("blob") == "application/octet-stream");
+}
+
+TEST_CASE("every domain failure maps to one HTTP status and code") {
+    CHECK(status_for(DomainError::invalid_argument) == http::status::bad_request);
+    CHECK(status_for(DomainError::unauthenticated) == http::status::unauthorized);
+    CHECK(status_for(DomainError::forbidden) == http::status::forbidden);
+    CHECK(status_for(DomainError::not_found) == http::status::not_found);
+    CHECK(status_for(DomainError::conflict) == http::status::conflict);
+    CHECK(status_for(DomainError::rate_limited) == http::status::too_many_requests);
+    CHECK(error_code_name(DomainError::forbidden) == "forbidden");
+    CHECK(error_body("invalid_json", "bad") == R"({"error":"invalid_json","message":"bad"})");
+}

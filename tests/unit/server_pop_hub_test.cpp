@@ -1,0 +1,155 @@
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ringside/server/pop_hub.hpp"
+
+using namespace ringside;
+using namespace ringside::server;
+using nlohmann::json;
+
+namespace {
+
+/// A subscriber that records what the hub hands it, as a session's strand would.
+struct Collector final : PopSubscriber {
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> got;
+    void deliver(std::uint64_t seq, std::shared_ptr<const std::string> m) override { got.emplace_back(seq, std::move(m)); }
+};
+
+json ringing(const std::string& id) { return {{"type", "call.ringing"}, {"call", {{"id", id}}}}; }
+
+struct FakeClock {
+    std::chrono::steady_clock::time_point now{};
+};
+
+}  // namespace
+
+TEST_CASE("each user's messages are numbered from 1, independently of other users") {
+    PopHub hub;
+    auto alice = std::make_shared<Collector>();
+    auto bob = std::make_shared<Collector>();
+    hub.subscribe(AgentId("alice"), alice.get(), alice);
+    hub.subscribe(AgentId("bob"), bob.get(), bob);
+    hub.send(AgentId("alice"), ringing("a1"));
+    hub.send(AgentId("bob"), ringing("b1"));
+    hub.send(AgentId("alice"), ringing("a2"));
+    REQUIRE(alice->got.size() == 2);
+    REQUIRE(bob->got.size() == 1);
+    CHECK(alice->got[0].first == 1);
+    CHECK(alice->got[1].first == 2);
+    CHECK(bob->got[0].first == 1);
+    CHECK(json::parse(*alice->got[1].second)["seq"] == 2);
+    CHECK(json::parse(*alice->got[1].second)["call"]["id"] == "a2");
+    CHECK(hub.latest_seq(AgentId("alice")) == 2);
+    CHECK(hub.latest_seq(AgentId("carol")) == 0);
+}
+
+TEST_CASE("a message reaches only the sessions of the user it is for") {
+    PopHub hub;
+    auto alice1 = std::make_shared<Collector>();
+    auto alice2 = std::make_shared<Collector>();
+    auto bob = std::make_shared<Collector>();
+    hub.subscribe(AgentId("alice"), alice1.get(), alice1);
+    hub.subscribe(AgentId("alice"), alice2.get(), alice2);
+    hub.subscribe(AgentId("bob"), bob.get(), bob);
+    hub.send(AgentId("alice"), ringing("a1"));
+    CHECK(alice1->got.size() == 1);
+    CHECK(alice2->got.size() == 1);
+    CHECK(bob->got.empty());
+    // Serialised once: both sessions hold the very same string.
+    CHECK(alice1->got[0].second == alice2->got[0].second);
+}
+
+TEST_CASE("subscribe reports the latest seq so later messages are live and earlier ones are for resume") {
+    PopHub hub;
+    hub.send(AgentId("alice"), ringing("a1"));
+    hub.send(AgentId("alice"), ringing("a2"));
+    auto s = std::make_shared<Collector>();
+    CHECK(hub.subscribe(AgentId("alice"), s.get(), s) == 2);
+    hub.send(AgentId("alice"), ringing("a3"));
+    REQUIRE(s->got.size() == 1);
+    CHECK(s->got[0].first == 3);
+}
+
+TEST_CASE("resume replays the held messages after the given seq, in order") {
+    PopHub hub;
+    for (int i = 1; i <= 5; ++i) hub.send(AgentId("alice"), ringing("a" + std::to_string(i)));
+    auto held = hub.replay(AgentId("alice"), 2);
+    REQUIRE(held.size() == 3);
+    CHECK(held[0].seq == 3);
+    CHECK(held[1].seq == 4);
+    CHECK(held[2].seq == 5);
+    CHECK(json::parse(*held[0].text)["call"]["id"] == "a3");
+    CHECK(hub.replay(AgentId("alice"), 5).empty());
+    CHECK(hub.replay(AgentId("nobody"), 0).empty());
+    CHECK(hub.stats().resumes == 3);
+}
+
+TEST_CASE("a resume from a seq beyond the latest (an earlier run of the process) replays everything held") {
+    PopHub hub;
+    hub.send(AgentId("alice"), ringing("a1"));
+    hub.send(AgentId("alice"), ringing("a2"));
+    auto held = hub.replay(AgentId("alice"), 500);
+    REQUIRE(held.size() == 2);
+    CHECK(held[0].seq == 1);
+}
+
+TEST_CASE("the hub keeps at most max_held_per_user messages per user, dropping the oldest") {
+    PopHubOptions o;
+    o.max_held_per_user = 3;
+    PopHub hub(o);
+    for (int i = 1; i <= 10; ++i) hub.send(AgentId("alice"), ringing("a" + std::to_string(i)));
+    auto held = hub.replay(AgentId("alice"), 0);
+    REQUIRE(held.size() == 3);
+    CHECK(held[0].seq == 8);
+    CHECK(held[2].seq == 10);
+    // Numbering goes on regardless of what is held.
+    hub.send(AgentId("alice"), ringing("a11"));
+    CHECK(hub.latest_seq(AgentId("alice")) == 11);
+}
+
+TEST_CASE("messages are held for the retention window and forgotten after it") {
+    auto clock = std::make_shared<FakeClock>();
+    PopHubOptions o;
+    o.retention = std::chrono::minutes(10);
+    o.clock = [clock] { return clock->now; };
+    PopHub hub(o);
+    hub.send(AgentId("alice"), ringing("old"));
+    clock->now += std::chrono::minutes(9);
+    hub.send(AgentId("alice"), ringing("newer"));
+    CHECK(hub.replay(AgentId("alice"), 0).size() == 2);
+    clock->now += std::chrono::minutes(2);   // "old" is 11 minutes old now
+    auto held = hub.replay(AgentId("alice"), 0);
+    REQUIRE(held.size() == 1);
+    CHECK(held[0].seq == 2);
+}
+
+TEST_CASE("a closed session is no longer delivered to and unsubscribe removes an open one") {
+    PopHub hub;
+    auto a = std::make_shared<Collector>();
+    auto b = std::make_shared<Collector>();
+    hub.subscribe(AgentId("alice"), a.get(), a);
+    hub.subscribe(AgentId("alice"), b.get(), b);
+    CHECK(hub.subscriber_count(AgentId("alice")) == 2);
+    hub.unsubscribe(AgentId("alice"), a.get());
+    b.reset();   // the session died without unsubscribing
+    hub.send(AgentId("alice"), ringing("a1"));
+    CHECK(a->got.empty());
+    CHECK(hub.subscriber_count(AgentId("alice")) == 0);
+    CHECK(hub.stats().deliveries == 0);
+    CHECK(hub.stats().messages == 1);
+}
+
+TEST_CASE("a caller name that is not valid UTF-8 is replaced, never thrown on") {
+    PopHub hub;
+    auto a = std::make_shared<Collector>();
+    hub.subscribe(AgentId("alice"), a.get(), a);
+    json m = ringing("a1");
+    m["call"]["from_name"] = std::string("bad \xff\xfe name");
+    CHECK_NOTHROW(hub.send(AgentId("alice"), m));
+    REQUIRE(a->got.size() == 1);
+    CHECK_FALSE(json::parse(*a->got[0].second, nullptr, false).is_discarded());
+}
