@@ -156,6 +156,8 @@ struct CallService::Impl {
         CallRecord rec;
         std::optional<CustomerContext> ctx;
         bool looked_up = false;
+        bool caller_seen = false;  // rec.from was computed from rec.from_raw
+        bool from_e164 = false;    // rec.from is E.164 (a possible number)
         std::vector<Pop> pops;
     };
     std::unordered_map<CallId, Active> active;
@@ -170,14 +172,23 @@ struct CallService::Impl {
 
     void send(const AgentId& to, nlohmann::json m) { sink.send(to, std::move(m)); }
 
-    /// Caller fields of the record from the tracker's snapshot. True when any changed.
-    bool apply_caller(CallRecord& r, const CallSnapshot& s) {
-        std::string from = s.caller_num;
-        if (auto n = phones.normalize(s.caller_num)) from = n->e164();
-        bool changed = r.from != from || r.from_raw != s.caller_num || r.from_name != s.caller_name ||
-                       (!s.dialed.empty() && r.to != s.dialed) || (s.queue && r.queue != s.queue);
-        r.from = std::move(from);
-        r.from_raw = s.caller_num;
+    /// Caller fields of the record from the tracker's snapshot. True when any
+    /// changed. Normalises only a number it has not seen (libphonenumber is
+    /// the costliest step of a call after storage).
+    bool apply_caller(Active& a, const CallSnapshot& s) {
+        CallRecord& r = a.rec;
+        bool changed = false;
+        if (!a.caller_seen || r.from_raw != s.caller_num) {
+            auto n = phones.normalize(s.caller_num);
+            a.from_e164 = n.has_value();
+            std::string from = n ? n->e164() : s.caller_num;
+            changed = r.from != from || r.from_raw != s.caller_num;
+            r.from = std::move(from);
+            r.from_raw = s.caller_num;
+            a.caller_seen = true;
+        }
+        changed = changed || r.from_name != s.caller_name || (!s.dialed.empty() && r.to != s.dialed) ||
+                  (s.queue && r.queue != s.queue);
         r.from_name = s.caller_name;
         if (!s.dialed.empty()) r.to = s.dialed;
         if (s.queue) r.queue = s.queue;
@@ -203,7 +214,7 @@ struct CallService::Impl {
         r.pbx = e.call.pbx;
         r.started_at = e.call.started_at;
         r.status = CallStatus::ringing;
-        apply_caller(r, e.call);
+        apply_caller(a, e.call);
         // TODO(outbound): a call from an agent's phone to an external number
         // is outbound; this needs the dialled number's shape (transfers/outbound issue).
         r.direction = Direction::inbound;
@@ -219,12 +230,12 @@ struct CallService::Impl {
         if (it == active.end()) return;
         Active& a = it->second;
         CallRecord& r = a.rec;
-        bool changed = apply_caller(r, e.call);
+        bool changed = apply_caller(a, e.call);
         if (!a.looked_up) {
             a.looked_up = true;
-            if (auto n = phones.normalize(r.from_raw)) {
+            if (a.from_e164) {
                 lookups.fetch_add(1, std::memory_order_relaxed);
-                a.ctx = storage.customer_context_by_phone(n->e164());
+                a.ctx = storage.customer_context_by_phone(r.from);
                 if (a.ctx) {
                     lookup_hits.fetch_add(1, std::memory_order_relaxed);
                     r.customer_id = a.ctx->customer.id;
