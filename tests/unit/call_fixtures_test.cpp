@@ -4,8 +4,9 @@
 // message is "received" one second after the one before it.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
-#include <set>
+#include <random>
 
 #include "call_events.hpp"
 #include "call_service_env.hpp"
@@ -231,4 +232,99 @@ TEST_CASE("goami2: a chan_sip call that rings SIP/... and is answered is logged 
     CHECK(rec->wait_seconds > 0);
     CHECK(rec->talk_seconds > 0);
     CHECK(e.svc.stats().active_calls == 0);
+}
+
+TEST_CASE("a restart mid-call through the AMI path: the next run lists the live channels and finishes the same record") {
+    TempDir dir;
+    const auto db = dir.path() / "ringside.db";
+    const auto msgs = cacofonisk("simple/ab_success_a_hangup.json");
+    // Cut after both phones are bridged: B answered at message 23.
+    std::size_t cut = 0;
+    for (std::size_t i = 0; i < msgs.size() && !cut; ++i)
+        if (msgs[i].event() == "BridgeEnter") cut = i + 1;
+    REQUIRE(cut > 23);
+    {
+        Env first(db, "NL");
+        add_cacofonisk_agents(first);
+        ami::EventMapper mapper(PbxId("main"));
+        for (std::size_t i = 0; i < cut; ++i)
+            for (auto& ev : mapper.map(msgs[i], at_s(static_cast<int>(i)))) first.svc.on_pbx_event(ev);
+        CHECK(first.sink.lines() == Strings{"alice call.ringing", "alice call.answered"});
+    }
+    // What CoreShowChannels would list now: each live channel's latest state.
+    std::map<std::string, ami::Message> live;
+    std::vector<std::string> order;
+    for (std::size_t i = 0; i < cut; ++i) {
+        const auto& m = msgs[i];
+        const std::string uid(m.get("Uniqueid"));
+        if (uid.empty() || m.get("Channel").empty()) continue;
+        if (m.event() == "Hangup") {
+            live.erase(uid);
+            continue;
+        }
+        ami::Message row;
+        row.fields.push_back({"Event", "CoreShowChannel"});
+        for (auto k : {"Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName", "ConnectedLineNum",
+                       "ConnectedLineName", "Context", "Exten", "Uniqueid", "Linkedid"})
+            row.fields.push_back({k, std::string(m.get(k))});
+        if (!live.contains(uid)) order.push_back(uid);
+        live[uid] = std::move(row);
+    }
+    REQUIRE(live.size() == 4);
+
+    Env second(db, "NL");  // same file: the agents are already there
+    ami::EventMapper mapper(PbxId("main"));
+    const int restart = 200;
+    second.svc.on_pbx_event(ev(restart, pbx::ResyncBegin{}));
+    for (auto it = order.rbegin(); it != order.rend(); ++it)  // listing order is the PBX's, not ours
+        for (auto& e : mapper.map(live.at(*it), at_s(restart))) second.svc.on_pbx_event(e);
+    second.svc.on_pbx_event(ev(restart, pbx::ResyncEnd{}));
+    second.svc.close_orphans(PbxId("main"), at_s(restart));
+    CHECK(second.store.open_calls(PbxId("main")).size() == 1);  // still live, not closed
+    for (std::size_t i = cut; i < msgs.size(); ++i)
+        for (auto& e : mapper.map(msgs[i], at_s(restart + static_cast<int>(i)))) second.svc.on_pbx_event(e);
+
+    CHECK(second.sink.of_type("call.ringing").empty());
+    CHECK(second.sink.of_type("call.ended").size() == 1);
+    CHECK(second.store.list_calls(CallFilter{}).size() == 1);
+    auto rec = second.store.find_call(CallId("main-195176c06ab8-1529936170.42"));
+    REQUIRE(rec);
+    CHECK(rec->status == CallStatus::answered);
+    CHECK(rec->agent == AgentId("alice"));
+    CHECK(rec->from == "201");
+    CHECK(rec->started_at == at_s(2));
+    CHECK(rec->answered_at == at_s(23));
+    CHECK(rec->ended_at == at_s(restart + static_cast<int>(msgs.size()) - 1));
+    CHECK(second.svc.stats().active_calls == 0);
+}
+
+TEST_CASE("shuffled, truncated and repeated captures never throw, and an empty resync frees every call") {
+    std::vector<pbx::Event> all;
+    for (const char* f : {"simple/ab_success_a_hangup.json", "simple/ab_a_cancel.json", "simple/ab_reject.json",
+                          "queue/queue_a_cancel.json", "xfer_blind/xfer_blind_abacbc.json",
+                          "xfer_attended/xfer_abbcac.json"}) {
+        auto evs = mapped(cacofonisk(f));
+        all.insert(all.end(), evs.begin(), evs.end());
+    }
+    std::mt19937 rng(42);
+    for (int round = 0; round < 50; ++round) {
+        CAPTURE(round);
+        auto evs = all;
+        std::shuffle(evs.begin(), evs.end(), rng);
+        evs.resize(evs.size() * static_cast<std::size_t>(1 + round % 4) / 4);
+        evs.insert(evs.end(), evs.begin(), evs.begin() + static_cast<std::ptrdiff_t>(evs.size() / 3));  // replays
+        CallTracker t;
+        std::map<std::string, int> started, ended;
+        auto count = [&](const std::vector<Effect>& out) {
+            for (const auto& eff : out) {
+                if (auto* x = std::get_if<effect::CallStarted>(&eff)) ++started[x->call.id.value()];
+                if (auto* x = std::get_if<effect::Ended>(&eff)) ++ended[x->call.id.value()];
+            }
+        };
+        for (const auto& e : evs) REQUIRE_NOTHROW(count(t.on_event(e)));
+        count(t.on_event(ev(0, pbx::ResyncBegin{})));
+        count(t.on_event(ev(0, pbx::ResyncEnd{})));
+        CHECK(t.active_calls() == 0);
+        for (const auto& [id, n] : ended) CHECK(n <= started[id]);
+    }
 }
