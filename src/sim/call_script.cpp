@@ -288,6 +288,7 @@ CallScript script_call(const CallPlan& p) {
     b.later(milliseconds(2));
     b.newexten(trunk, 1, "NoOp", "Inbound call on " + p.dialed);
     b.newexten(trunk, 2, "Set", "__FROM_DID=" + p.dialed);
+    b.newexten(trunk, 3, "Set", "CDR(did)=" + p.dialed);
 
     std::vector<Member> members;
     std::string dial_targets;
@@ -297,13 +298,13 @@ CallScript script_call(const CallPlan& p) {
     }
     const milliseconds queue_joined = b.now();
     if (queue) {
-        b.newexten(trunk, 3, "Answer", "");
+        b.newexten(trunk, 4, "Answer", "");
         b.newstate(trunk, up);
         b.later(milliseconds(5));
-        b.newexten(trunk, 4, "Queue", *p.queue + ",t,,,30");
+        b.newexten(trunk, 5, "Queue", *p.queue + ",t,,,30");
         b.queue_event("QueueCallerJoin", trunk, nullptr, {{"Queue", *p.queue}, {"Position", "1"}, {"Count", "1"}});
     } else {
-        b.newexten(trunk, 3, "Dial", dial_targets + ",30,tT");
+        b.newexten(trunk, 4, "Dial", dial_targets + ",30,tT");
     }
 
     // Every member starts ringing.
@@ -365,10 +366,12 @@ CallScript script_call(const CallPlan& p) {
             b.hangup(m.device, device_cause);
         }
     };
-    auto hangup_trunk = [&](int cause) {
+    // The caller's channel runs the h extension before it goes.
+    auto hangup_trunk = [&](int cause, std::string_view dialstatus) {
         b.later(milliseconds(2));
         trunk.exten = "h";
         b.newexten(trunk, 1, "NoOp", "Call ended");
+        b.newexten(trunk, 2, "Set", "CDR(dialstatus)=" + std::string(dialstatus));
         b.hangup(trunk, cause);
     };
     auto secs = [](milliseconds d) { return std::to_string(d.count() / 1000); };
@@ -384,6 +387,10 @@ CallScript script_call(const CallPlan& p) {
                 b.newstate(a.local1, up);
             }
             b.dial_end(trunk, a.via_local ? a.local1 : a.device, "ANSWER");
+            // The caller now sees who answered.
+            trunk.conn_num = a.ext;
+            trunk.conn_name = "<unknown>";
+            b.chan_event("NewConnectedLine", trunk);
             for (std::size_t i = 0; i < members.size(); ++i)
                 if (i != answered_by) end_member(members[i], "CANCEL", 26, 26);
             if (queue) {
@@ -401,6 +408,7 @@ CallScript script_call(const CallPlan& p) {
                 b.bridge_chan("BridgeEnter", inner, 2, a.local2);
             }
             b.bridge("BridgeCreate", outer, 0);
+            if (!a.via_local) b.newexten(a.device, 1, "AppDial", "(Outgoing Line)");
             b.bridge_chan("BridgeEnter", outer, 1, a.via_local ? a.local1 : a.device);
             b.bridge_chan("BridgeEnter", outer, 2, trunk);
 
@@ -423,7 +431,7 @@ CallScript script_call(const CallPlan& p) {
                 b.hangup(a.local2, 16);
             }
             b.hangup(a.device, 16);
-            hangup_trunk(16);
+            hangup_trunk(16, "ANSWER");
             break;
         }
         case Outcome::caller_cancels: {
@@ -434,7 +442,7 @@ CallScript script_call(const CallPlan& p) {
                 b.queue_event("QueueCallerAbandon", trunk, nullptr,
                               {{"Queue", *p.queue}, {"Position", "1"}, {"OriginalPosition", "1"},
                                {"HoldTime", secs(b.now() - queue_joined)}});
-            hangup_trunk(16);
+            hangup_trunk(16, "CANCEL");
             break;
         }
         case Outcome::busy: {
@@ -445,7 +453,7 @@ CallScript script_call(const CallPlan& p) {
                 b.at(dialled_at + p.ring_time);
                 b.queue_event("QueueCallerLeave", trunk, nullptr, {{"Queue", *p.queue}, {"Position", "1"}, {"Count", "0"}});
             }
-            hangup_trunk(17);
+            hangup_trunk(17, "BUSY");
             break;
         }
         case Outcome::no_answer: {
@@ -455,7 +463,7 @@ CallScript script_call(const CallPlan& p) {
                 end_member(m, "NOANSWER", 16, 16);
             }
             if (queue) b.queue_event("QueueCallerLeave", trunk, nullptr, {{"Queue", *p.queue}, {"Position", "1"}, {"Count", "0"}});
-            hangup_trunk(19);
+            hangup_trunk(19, "NOANSWER");
             break;
         }
     }
