@@ -115,9 +115,10 @@ function connect() {
   ws.onopen = () => {
     state.backoff = 1000;
     setStatus("Connected", "connected");
-    // Ask for what this tab missed while away; a new tab starts live.
+    // Ask for what this tab missed while away; a new tab starts live. The
+    // first message also ends the server's short hold on live messages.
     const seq = lastSeq();
-    if (seq > 0) ws.send(JSON.stringify({ type: "resume", after_seq: seq }));
+    ws.send(JSON.stringify(seq > 0 ? { type: "resume", after_seq: seq } : { type: "ping" }));
     state.pingTimer = setInterval(() => ws.send(JSON.stringify({ type: "ping" })), 25000);
   };
   ws.onmessage = (ev) => {

@@ -23,13 +23,19 @@ namespace websocket = beast::websocket;
 
 /// How long a session that must close waits for its stuck write before dropping the TCP connection.
 constexpr auto close_grace = std::chrono::seconds(5);
+/// After the upgrade, live messages wait this long for the browser's first
+/// message: when that is a resume, the missed messages go out before them,
+/// strictly in seq order. Any first message (the agent page sends resume or
+/// ping) ends the wait at once.
+constexpr auto resume_window = std::chrono::milliseconds(500);
 
 class WebSocketSession final : public PopSubscriber,
                                public Closeable,
                                public std::enable_shared_from_this<WebSocketSession> {
 public:
     WebSocketSession(tcp::socket&& socket, std::shared_ptr<State> st, User user)
-        : ws_(std::move(socket)), close_timer_(ws_.get_executor()), st_(std::move(st)), user_(std::move(user)) {}
+        : ws_(std::move(socket)), close_timer_(ws_.get_executor()), hold_timer_(ws_.get_executor()), st_(std::move(st)),
+          user_(std::move(user)) {}
 
     ~WebSocketSession() override {
         if (subscribed_) st_->hub.unsubscribe(user_.username, this);
@@ -71,11 +77,26 @@ private:
         st_->metrics.ws_opened();
         // From here on every new message of this user reaches deliver(); the
         // ones before are there for resume.
-        last_seq_ = st_->hub.subscribe(user_.username, this, weak_from_this());
-        sent_low_ = last_seq_;
+        subscribed_at_ = st_->hub.subscribe(user_.username, this, weak_from_this());
+        last_seq_ = sent_low_ = subscribed_at_;
         subscribed_ = true;
         spdlog::debug("ws: {} connected", user_.username.value());
+        holding_ = true;
+        hold_timer_.expires_after(resume_window);
+        hold_timer_.async_wait([self = shared_from_this()](beast::error_code wec) {
+            if (!wec) self->end_hold();
+        });
         do_read();
+    }
+
+    /// Live messages held since the upgrade go out now, in order.
+    void end_hold() {
+        if (!holding_) return;
+        holding_ = false;
+        hold_timer_.cancel();
+        auto held = std::move(held_live_);
+        held_live_.clear();
+        for (auto& m : held) enqueue(std::move(m));
     }
 
     void do_read() {
@@ -105,6 +126,7 @@ private:
         const auto type = j.find("type");
         if (type == j.end() || !type->is_string()) return control(error_message("a message needs a string 'type'"));
         const auto& t = type->get_ref<const std::string&>();
+        if (t != "resume") end_hold();
         if (t == "ping") return control({{"type", "pong"}});
         if (t == "resume") {
             const auto after = j.find("after_seq");
@@ -124,9 +146,17 @@ private:
     ///
     /// This connection has sent (sent_low_, last_seq_]. A browser that
     /// resumes as its first message (the agent page does) gets strict order;
-    /// one that resumes after live messages arrived gets the older ones after
-    /// them, never a gap or a duplicate.
+    /// one that resumes after live messages went out gets the older ones
+    /// after them, never a gap or a duplicate.
     void resume(std::uint64_t after) {
+        if (holding_) {
+            // Nothing live was written yet: forget the held ones, the replay
+            // below holds them too, in their place.
+            holding_ = false;
+            hold_timer_.cancel();
+            held_live_.clear();
+            last_seq_ = subscribed_at_;
+        }
         auto held = st_->hub.replay(user_.username, after);
         for (const auto& h : held) {
             if (close_started_ || closing_) return;
@@ -139,6 +169,11 @@ private:
     void on_live(std::uint64_t seq, std::shared_ptr<const std::string> message) {
         if (!open_ || closing_ || seq <= last_seq_) return;
         last_seq_ = seq;
+        if (holding_) {
+            if (held_live_.size() >= st_->opt.ws_queue_limit) return overflow();
+            held_live_.push_back(std::move(message));
+            return;
+        }
         enqueue(std::move(message));
     }
 
@@ -156,9 +191,11 @@ private:
     void overflow() {
         // Keep only the message being written (its buffer is in use).
         const std::size_t keep = writing_ ? 1 : 0;
-        st_->hub.note_dropped(queue_.size() - keep + 1);
+        st_->hub.note_dropped(queue_.size() - keep + held_live_.size() + 1);
         st_->metrics.ws_overflow();
         queue_.resize(keep);
+        held_live_.clear();
+        holding_ = false;
         spdlog::warn("ws: {} is not reading; closing its connection (send queue full)", user_.username.value());
         begin_close(websocket::close_code::try_again_later, "send queue full; reconnect and resume");
     }
@@ -166,6 +203,9 @@ private:
     void begin_close(websocket::close_code code, const char* reason) {
         if (closing_) return;
         closing_ = true;
+        holding_ = false;
+        held_live_.clear();
+        hold_timer_.cancel();
         close_reason_ = websocket::close_reason(code, reason);
         if (!open_) {
             // Still handshaking: nothing to say goodbye to.
@@ -211,6 +251,7 @@ private:
 
     void fail(beast::error_code ec, const char* what) {
         close_timer_.cancel();
+        hold_timer_.cancel();
         if (ec == net::error::operation_aborted || ec == websocket::error::closed || ec == net::error::eof ||
             ec == net::error::connection_reset || ec == beast::error::timeout)
             return;
@@ -220,13 +261,17 @@ private:
     websocket::stream<beast::tcp_stream> ws_;
     beast::flat_buffer buffer_;
     net::steady_timer close_timer_;
+    net::steady_timer hold_timer_;
     std::shared_ptr<State> st_;
     User user_;
     std::deque<std::shared_ptr<const std::string>> queue_;
+    std::deque<std::shared_ptr<const std::string>> held_live_;   // live messages during the resume window
     websocket::close_reason close_reason_;
-    std::uint64_t last_seq_ = 0;   // highest seq this connection has queued
+    std::uint64_t subscribed_at_ = 0;   // the user's latest seq when this connection subscribed
+    std::uint64_t last_seq_ = 0;   // highest seq this connection has queued (or held)
     std::uint64_t sent_low_ = 0;   // everything in (sent_low_, last_seq_] has been queued
     bool open_ = false;
+    bool holding_ = false;         // within the resume window
     bool subscribed_ = false;
     bool writing_ = false;
     bool closing_ = false;
