@@ -80,8 +80,8 @@ std::string Metrics::render(const PopHubStats& hub, const CallServiceStats& call
     sample(out, "ringside_calls_started_total", calls.calls_started);
     family(out, "ringside_calls_ended_total", "counter", "Calls ended.");
     sample(out, "ringside_calls_ended_total", calls.calls_ended);
-    family(out, "ringside_pbx_events_total", "counter", "PBX events fed to the call engine.");
-    sample(out, "ringside_pbx_events_total", calls.events);
+    family(out, "ringside_engine_events_total", "counter", "PBX events fed to the call engine (all PBXs).");
+    sample(out, "ringside_engine_events_total", calls.events);
     family(out, "ringside_customer_lookups_total", "counter", "Caller lookups.");
     sample(out, "ringside_customer_lookups_total", calls.lookups);
     family(out, "ringside_customer_lookup_hits_total", "counter", "Caller lookups that found a customer.");

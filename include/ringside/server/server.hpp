@@ -2,6 +2,12 @@
 // The HTTP and WebSocket front door: the routes of CONTRACT.md, the static
 // agent page, and /ws fed by the PopHub. Runs on the caller's io_context (any
 // number of threads); each connection has its own strand.
+//
+// /ws: for 500 ms after the upgrade, live messages wait for the browser's
+// first message, so that a `resume` sent first is answered strictly in seq
+// order; any first message ends the wait. Client messages: `resume`
+// (after_seq), `ping` (answered `pong`); anything else gets an `error`
+// message and the connection stays open.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
