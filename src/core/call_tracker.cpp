@@ -206,7 +206,9 @@ struct CallTracker::Impl {
         }
     }
 
-    Channel* create(const pbx::ChannelInfo& info) {
+    /// listed: from a resync listing. Live events that arrive while a resync
+    /// is in progress are handled as live: only listed channels rebuild calls.
+    Channel* create(const pbx::ChannelInfo& info, bool listed = false) {
         if (info.uniqueid.empty() || channels.size() >= max_channels) return nullptr;
         auto [it, inserted] = channels.try_emplace(info.uniqueid);
         if (!inserted) return nullptr;
@@ -222,7 +224,7 @@ struct CallTracker::Impl {
             slot = std::make_unique<Call>();
             slot->key = key;
             slot->has_linkedid = !info.linkedid.empty();
-            slot->rebuilding = resyncing;
+            slot->rebuilding = resyncing && listed;
             slot->snap.id = CallId(ev->pbx.value() + "-" + key);
             slot->snap.pbx = ev->pbx;
             slot->snap.started_at = ev->at;
@@ -236,7 +238,7 @@ struct CallTracker::Impl {
         return &ch;
     }
 
-    void on_created(const pbx::ChannelInfo& info) {
+    void on_created(const pbx::ChannelInfo& info, bool listed) {
         if (Channel* known = find(info.uniqueid)) {
             // Outside a resync a second Newchannel for a live id is bad input.
             if (!resyncing) return;
@@ -244,11 +246,11 @@ struct CallTracker::Impl {
             update(info.uniqueid, *known, info);
             return;
         }
-        Channel* ch = create(info);
+        Channel* ch = create(info, listed);
         if (!ch || !ch->call || ch->call->rebuilding) return;
         if (ch->info.state == pbx::ChannelState::ringing) {
             ring(*ch->call, info.uniqueid, *ch);
-        } else if (resyncing && ch->info.state == pbx::ChannelState::up) {
+        } else if (listed && ch->info.state == pbx::ChannelState::up) {
             // Listed by a resync already talking in a call we track: it was
             // answered while the link was down.
             answer(*ch->call, info.uniqueid, *ch);
@@ -365,7 +367,7 @@ struct CallTracker::Impl {
 
     // ---- event handlers
 
-    void on(const pbx::ChannelCreated& e) { on_created(e.ch); }
+    void on(const pbx::ChannelCreated& e) { on_created(e.ch, e.listed); }
 
     void on(const pbx::ChannelUpdated& e) {
         if (Channel* ch = find(e.ch.uniqueid)) update(e.ch.uniqueid, *ch, e.ch);

@@ -219,8 +219,8 @@ TEST_CASE("a restart mid-call: a call the resync still lists carries on under it
     }
     Env second(db);
     second.svc.on_pbx_event(ev(100, pbx::ResyncBegin{}));
-    second.svc.on_pbx_event(ev(100, pbx::ChannelCreated{chan("1700.3", L, "SIP/1002-00000003", "", CS::up)}));
-    second.svc.on_pbx_event(ev(100, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500")}));
+    second.svc.on_pbx_event(ev(100, pbx::ChannelCreated{chan("1700.3", L, "SIP/1002-00000003", "", CS::up), true}));
+    second.svc.on_pbx_event(ev(100, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500"), true}));
     second.svc.on_pbx_event(ev(100, pbx::ResyncEnd{}));
     second.svc.close_orphans(PbxId("main"), at_s(101));
     auto rec = second.store.find_call(id1);
@@ -251,8 +251,8 @@ TEST_CASE("a resync ends a call that vanished while the link was down and keeps 
     feed(e, 6, pbx::ChannelCreated{chan(M, M, "SIP/trunk-00000009", "0935", CS::ring)});
     feed(e, 7, pbx::LinkDown{});
     feed(e, 30, pbx::ResyncBegin{});
-    feed(e, 30, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500")});
-    feed(e, 30, pbx::ChannelCreated{chan("1700.3", L, "SIP/1002-00000003", "", CS::up)});
+    feed(e, 30, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500"), true});
+    feed(e, 30, pbx::ChannelCreated{chan("1700.3", L, "SIP/1002-00000003", "", CS::up), true});
     feed(e, 31, pbx::ResyncEnd{});
     auto gone = e.store.find_call(CallId("main-1800.1"));
     CHECK(gone->status == CallStatus::missed);

@@ -222,14 +222,14 @@ TEST_CASE("a resync keeps a listed call without re-reporting it and ends a call 
     CHECK(r.all.empty());
     r.feed(ev(20, pbx::ResyncBegin{}));
     // Call 1700.1 is still there; 1002 answered while the link was down; 1001 gone.
-    r.feed(ev(20, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500")}));
-    r.feed(ev(20, pbx::ChannelCreated{chan("1700.3", L, "PJSIP/1002-00000003", "", CS::up)}));
+    r.feed(ev(20, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up, "500"), true}));
+    r.feed(ev(20, pbx::ChannelCreated{chan("1700.3", L, "PJSIP/1002-00000003", "", CS::up), true}));
     // A call that started while the link was down, its phone ringing.
-    r.feed(ev(20, pbx::ChannelCreated{chan("1900.2", "1900.1", "SIP/1003-0000000a", "", CS::ringing)}));
-    r.feed(ev(20, pbx::ChannelCreated{chan("1900.1", "1900.1", "SIP/trunk-0000000b", "0917", CS::ring, "500")}));
+    r.feed(ev(20, pbx::ChannelCreated{chan("1900.2", "1900.1", "SIP/1003-0000000a", "", CS::ringing), true}));
+    r.feed(ev(20, pbx::ChannelCreated{chan("1900.1", "1900.1", "SIP/trunk-0000000b", "0917", CS::ring, "500"), true}));
     // And one already talking to 1004.
-    r.feed(ev(20, pbx::ChannelCreated{chan("2000.1", "2000.1", "SIP/trunk-0000000c", "0918", CS::up, "500")}));
-    r.feed(ev(20, pbx::ChannelCreated{chan("2000.2", "2000.1", "SIP/1004-0000000d", "", CS::up)}));
+    r.feed(ev(20, pbx::ChannelCreated{chan("2000.1", "2000.1", "SIP/trunk-0000000c", "0918", CS::up, "500"), true}));
+    r.feed(ev(20, pbx::ChannelCreated{chan("2000.2", "2000.1", "SIP/1004-0000000d", "", CS::up), true}));
     r.feed(ev(21, pbx::ResyncEnd{}));
     REQUIRE(r.all.size() == 7);
     CHECK(Strings(r.all.begin(), r.all.begin() + 2) ==
@@ -253,7 +253,7 @@ TEST_CASE("a resync keeps a listed call without re-reporting it and ends a call 
                           chan("1900.1", "1900.1", "SIP/trunk-0000000b", "0917", CS::ring, "500"),
                           chan("2000.1", "2000.1", "SIP/trunk-0000000c", "0918", CS::up, "500"),
                           chan("2000.2", "2000.1", "SIP/1004-0000000d", "", CS::up)})
-        r.feed(ev(30, pbx::ChannelCreated{c}));
+        r.feed(ev(30, pbx::ChannelCreated{c, true}));
     r.feed(ev(31, pbx::ResyncEnd{}));
     CHECK(r.all.empty());
     CHECK(r.t.active_calls() == 3);
@@ -274,4 +274,22 @@ TEST_CASE("memory stays bounded: many calls leave nothing behind once ended") {
     }
     CHECK(t.active_calls() == 0);
     CHECK(t.active_snapshot().empty());
+}
+
+TEST_CASE("a live call whose events arrive while a resync is in progress rings and ends as a live call") {
+    // Asterisk keeps sending events while it answers CoreShowChannels: a call
+    // that starts and ends inside that window is a live call, not a listing.
+    Run r;
+    r.feed(ev(0, pbx::ResyncBegin{}));
+    r.feed(ev(1, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::ring, "500")}));
+    r.feed(ev(1, pbx::ChannelCreated{chan("1700.2", L, "SIP/1001-00000002", "", CS::down)}));
+    r.feed(ev(1, pbx::DialBegin{chan(L, L, trunk, "09121234567", CS::ring), chan("1700.2", L, "SIP/1001-00000002"), "SIP/1001"}));
+    r.feed(ev(2, pbx::DialEnd{L, "1700.2", pbx::DialStatus::cancel}));
+    r.feed(ev(2, pbx::Hangup{"1700.2", 16, "Normal Clearing"}));
+    r.feed(ev(2, pbx::Hangup{L, 16, "Normal Clearing"}));
+    r.feed(ev(3, pbx::ResyncEnd{}));
+    CHECK(std::count(r.all.begin(), r.all.end(), "started main-1700.1") == 1);
+    CHECK(std::find(r.all.begin(), r.all.end(), "ringing main-1700.1 1001 from=09121234567") != r.all.end());
+    CHECK(r.all.back() == "ended main-1700.1 missed");
+    CHECK(r.t.active_calls() == 0);
 }

@@ -132,7 +132,7 @@ std::vector<pbx::Event> EventMapper::map(const Message& m, Timestamp received_at
     if (iequals(ev, "Newchannel") || iequals(ev, "CoreShowChannel")) {
         auto ch = channel_info(m, "");
         remember(ch);
-        emit(pbx::ChannelCreated{std::move(ch)});
+        emit(pbx::ChannelCreated{std::move(ch), iequals(ev, "CoreShowChannel")});
     } else if (iequals(ev, "Newstate") || iequals(ev, "NewCallerid") || iequals(ev, "NewConnectedLine")) {
         auto ch = channel_info(m, "");
         remember(ch);

@@ -30,7 +30,12 @@ struct ChannelInfo {
 };
 
 /// A channel came into being (Newchannel), or was listed by a resync.
-struct ChannelCreated { ChannelInfo ch; };
+struct ChannelCreated {
+    ChannelInfo ch;
+    /// true: listed by a resync (CoreShowChannel), so it may have been up for
+    /// a while; false: a live Newchannel, even one that arrives mid-resync.
+    bool listed = false;
+};
 /// State, caller id or connected line changed (Newstate, NewCallerid, NewConnectedLine).
 struct ChannelUpdated { ChannelInfo ch; };
 /// A channel's name changed (Rename, pre-12 masquerades).
