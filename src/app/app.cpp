@@ -1,1 +1,283 @@
-// filled in by its owner
+// `ringside serve` and `ringside demo`: wires config, storage, the call engine,
+// the PBX links and the HTTP/WebSocket server onto one io_context.
+//
+// Threads: the io_context runs on two threads. The call engine (CallService)
+// lives on one strand; each PBX link posts its events there and never waits.
+// SIGINT/SIGTERM stop the links first, let the engine finish what was posted,
+// then close the server: every call record written so far stays written, and
+// calls still in progress are closed or continued at the next start (after the
+// PBX's resync).
+#include "app.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "ringside/ami/connection.hpp"
+#include "ringside/app/config.hpp"
+#include "ringside/core/call_service.hpp"
+#include "ringside/server/pop_hub.hpp"
+#include "ringside/server/server.hpp"
+#include "ringside/sim/simulated_asterisk.hpp"
+#include "ringside/storage/demo_seed.hpp"
+#include "ringside/storage/sqlite_store.hpp"
+
+namespace ringside::app {
+
+Config load_or_explain(const std::string& file);  // commands.cpp
+
+namespace {
+
+namespace asio = boost::asio;
+
+void setup_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("ringside");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    spdlog::set_level(spdlog::level::from_str(level));
+    spdlog::flush_on(spdlog::level::info);
+}
+
+std::string prom_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+/// Everything one running Ringside holds. Built in dependency order and torn
+/// down in reverse by stop().
+class Runtime {
+public:
+    explicit Runtime(const Config& cfg)
+        : cfg_(cfg),
+          engine_(asio::make_strand(ioc_)),
+          store_(cfg.database),
+          phones_(cfg.default_region),
+          calls_(store_, hub_, phones_),
+          server_(ioc_, server_options(cfg), store_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
+          signals_(ioc_, SIGINT, SIGTERM) {}
+
+    Storage& store() { return store_; }
+    const PhoneNormalizer& phones() const { return phones_; }
+    server::PopHub& hub() { return hub_; }
+    asio::io_context& ioc() { return ioc_; }
+
+    /// Binds the server and connects every enabled PBX.
+    void start() {
+        server_.start();
+        for (const auto& p : cfg_.pbx) {
+            if (!p.enabled) continue;
+            if (p.type != "asterisk-ami") {
+                spdlog::warn("pbx {}: type {} is not supported by this build yet; skipped", p.id, p.type);
+                continue;
+            }
+            add_ami_link(p);
+        }
+        signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            spdlog::info("signal {}: shutting down", sig);
+            stop();
+        });
+    }
+
+    void add_ami_link(const PbxConfig& p) {
+        ami::ConnectionConfig c;
+        c.pbx = PbxId{p.id};
+        c.host = p.host;
+        c.port = p.port;
+        c.username = p.username;
+        c.secret = p.secret;
+        c.md5 = p.md5;
+        c.ping_interval = std::chrono::seconds(p.ping_interval_seconds);
+        auto link = std::make_unique<ami::Connection>(ioc_.get_executor(), c, [this](pbx::Event ev) {
+            // Never block the AMI read loop: the engine takes it from here.
+            asio::post(engine_, [this, ev = std::move(ev)] { feed(ev); });
+        });
+        link->start();
+        std::lock_guard lock(links_mutex_);
+        links_.push_back({p.id, std::move(link)});
+    }
+
+    /// Runs until stop(); blocks the calling thread (it is one of the two).
+    void run() {
+        std::thread second([this] { ioc_.run(); });
+        ioc_.run();
+        second.join();
+    }
+
+    void stop() {
+        if (stopping_.exchange(true)) return;
+        {
+            std::lock_guard lock(links_mutex_);
+            for (auto& l : links_) l.conn->stop();
+        }
+        // Whatever the links posted before they stopped runs before this.
+        asio::post(engine_, [this] {
+            auto s = calls_.stats();
+            spdlog::info("engine drained: {} calls in progress left open for the next start", s.active_calls);
+            signals_.cancel();
+            server_.stop();
+            hub_stop_.store(true);
+        });
+    }
+
+    std::uint16_t port() const { return server_.port(); }
+    bool stopping() const { return stopping_.load(); }
+
+private:
+    void feed(const pbx::Event& ev) {
+        try {
+            calls_.on_pbx_event(ev);
+            if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) {
+                // Records a previous run left open, for calls this PBX no longer has.
+                calls_.close_orphans(ev.pbx, ev.at);
+            }
+        } catch (const std::exception& e) {
+            // A storage failure must not kill the engine; the event is lost, loudly.
+            spdlog::error("pbx {}: could not process an event: {}", ev.pbx.value(), e.what());
+        }
+    }
+
+    static server::ServerOptions server_options(const Config& cfg) {
+        server::ServerOptions o;
+        o.listen = cfg.listen.host.find(':') != std::string::npos
+                       ? "[" + cfg.listen.host + "]:" + std::to_string(cfg.listen.port)
+                       : cfg.listen.host + ":" + std::to_string(cfg.listen.port);
+        o.web_root = cfg.web_root;
+        o.session_ttl = std::chrono::hours(cfg.session_hours);
+        return o;
+    }
+
+    /// Prometheus lines for every PBX link.
+    std::string link_metrics() {
+        std::ostringstream out;
+        out << "# HELP ringside_pbx_link_up 1 when the PBX link is logged in.\n# TYPE ringside_pbx_link_up gauge\n";
+        std::lock_guard lock(links_mutex_);
+        std::ostringstream events, reconnects;
+        for (const auto& l : links_) {
+            auto s = l.conn->status();
+            auto id = prom_escape(l.id);
+            out << "ringside_pbx_link_up{pbx=\"" << id << "\",state=\"" << ami::to_string(s.state) << "\"} "
+                << (s.state == ami::LinkState::connected ? 1 : 0) << "\n";
+            events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
+            reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
+        }
+        out << "# HELP ringside_pbx_events_total PBX events received.\n# TYPE ringside_pbx_events_total counter\n"
+            << events.str();
+        out << "# HELP ringside_pbx_reconnects_total PBX links lost or refused.\n# TYPE ringside_pbx_reconnects_total counter\n"
+            << reconnects.str();
+        return out.str();
+    }
+
+    struct Link {
+        std::string id;
+        std::unique_ptr<ami::Connection> conn;
+    };
+
+    Config cfg_;
+    asio::io_context ioc_{2};
+    server::EngineStrand engine_;
+    SqliteStore store_;
+    PhoneNormalizer phones_;
+    server::PopHub hub_;
+    CallService calls_;
+    server::Server server_;
+    asio::signal_set signals_;
+    std::mutex links_mutex_;
+    std::vector<Link> links_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> hub_stop_{false};
+};
+
+}  // namespace
+
+int run_serve(const std::string& config_file) {
+    auto cfg = load_or_explain(config_file);
+    setup_logging(cfg.log_level);
+    Runtime rt(cfg);
+    rt.start();
+    spdlog::info("ringside {} listening on http://{}:{} ({} PBX connection(s), database {})", RINGSIDE_VERSION,
+                 cfg.listen.host, rt.port(), cfg.pbx.size(), cfg.database.string());
+    rt.run();
+    spdlog::info("stopped");
+    return 0;
+}
+
+int run_demo(const DemoOptions& o) {
+    auto listen = parse_host_port(o.listen);
+    if (!listen) throw UsageError("--listen must be host:port, e.g. 127.0.0.1:8080");
+    Config cfg;
+    cfg.listen = *listen;
+    cfg.web_root = default_web_root();
+    cfg.database = std::filesystem::path(o.data_dir) / "ringside.db";
+    cfg.default_region = "IR";
+    setup_logging("info");
+
+    // The simulated Asterisk runs on its own io_context so the demo PBX and
+    // Ringside share nothing but a loopback TCP connection, as in production.
+    asio::io_context pbx_ioc;
+    sim::SimConfig sc;
+    sc.users = {{"ringside", "demo-secret"}};
+    sim::SimulatedAsterisk pbx(pbx_ioc, sc);
+    pbx.start();
+
+    PbxConfig p;
+    p.id = "demo";
+    p.type = "asterisk-ami";
+    p.host = "127.0.0.1";
+    p.port = pbx.port();
+    p.username = "ringside";
+    p.secret = "demo-secret";
+    cfg.pbx.push_back(p);
+
+    Runtime rt(cfg);
+    seed_demo(rt.store(), rt.phones());
+    rt.start();
+
+    // Calls go to the agents who have the console open right now.
+    std::vector<std::pair<AgentId, std::string>> agents;
+    for (const auto& u : rt.store().list_users())
+        if (u.extension && !u.disabled) agents.emplace_back(u.username, u.extension->value());
+    auto& hub = rt.hub();
+    sim::DemoConfig dc;
+    dc.mix.callers = demo_caller_numbers();
+    pbx.start_demo(dc, [&hub, agents] {
+        std::vector<std::string> exts;
+        for (const auto& [user, ext] : agents)
+            if (hub.subscriber_count(user) > 0) exts.push_back(ext);
+        return exts;
+    });
+    std::thread pbx_thread([&] { pbx_ioc.run(); });
+
+    std::cout << "\nRingside demo: open http://" << cfg.listen.host << ":" << rt.port() << "/\n"
+              << "Sign in as an agent; the simulated PBX calls the extensions of signed-in agents every "
+              << std::chrono::duration_cast<std::chrono::seconds>(dc.interval).count() << " s.\n\n";
+    for (const auto& l : demo_logins())
+        std::cout << "  " << l.username << " / " << l.password << "  (" << to_string(l.role)
+                  << (l.extension ? ", extension " + *l.extension : std::string{}) << ")\n";
+    std::cout << "\nData: " << cfg.database.string() << "   Stop: Ctrl-C\n" << std::endl;
+
+    rt.run();
+    pbx.stop();
+    pbx_ioc.stop();
+    pbx_thread.join();
+    return 0;
+}
+
+}  // namespace ringside::app

@@ -1,0 +1,108 @@
+#pragma once
+// What the integration tests need to drive the real `ringside` binary over
+// loopback: a child process, an HTTP client and a WebSocket client (Beast),
+// temp directories. Every wait has a deadline so a broken build fails fast
+// instead of hanging CI.
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <nlohmann/json.hpp>
+
+namespace ringside::test {
+
+using namespace std::chrono_literals;
+
+/// A fresh directory under the system temp dir, removed at destruction.
+struct TempDir {
+    TempDir();
+    ~TempDir();
+    std::filesystem::path path;
+};
+
+/// A port that was free a moment ago on 127.0.0.1.
+unsigned short free_port();
+
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& text);
+std::filesystem::path ringside_binary();
+
+/// A child process with stdout and stderr captured to files.
+class Process {
+public:
+    Process(const std::vector<std::string>& argv, const std::filesystem::path& log_dir, const std::string& stdin_text = "");
+    ~Process();  // SIGKILL if still running
+    Process(const Process&) = delete;
+    void signal(int sig);
+    /// Exit status, or nullopt if it did not exit within timeout.
+    std::optional<int> wait(std::chrono::milliseconds timeout);
+    bool running();
+    std::string out() const;
+    std::string err() const;
+    int pid() const { return pid_; }
+
+private:
+    int pid_ = -1;
+    std::optional<int> status_;
+    std::filesystem::path out_, err_;
+};
+
+/// Runs a command to completion; returns {exit status, stdout, stderr}.
+struct RunResult {
+    int status;
+    std::string out;
+    std::string err;
+};
+RunResult run(const std::vector<std::string>& argv, const std::filesystem::path& log_dir, const std::string& stdin_text = "");
+
+struct HttpResponse {
+    int status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;  // lower-case names
+    nlohmann::json json() const { return nlohmann::json::parse(body); }
+};
+
+/// One request on a new connection.
+HttpResponse http(unsigned short port, const std::string& method, const std::string& target,
+                  const std::string& body = "", const std::string& token = "",
+                  const std::map<std::string, std::string>& headers = {});
+
+/// Polls GET /healthz until 200 or the deadline.
+bool wait_healthy(unsigned short port, std::chrono::milliseconds timeout = 20s);
+
+/// Logs in, returns the token (throws on failure).
+std::string login(unsigned short port, const std::string& user, const std::string& password);
+
+class WsClient {
+public:
+    /// Connects to /ws with ?token=; throws with the HTTP status if refused.
+    WsClient(unsigned short port, const std::string& token);
+    void send(const nlohmann::json& j);
+    /// Next message, or nullopt after timeout.
+    std::optional<nlohmann::json> next(std::chrono::milliseconds timeout = 5s);
+    /// Skips messages until one of this type arrives (or timeout).
+    std::optional<nlohmann::json> next_of(const std::string& type, std::chrono::milliseconds timeout = 10s);
+    void close();
+
+    /// True once the server closed the connection or it failed.
+    bool closed() const { return !error_.empty(); }
+
+private:
+    void start_read();
+    boost::asio::io_context ioc_;
+    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::beast::flat_buffer buf_;
+    std::deque<nlohmann::json> inbox_;
+    std::string error_;
+    bool reading_ = false;
+};
+
+}  // namespace ringside::test

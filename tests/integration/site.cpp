@@ -1,0 +1,146 @@
+#include "site.hpp"
+
+#include <csignal>
+
+namespace ringside::test {
+
+Site::Site(SiteOptions o) : opts(std::move(o)) {
+    port = free_port();
+    config = dir.path / "ringside.toml";
+    work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+        pbx_ioc.get_executor());
+    pbx_thread_ = std::thread([this] { pbx_ioc.run(); });
+}
+
+Site::~Site() {
+    if (ringside && ringside->running()) {
+        ringside->signal(SIGTERM);
+        ringside->wait(10s);
+    }
+    stop_pbx();
+    work_.reset();
+    pbx_ioc.stop();
+    pbx_thread_.join();
+    if (ringside && std::getenv("RINGSIDE_TEST_LOGS")) std::fprintf(stderr, "%s", ringside->err().c_str());
+}
+
+void Site::start_pbx(std::uint16_t pbx_port) {
+    sim::SimConfig sc;
+    sc.port = pbx_port;
+    sc.users = {{"ringside", opts.sim_secret}};
+    sc.replay = opts.replay;
+    // A port just released by the previous simulated PBX may take a moment to be free again.
+    for (int attempt = 0;; ++attempt) {
+        pbx = std::make_unique<sim::SimulatedAsterisk>(pbx_ioc, sc);
+        try {
+            pbx->start();
+            return;
+        } catch (const std::exception&) {
+            if (attempt >= 50) throw;
+            pbx.reset();
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+}
+
+void Site::stop_pbx() {
+    if (pbx) pbx->stop();
+}
+
+void Site::start_ringside() {
+    write_file(config, "[server]\nlisten = \"127.0.0.1:" + std::to_string(port) +
+                           "\"\n[database]\npath = \"" + (dir.path / "ringside.db").string() +
+                           "\"\n[phone]\ndefault_region = \"" + opts.region +
+                           "\"\n[log]\nlevel = \"debug\"\n"
+                           "[[pbx]]\nid = \"main\"\ntype = \"asterisk-ami\"\nhost = \"127.0.0.1\"\nport = " +
+                           std::to_string(pbx ? pbx->port() : 1) + "\nusername = \"ringside\"\nsecret = \"" +
+                           opts.ami_secret + "\"\n");
+    ringside = std::make_unique<Process>(
+        std::vector<std::string>{ringside_binary().string(), "serve", "--config", config.string()}, dir.path);
+    if (!wait_healthy(port)) throw std::runtime_error("ringside did not become healthy:\n" + ringside->err());
+}
+
+int Site::stop_ringside() {
+    ringside->signal(SIGTERM);
+    auto st = ringside->wait(15s);
+    return st ? *st : -1;
+}
+
+int Site::add_user(const std::string& username, const std::string& role, const std::string& ext,
+                   const std::string& password) {
+    if (!std::filesystem::exists(config)) {
+        write_file(config, "[database]\npath = \"" + (dir.path / "ringside.db").string() + "\"\n");
+    }
+    std::vector<std::string> argv{ringside_binary().string(), "user", "add", "--username", username, "--role", role,
+                                  "--password-stdin", "--config", config.string()};
+    if (!ext.empty()) {
+        argv.push_back("--extension");
+        argv.push_back(ext);
+    }
+    return run(argv, dir.path, password + "\n").status;
+}
+
+std::int64_t Site::add_customer(const std::string& sup_token, const std::string& name, const std::string& phone,
+                                const std::string& issue_title) {
+    auto r = http(port, "POST", "/api/customers",
+                  nlohmann::json{{"name", name}, {"phones", {phone}}, {"tier", "gold"}, {"tags", {"vip"}}}.dump(),
+                  sup_token);
+    if (r.status != 201) throw std::runtime_error("create customer: " + std::to_string(r.status) + " " + r.body);
+    auto id = r.json().at("id").get<std::int64_t>();
+    if (!issue_title.empty()) {
+        auto ri = http(port, "POST", "/api/customers/" + std::to_string(id) + "/issues",
+                       nlohmann::json{{"title", issue_title}, {"description", "reported on the phone"}}.dump(),
+                       sup_token);
+        if (ri.status != 201) throw std::runtime_error("create issue: " + std::to_string(ri.status) + " " + ri.body);
+    }
+    return id;
+}
+
+std::string Site::call(const std::string& caller, std::vector<std::string> exts, sim::Outcome outcome,
+                       std::chrono::milliseconds ring, std::chrono::milliseconds talk, std::size_t answered_by) {
+    sim::CallPlan p;
+    p.caller_number = caller;
+    p.caller_name = "";
+    p.extensions = std::move(exts);
+    p.outcome = outcome;
+    p.ring_time = ring;
+    p.talk_time = talk;
+    p.answered_by = answered_by;
+    return "main-" + pbx->place_call(p);
+}
+
+bool Site::wait_pbx_linked(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto m = http(port, "GET", "/metrics");
+        if (m.body.find("ringside_pbx_link_up{pbx=\"main\",state=\"connected\"} 1") != std::string::npos) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
+std::optional<nlohmann::json> Site::wait_call(const std::string& token, const std::string& id,
+                                              const std::function<bool(const nlohmann::json&)>& pred,
+                                              std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::optional<nlohmann::json> last;
+    HttpResponse r;
+    while (std::chrono::steady_clock::now() < deadline) {
+        r = http(port, "GET", "/api/calls?limit=1000", "", token);
+        if (r.status == 200) {
+            auto doc = r.json();
+            for (const auto& c : doc["calls"])
+                if (c["id"] == id) {
+                    last = c;
+                    if (pred(c)) return c;
+                }
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    // Say what was there instead, so a failing test explains itself.
+    std::fprintf(stderr, "wait_call %s: condition not met; last answer %d: %.2000s\n", id.c_str(), r.status,
+                 r.body.c_str());
+    return std::nullopt;
+}
+
+}  // namespace ringside::test
