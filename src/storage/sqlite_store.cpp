@@ -616,26 +616,52 @@ std::vector<Customer> SqliteStore::customers_by_phone(const std::string& e164) {
     });
 }
 
-std::int64_t SqliteStore::create_customer(const Customer& cu) {
+namespace {
+
+void require_e164(const Customer& cu) {
     for (const auto& p : cu.phones)
         if (!is_e164(p)) throw std::invalid_argument("create_customer: phone is not E.164 (normalise it first)");
+}
+
+/// Inside the caller's transaction.
+std::int64_t insert_customer(Connection& c, const Customer& cu) {
+    Query(c,
+          "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company, cu.notes, cu.language,
+              cu.created_at)
+        .exec();
+    const std::int64_t id = c.db.getLastInsertRowid();
+    std::int64_t pos = 0;
+    for (const auto& p : cu.phones)
+        // The same number twice on one customer is stored once.
+        Query(c, "INSERT OR IGNORE INTO customer_phones (e164, customer_id, position) VALUES (?, ?, ?)")
+            .bind(p, id, pos++)
+            .exec();
+    return id;
+}
+
+}  // namespace
+
+std::int64_t SqliteStore::create_customer(const Customer& cu) {
+    require_e164(cu);
     return impl_->write("create_customer", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        Query(c,
-              "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company, cu.notes, cu.language,
-                  cu.created_at)
-            .exec();
-        const std::int64_t id = c.db.getLastInsertRowid();
-        std::int64_t pos = 0;
-        for (const auto& p : cu.phones)
-            // The same number twice on one customer is stored once.
-            Query(c, "INSERT OR IGNORE INTO customer_phones (e164, customer_id, position) VALUES (?, ?, ?)")
-                .bind(p, id, pos++)
-                .exec();
+        const auto id = insert_customer(c, cu);
         tx.commit();
         return id;
+    });
+}
+
+std::vector<std::int64_t> SqliteStore::create_customers(const std::vector<Customer>& batch) {
+    for (const auto& cu : batch) require_e164(cu);
+    return impl_->write("create_customers", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        std::vector<std::int64_t> ids;
+        ids.reserve(batch.size());
+        for (const auto& cu : batch) ids.push_back(insert_customer(c, cu));
+        tx.commit();
+        return ids;
     });
 }
 

@@ -31,6 +31,7 @@ public:
     std::optional<CustomerContext> customer_context(std::int64_t customer_id) override;
     std::vector<Customer> customers_by_phone(const std::string& e164) override;
     std::int64_t create_customer(const Customer& c) override;
+    std::vector<std::int64_t> create_customers(const std::vector<Customer>& batch) override;
     std::int64_t create_issue(const Issue& i) override;
     std::optional<Issue> find_issue(std::int64_t id) override;
     bool set_issue_status(std::int64_t id, const std::string& status, Timestamp at) override;

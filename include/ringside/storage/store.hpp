@@ -67,6 +67,9 @@ public:
     virtual std::vector<Customer> customers_by_phone(const std::string& e164) = 0;
     /// phones must already be E.164. Returns the new id.
     virtual std::int64_t create_customer(const Customer& c) = 0;
+    /// Many customers in one transaction (imports, benchmarks): all or none.
+    /// Returns their ids in order.
+    virtual std::vector<std::int64_t> create_customers(const std::vector<Customer>& batch) = 0;
     virtual std::int64_t create_issue(const Issue& i) = 0;
     virtual std::optional<Issue> find_issue(std::int64_t id) = 0;
     /// status "open" | "resolved"; false if no such issue.
