@@ -1,20 +1,11 @@
 #include "ringside/core/pbx_event.hpp"
 
+#include "ringside/core/ascii.hpp"
+
 #include <array>
 
 namespace ringside::pbx {
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
 
 bool is_hex(std::string_view s) noexcept {
     if (s.empty()) return false;
@@ -38,7 +29,7 @@ std::optional<Extension> device_extension(std::string_view channel) {
     if (slash == std::string_view::npos || slash == 0) return std::nullopt;
     const auto tech = channel.substr(0, slash);
     for (auto t : non_device_techs)
-        if (iequal(tech, t)) return std::nullopt;
+        if (iequals(tech, t)) return std::nullopt;
     auto rest = channel.substr(slash + 1);
     // Drop the per-call sequence suffix: "1001-0000001a", IAX2 "1001-123",
     // DAHDI "1-1". The peer name itself may contain dashes ("9170-12").
@@ -49,7 +40,7 @@ std::optional<Extension> device_extension(std::string_view channel) {
 }
 
 bool is_local_channel(std::string_view channel) {
-    return channel.size() > 6 && iequal(channel.substr(0, 6), "Local/");
+    return channel.size() > 6 && iequals(channel.substr(0, 6), "Local/");
 }
 
 }  // namespace ringside::pbx

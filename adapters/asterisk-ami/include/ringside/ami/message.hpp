@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ringside/core/ascii.hpp"
+
 namespace ringside::ami {
 
 struct Field {
@@ -29,6 +31,6 @@ struct Message {
     std::string serialize() const;
 };
 
-bool iequals(std::string_view a, std::string_view b) noexcept;
+using ringside::iequals;
 
 }  // namespace ringside::ami
