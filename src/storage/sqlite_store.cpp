@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
@@ -266,6 +267,58 @@ struct SqliteStore::Impl {
     std::string path;
     int version = 0;
 
+    // WAL checkpoints copy pages into the database file and fsync it, which
+    // can take tens of milliseconds. Left to SQLite (autocheckpoint) they run
+    // inside whichever commit crosses the threshold, stalling the call
+    // engine mid-call. A thread of its own does them instead, on its own
+    // connection; PASSIVE never blocks writers or readers.
+    std::thread checkpointer;
+    std::mutex checkpoint_mutex;
+    std::condition_variable checkpoint_cv;
+    bool stopping = false;
+
+    void run_checkpoints() {
+        std::unique_ptr<SQLite::Database> db;
+        try {
+            db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, busy_timeout_ms);
+        } catch (const SQLite::Exception&) {
+            // No connection of its own: let SQLite checkpoint in the writer's commits again.
+            std::lock_guard wl(write_mutex);
+            try {
+                writer->db.exec("PRAGMA wal_autocheckpoint = 1000");
+            } catch (const SQLite::Exception&) {
+            }
+            return;
+        }
+        std::unique_lock lk(checkpoint_mutex);
+        while (!stopping) {
+            checkpoint_cv.wait_for(lk, std::chrono::milliseconds(500));
+            lk.unlock();
+            try {
+                db->exec("PRAGMA wal_checkpoint(PASSIVE)");
+            } catch (const SQLite::Exception&) {
+                // Busy or I/O trouble: the next round tries again; the WAL keeps the data.
+            }
+            lk.lock();
+        }
+        lk.unlock();
+        try {
+            db->exec("PRAGMA wal_checkpoint(TRUNCATE)");  // leave a compact file behind
+        } catch (const SQLite::Exception&) {
+        }
+    }
+
+    ~Impl() {
+        if (checkpointer.joinable()) {
+            {
+                std::lock_guard lk(checkpoint_mutex);
+                stopping = true;
+            }
+            checkpoint_cv.notify_all();
+            checkpointer.join();
+        }
+    }
+
     std::mutex write_mutex;
     std::unique_ptr<Connection> writer;
 
@@ -463,6 +516,8 @@ SqliteStore::SqliteStore(const std::filesystem::path& file) : impl_(std::make_un
         impl_->version = storage_detail::migrate(db, path);
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
+        db.exec("PRAGMA wal_autocheckpoint = 0");  // see Impl::run_checkpoints
+        impl_->checkpointer = std::thread([impl = impl_.get()] { impl->run_checkpoints(); });
     } catch (const StorageError&) {
         throw;
     } catch (const SQLite::Exception& e) {
