@@ -248,16 +248,19 @@ struct CallService::Impl {
             if (!u.disabled) pop.agents.push_back(u.username);
         for (const auto& agent : pop.agents)
             if (std::find(r.rang.begin(), r.rang.end(), agent) == r.rang.end()) r.rang.push_back(agent);
-        if (changed) storage.upsert_call(r);
-        if (pop.agents.empty()) return;  // tracked and logged, but nobody to pop
-        nlohmann::json msg = ringing_message(r, a.ctx);
-        for (const auto& agent : pop.agents) {
-            send(agent, msg);
-            pops_sent.fetch_add(1, std::memory_order_relaxed);
+        if (!pop.agents.empty()) {
+            // The pop goes out before the record is written: the agent's
+            // screen must not wait for the disk.
+            nlohmann::json msg = ringing_message(r, a.ctx);
+            for (const auto& agent : pop.agents) {
+                send(agent, msg);
+                pops_sent.fetch_add(1, std::memory_order_relaxed);
+            }
+            // A new ring of the same extension replaces its earlier pop.
+            std::erase_if(a.pops, [&](const Pop& p) { return p.ext == e.ext; });
+            a.pops.push_back(std::move(pop));
         }
-        // A new ring of the same extension replaces its earlier pop.
-        std::erase_if(a.pops, [&](const Pop& p) { return p.ext == e.ext; });
-        a.pops.push_back(std::move(pop));
+        if (changed) storage.upsert_call(r);  // nobody to pop: still tracked and logged
     }
 
     void on_answered(const effect::Answered& e) {

@@ -447,6 +447,10 @@ private:
             });
             return;
         }
+        // Pops are small messages that must leave at once: no Nagle delay
+        // (with delayed ACKs on the browser side it can hold one back ~40 ms).
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         auto session = std::make_shared<HttpSession>(std::move(socket), st_);
         st_->track(session);
         session->run();
