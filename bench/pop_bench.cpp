@@ -138,6 +138,8 @@ public:
         token_ = token;
         beast::get_lowest_layer(ws_).async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
             if (ec) return self->ready_(false);
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay(true), ignored);
             self->ws_.async_handshake("127.0.0.1", "/ws?token=" + self->token_, [self](beast::error_code ec2) {
                 if (ec2) return self->ready_(false);
                 // The server holds live messages until the browser's first message.
@@ -386,6 +388,23 @@ int main(int argc, char** argv) try {
         return line.substr(line.rfind(' ') + 1);
     };
 
+    // The server's own view: AMI event read -> pops handed to the hub (histogram upper bounds).
+    auto server_pct = [&](double p) -> std::string {
+        std::vector<std::pair<std::string, double>> buckets;
+        std::istringstream in(metrics);
+        std::string line;
+        while (std::getline(in, line)) {
+            const std::string pre = "ringside_engine_event_latency_seconds_bucket{le=\"";
+            if (line.rfind(pre, 0) != 0) continue;
+            auto q = line.find('"', pre.size());
+            buckets.emplace_back(line.substr(pre.size(), q - pre.size()), std::stod(line.substr(line.rfind(' ') + 1)));
+        }
+        if (buckets.empty() || buckets.back().second == 0) return "?";
+        double want = p / 100.0 * buckets.back().second;
+        for (const auto& [le, n] : buckets)
+            if (n >= want) return le == "+Inf" ? ">250" : std::to_string(std::stod(le) * 1000).substr(0, 5);
+        return "?";
+    };
     auto counters = pbx.counters();
     std::printf("\npop_bench: %d agents, %ld customers (%.0f%% unknown callers), %.0f calls/s for %d s\n", o.agents,
                 o.customers, o.unknown * 100, o.rate, o.seconds);
@@ -401,6 +420,8 @@ int main(int argc, char** argv) try {
                 static_cast<unsigned long long>(stats.unexpected));
     std::printf("  event-to-pop latency ms: p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", pct(lat, 50), pct(lat, 99),
                 pct(lat, 99.9), lat.empty() ? 0 : *std::max_element(lat.begin(), lat.end()));
+    std::printf("  server side, AMI event read -> pop handed to the hub, ms: p50 <= %s  p99 <= %s  p99.9 <= %s\n",
+                server_pct(50).c_str(), server_pct(99).c_str(), server_pct(99.9).c_str());
     std::printf("  server RSS: idle %.1f MiB, %d sockets open %.1f MiB, end %.1f MiB, peak %.1f MiB\n",
                 static_cast<double>(idle.rss_kb) / 1024, o.agents, static_cast<double>(connected.rss_kb) / 1024,
                 static_cast<double>(end.rss_kb) / 1024, static_cast<double>(end.hwm_kb) / 1024);

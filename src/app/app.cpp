@@ -9,6 +9,7 @@
 // PBX's resync).
 #include "app.hpp"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -60,6 +61,42 @@ std::string prom_escape(const std::string& s) {
     return out;
 }
 
+/// A Prometheus histogram of how long PBX events wait and take in the
+/// engine: from the moment the adapter read them off the socket to the moment
+/// their pops were handed to the hub. Lock-free; read from any thread.
+class EngineLatency {
+public:
+    static constexpr std::array<double, 12> bounds_ms{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250};
+
+    void observe(std::chrono::steady_clock::duration d) {
+        double ms = std::chrono::duration<double, std::milli>(d).count();
+        std::size_t i = 0;
+        while (i < bounds_ms.size() && ms > bounds_ms[i]) ++i;
+        buckets_[i].fetch_add(1, std::memory_order_relaxed);
+        sum_us_.fetch_add(static_cast<std::uint64_t>(ms * 1000), std::memory_order_relaxed);
+    }
+
+    std::string render() const {
+        std::ostringstream out;
+        out << "# HELP ringside_engine_event_latency_seconds PBX event read off the socket to its pops handed "
+               "to the hub.\n# TYPE ringside_engine_event_latency_seconds histogram\n";
+        std::uint64_t cum = 0;
+        for (std::size_t i = 0; i < bounds_ms.size(); ++i) {
+            cum += buckets_[i].load(std::memory_order_relaxed);
+            out << "ringside_engine_event_latency_seconds_bucket{le=\"" << bounds_ms[i] / 1000 << "\"} " << cum << "\n";
+        }
+        cum += buckets_[bounds_ms.size()].load(std::memory_order_relaxed);
+        out << "ringside_engine_event_latency_seconds_bucket{le=\"+Inf\"} " << cum << "\n"
+            << "ringside_engine_event_latency_seconds_sum " << static_cast<double>(sum_us_.load()) / 1e6 << "\n"
+            << "ringside_engine_event_latency_seconds_count " << cum << "\n";
+        return out.str();
+    }
+
+private:
+    std::array<std::atomic<std::uint64_t>, bounds_ms.size() + 1> buckets_{};
+    std::atomic<std::uint64_t> sum_us_{0};
+};
+
 /// Everything one running Ringside holds. Built in dependency order and torn
 /// down in reverse by stop().
 class Runtime {
@@ -107,7 +144,10 @@ public:
         c.ping_interval = std::chrono::seconds(p.ping_interval_seconds);
         auto link = std::make_unique<ami::Connection>(ioc_.get_executor(), c, [this](pbx::Event ev) {
             // Never block the AMI read loop: the engine takes it from here.
-            asio::post(engine_, [this, ev = std::move(ev)] { feed(ev); });
+            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
+                feed(ev);
+                latency_.observe(std::chrono::steady_clock::now() - received);
+            });
         });
         link->start();
         std::lock_guard lock(links_mutex_);
@@ -133,7 +173,6 @@ public:
             spdlog::info("engine drained: {} calls in progress left open for the next start", s.active_calls);
             signals_.cancel();
             server_.stop();
-            hub_stop_.store(true);
         });
     }
 
@@ -178,6 +217,7 @@ private:
             events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
             reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
         }
+        out << latency_.render();
         out << "# HELP ringside_pbx_events_total PBX events received.\n# TYPE ringside_pbx_events_total counter\n"
             << events.str();
         out << "# HELP ringside_pbx_reconnects_total PBX links lost or refused.\n# TYPE ringside_pbx_reconnects_total counter\n"
@@ -202,7 +242,7 @@ private:
     std::mutex links_mutex_;
     std::vector<Link> links_;
     std::atomic<bool> stopping_{false};
-    std::atomic<bool> hub_stop_{false};
+    EngineLatency latency_;
 };
 
 }  // namespace
