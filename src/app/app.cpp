@@ -31,6 +31,7 @@
 #include "ringside/sim/simulated_asterisk.hpp"
 #include "ringside/storage/demo_seed.hpp"
 #include "ringside/storage/sqlite_store.hpp"
+#include "ringside/storage/write_behind.hpp"
 
 namespace ringside::app {
 
@@ -105,12 +106,13 @@ public:
         : cfg_(cfg),
           engine_(asio::make_strand(ioc_)),
           store_(cfg.database),
+          records_(store_, [](const std::string& e) { spdlog::error("storage: {}", e); }),
           phones_(cfg.default_region),
-          calls_(store_, hub_, phones_),
-          server_(ioc_, server_options(cfg), store_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
+          calls_(records_, hub_, phones_),
+          server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
           signals_(ioc_, SIGINT, SIGTERM) {}
 
-    Storage& store() { return store_; }
+    Storage& store() { return records_; }
     const PhoneNormalizer& phones() const { return phones_; }
     server::PopHub& hub() { return hub_; }
     asio::io_context& ioc() { return ioc_; }
@@ -218,6 +220,11 @@ private:
             reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
         }
         out << latency_.render();
+        out << "# HELP ringside_storage_queued_writes Call-record writes waiting for the disk.\n"
+               "# TYPE ringside_storage_queued_writes gauge\nringside_storage_queued_writes "
+            << records_.queued() << "\n# HELP ringside_storage_failed_writes_total Call-record writes the store refused.\n"
+               "# TYPE ringside_storage_failed_writes_total counter\nringside_storage_failed_writes_total "
+            << records_.failed_writes() << "\n";
         out << "# HELP ringside_pbx_events_total PBX events received.\n# TYPE ringside_pbx_events_total counter\n"
             << events.str();
         out << "# HELP ringside_pbx_reconnects_total PBX links lost or refused.\n# TYPE ringside_pbx_reconnects_total counter\n"
@@ -234,6 +241,9 @@ private:
     asio::io_context ioc_{2};
     server::EngineStrand engine_;
     SqliteStore store_;
+    // Call-record writes leave the engine's thread (see write_behind.hpp);
+    // destroyed before store_, it applies what is still queued first.
+    WriteBehindStore records_;
     PhoneNormalizer phones_;
     server::PopHub hub_;
     CallService calls_;

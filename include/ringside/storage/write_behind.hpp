@@ -1,0 +1,108 @@
+#pragma once
+// A Storage that takes call-record writes off the caller's thread.
+//
+// The call engine writes a call record three or four times a call; each
+// write is a transaction, and a transaction now and then waits on the disk.
+// Wrapped in a WriteBehindStore, upsert_call and finish_call are queued and
+// applied in order by a thread of their own, so the engine never waits for
+// the disk between a PBX event and the pop it causes.
+//
+// Reads see their own writes: every method that reads or changes call
+// records (find_call, list_calls, for_each_call, open_calls,
+// set_disposition) first waits until every write queued before it has been
+// applied. Everything else goes straight to the wrapped store.
+//
+// Durability: the destructor (and flush()) applies everything queued. A
+// process killed with SIGKILL loses what was still queued (milliseconds of
+// writes); the next start's resync closes such calls from what the PBX says.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "ringside/storage/store.hpp"
+
+namespace ringside {
+
+class WriteBehindStore final : public Storage {
+public:
+    /// on_error is called on the writer thread when a queued write fails
+    /// (the write is dropped after being reported; later writes go on).
+    WriteBehindStore(Storage& inner, std::function<void(const std::string&)> on_error = {});
+    ~WriteBehindStore() override;
+    WriteBehindStore(const WriteBehindStore&) = delete;
+    WriteBehindStore& operator=(const WriteBehindStore&) = delete;
+
+    /// Waits until every write queued so far has been applied.
+    void flush();
+    std::size_t queued() const;
+    std::uint64_t failed_writes() const;
+
+    std::int64_t create_user(const User& u, const std::string& h) override { return inner_.create_user(u, h); }
+    std::optional<User> find_user(const AgentId& u) override { return inner_.find_user(u); }
+    std::optional<StoredCredentials> find_credentials(const AgentId& u) override { return inner_.find_credentials(u); }
+    std::vector<User> users_by_extension(const Extension& e) override { return inner_.users_by_extension(e); }
+    std::vector<User> list_users() override { return inner_.list_users(); }
+    void create_session(const std::string& t, const AgentId& u, Timestamp e) override { inner_.create_session(t, u, e); }
+    std::optional<User> session_user(const std::string& t, Timestamp n) override { return inner_.session_user(t, n); }
+    void delete_session(const std::string& t) override { inner_.delete_session(t); }
+
+    std::optional<CustomerContext> customer_context_by_phone(const std::string& e164) override {
+        return inner_.customer_context_by_phone(e164);
+    }
+    std::optional<CustomerContext> customer_context(std::int64_t id) override { return inner_.customer_context(id); }
+    std::vector<Customer> customers_by_phone(const std::string& e164) override { return inner_.customers_by_phone(e164); }
+    std::int64_t create_customer(const Customer& c) override { return inner_.create_customer(c); }
+    std::vector<std::int64_t> create_customers(const std::vector<Customer>& b) override {
+        return inner_.create_customers(b);
+    }
+    std::int64_t create_issue(const Issue& i) override { return inner_.create_issue(i); }
+    std::optional<Issue> find_issue(std::int64_t id) override { return inner_.find_issue(id); }
+    bool set_issue_status(std::int64_t id, const std::string& s, Timestamp at) override {
+        return inner_.set_issue_status(id, s, at);
+    }
+    std::int64_t add_interaction(const Interaction& i) override { return inner_.add_interaction(i); }
+    std::size_t customer_count() override { return inner_.customer_count(); }
+
+    void upsert_call(const CallRecord& c) override;
+    void finish_call(const CallRecord& c, const std::optional<Interaction>& history) override;
+    std::optional<CallRecord> find_call(const CallId& id) override;
+    std::vector<CallRecord> list_calls(const CallFilter& f) override;
+    void for_each_call(const CallFilter& f, const std::function<bool(const CallRecord&)>& fn) override;
+    std::vector<CallRecord> open_calls(const PbxId& pbx) override;
+    bool set_disposition(const CallId& id, const std::string& d, const std::string& n) override;
+
+    void audit(const std::string& a, const std::string& act, const std::string& d, Timestamp at) override {
+        inner_.audit(a, act, d, at);
+    }
+
+private:
+    struct Upsert {
+        CallRecord rec;
+    };
+    struct Finish {
+        CallRecord rec;
+        std::optional<Interaction> history;
+    };
+    using Op = std::variant<Upsert, Finish>;
+
+    void enqueue(Op op);
+    void run();
+
+    Storage& inner_;
+    std::function<void(const std::string&)> on_error_;
+    mutable std::mutex mutex_;
+    std::condition_variable work_cv_;   // writer waits for ops
+    std::condition_variable done_cv_;   // flush waits for applied_ to catch up
+    std::deque<Op> queue_;
+    std::uint64_t enqueued_ = 0;        // ops ever queued
+    std::uint64_t applied_ = 0;         // ops applied (or failed and reported)
+    std::uint64_t failed_ = 0;
+    bool stopping_ = false;
+    std::thread writer_;
+};
+
+}  // namespace ringside

@@ -1,0 +1,103 @@
+#include "ringside/storage/write_behind.hpp"
+
+namespace ringside {
+
+WriteBehindStore::WriteBehindStore(Storage& inner, std::function<void(const std::string&)> on_error)
+    : inner_(inner), on_error_(std::move(on_error)), writer_([this] { run(); }) {}
+
+WriteBehindStore::~WriteBehindStore() {
+    {
+        std::lock_guard lk(mutex_);
+        stopping_ = true;
+    }
+    work_cv_.notify_all();
+    writer_.join();  // the writer drains the queue before it returns
+}
+
+void WriteBehindStore::enqueue(Op op) {
+    {
+        std::lock_guard lk(mutex_);
+        queue_.push_back(std::move(op));
+        ++enqueued_;
+    }
+    work_cv_.notify_one();
+}
+
+void WriteBehindStore::run() {
+    std::unique_lock lk(mutex_);
+    for (;;) {
+        work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        // Take everything queued so far; apply it without holding the lock.
+        std::deque<Op> batch;
+        batch.swap(queue_);
+        lk.unlock();
+        std::uint64_t failed = 0;
+        for (auto& op : batch) {
+            try {
+                if (auto* u = std::get_if<Upsert>(&op)) inner_.upsert_call(u->rec);
+                else {
+                    auto& f = std::get<Finish>(op);
+                    inner_.finish_call(f.rec, f.history);
+                }
+            } catch (const std::exception& e) {
+                ++failed;
+                if (on_error_) on_error_(std::string("call ") + std::visit([](auto& o) { return o.rec.id.value(); }, op) +
+                                         ": record not stored: " + e.what());
+            }
+        }
+        lk.lock();
+        applied_ += batch.size();
+        failed_ += failed;
+        done_cv_.notify_all();
+    }
+}
+
+void WriteBehindStore::flush() {
+    std::unique_lock lk(mutex_);
+    const auto target = enqueued_;
+    done_cv_.wait(lk, [&] { return applied_ >= target; });
+}
+
+std::size_t WriteBehindStore::queued() const {
+    std::lock_guard lk(mutex_);
+    return static_cast<std::size_t>(enqueued_ - applied_);
+}
+
+std::uint64_t WriteBehindStore::failed_writes() const {
+    std::lock_guard lk(mutex_);
+    return failed_;
+}
+
+void WriteBehindStore::upsert_call(const CallRecord& c) { enqueue(Upsert{c}); }
+
+void WriteBehindStore::finish_call(const CallRecord& c, const std::optional<Interaction>& history) {
+    enqueue(Finish{c, history});
+}
+
+std::optional<CallRecord> WriteBehindStore::find_call(const CallId& id) {
+    flush();
+    return inner_.find_call(id);
+}
+
+std::vector<CallRecord> WriteBehindStore::list_calls(const CallFilter& f) {
+    flush();
+    return inner_.list_calls(f);
+}
+
+void WriteBehindStore::for_each_call(const CallFilter& f, const std::function<bool(const CallRecord&)>& fn) {
+    flush();
+    inner_.for_each_call(f, fn);
+}
+
+std::vector<CallRecord> WriteBehindStore::open_calls(const PbxId& pbx) {
+    flush();
+    return inner_.open_calls(pbx);
+}
+
+bool WriteBehindStore::set_disposition(const CallId& id, const std::string& d, const std::string& n) {
+    flush();
+    return inner_.set_disposition(id, d, n);
+}
+
+}  // namespace ringside
