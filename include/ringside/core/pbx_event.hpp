@@ -93,6 +93,8 @@ struct Event {
 
 /// "SIP/1001-0000001a" -> "1001"; "PJSIP/1001-00000002" -> "1001"; "IAX2/1001-123" -> "1001".
 /// Local, Bridge, Message and other non-device channels -> nullopt.
+/// FreeSWITCH "sofia/internal/1001@10.0.0.1" (or ".../sip:1001@host:5060") -> "1001";
+/// "sofia/gateway/<gw>/<number>" and "loopback/..." -> nullopt.
 std::optional<Extension> device_extension(std::string_view channel);
 /// "Local/200@ctx-00000002;1" -> true
 bool is_local_channel(std::string_view channel);

@@ -1,0 +1,72 @@
+#pragma once
+// The thin Asio shell around esl::Client: connects, reads continuously,
+// writes through a queue, runs the client's timers, reconnects forever with
+// back-off. All protocol decisions are the Client's. Everything runs on one
+// strand of the given executor; the public functions are safe from any thread.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "ringside/core/pbx_event.hpp"
+#include "ringside/esl/client.hpp"
+
+namespace ringside::esl {
+
+struct ConnectionConfig {
+    PbxId pbx;                                           // "fs": in logs and on every event
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8021;                           // mod_event_socket's default
+    std::string password;                                // event_socket.conf.xml `password`
+    std::chrono::milliseconds ping_interval{15'000};     // keep-alive after this long without traffic
+    std::chrono::milliseconds ping_timeout{10'000};      // no answer within this: reconnect
+    std::chrono::milliseconds connect_timeout{5'000};    // resolve + TCP connect
+    std::chrono::milliseconds login_timeout{10'000};     // auth/request + auth reply
+    std::chrono::milliseconds write_timeout{10'000};     // one queued write must finish within this
+    std::chrono::milliseconds backoff_initial{500};      // first reconnect delay; doubles per failure
+    std::chrono::milliseconds backoff_max{30'000};       // cap; reset after a good login
+    std::size_t max_write_queue_bytes = 1024 * 1024;     // beyond this the link is dropped
+    ReaderLimits limits{};
+};
+
+enum class LinkState { connecting, connected, login_refused, reconnecting, stopped };
+/// "connecting", "connected", "login_refused", "reconnecting", "stopped"
+const char* to_string(LinkState s) noexcept;
+
+/// A snapshot for metrics and the admin page.
+struct LinkStatus {
+    LinkState state = LinkState::connecting;
+    std::string last_error;                  // plain words, "" when none yet
+    std::uint64_t events_received = 0;       // pbx events handed to the engine
+    std::uint64_t reconnects = 0;            // links lost or refused since start
+    std::uint64_t protocol_warnings = 0;     // reader limits crossed (data dropped, link kept)
+    std::optional<Timestamp> last_event_at;  // when the last event was received
+};
+
+class Connection {
+public:
+    /// Called on the connection's strand for every event, in order. Must not block.
+    using EventHandler = std::function<void(pbx::Event)>;
+
+    Connection(boost::asio::any_io_executor ex, ConnectionConfig config, EventHandler on_event);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    /// Starts connecting; reconnects until stop().
+    void start();
+    /// Closes the link and cancels every timer; no event is delivered after
+    /// the stop has run on the strand. Idempotent.
+    void stop();
+    LinkStatus status() const;
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ringside::esl

@@ -1,0 +1,65 @@
+#pragma once
+// Turns FreeSWITCH channel events (text/event-plain, already %-decoded by the
+// reader) into PBX-neutral events (ringside/core/pbx_event.hpp). Sans-I/O.
+//
+//  CHANNEL_CREATE                         -> ChannelCreated
+//  CHANNEL_CALLSTATE, CHANNEL_STATE,
+//  CHANNEL_PROGRESS(_MEDIA), CHANNEL_ANSWER -> ChannelUpdated
+//  CHANNEL_BRIDGE / CHANNEL_UNBRIDGE      -> BridgeLink (Bridge-A/B-Unique-ID)
+//  CHANNEL_HANGUP(_COMPLETE)              -> Hangup (Hangup-Cause as Q.850)
+//
+// Leg linking: Channel-Call-UUID is FreeSWITCH's call id (the a-leg's
+// Unique-ID on every leg) and becomes linkedid. An outbound leg that names
+// its a-leg (Other-Type: originator + Other-Leg-Unique-ID, or a Call-UUID
+// that is another known channel) was dialled by it: the first such event also
+// gives a DialBegin, which is what makes the call tracker ring the b-leg's
+// extension ("sofia/internal/1001@..." rings 1001).
+//
+// Channel state: FreeSWITCH says RINGING/EARLY for both an inbound call that
+// is ringing the switch and a phone that is ringing; the Asterisk vocabulary
+// splits them as `ring` (inbound: the caller) and `ringing` (outbound: the
+// phone being rung), and so does this mapper, by Call-Direction.
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ringside/core/pbx_event.hpp"
+#include "ringside/esl/reader.hpp"
+
+namespace ringside::esl {
+
+/// FreeSWITCH Hangup-Cause name -> Q.850 cause ("NORMAL_CLEARING" -> 16,
+/// "USER_BUSY" -> 17, "NO_ANSWER" -> 19, "CALL_REJECTED" -> 21). FreeSWITCH's
+/// own causes map to the nearest Q.850 meaning (ORIGINATOR_CANCEL -> 16, the
+/// caller gave up; LOSE_RACE/PICKED_OFF -> 26, answered elsewhere); unknown -> 0.
+int q850_cause(std::string_view name) noexcept;
+
+class EventMapper {
+public:
+    explicit EventMapper(PbxId pbx);
+
+    /// received_at is used when the event has no Event-Date-Timestamp.
+    /// Events Ringside has no use for give an empty vector.
+    std::vector<pbx::Event> map(const Event& e, Timestamp received_at);
+
+    /// The body of `api show channels as json`: one ChannelCreated (listed)
+    /// per row. Invalid JSON gives nothing and sets *error (if given).
+    std::vector<pbx::Event> map_channel_list(std::string_view json, Timestamp now, std::string* error = nullptr);
+
+    /// Forget per-channel bookkeeping (after a reconnect).
+    void reset();
+    std::size_t tracked_channels() const noexcept { return channels_.size(); }
+
+private:
+    struct Known {
+        pbx::ChannelInfo info;
+        bool dial_reported = false;  // this leg's DialBegin was emitted (or it needs none)
+    };
+    void maybe_dial(const Event& e, Known& k, std::vector<pbx::Event>& out, Timestamp at);
+
+    PbxId pbx_;
+    std::unordered_map<std::string, Known> channels_;  // Unique-ID -> last info; Hangup forgets
+};
+
+}  // namespace ringside::esl
