@@ -1,60 +1,223 @@
-// Ringside agent page: sign in, hold a WebSocket to /ws, show the screen pop,
-// save the disposition. Plain DOM, no build step. Every text from the server
-// goes in through textContent, never as HTML.
+// Ringside agent console: sign in, hold a WebSocket to /ws, pop the caller's
+// card before the agent answers, follow the call, log its outcome. Plain DOM,
+// no build step, no framework. Every text from the server goes in through
+// textContent, never as HTML. Fields beyond CONTRACT.md are read defensively:
+// the server may add some (repeat callers, match details) and not others.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SEQ_KEY = "ringside.lastSeq";
+const SEQ_KEY = "ringside.lastSeq";        // sessionStorage: per tab, survives reload
+const LANG_KEY = "ringside.lang";          // localStorage
+const SOUND_KEY = "ringside.sound";        // localStorage
+const SAVED_KEY = "ringside.saved.";       // localStorage + user: call id -> disposition, shared by tabs
+
+// ---------------------------------------------------------------- words
+
+const WORDS = {
+  en: {
+    skip: "Skip to the call card", language: "Language", enableAlerts: "Enable alerts", sound: "Ring sound",
+    signIn: "Sign in", signOut: "Sign out", username: "Username", password: "Password",
+    badLogin: "Wrong username or password.", throttled: "Too many failed sign-ins. Try again in {s} s.",
+    loginFailed: "Sign-in failed. Is the server running?", sessionEnded: "Your session has ended; please sign in again.",
+    waiting: "Waiting for calls…", today: "Today's calls", refresh: "Refresh", noCallsToday: "No calls yet today.",
+    connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting in {s} s", offline: "Offline",
+    ringing: "Ringing", talking: "Talking {t}", ended: "Ended", withdrawn: "Withdrawn", past: "Past call",
+    answeredElsewhere: "Answered by a colleague", callerHungUp: "Caller hung up", noAnswer: "Not answered",
+    busy: "Line busy", rejected: "Rejected", answeredBy: "Answered by {a}",
+    queue: "Queue {q}", transferredBy: "Transferred by {a}", close: "Close",
+    unknownCaller: "Unknown caller", notInList: "This number is not in the customer list.",
+    callerId: "Caller ID name: {n}",
+    matchedExact: "matched on the customer's number", matchedAs: "dialled as {raw}, matched on the customer's number",
+    matchedOther: "matched on {n}", firstLine: "First line to say",
+    greetMorning: "Good morning", greetAfternoon: "Good afternoon", greetEvening: "Good evening",
+    followUp: "{greet} {who}, I'm following up on “{issue}” (open {age}).",
+    birthday: "{greet} {who}, happy birthday from all of us!",
+    repeatLine: "{greet} {who}, I see you've called {n} times today; let's sort it out now.",
+    plainLine: "{greet} {who}, thank you for calling.",
+    unknownLine: "{greet}, thank you for calling. May I have your name?",
+    calledToday: "Called {n} times today", missedWaiting: "Missed call waiting for a call-back",
+    openIssues: "Open issues", noIssues: "No open issues.", openFor: "open {age}", resolve: "Resolve",
+    resolved: "Resolved", reopen: "Reopen", newIssue: "New issue", issueTitle: "Title", description: "Description",
+    addIssue: "Open issue", lastInteractions: "Last interactions", noHistory: "No history yet.",
+    createCustomer: "Create customer", name: "Name", salutation: "Salutation", phone: "Phone", email: "Email",
+    tier: "Tier", tags: "Tags (comma separated)", none: "none", gold: "gold", silver: "silver", bronze: "bronze",
+    created: "Customer created.", afterCall: "After the call", outcome: "Outcome", choose: "Choose…",
+    d_resolved: "Resolved", d_follow_up: "Needs follow-up", d_escalated: "Escalated", d_sale: "Sale",
+    d_info_given: "Information given", d_wrong_number: "Wrong number", d_other: "Other",
+    notes: "Notes", notesHint: "Card numbers are stored masked.", save: "Save", saving: "Saving…",
+    saved: "Saved: {d}", savedElsewhere: "Already saved in another tab: {d}", change: "Change",
+    couldNotSave: "Could not save: {m}", failed: "Something went wrong: {m}",
+    s_ringing: "ringing", s_answered: "answered", s_missed: "missed", s_abandoned: "abandoned", s_busy: "busy",
+    s_failed: "failed", duration: "Talk {t}", wait: "Wait {t}", started: "Started {t}",
+    incoming: "Incoming call", from: "from {n}", openCustomer: "Open", call: "call", email_ch: "email",
+    inbound: "in", outbound: "out",
+  },
+  fa: {
+    skip: "رفتن به کارت تماس", language: "زبان", enableAlerts: "فعال‌کردن اعلان", sound: "صدای زنگ",
+    signIn: "ورود", signOut: "خروج", username: "نام کاربری", password: "گذرواژه",
+    badLogin: "نام کاربری یا گذرواژه نادرست است.", throttled: "تلاش‌های ناموفق زیاد بود. {s} ثانیهٔ دیگر دوباره امتحان کنید.",
+    loginFailed: "ورود انجام نشد. آیا سرور در دسترس است؟", sessionEnded: "نشست شما پایان یافته؛ لطفاً دوباره وارد شوید.",
+    waiting: "در انتظار تماس…", today: "تماس‌های امروز", refresh: "به‌روزرسانی", noCallsToday: "امروز هنوز تماسی نبوده است.",
+    connecting: "در حال اتصال…", connected: "برخط", reconnecting: "اتصال دوباره تا {s} ثانیهٔ دیگر", offline: "قطع",
+    ringing: "در حال زنگ", talking: "در حال مکالمه {t}", ended: "پایان‌یافته", withdrawn: "لغوشده", past: "تماس گذشته",
+    answeredElsewhere: "همکار دیگری پاسخ داد", callerHungUp: "تماس‌گیرنده قطع کرد", noAnswer: "بی‌پاسخ",
+    busy: "خط اشغال", rejected: "ردشده", answeredBy: "پاسخ‌دهنده: {a}",
+    queue: "صف {q}", transferredBy: "انتقال از {a}", close: "بستن",
+    unknownCaller: "تماس‌گیرندهٔ ناشناس", notInList: "این شماره در فهرست مشتریان نیست.",
+    callerId: "نام شناسهٔ تماس: {n}",
+    matchedExact: "مطابق شمارهٔ مشتری", matchedAs: "با شمارهٔ {raw}، مطابق شمارهٔ مشتری",
+    matchedOther: "مطابق {n}", firstLine: "جملهٔ نخست",
+    greetMorning: "صبح بخیر", greetAfternoon: "روز بخیر", greetEvening: "عصر بخیر",
+    followUp: "{greet} {who}، در پیگیری «{issue}» تماس می‌گیرم ({age} باز است).",
+    birthday: "{greet} {who}، تولدتان مبارک!",
+    repeatLine: "{greet} {who}، می‌بینم امروز {n} بار تماس گرفته‌اید؛ همین حالا رسیدگی می‌کنیم.",
+    plainLine: "{greet} {who}، از تماس شما سپاسگزاریم.",
+    unknownLine: "{greet}، از تماس شما سپاسگزاریم. نام شریفتان؟",
+    calledToday: "امروز {n} بار تماس گرفته", missedWaiting: "تماس بی‌پاسخ در انتظار تماس برگشت",
+    openIssues: "مسائل باز", noIssues: "مسئلهٔ بازی نیست.", openFor: "{age} باز", resolve: "حل شد",
+    resolved: "حل‌شده", reopen: "بازگشایی", newIssue: "مسئلهٔ تازه", issueTitle: "عنوان", description: "شرح",
+    addIssue: "ثبت مسئله", lastInteractions: "تعامل‌های اخیر", noHistory: "هنوز سابقه‌ای نیست.",
+    createCustomer: "ساخت مشتری", name: "نام", salutation: "عنوان", phone: "تلفن", email: "ایمیل",
+    tier: "سطح", tags: "برچسب‌ها (با ویرگول)", none: "هیچ", gold: "طلایی", silver: "نقره‌ای", bronze: "برنزی",
+    created: "مشتری ساخته شد.", afterCall: "پس از تماس", outcome: "نتیجه", choose: "انتخاب کنید…",
+    d_resolved: "حل شد", d_follow_up: "نیاز به پیگیری", d_escalated: "ارجاع شد", d_sale: "فروش",
+    d_info_given: "اطلاعات داده شد", d_wrong_number: "شمارهٔ اشتباه", d_other: "دیگر",
+    notes: "یادداشت", notesHint: "شمارهٔ کارت‌ها پوشیده ذخیره می‌شوند.", save: "ذخیره", saving: "در حال ذخیره…",
+    saved: "ذخیره شد: {d}", savedElsewhere: "در زبانهٔ دیگری ذخیره شده: {d}", change: "تغییر",
+    couldNotSave: "ذخیره نشد: {m}", failed: "خطا: {m}",
+    s_ringing: "در حال زنگ", s_answered: "پاسخ‌داده", s_missed: "بی‌پاسخ", s_abandoned: "رهاشده", s_busy: "اشغال",
+    s_failed: "ناموفق", duration: "مکالمه {t}", wait: "انتظار {t}", started: "شروع {t}",
+    incoming: "تماس ورودی", from: "از {n}", openCustomer: "باز کردن", call: "تماس", email_ch: "ایمیل",
+    inbound: "ورودی", outbound: "خروجی",
+  },
+};
+const DISPOSITIONS = ["resolved", "follow_up", "escalated", "sale", "info_given", "wrong_number", "other"];
+
+let lang = localStorage.getItem(LANG_KEY) || ((navigator.language || "").startsWith("fa") ? "fa" : "en");
+
+function t(key, vars) {
+  let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
+  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}
+function locale() { return lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB"; }
+function num(n) { return new Intl.NumberFormat(locale()).format(n); }
+
+/// Date and time in the user's calendar (Solar Hijri for Persian).
+function fmtDateTime(iso, withDate = true) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const opts = withDate ? { dateStyle: "medium", timeStyle: "short" } : { timeStyle: "short" };
+  return new Intl.DateTimeFormat(locale(), opts).format(d);
+}
+/// "3 days", "5 hours", "12 minutes" since iso, in words of the language.
+function fmtAge(iso) {
+  const ms = Date.now() - Date.parse(iso);
+  if (Number.isNaN(ms)) return "";
+  const min = Math.max(0, Math.floor(ms / 60000));
+  const [v, unit] = min < 60 ? [min, "minute"] : min < 1440 ? [Math.floor(min / 60), "hour"] : [Math.floor(min / 1440), "day"];
+  return new Intl.NumberFormat(locale(), { style: "unit", unit, unitDisplay: "long" }).format(v);
+}
+function fmtAgo(iso) {
+  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  if (Number.isNaN(s)) return "";
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
+  const a = Math.abs(s);
+  if (a < 3600) return rtf.format(Math.round(s / 60), "minute");
+  if (a < 86400) return rtf.format(Math.round(s / 3600), "hour");
+  return rtf.format(Math.round(s / 86400), "day");
+}
+function fmtClock(seconds) {
+  const s = Math.max(0, Math.floor(seconds || 0));
+  const mm = String(Math.floor(s / 60)).padStart(2, "0"), ss = String(s % 60).padStart(2, "0");
+  const text = `${mm}:${ss}`;
+  return lang === "fa" ? text.replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]) : text;
+}
+function dispositionLabel(d) { return DISPOSITIONS.includes(d) ? t("d_" + d) : d; }
+
+// ---------------------------------------------------------------- state
 
 const state = {
-  me: null,            // {username, name, role, extension}
+  me: null,             // {username, name, role, extension}
   ws: null,
-  backoff: 1000,       // ms, doubles up to 30 s
+  backoff: 1000,        // ms; doubles up to 30 s, reset on a healthy connection
   retryTimer: null,
+  countdownTimer: null,
   pingTimer: null,
-  call: null,          // the call the card shows: {id, state}
+  pongDeadline: null,
+  card: null,           // what the card shows; see newCard()
+  tick: null,           // the talk timer
+  today: [],            // call records
+  names: new Map(),     // customer id -> name, for the history list
 };
+
+const channel = "BroadcastChannel" in window ? new BroadcastChannel("ringside") : null;
 
 // ---------------------------------------------------------------- helpers
 
 async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    credentials: "same-origin",
-    headers: body ? { "Content-Type": "application/json" } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  let data = null;
-  try { data = await res.json(); } catch { /* empty body */ }
-  return { ok: res.ok, status: res.status, data };
+  try {
+    const res = await fetch(path, {
+      method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    let data = null;
+    try { data = await res.json(); } catch { /* empty body */ }
+    return { ok: res.ok, status: res.status, data, headers: res.headers };
+  } catch (e) {
+    return { ok: false, status: 0, data: { message: String(e.message || e) } };
+  }
 }
+function errText(res) { return (res.data && res.data.message) || `HTTP ${res.status}`; }
 
-function show(el, on) { el.hidden = !on; }
-
-function el(tag, text, cls) {
+function h(tag, attrs, ...kids) {
   const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (cls) e.className = cls;
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const k of kids.flat()) if (k !== null && k !== undefined && k !== false) e.append(k);
   return e;
 }
-
-const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-function age(iso) {
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return "";
-  const s = Math.round((t - Date.now()) / 1000);
-  const abs = Math.abs(s);
-  if (abs < 60) return rtf.format(s, "second");
-  if (abs < 3600) return rtf.format(Math.round(s / 60), "minute");
-  if (abs < 86400) return rtf.format(Math.round(s / 3600), "hour");
-  return rtf.format(Math.round(s / 86400), "day");
+function show(el, on) { el.hidden = !on; }
+function announce(text) { $("announce").textContent = text; }
+function lastSeq() { return Number(sessionStorage.getItem(SEQ_KEY) || 0); }
+function savedMap() {
+  try { return JSON.parse(localStorage.getItem(SAVED_KEY + (state.me ? state.me.username : "")) || "{}"); } catch { return {}; }
+}
+function rememberSaved(id, disposition) {
+  const m = savedMap();
+  m[id] = disposition;
+  const keys = Object.keys(m);
+  for (const k of keys.slice(0, Math.max(0, keys.length - 200))) delete m[k];  // bounded
+  localStorage.setItem(SAVED_KEY + state.me.username, JSON.stringify(m));
 }
 
-function lastSeq() { return Number(sessionStorage.getItem(SEQ_KEY) || 0); }
+// ---------------------------------------------------------------- language
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
+  $("lang").value = lang;
+  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  renderConn();
+  renderCard();
+  renderToday();
+}
+$("lang").addEventListener("change", (e) => {
+  lang = e.target.value;
+  localStorage.setItem(LANG_KEY, lang);
+  applyLanguage();
+});
 
 // ---------------------------------------------------------------- sign in / out
 
 async function start() {
+  applyLanguage();
   const me = await api("GET", "/api/me");
   if (me.ok) signedIn(me.data.user); else signedOut();
 }
@@ -62,33 +225,42 @@ async function start() {
 function signedIn(user) {
   state.me = user;
   $("who").textContent = user.name || user.username;
-  show($("who"), true);
-  show($("logout"), true);
+  for (const id of ["who", "logout", "console", "sound-wrap"]) show($(id), true);
+  show($("notify"), "Notification" in window && Notification.permission === "default");
+  $("sound").checked = localStorage.getItem(SOUND_KEY) === "1";
   show($("login"), false);
-  show($("console"), true);
   connect();
+  loadToday();
 }
 
 function signedOut(message) {
   state.me = null;
   disconnect();
   sessionStorage.removeItem(SEQ_KEY);
-  show($("who"), false);
-  show($("logout"), false);
-  show($("status"), false);
-  show($("console"), false);
+  clearCard();
+  for (const id of ["who", "logout", "conn", "console", "notify", "sound-wrap"]) show($(id), false);
   show($("login"), true);
   $("login-error").textContent = message || "";
   show($("login-error"), !!message);
+  $("login").username.focus();
 }
 
 $("login").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const f = e.target;
-  const res = await api("POST", "/api/login", { username: f.username.value, password: f.password.value });
+  const f = e.target, button = f.querySelector("button");
+  button.disabled = true;
+  const res = await api("POST", "/api/login", { username: f.username.value.trim(), password: f.password.value });
   f.password.value = "";
-  if (res.ok) return signedIn(res.data.user);
-  signedOut(res.data && res.data.message ? res.data.message : "Sign-in failed.");
+  if (res.ok) { button.disabled = false; return signedIn(res.data.user); }
+  let msg = res.status === 401 ? t("badLogin") : t("loginFailed");
+  let wait = 0;
+  if (res.status === 429) {
+    wait = Number(res.headers.get("Retry-After")) || 30;
+    msg = t("throttled", { s: num(wait) });
+  }
+  signedOut(msg);
+  // Repeated failures: the server throttles; the button waits as long as it asks.
+  setTimeout(() => { button.disabled = false; }, wait * 1000 || 600);
 });
 
 $("logout").addEventListener("click", async () => {
@@ -96,12 +268,24 @@ $("logout").addEventListener("click", async () => {
   signedOut();
 });
 
-// ---------------------------------------------------------------- WebSocket
+$("notify").addEventListener("click", async () => {
+  await Notification.requestPermission();
+  show($("notify"), Notification.permission === "default");
+});
+$("sound").addEventListener("change", (e) => localStorage.setItem(SOUND_KEY, e.target.checked ? "1" : "0"));
 
-function setStatus(text, cls) {
-  const s = $("status");
+// ---------------------------------------------------------------- connection
+
+let conn = { kind: "connecting", until: 0 };
+function setConn(kind, until = 0) { conn = { kind, until }; renderConn(); }
+function renderConn() {
+  const s = $("conn");
+  if (!state.me) return show(s, false);
+  let text = t(conn.kind);
+  if (conn.kind === "reconnecting") text = t("reconnecting", { s: num(Math.max(0, Math.ceil((conn.until - Date.now()) / 1000))) });
   s.textContent = text;
-  s.className = "status " + cls;
+  s.className = "conn " + conn.kind;
+  s.dataset.state = conn.kind;
   show(s, true);
 }
 
@@ -110,43 +294,70 @@ function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/ws`);
   state.ws = ws;
-  setStatus("Connecting…", "reconnecting");
+  setConn("connecting");
 
   ws.onopen = () => {
-    state.backoff = 1000;
-    setStatus("Connected", "connected");
-    // Ask for what this tab missed while away; a new tab starts live. The
-    // first message also ends the server's short hold on live messages.
+    setConn("connected");
+    // Ask for what this tab missed while away (a blip, a reload, a server
+    // restart); a new tab starts live. The first message also ends the
+    // server's short hold on live messages, so nothing is sent twice.
     const seq = lastSeq();
     ws.send(JSON.stringify(seq > 0 ? { type: "resume", after_seq: seq } : { type: "ping" }));
-    state.pingTimer = setInterval(() => ws.send(JSON.stringify({ type: "ping" })), 25000);
+    state.pingTimer = setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ type: "ping" }));
+      // A socket that stopped answering is dead even if the OS has not noticed.
+      clearTimeout(state.pongDeadline);
+      state.pongDeadline = setTimeout(() => ws.close(), 10000);
+    }, 20000);
   };
   ws.onmessage = (ev) => {
+    const received = performance.now();
     let m;
     try { m = JSON.parse(ev.data); } catch { return; }
+    if (m.type === "pong") { clearTimeout(state.pongDeadline); state.backoff = 1000; return; }
     if (typeof m.seq === "number") sessionStorage.setItem(SEQ_KEY, String(m.seq));
-    onMessage(m);
+    state.backoff = 1000;
+    onMessage(m, received);
   };
   ws.onclose = () => {
     if (state.ws !== ws) return;
     clearInterval(state.pingTimer);
+    clearTimeout(state.pongDeadline);
     state.ws = null;
     if (!state.me) return;
-    setStatus("Reconnecting…", "reconnecting");
-    const delay = state.backoff * (0.75 + Math.random() / 2);
-    state.backoff = Math.min(state.backoff * 2, 30000);
-    state.retryTimer = setTimeout(async () => {
-      // A refused upgrade looks like any other close: check the session first.
-      const me = await api("GET", "/api/me").catch(() => ({ ok: false, status: 0 }));
-      if (me.status === 401) return signedOut("Your session has ended; please sign in again.");
-      connect();
-    }, delay);
+    scheduleReconnect();
   };
 }
 
+function scheduleReconnect() {
+  const delay = Math.round(state.backoff * (0.75 + Math.random() / 2));
+  state.backoff = Math.min(state.backoff * 2, 30000);
+  setConn("reconnecting", Date.now() + delay);
+  clearInterval(state.countdownTimer);
+  state.countdownTimer = setInterval(renderConn, 1000);
+  clearTimeout(state.retryTimer);
+  state.retryTimer = setTimeout(reconnectNow, delay);
+}
+
+async function reconnectNow() {
+  clearTimeout(state.retryTimer);
+  clearInterval(state.countdownTimer);
+  if (!state.me) return;
+  // A refused upgrade looks like any other close: ask about the session first.
+  const me = await api("GET", "/api/me");
+  if (me.status === 401) return signedOut(t("sessionEnded"));
+  if (me.status === 0) return scheduleReconnect();  // server not back yet
+  connect();
+  loadToday();
+}
+window.addEventListener("online", () => { if (state.me && !state.ws) reconnectNow(); });
+
 function disconnect() {
   clearTimeout(state.retryTimer);
+  clearInterval(state.countdownTimer);
   clearInterval(state.pingTimer);
+  clearTimeout(state.pongDeadline);
   if (state.ws) {
     const ws = state.ws;
     state.ws = null;
@@ -154,116 +365,447 @@ function disconnect() {
   }
 }
 
-// ---------------------------------------------------------------- the pop
+// ---------------------------------------------------------------- messages
 
-function onMessage(m) {
+const popTimes = [];  // ms from WebSocket message to the card painted, read by the tests
+window.ringside = { popTimes };
+
+function onMessage(m, received) {
+  const id = m.call && m.call.id;
+  const c = state.card;
+  const mine = c && c.id === id;
   switch (m.type) {
-    case "call.ringing": return showRinging(m);
-    case "call.answered":
-      if (!sameCall(m)) return;
-      return setCallState(m.agent === state.me.username ? "On call" : "Answered", "answered");
-    case "call.retracted":
-      if (!sameCall(m)) return;
-      setCallState(m.reason === "caller_hung_up" ? "Caller hung up" : "Answered elsewhere", "retracted");
-      show($("pop-dismiss"), true);
+    case "call.ringing": {
+      // A replayed ring for a call this card already follows further adds nothing.
+      if (mine && c.phase !== "ringing") return;
+      performance.mark("pop-received:" + id, { startTime: received });
+      state.card = newCard(m);
+      renderCard();
+      notifyRinging(state.card);
+      requestAnimationFrame(() => setTimeout(() => {
+        const mk = performance.mark("pop-painted:" + id);
+        popTimes.push(mk.startTime - received);
+        performance.measure("pop-to-visible:" + id, "pop-received:" + id, "pop-painted:" + id);
+      }, 0));
       return;
-    case "call.ended":
-      if (!sameCall(m) && m.call) showEndedOnly(m.call);
-      setCallState("Ended", "ended");
-      show($("disposition"), true);
-      show($("pop-dismiss"), true);
-      return;
-    default: return;  // pong, error, and types this page does not know
-  }
-}
-
-function sameCall(m) { return state.call && m.call && m.call.id === state.call.id; }
-
-function setCallState(text, cls) {
-  const b = $("pop-state");
-  b.textContent = text;
-  b.className = "badge " + cls;
-}
-
-function resetCard(call) {
-  state.call = { id: call.id };
-  const form = $("disposition");
-  form.reset();
-  $("disposition-msg").textContent = "";
-  show(form, false);
-  show($("pop-dismiss"), false);
-  $("pop-queue").textContent = call.queue ? `Queue ${call.queue}` : "";
-  $("pop-phone").textContent = call.from || call.from_raw || "";
-  $("pop-tags").replaceChildren();
-  $("pop-issues").replaceChildren();
-  $("pop-history").replaceChildren();
-  $("pop-note").textContent = "";
-  show($("pop-tier"), false);
-  show($("idle"), false);
-  show($("pop"), true);
-}
-
-function showRinging(m) {
-  resetCard(m.call);
-  setCallState("Ringing", "ringing");
-  const c = m.customer;
-  if (!c) {
-    $("pop-name").textContent = m.call.from_name || "Unknown caller";
-    $("pop-note").textContent = m.call.from_name ? "Not in the customer list" : "";
-  } else {
-    $("pop-name").textContent = [c.salutation, c.name].filter(Boolean).join(" ");
-    if (c.tier) {
-      const t = $("pop-tier");
-      t.textContent = c.tier;
-      t.className = "tier " + c.tier;
-      show(t, true);
     }
-    for (const tag of c.tags || []) $("pop-tags").append(el("span", tag, "tag"));
+    case "call.answered":
+      if (!mine) return;
+      if (!m.agent || !state.me || m.agent === state.me.username) {
+        c.phase = "talking";
+        c.answeredAt = Date.parse((m.call && m.call.answered_at) || "") || Date.now();
+      } else {
+        c.phase = "withdrawn";
+        c.why = t("answeredBy", { a: m.agent });
+      }
+      return renderCard();
+    case "call.retracted":
+      if (!mine || c.phase === "talking" || c.phase === "ended") return;
+      c.phase = "withdrawn";
+      c.why = retractText(m);
+      return renderCard();
+    case "call.ended": {
+      const rec = m.call || {};
+      if (!mine) {
+        // The end of a call this card is not showing (a replay, or it was closed): a card for it.
+        state.card = newCard({ call: rec, customer: null, open_issues: [], recent_interactions: [] });
+        state.card.phase = "ended";
+        state.card.record = rec;
+        if (rec.customer_id) loadCustomer(state.card, rec.customer_id);
+      } else {
+        c.phase = "ended";
+        c.record = rec;
+        if (rec.answered_at) c.answeredAt = Date.parse(rec.answered_at);
+      }
+      renderCard();
+      loadToday();
+      const sel = document.querySelector("#card select[name=disposition]");
+      if (sel && !document.activeElement.closest("#card form")) sel.focus({ preventScroll: true });
+      return;
+    }
+    default:
+      return;  // pong, error, and types this page does not know
   }
-  if (m.transferred_by) $("pop-note").textContent = `Transferred by ${m.transferred_by}`;
-  fillList($("pop-issues"), m.open_issues, (i) => [i.title, i.opened_at], "No open issues");
-  fillList($("pop-history"), m.recent_interactions,
-           (h) => [[h.channel, h.direction, h.summary].filter(Boolean).join(" · "), h.at], "No history yet");
 }
 
-function showEndedOnly(call) {
-  resetCard(call);
-  $("pop-name").textContent = call.from || "Call";
-}
-
-function fillList(ul, items, fields, empty) {
-  ul.replaceChildren();
-  if (!items || items.length === 0) return ul.append(el("li", empty, "muted"));
-  for (const item of items) {
-    const [text, at] = fields(item);
-    const li = el("li");
-    const span = el("span", text);
-    span.dir = "auto";
-    li.append(span, el("span", age(at), "when"));
-    ul.append(li);
+function retractText(m) {
+  switch (m.detail || m.reason) {
+    case "answered_elsewhere": return t("answeredElsewhere");
+    case "caller_hung_up": return t("callerHungUp");
+    case "no_answer": return t("noAnswer");
+    case "busy": return t("busy");
+    case "rejected": return t("rejected");
+    default: return "";
   }
 }
 
-$("pop-dismiss").addEventListener("click", () => {
-  state.call = null;
-  show($("pop"), false);
-  show($("idle"), true);
-});
+function newCard(m) {
+  return {
+    id: m.call.id,
+    call: m.call,
+    customer: m.customer || null,
+    issues: Array.isArray(m.open_issues) ? m.open_issues : [],
+    history: Array.isArray(m.recent_interactions) ? m.recent_interactions : [],
+    transferredBy: m.transferred_by || null,
+    callsToday: callsToday(m),
+    missedWaiting: !!(m.missed_callback || (m.repeat && m.repeat.missed_waiting) || m.callback_pending),
+    phase: "ringing",       // ringing | talking | ended | withdrawn | past
+    why: "",
+    answeredAt: 0,
+    record: null,           // the call record once known (ended or opened from history)
+    message: "",            // last action's result
+    editing: false,         // disposition being changed after it was saved
+  };
+}
 
-$("disposition").addEventListener("submit", async (e) => {
+/// How many times this number called today: the server's count when it sends
+/// one, else the inbound calls in the recent history from today (+ this one).
+function callsToday(m) {
+  for (const v of [m.calls_today, m.repeat && m.repeat.calls_today, m.caller && m.caller.calls_today])
+    if (Number.isFinite(v)) return v;
+  const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+  const earlier = (m.recent_interactions || []).filter((i) =>
+    i.channel === "call" && i.direction === "inbound" && Date.parse(i.at) >= midnight.getTime()).length;
+  return earlier + 1;
+}
+
+function notifyRinging(card) {
+  const who = card.customer ? displayName(card.customer) : (card.call.from || card.call.from_raw || t("unknownCaller"));
+  announce(`${t("incoming")}: ${who}`);
+  if (!document.hidden) return;
+  document.title = `☎ ${who} · Ringside`;
+  if ("Notification" in window && Notification.permission === "granted") {
+    const n = new Notification(t("incoming"), { body: who, tag: card.id, requireInteraction: false });
+    n.onclick = () => { window.focus(); n.close(); };
+  }
+  if ($("sound").checked) ring();
+}
+document.addEventListener("visibilitychange", () => { if (!document.hidden) document.title = "Ringside"; });
+
+function ring() {
+  try {
+    const ac = new AudioContext(), o = ac.createOscillator(), g = ac.createGain();
+    o.frequency.value = 660; g.gain.value = 0.08;
+    o.connect(g).connect(ac.destination);
+    o.start(); o.stop(ac.currentTime + 0.4);
+    o.onended = () => ac.close();
+  } catch { /* no audio here */ }
+}
+
+// ---------------------------------------------------------------- the card
+
+function displayName(c) { return [c.salutation, c.name].filter(Boolean).join(" "); }
+
+function greeting() {
+  const hour = new Date().getHours();
+  return t(hour < 12 ? "greetMorning" : hour < 17 ? "greetAfternoon" : "greetEvening");
+}
+
+/// The first sentence the agent says: follow up the newest unresolved problem,
+/// or wish a happy birthday, or own up to repeated calls; else a plain greeting.
+function firstLine(card) {
+  const greet = greeting();
+  const c = card.customer;
+  if (!c) return t("unknownLine", { greet });
+  const parts = (c.name || "").trim().split(/\s+/);
+  const who = c.salutation ? `${c.salutation} ${parts[parts.length - 1]}` : c.name;
+  const open = card.issues.filter((i) => (i.status || "open") === "open")
+    .sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at));
+  if (open.length) return t("followUp", { greet, who, issue: open[0].title, age: fmtAge(open[0].opened_at) });
+  const bd = c.birthday || c.birth_date;
+  if (bd && /^\d{4}-\d{2}-\d{2}/.test(bd)) {
+    const now = new Date();
+    if (Number(bd.slice(5, 7)) === now.getMonth() + 1 && Number(bd.slice(8, 10)) === now.getDate()) return t("birthday", { greet, who });
+  }
+  if (card.callsToday >= 2) return t("repeatLine", { greet, who, n: num(card.callsToday) });
+  return t("plainLine", { greet, who });
+}
+
+function matchText(card) {
+  const call = card.call, c = card.customer;
+  if (card.call.match && typeof card.call.match === "string") return card.call.match;
+  if (!c) return "";
+  const phones = c.phones || [];
+  const hit = phones.find((p) => (typeof p === "string" ? p : p && p.number) === call.from);
+  if (!hit) return phones.length ? t("matchedOther", { n: typeof phones[0] === "string" ? phones[0] : phones[0].number }) : "";
+  if (call.from_raw && call.from_raw !== call.from) return t("matchedAs", { raw: call.from_raw });
+  return t("matchedExact");
+}
+
+function clearCard() {
+  state.card = null;
+  renderCard();
+}
+
+function phaseBadge(card) {
+  switch (card.phase) {
+    case "ringing": return t("ringing");
+    case "talking": return t("talking", { t: fmtClock((Date.now() - card.answeredAt) / 1000) });
+    case "ended": return t("ended");
+    case "withdrawn": return t("withdrawn");
+    default: return t("past");
+  }
+}
+
+function renderCard() {
+  const el = $("card");
+  clearInterval(state.tick);
+  const card = state.card;
+  show($("idle"), !card && !!state.me);
+  if (!card) { el.replaceChildren(); show(el, false); return; }
+  // Keep what the agent is typing across a re-render (state changes, language).
+  const kept = {};
+  for (const f of el.querySelectorAll("input, textarea, select")) if (f.name) kept[f.closest("form").dataset.form + "." + f.name] = f.value;
+  const focused = document.activeElement && el.contains(document.activeElement) && document.activeElement.name
+    ? document.activeElement.closest("form").dataset.form + "." + document.activeElement.name : null;
+
+  const call = card.call, c = card.customer;
+  const badge = h("span", { id: "card-state", class: "badge " + card.phase, "data-phase": card.phase, text: phaseBadge(card) });
+  const head = h("div", { class: "pop-head" }, badge,
+    card.why ? h("span", { class: "muted", id: "card-why", text: card.why }) : null,
+    call.queue ? h("span", { class: "muted", text: t("queue", { q: call.queue }) }) : null,
+    card.transferredBy ? h("span", { class: "muted", text: t("transferredBy", { a: card.transferredBy }) }) : null,
+    h("button", { type: "button", class: "link close", onclick: clearCard, "aria-label": t("close"), text: t("close") }));
+
+  const title = h("h2", { id: "card-title", dir: "auto", text: c ? displayName(c) : t("unknownCaller") });
+  const chips = h("p", { class: "chips" },
+    c && c.tier ? h("span", { class: "tier " + c.tier, text: t(c.tier) }) : null,
+    ...(c && Array.isArray(c.tags) ? c.tags.map((g) => h("span", { class: "tag", dir: "auto", text: g })) : []),
+    c && c.company ? h("span", { class: "muted", dir: "auto", text: c.company }) : null);
+  const phoneLine = h("p", { class: "phone-line" },
+    h("span", { id: "card-phone", class: "phone", dir: "ltr", text: call.from || call.from_raw || "" }),
+    c ? h("span", { class: "muted", id: "card-match", text: matchText(card) }) : null,
+    !c && call.from_name ? h("span", { class: "muted", dir: "auto", text: t("callerId", { n: call.from_name }) }) : null);
+  const flags = h("p", { class: "chips" },
+    card.callsToday >= 2 ? h("span", { class: "flag", id: "card-repeat", text: t("calledToday", { n: num(card.callsToday) }) }) : null,
+    card.missedWaiting ? h("span", { class: "flag", text: t("missedWaiting") }) : null);
+
+  const say = card.phase === "ringing" || card.phase === "talking"
+    ? h("div", { class: "say", id: "card-say" }, h("span", { class: "say-label", text: t("firstLine") }), h("p", { dir: "auto", text: firstLine(card) }))
+    : null;
+
+  const parts = [head, title, phoneLine, chips, flags, say];
+  if (c) parts.push(h("div", { class: "cols" }, issuesSection(card), historySection(card)));
+  else parts.push(h("p", { class: "muted", text: t("notInList") }), createForm(card));
+  const disp = dispositionSection(card);
+  if (disp) parts.push(disp);
+  if (card.message) parts.push(h("p", { class: "muted", role: "status", text: card.message }));
+  el.replaceChildren(...parts.filter(Boolean));
+  el.dataset.callId = card.id;
+  el.dataset.phase = card.phase;
+  show(el, true);
+
+  for (const f of el.querySelectorAll("input, textarea, select")) {
+    const key = f.name && f.closest("form").dataset.form + "." + f.name;
+    if (key && kept[key] !== undefined && f.type !== "hidden") f.value = kept[key];
+    if (key && key === focused) f.focus({ preventScroll: true });
+  }
+  if (card.phase === "talking") {
+    state.tick = setInterval(() => { $("card-state").textContent = phaseBadge(card); }, 1000);
+  }
+}
+
+function issuesSection(card) {
+  const list = h("ul", { class: "list", id: "card-issues" });
+  const open = card.issues.filter((i) => (i.status || "open") === "open");
+  if (!open.length) list.append(h("li", { class: "muted", text: t("noIssues") }));
+  for (const i of open) {
+    list.append(h("li", { class: "issue" },
+      h("span", { dir: "auto", class: "issue-title", text: i.title }),
+      h("span", { class: "when", title: fmtDateTime(i.opened_at), text: t("openFor", { age: fmtAge(i.opened_at) }) }),
+      h("button", { type: "button", class: "small", onclick: () => setIssue(card, i, "resolved"), text: t("resolve") })));
+  }
+  const form = h("form", { class: "inline-form", "data-form": "issue", onsubmit: (e) => addIssue(e, card) },
+    h("label", {}, h("span", { text: t("issueTitle") }), h("input", { name: "title", required: true, maxlength: 200, dir: "auto" })),
+    h("label", {}, h("span", { text: t("description") }), h("textarea", { name: "description", rows: 2, maxlength: 4000, dir: "auto" })),
+    h("button", { type: "submit", text: t("addIssue") }));
+  const details = h("details", { class: "new-issue" }, h("summary", { text: t("newIssue") }), form);
+  return h("section", {}, h("h3", { text: t("openIssues") }), list, details);
+}
+
+function historySection(card) {
+  const list = h("ul", { class: "list", id: "card-history" });
+  if (!card.history.length) list.append(h("li", { class: "muted", text: t("noHistory") }));
+  for (const i of card.history) {
+    const outcome = i.disposition ? dispositionLabel(i.disposition) : i.status ? t("s_" + i.status) : "";
+    list.append(h("li", {},
+      h("span", { class: "kind", text: `${i.channel === "email" ? t("email_ch") : t("call")} ${i.direction === "outbound" ? "↗" : "↙"}` }),
+      h("span", { dir: "auto", text: i.summary || "" }),
+      outcome ? h("span", { class: "outcome", text: outcome }) : null,
+      h("span", { class: "when", title: fmtDateTime(i.at), text: fmtAgo(i.at) })));
+  }
+  return h("section", {}, h("h3", { text: t("lastInteractions") }), list);
+}
+
+function createForm(card) {
+  const number = card.call.from || card.call.from_raw || "";
+  const tierSel = h("select", { name: "tier" }, h("option", { value: "", text: t("none") }),
+    ...["gold", "silver", "bronze"].map((v) => h("option", { value: v, text: t(v) })));
+  return h("form", { class: "create", id: "create-customer", "data-form": "create", onsubmit: (e) => createCustomer(e, card) },
+    h("h3", { text: t("createCustomer") }),
+    h("div", { class: "grid2" },
+      h("label", {}, h("span", { text: t("salutation") }), h("input", { name: "salutation", maxlength: 50, dir: "auto" })),
+      h("label", {}, h("span", { text: t("name") }), h("input", { name: "name", required: true, maxlength: 200, dir: "auto" })),
+      h("label", {}, h("span", { text: t("phone") }), h("input", { name: "phone", required: true, value: number, dir: "ltr", inputmode: "tel" })),
+      h("label", {}, h("span", { text: t("email") }), h("input", { name: "email", type: "email", maxlength: 254, dir: "ltr" })),
+      h("label", {}, h("span", { text: t("tier") }), tierSel),
+      h("label", {}, h("span", { text: t("tags") }), h("input", { name: "tags", dir: "auto" }))),
+    h("button", { type: "submit", text: t("createCustomer") }));
+}
+
+function dispositionSection(card) {
+  if (card.phase === "ringing" || card.phase === "withdrawn") return null;
+  const rec = card.record || {};
+  const savedHere = rec.disposition || savedMap()[card.id];
+  if (savedHere && !card.editing) {
+    return h("section", { class: "disposition done", id: "disposition-done" },
+      h("h3", { text: t("afterCall") }),
+      h("p", { id: "disposition-saved", text: (card.savedElsewhere ? t("savedElsewhere", { d: dispositionLabel(savedHere) }) : t("saved", { d: dispositionLabel(savedHere) })) }),
+      rec.notes ? h("p", { class: "notes", id: "disposition-notes", dir: "auto", text: rec.notes }) : null,
+      h("button", { type: "button", class: "link", onclick: () => { card.editing = true; renderCard(); }, text: t("change") }));
+  }
+  const sel = h("select", { name: "disposition", required: true }, h("option", { value: "", text: t("choose") }),
+    ...DISPOSITIONS.map((d) => h("option", { value: d, text: t("d_" + d) })));
+  if (savedHere) sel.value = savedHere;
+  return h("form", { class: "disposition", id: "disposition", "data-form": "disp", onsubmit: (e) => saveDisposition(e, card) },
+    h("h3", { text: t("afterCall") }),
+    h("label", {}, h("span", { text: t("outcome") }), sel),
+    h("label", {}, h("span", { text: t("notes") }),
+      h("textarea", { name: "notes", rows: 3, maxlength: 4000, dir: "auto", "aria-describedby": "notes-hint" })),
+    h("small", { id: "notes-hint", class: "muted", text: t("notesHint") }),
+    h("button", { type: "submit", text: t("save") }));
+}
+
+// ---------------------------------------------------------------- card actions
+
+async function saveDisposition(e, card) {
   e.preventDefault();
-  if (!state.call) return;
+  const f = e.target, button = f.querySelector("button[type=submit]");
+  const disposition = f.disposition.value, notes = f.notes.value;
+  button.disabled = true;
+  card.message = t("saving");
+  // One tab at a time per call (Web Locks), and never after another tab saved
+  // it: two open consoles never log the same call twice.
+  const run = async () => {
+    if (!card.editing && savedMap()[card.id]) { card.savedElsewhere = true; return; }
+    const res = await api("POST", `/api/calls/${encodeURIComponent(card.id)}/disposition`, { disposition, notes });
+    if (!res.ok) { card.message = t("couldNotSave", { m: errText(res) }); return; }
+    card.record = res.data.call;
+    card.editing = false;
+    card.savedElsewhere = false;
+    rememberSaved(card.id, res.data.call.disposition);
+    if (channel) channel.postMessage({ type: "saved", user: state.me.username, call: res.data.call });
+  };
+  if (navigator.locks) await navigator.locks.request("ringside-disposition-" + card.id, run); else await run();
+  if (card.message === t("saving")) card.message = "";
+  if (state.card === card) renderCard();
+  loadToday();
+}
+
+if (channel) channel.onmessage = (ev) => {
+  const m = ev.data;
+  if (!m || m.type !== "saved" || !state.me || m.user !== state.me.username) return;
+  const c = state.card;
+  if (c && c.id === m.call.id) { c.record = m.call; c.savedElsewhere = true; c.editing = false; renderCard(); }
+  loadToday();
+};
+
+async function setIssue(card, issue, status) {
+  const res = await api("PATCH", `/api/issues/${issue.id}`, { status });
+  if (!res.ok) { card.message = t("failed", { m: errText(res) }); return renderCard(); }
+  if (card.customer) await loadCustomer(card, card.customer.id);
+  else { issue.status = status; renderCard(); }
+}
+
+async function addIssue(e, card) {
+  e.preventDefault();
   const f = e.target;
-  const msg = $("disposition-msg");
-  msg.textContent = "Saving…";
-  const res = await api("POST", `/api/calls/${encodeURIComponent(state.call.id)}/disposition`,
-                        { disposition: f.disposition.value, notes: f.notes.value });
-  if (res.ok) {
-    msg.textContent = "Saved.";
-    setTimeout(() => $("pop-dismiss").click(), 1200);
-  } else {
-    msg.textContent = res.data && res.data.message ? res.data.message : "Could not save.";
-  }
+  const res = await api("POST", `/api/customers/${card.customer.id}/issues`, { title: f.title.value, description: f.description.value });
+  if (!res.ok) { card.message = t("failed", { m: errText(res) }); return renderCard(); }
+  f.reset();
+  await loadCustomer(card, card.customer.id);
+}
+
+async function createCustomer(e, card) {
+  e.preventDefault();
+  const f = e.target;
+  const body = {
+    name: f.name.value.trim(), salutation: f.salutation.value.trim() || undefined, phones: [f.phone.value.trim()],
+    email: f.email.value.trim() || undefined, tier: f.tier.value || undefined,
+    tags: f.tags.value.split(/[,،]/).map((s) => s.trim()).filter(Boolean),
+  };
+  const res = await api("POST", "/api/customers", body);
+  if (!res.ok) { card.message = t("failed", { m: errText(res) }); return renderCard(); }
+  card.message = t("created");
+  await loadCustomer(card, res.data.id);
+}
+
+/// Fills the card with the customer's file as stored now.
+async function loadCustomer(card, id) {
+  const res = await api("GET", `/api/customers/${id}`);
+  if (!res.ok) return;
+  const { open_issues, recent_interactions, ...customer } = res.data;
+  card.customer = customer;
+  card.issues = open_issues || [];
+  card.history = recent_interactions || [];
+  state.names.set(customer.id, displayName(customer));
+  if (state.card === card) renderCard();
+  renderToday();
+}
+
+// ---------------------------------------------------------------- today's calls
+
+async function loadToday() {
+  if (!state.me) return;
+  const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
+  const res = await api("GET", `/api/calls?since=${encodeURIComponent(midnight.toISOString())}&limit=200`);
+  if (!res.ok) return;
+  state.today = res.data.calls || [];
+  renderToday();
+  // Names for the list, a few at a time and once each.
+  const missing = [...new Set(state.today.map((r) => r.customer_id).filter((id) => id && !state.names.has(id)))].slice(0, 20);
+  await Promise.all(missing.map(async (id) => {
+    const r = await api("GET", `/api/customers/${id}`);
+    state.names.set(id, r.ok ? displayName(r.data) : "");
+  }));
+  if (missing.length) renderToday();
+}
+$("today-refresh").addEventListener("click", loadToday);
+
+function renderToday() {
+  const ol = $("today");
+  if (!state.me) return ol.replaceChildren();
+  if (!state.today.length) return ol.replaceChildren(h("li", { class: "muted", text: t("noCallsToday") }));
+  ol.replaceChildren(...state.today.map((r) => {
+    const who = (r.customer_id && state.names.get(r.customer_id)) || r.from || r.from_raw || "";
+    const bits = [t("s_" + r.status)];
+    if (r.talk_seconds) bits.push(t("duration", { t: fmtClock(r.talk_seconds) }));
+    if (r.disposition) bits.push(dispositionLabel(r.disposition));
+    return h("li", {},
+      h("button", { type: "button", class: "row", "data-call-id": r.id, onclick: () => openPast(r) },
+        h("span", { class: "row-time", text: fmtDateTime(r.started_at, false) }),
+        h("span", { class: "row-who", dir: "auto", text: who }),
+        h("span", { class: "row-meta status-" + r.status, text: bits.join(" · ") })));
+  }));
+}
+
+/// A past call on the card: its record, its customer, its disposition.
+function openPast(r) {
+  if (state.card && state.card.id === r.id && state.card.phase !== "past") return $("card").scrollIntoView();
+  const card = newCard({ call: r, customer: null });
+  card.phase = "past";
+  card.record = r;
+  card.callsToday = 0;
+  state.card = card;
+  renderCard();
+  if (r.customer_id) loadCustomer(card, r.customer_id);
+  $("card-title").setAttribute("tabindex", "-1");
+  $("card-title").focus();
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && state.card && state.card.phase !== "ringing" && state.card.phase !== "talking" &&
+      !e.target.closest("form")) clearCard();
 });
 
 start();
