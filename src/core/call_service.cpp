@@ -105,6 +105,17 @@ std::string_view stop_detail(StopReason r) {
     return "caller_hung_up";
 }
 
+/// The consultation call's pop is over: its call now goes on under `into`.
+nlohmann::json merged_retraction(const CallId& id, const CallId& into) {
+    return {{"type", "call.retracted"},
+            {"call", {{"id", id.value()}}},
+            {"reason", "caller_hung_up"},
+            {"detail", "merged"},
+            {"merged_into", into.value()}};
+}
+
+std::int64_t seconds_or_zero(Timestamp from, Timestamp to) { return to > from ? seconds_between(from, to) : 0; }
+
 nlohmann::json retracted_message(const CallId& id, StopReason why) {
     return {{"type", "call.retracted"},
             {"call", {{"id", id.value()}}},
@@ -123,6 +134,8 @@ nlohmann::json pop_call_json(const CallRecord& c) {
             {"from_name", c.from_name},
             {"to", c.to},
             {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
+            {"queue_position", c.queue_position ? nlohmann::json(*c.queue_position) : nlohmann::json(nullptr)},
+            {"hold_seconds", c.hold_seconds},
             {"started_at", format_iso(c.started_at)}};
 }
 
@@ -144,6 +157,7 @@ struct CallService::Impl {
     Storage& storage;
     PopSink& sink;
     const PhoneNormalizer& phones;
+    CallServiceOptions opts;
 
     /// The agents one extension's ring was popped to, and whether that pop
     /// still stands (not yet answered or retracted).
@@ -159,16 +173,71 @@ struct CallService::Impl {
         bool caller_seen = false;  // rec.from was computed from rec.from_raw
         bool from_e164 = false;    // rec.from is E.164 (a possible number)
         std::vector<Pop> pops;
+        std::optional<Timestamp> queued_at;
+        /// The first enabled agent of each extension seen in this call (nullopt:
+        /// nobody), for the legs of the record without a read per leg.
+        std::vector<std::pair<Extension, std::optional<AgentId>>> agent_of;
+        std::string to_seen;       // rec.to was computed from this dialled string (outbound)
     };
     std::unordered_map<CallId, Active> active;
     std::unordered_map<PbxId, CallTracker> trackers;
     std::unordered_map<PbxId, bool> resyncing;
 
     std::atomic<std::uint64_t> events{0}, calls_started{0}, calls_ended{0}, pops_sent{0}, lookups{0},
-        lookup_hits{0};
+        lookup_hits{0}, calls_merged{0};
     std::atomic<std::size_t> active_calls{0};
 
-    Impl(Storage& s, PopSink& p, const PhoneNormalizer& ph) : storage(s), sink(p), phones(ph) {}
+    Impl(Storage& s, PopSink& p, const PhoneNormalizer& ph, CallServiceOptions o)
+        : storage(s), sink(p), phones(ph), opts(o) {}
+
+    /// Whether agents get pops for this call at all.
+    bool pops_for(const Active& a) const {
+        switch (a.rec.direction) {
+        case Direction::inbound: return true;
+        case Direction::internal: return opts.pop_internal;
+        case Direction::outbound: return false;
+        }
+        return true;
+    }
+
+    /// Enabled agents on ext; remembers the first for the call's legs.
+    std::vector<AgentId> agents_on(Active& a, const Extension& ext) {
+        std::vector<AgentId> out;
+        for (auto& u : storage.users_by_extension(ext))
+            if (!u.disabled) out.push_back(u.username);
+        remember_agent(a, ext, out.empty() ? std::nullopt : std::optional<AgentId>(out.front()));
+        return out;
+    }
+    void remember_agent(Active& a, const Extension& ext, std::optional<AgentId> agent) {
+        for (auto& [e, who] : a.agent_of)
+            if (e == ext) {
+                if (agent) who = std::move(agent);
+                return;
+            }
+        a.agent_of.emplace_back(ext, std::move(agent));
+    }
+    const std::optional<AgentId>* known_agent(const Active& a, const Extension& ext) const {
+        for (const auto& [e, who] : a.agent_of)
+            if (e == ext) return &who;
+        return nullptr;
+    }
+    /// Who transferred, as the pop names it: the agent of that phone, else the
+    /// extension itself. One read per transfer, never per event.
+    std::optional<AgentId> transferer_name(Active& a, const std::optional<Extension>& by) {
+        if (!by) return std::nullopt;
+        const std::optional<AgentId>* known = known_agent(a, *by);
+        if (!known) {
+            agents_on(a, *by);
+            known = known_agent(a, *by);
+        }
+        if (known && *known) return *known;
+        return AgentId(by->value());
+    }
+
+    void note_queue(Active& a, const CallSnapshot& s) {
+        if (s.queued_at && !a.queued_at) a.queued_at = s.queued_at;
+        if (s.queue_position && !a.rec.queue_position) a.rec.queue_position = s.queue_position;
+    }
 
     void send(const AgentId& to, nlohmann::json m) { sink.send(to, std::move(m)); }
 
@@ -187,10 +256,22 @@ struct CallService::Impl {
             r.from_raw = s.caller_num;
             a.caller_seen = true;
         }
-        changed = changed || r.from_name != s.caller_name || (!s.dialed.empty() && r.to != s.dialed) ||
+        changed = changed || r.from_name != s.caller_name ||
+                  (r.direction != Direction::outbound && !s.dialed.empty() && r.to != s.dialed) ||
                   (s.queue && r.queue != s.queue);
         r.from_name = s.caller_name;
-        if (!s.dialed.empty()) r.to = s.dialed;
+        if (r.direction == Direction::outbound) {
+            // The external party is the one dialled: `to` in E.164 when it is a number.
+            if (!s.dialed.empty() && s.dialed != a.to_seen) {
+                a.to_seen = s.dialed;
+                auto n = phones.normalize(s.dialed);
+                std::string to = n ? n->e164() : s.dialed;
+                changed = changed || to != r.to;
+                r.to = std::move(to);
+            }
+        } else if (!s.dialed.empty()) {
+            r.to = s.dialed;
+        }
         if (s.queue) r.queue = s.queue;
         return changed;
     }
@@ -214,12 +295,34 @@ struct CallService::Impl {
         r.pbx = e.call.pbx;
         r.started_at = e.call.started_at;
         r.status = CallStatus::ringing;
-        apply_caller(a, e.call);
-        // TODO(outbound): a call from an agent's phone to an external number
-        // is outbound; this needs the dialled number's shape (transfers/outbound issue).
         r.direction = Direction::inbound;
-        if (e.call.caller_device && !storage.users_by_extension(*e.call.caller_device).empty())
-            r.direction = Direction::internal;
+        if (e.call.caller_device) {
+            if (auto callers = agents_on(a, *e.call.caller_device); !callers.empty()) {
+                // An agent's phone calls: another agent (internal), or an
+                // external number that is nobody's extension (outbound).
+                r.direction = Direction::internal;
+                if (!e.call.dialed.empty() && phones.normalize(e.call.dialed) &&
+                    storage.users_by_extension(Extension(e.call.dialed)).empty()) {
+                    r.direction = Direction::outbound;
+                    r.agent = callers.front();
+                    r.extension = *e.call.caller_device;
+                }
+            }
+        }
+        apply_caller(a, e.call);
+        note_queue(a, e.call);
+        if (r.direction == Direction::outbound) {
+            // Matched to the customer by the number dialled, once per call; no pop.
+            a.looked_up = true;
+            if (auto n = phones.normalize(e.call.dialed)) {
+                lookups.fetch_add(1, std::memory_order_relaxed);
+                a.ctx = storage.customer_context_by_phone(n->e164());
+                if (a.ctx) {
+                    lookup_hits.fetch_add(1, std::memory_order_relaxed);
+                    r.customer_id = a.ctx->customer.id;
+                }
+            }
+        }
         storage.upsert_call(r);
         active.emplace(e.call.id, std::move(a));
         calls_started.fetch_add(1, std::memory_order_relaxed);
@@ -231,6 +334,12 @@ struct CallService::Impl {
         Active& a = it->second;
         CallRecord& r = a.rec;
         bool changed = apply_caller(a, e.call);
+        note_queue(a, e.call);
+        if (a.queued_at) {
+            const auto hold = seconds_or_zero(*a.queued_at, e.at);
+            changed = changed || hold != r.hold_seconds;
+            r.hold_seconds = hold;
+        }
         if (!a.looked_up) {
             a.looked_up = true;
             if (a.from_e164) {
@@ -243,15 +352,14 @@ struct CallService::Impl {
                 }
             }
         }
-        Pop pop{e.ext, {}, true};
-        for (auto& u : storage.users_by_extension(e.ext))
-            if (!u.disabled) pop.agents.push_back(u.username);
+        Pop pop{e.ext, agents_on(a, e.ext), true};
         for (const auto& agent : pop.agents)
             if (std::find(r.rang.begin(), r.rang.end(), agent) == r.rang.end()) r.rang.push_back(agent);
-        if (!pop.agents.empty()) {
+        if (!pop.agents.empty() && pops_for(a)) {
             // The pop goes out before the record is written: the agent's
             // screen must not wait for the disk.
             nlohmann::json msg = ringing_message(r, a.ctx);
+            if (auto by = transferer_name(a, e.transferred_by)) msg["transferred_by"] = by->value();
             for (const auto& agent : pop.agents) {
                 send(agent, msg);
                 pops_sent.fetch_add(1, std::memory_order_relaxed);
@@ -275,16 +383,34 @@ struct CallService::Impl {
         if (own) {
             answerers = own->agents;
         } else {
-            for (auto& u : storage.users_by_extension(e.ext))
-                if (!u.disabled) answerers.push_back(u.username);
+            answerers = agents_on(a, e.ext);
         }
+        note_queue(a, e.call);
         r.status = CallStatus::answered;
         if (!r.answered_at) r.answered_at = e.at;
+        if (a.queued_at && r.hold_seconds == 0) r.hold_seconds = seconds_or_zero(*a.queued_at, *r.answered_at);
+        if (r.direction == Direction::outbound) {
+            // The far end answered: the agent is the one who dialled.
+            storage.upsert_call(r);
+            return;
+        }
         r.extension = e.ext;
         r.agent = answerers.empty() ? std::nullopt : std::optional<AgentId>(answerers.front());
         storage.upsert_call(r);
 
         if (own) own->pending = false;
+        if (!pops_for(a)) return;
+        if (!own && e.transferred_by && !answerers.empty()) {
+            // An attended transfer joined an agent already talking on the
+            // consultation call: they get the caller's pop now, then the answer.
+            nlohmann::json pop = ringing_message(r, a.ctx);
+            if (auto by = transferer_name(a, e.transferred_by)) pop["transferred_by"] = by->value();
+            for (const auto& agent : answerers) {
+                send(agent, pop);
+                pops_sent.fetch_add(1, std::memory_order_relaxed);
+            }
+            a.pops.push_back(Pop{e.ext, answerers, false});
+        }
         if (!answerers.empty()) {
             nlohmann::json msg = {{"type", "call.answered"}, {"call", pop_call_json(r)}, {"agent", r.agent->value()}};
             for (const auto& agent : answerers) send(agent, msg);
@@ -327,6 +453,19 @@ struct CallService::Impl {
             for (const auto& agent : p.agents) send(agent, retracted_message(r.id, StopReason::caller_hung_up));
         }
         if (e.call.queue && !r.queue) r.queue = e.call.queue;
+        note_queue(a, e.call);
+        r.legs.clear();
+        for (const auto& l : e.legs) {
+            CallLeg leg;
+            if (const auto* who = known_agent(a, l.ext)) leg.agent = *who;
+            leg.extension = l.ext;
+            leg.rang_at = l.rang_at;
+            leg.answered_at = l.answered_at;
+            leg.ended_at = l.ended_at ? l.ended_at : std::optional<Timestamp>(e.at);
+            if (l.answered_at) leg.talk_seconds = seconds_or_zero(*l.answered_at, *leg.ended_at);
+            leg.transferred_by = transferer_name(a, l.transferred_by);
+            r.legs.push_back(std::move(leg));
+        }
         r.status = e.outcome == CallStatus::ringing ? CallStatus::missed : e.outcome;
         if (r.status == CallStatus::answered && !r.answered_at) r.answered_at = e.at;
         if (r.status != CallStatus::answered) {
@@ -335,9 +474,28 @@ struct CallService::Impl {
             if (r.answered_at) r.status = CallStatus::answered;
         }
         finalise_times(r, e.at);
+        if (a.queued_at) r.hold_seconds = seconds_or_zero(*a.queued_at, r.answered_at ? *r.answered_at : e.at);
         calls_ended.fetch_add(1, std::memory_order_relaxed);
         storage.finish_call(r, history_of(r));
-        if (r.agent) send(*r.agent, {{"type", "call.ended"}, {"call", r}});
+        if (r.agent && pops_for(a)) send(*r.agent, {{"type", "call.ended"}, {"call", r}});
+    }
+
+    void on_merged(const effect::Merged& e) {
+        auto it = active.find(e.from);
+        if (it == active.end()) return;
+        Active a = std::move(it->second);
+        active.erase(it);
+        for (auto& p : a.pops) {
+            if (!p.pending) continue;
+            p.pending = false;
+            for (const auto& agent : p.agents) send(agent, merged_retraction(e.from, e.into.id));
+        }
+        // Agents seen on the consultation call are known to the merged one.
+        if (auto into = active.find(e.into.id); into != active.end())
+            for (auto& [ext, who] : a.agent_of) remember_agent(into->second, ext, who);
+        a.rec.merged_into = e.into.id;
+        storage.upsert_call(a.rec);  // removes the consultation call's record
+        calls_merged.fetch_add(1, std::memory_order_relaxed);
     }
 
     void handle(const Effect& eff) {
@@ -350,6 +508,7 @@ struct CallService::Impl {
                 else if constexpr (std::is_same_v<T, effect::StoppedRinging>) on_stopped(e);
                 else if constexpr (std::is_same_v<T, effect::Queued>) on_queued(e);
                 else if constexpr (std::is_same_v<T, effect::Ended>) on_ended(e);
+                else if constexpr (std::is_same_v<T, effect::Merged>) on_merged(e);
             },
             eff);
     }
@@ -362,7 +521,10 @@ struct CallService::Impl {
 };
 
 CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones)
-    : impl_(std::make_unique<Impl>(storage, sink, phones)) {}
+    : CallService(storage, sink, phones, CallServiceOptions{}) {}
+
+CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options)
+    : impl_(std::make_unique<Impl>(storage, sink, phones, options)) {}
 
 CallService::~CallService() = default;
 
@@ -435,6 +597,7 @@ CallServiceStats CallService::stats() const {
     s.lookups = m.lookups.load(std::memory_order_relaxed);
     s.lookup_hits = m.lookup_hits.load(std::memory_order_relaxed);
     s.active_calls = m.active_calls.load(std::memory_order_relaxed);
+    s.calls_merged = m.calls_merged.load(std::memory_order_relaxed);
     return s;
 }
 

@@ -20,6 +20,10 @@ struct Leg {
     Extension ext;
     std::string uniqueid;  // the device channel that rang
     LegState state = LegState::ringing;
+    Timestamp rang_at{};
+    std::optional<Timestamp> answered_at;
+    std::optional<Timestamp> ended_at;        // its answered channel hung up
+    std::optional<Extension> transferred_by;
 };
 
 struct Call;
@@ -50,6 +54,9 @@ struct Call {
     bool busy = false;
     bool failed = false;
     int root_cause = 0;
+    // A transfer happened: rings after it name the phone that transferred.
+    bool transferred = false;
+    std::optional<Extension> transfer_by;
 };
 
 StopReason stop_reason_of(pbx::DialStatus s) {
@@ -142,10 +149,12 @@ struct CallTracker::Impl {
             l->state = LegState::ringing;
         } else {
             if (c.legs.size() >= max_legs_per_call) return;
-            c.legs.push_back(Leg{*ch.device, uid, LegState::ringing});
+            c.legs.push_back(Leg{*ch.device, uid, LegState::ringing, ev->at, {}, {}, {}});
+            l = &c.legs.back();
         }
+        if (c.transferred && c.transfer_by != ch.device) l->transferred_by = c.transfer_by;
         freeze_caller(c);
-        out->push_back(effect::Ringing{c.snap, *ch.device, ev->at});
+        out->push_back(effect::Ringing{c.snap, *ch.device, ev->at, l->transferred_by});
     }
 
     void answer(Call& c, const std::string& uid, const Channel& ch) {
@@ -154,14 +163,18 @@ struct CallTracker::Impl {
         if (l && l->state == LegState::answered) return;
         if (!l) {
             if (c.legs.size() >= max_legs_per_call) return;
-            c.legs.push_back(Leg{*ch.device, uid, LegState::answered});
+            c.legs.push_back(Leg{*ch.device, uid, LegState::answered, ev->at, {}, {}, {}});
+            l = &c.legs.back();
+            if (c.transferred && c.transfer_by != ch.device) l->transferred_by = c.transfer_by;
         } else {
             l->uniqueid = uid;
             l->state = LegState::answered;
         }
+        l->answered_at = ev->at;
+        l->ended_at.reset();
         freeze_caller(c);
         c.answered = true;
-        out->push_back(effect::Answered{c.snap, *ch.device, ev->at});
+        out->push_back(effect::Answered{c.snap, *ch.device, ev->at, l->transferred_by});
         for (auto& other : c.legs) {
             if (other.state != LegState::ringing) continue;
             other.state = LegState::stopped;
@@ -295,6 +308,9 @@ struct CallTracker::Impl {
                 else if (cause == 21) why = StopReason::rejected;
                 else if (c->root_gone) why = StopReason::caller_hung_up;
                 stop(*c, uid, ch, why);
+                if (Leg* l = leg_of(*c, *ch.device);
+                    l && l->uniqueid == uid && l->state == LegState::answered && !l->ended_at)
+                    l->ended_at = ev->at;
             }
             if (cause == 17) c->busy = true;
             if (uid == c->root) {
@@ -320,7 +336,14 @@ struct CallTracker::Impl {
             else if (c.abandoned) outcome = CallStatus::abandoned;
             else if (c.busy) outcome = CallStatus::busy;
             else if (c.failed && c.legs.empty()) outcome = CallStatus::failed;
-            out->push_back(effect::Ended{c.snap, outcome, ev->at, c.root_cause});
+            effect::Ended ended{c.snap, outcome, ev->at, c.root_cause, {}};
+            ended.legs.reserve(c.legs.size());
+            for (const auto& l : c.legs) {
+                LegSnapshot s{l.ext, l.rang_at, l.answered_at, l.ended_at, l.transferred_by};
+                if (s.answered_at && !s.ended_at) s.ended_at = ev->at;
+                ended.legs.push_back(std::move(s));
+            }
+            out->push_back(std::move(ended));
             --started_calls;
         }
         const std::string key = c.key;
@@ -438,6 +461,11 @@ struct CallTracker::Impl {
         Call& c = *ch->call;
         c.in_queue = true;
         if (!e.queue.empty()) c.snap.queue = e.queue;
+        if (!c.snap.queued_at) {
+            // The first queue the caller joined: position and hold time count from there.
+            c.snap.queued_at = ev->at;
+            if (e.position > 0) c.snap.queue_position = e.position;
+        }
         maybe_start(c, true);
         if (c.started) out->push_back(effect::Queued{c.snap, e.queue, e.position, ev->at});
     }
@@ -468,9 +496,63 @@ struct CallTracker::Impl {
         if (dest && dest->call) answer(*dest->call, e.dest_uniqueid, *dest);
     }
 
-    // TODO(transfers): join the transferee's call with the target's, report
-    // the target's ring with the original caller and `transferred_by`.
-    void on(const pbx::Transfer&) {}
+    /// Blind: the transferee's call goes on (same Linkedid); its next rings
+    /// name the transferer. Attended / blonde: the consultation call (the
+    /// target's) is joined into the transferee's call, whose id, caller and
+    /// record carry on; the target's leg moves over and is reported on it.
+    void on(const pbx::Transfer& e) {
+        Channel* by = find(e.transferer_uniqueid);
+        const std::optional<Extension> by_ext = by ? by->device : std::nullopt;
+        Channel* tee = find(e.transferee_uniqueid);
+        Call* into = tee && tee->call ? tee->call : (by ? by->call : nullptr);
+        if (!into) return;
+        into->transferred = true;
+        into->transfer_by = by_ext;
+        if (!e.attended) return;
+        Channel* target = find(e.target_uniqueid);
+        if (!target || !target->call) return;
+        Call* from = target->call;
+        if (from == into) {
+            if (target->device)
+                if (Leg* l = leg_of(*into, *target->device); l && l->ext != by_ext) l->transferred_by = by_ext;
+            return;
+        }
+        join(*into, *from, by_ext);
+    }
+
+    void join(Call& into, Call& from, const std::optional<Extension>& by) {
+        if (!into.started) return;
+        for (const auto& uid : from.channels) {
+            if (Channel* ch = find(uid)) {
+                ch->call = &into;
+                into.channels.push_back(uid);
+            }
+        }
+        if (from.started) {
+            out->push_back(effect::Merged{into.snap, from.snap.id});
+            --started_calls;
+        }
+        std::vector<Leg> moved = std::move(from.legs);
+        calls.erase(from.key);  // destroys `from`
+        for (auto& m : moved) {
+            if (by && m.ext == *by) continue;  // the transferer's own phone is not a new leg
+            m.transferred_by = by;
+            Leg* l = leg_of(into, m.ext);
+            if (l) {
+                *l = m;
+            } else {
+                if (into.legs.size() >= max_legs_per_call) continue;
+                into.legs.push_back(m);
+                l = &into.legs.back();
+            }
+            if (l->state == LegState::ringing) {
+                out->push_back(effect::Ringing{into.snap, l->ext, ev->at, by});
+            } else if (l->state == LegState::answered) {
+                into.answered = true;
+                out->push_back(effect::Answered{into.snap, l->ext, ev->at, by});
+            }
+        }
+    }
 
     void on(const pbx::ResyncBegin&) { resync_begin(); }
     void on(const pbx::ResyncEnd&) { resync_end(); }

@@ -60,7 +60,20 @@ void to_json(nlohmann::json& j, const CallRecord& c) {
          {"wait_seconds", c.wait_seconds},
          {"talk_seconds", c.talk_seconds},
          {"disposition", c.disposition},
-         {"notes", c.notes}};
+         {"notes", c.notes},
+         {"queue_position", c.queue_position ? nlohmann::json(*c.queue_position) : nlohmann::json(nullptr)},
+         {"hold_seconds", c.hold_seconds},
+         {"legs", c.legs}};
+}
+
+void to_json(nlohmann::json& j, const CallLeg& l) {
+    j = {{"agent", l.agent ? nlohmann::json(l.agent->value()) : nlohmann::json(nullptr)},
+         {"extension", l.extension.value()},
+         {"rang_at", format_iso(l.rang_at)},
+         {"answered_at", opt_time(l.answered_at)},
+         {"ended_at", opt_time(l.ended_at)},
+         {"talk_seconds", l.talk_seconds},
+         {"transferred_by", l.transferred_by ? nlohmann::json(l.transferred_by->value()) : nlohmann::json(nullptr)}};
 }
 
 void to_json(nlohmann::json& j, const Customer& c) {

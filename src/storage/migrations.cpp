@@ -141,6 +141,30 @@ BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )sql"},
+    Migration{2, "call legs, queue position and hold time, calls by number", R"sql(
+-- A leg per agent phone that rang in a call (transfers, ring groups, queues),
+-- with its own talk time. Rewritten with the call row, in its transaction.
+CREATE TABLE call_legs (
+    call_id        TEXT    NOT NULL REFERENCES calls (id) ON DELETE CASCADE,
+    position       INTEGER NOT NULL,
+    agent          TEXT,
+    extension      TEXT    NOT NULL,
+    rang_at        INTEGER NOT NULL,
+    answered_at    INTEGER,
+    ended_at       INTEGER,
+    talk_seconds   INTEGER NOT NULL DEFAULT 0,
+    transferred_by TEXT,
+    PRIMARY KEY (call_id, position)
+) WITHOUT ROWID;
+CREATE INDEX call_legs_agent ON call_legs (agent, rang_at) WHERE agent IS NOT NULL;
+
+ALTER TABLE calls ADD COLUMN queue_position INTEGER;
+ALTER TABLE calls ADD COLUMN hold_seconds INTEGER NOT NULL DEFAULT 0;
+
+-- Repeat and missed callers: a number's calls of the last days, both ways.
+CREATE INDEX calls_from_started_at ON calls (from_number, started_at);
+CREATE INDEX calls_to_started_at ON calls (to_number, started_at);
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

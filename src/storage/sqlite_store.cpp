@@ -227,8 +227,33 @@ Interaction read_interaction(const Query& q) {
 const std::string call_select =
     "SELECT id, pbx, direction, from_number, from_raw, from_name, to_number, customer_id, agent, extension, queue, "
     "status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, disposition, notes, "
-    "(SELECT json_group_array(r.agent) FROM call_rings r WHERE r.call_id = calls.id) "
+    "(SELECT json_group_array(r.agent) FROM call_rings r WHERE r.call_id = calls.id), "
+    "queue_position, hold_seconds, "
+    "(SELECT json_group_array(json_array(l.agent, l.extension, l.rang_at, l.answered_at, l.ended_at, l.talk_seconds, "
+    "l.transferred_by)) FROM call_legs l WHERE l.call_id = calls.id) "
     "FROM calls";
+
+std::vector<CallLeg> legs_from_json(const std::string& text) {
+    std::vector<CallLeg> out;
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_array()) return out;
+    auto opt_ms = [](const nlohmann::json& v) {
+        return v.is_number_integer() ? std::optional<Timestamp>(from_ms(v.get<std::int64_t>())) : std::nullopt;
+    };
+    for (const auto& row : j) {
+        if (!row.is_array() || row.size() != 7 || !row[1].is_string()) continue;
+        CallLeg l;
+        if (row[0].is_string()) l.agent = AgentId(row[0].get<std::string>());
+        l.extension = Extension(row[1].get<std::string>());
+        l.rang_at = opt_ms(row[2]).value_or(Timestamp{});
+        l.answered_at = opt_ms(row[3]);
+        l.ended_at = opt_ms(row[4]);
+        l.talk_seconds = row[5].is_number_integer() ? row[5].get<std::int64_t>() : 0;
+        if (row[6].is_string()) l.transferred_by = AgentId(row[6].get<std::string>());
+        out.push_back(std::move(l));
+    }
+    return out;
+}
 
 CallRecord read_call(const Query& q) {
     CallRecord c;
@@ -252,6 +277,9 @@ CallRecord read_call(const Query& q) {
     c.disposition = q.str(17);
     c.notes = q.str(18);
     for (auto& a : strings_from_json(q.str(19))) c.rang.emplace_back(std::move(a));
+    if (auto p = q.opt_i64(20)) c.queue_position = static_cast<int>(*p);
+    c.hold_seconds = q.i64(21);
+    c.legs = legs_from_json(q.str(22));
     return c;
 }
 
@@ -443,6 +471,13 @@ struct SqliteStore::Impl {
     }
 
     void upsert_call(Connection& c, const CallRecord& r) {
+        if (r.merged_into) {
+            Query(c, "DELETE FROM call_legs WHERE call_id = ?").bind(r.id).exec();
+            Query(c, "DELETE FROM call_rings WHERE call_id = ?").bind(r.id).exec();
+            Query(c, "DELETE FROM interactions WHERE call_id = ?").bind(r.id).exec();
+            Query(c, "DELETE FROM calls WHERE id = ?").bind(r.id).exec();
+            return;
+        }
         {
             // Disposition and notes come from the agent, not the PBX: an engine
             // update that carries none keeps what the agent already saved.
@@ -469,6 +504,18 @@ struct SqliteStore::Impl {
         std::int64_t pos = 0;
         for (const auto& a : r.rang)
             Query(c, "INSERT INTO call_rings (call_id, position, agent) VALUES (?, ?, ?)").bind(r.id, pos++, a).exec();
+        Query(c, "UPDATE calls SET queue_position = ?, hold_seconds = ? WHERE id = ?")
+            .bind(r.queue_position, r.hold_seconds, r.id)
+            .exec();
+        Query(c, "DELETE FROM call_legs WHERE call_id = ?").bind(r.id).exec();
+        pos = 0;
+        for (const auto& l : r.legs)
+            Query(c,
+                  "INSERT INTO call_legs (call_id, position, agent, extension, rang_at, answered_at, ended_at, "
+                  "talk_seconds, transferred_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(r.id, pos++, l.agent, l.extension, l.rang_at, l.answered_at, l.ended_at, l.talk_seconds,
+                      l.transferred_by)
+                .exec();
     }
 
     static CallQuery build_call_query(const CallFilter& f, bool with_limit) {
@@ -480,6 +527,7 @@ struct SqliteStore::Impl {
         if (f.status) cq.sql += " AND status = ?4";
         if (f.customer_id) cq.sql += " AND customer_id = ?5";
         if (f.pbx) cq.sql += " AND pbx = ?6";
+        if (f.phone) cq.sql += " AND (from_number = ?8 OR to_number = ?8)";
         cq.sql += " ORDER BY started_at DESC, id DESC";
         if (with_limit) cq.sql += " LIMIT ?7";
         return cq;
@@ -495,6 +543,7 @@ struct SqliteStore::Impl {
         if (f.customer_id) s.bind(5, static_cast<int64_t>(*f.customer_id));
         if (f.pbx) s.bind(6, f.pbx->value());
         if (with_limit) s.bind(7, static_cast<int64_t>(std::clamp<std::size_t>(f.limit, 1, 1000)));
+        if (f.phone) s.bind(8, *f.phone);
     }
 };
 

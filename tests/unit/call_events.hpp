@@ -53,7 +53,8 @@ inline std::string describe(const Effect& e) {
     struct V {
         std::string operator()(const effect::CallStarted& x) const { return "started " + x.call.id.value(); }
         std::string operator()(const effect::Ringing& x) const {
-            return "ringing " + x.call.id.value() + " " + x.ext.value() + " from=" + x.call.caller_num;
+            return "ringing " + x.call.id.value() + " " + x.ext.value() + " from=" + x.call.caller_num +
+                   (x.transferred_by ? " by=" + x.transferred_by->value() : "");
         }
         std::string operator()(const effect::Answered& x) const {
             return "answered " + x.call.id.value() + " " + x.ext.value();
@@ -64,6 +65,9 @@ inline std::string describe(const Effect& e) {
         std::string operator()(const effect::Queued& x) const { return "queued " + x.call.id.value() + " " + x.queue; }
         std::string operator()(const effect::Ended& x) const {
             return "ended " + x.call.id.value() + " " + std::string(to_string(x.outcome));
+        }
+        std::string operator()(const effect::Merged& x) const {
+            return "merged " + x.from.value() + " into " + x.into.id.value();
         }
     };
     return std::visit(V{}, e);

@@ -52,12 +52,19 @@ std::vector<pbx::Event> mapped(const std::vector<ami::Message>& msgs) {
 }
 
 /// A = 150010001 (carol), B = 150010002 (alice), C = 150010003 (bob): the
-/// cacofonisk phones.
-void add_cacofonisk_agents(Env& e) {
-    e.add_user(make_user("carol", Role::agent, "150010001"));
+/// cacofonisk phones. Without carol, A's phone is nobody's: A plays the
+/// external caller (a customer) and its calls are inbound.
+void add_cacofonisk_agents(Env& e, bool with_carol = true) {
+    if (with_carol) e.add_user(make_user("carol", Role::agent, "150010001"));
     e.add_user(make_user("alice", Role::agent, "150010002"));
     e.add_user(make_user("bob", Role::agent, "150010003"));
 }
+
+struct ExpectedLeg {
+    std::string agent;
+    std::int64_t talk_seconds;
+    std::optional<std::string> transferred_by = std::nullopt;
+};
 
 struct ExpectedCall {
     std::string id;
@@ -67,64 +74,99 @@ struct ExpectedCall {
     std::optional<std::string> agent;
     std::int64_t wait_seconds;
     std::int64_t talk_seconds;
+    std::vector<ExpectedLeg> legs;
     std::optional<std::string> queue = std::nullopt;
 };
 
 struct Scenario {
+    std::string name;
     std::string file;
-    Strings sent;  // what each agent was sent, in order
+    bool a_is_agent;    // carol (A's phone) is an agent: A's calls are internal
+    bool pop_internal;  // [calls] pop_internal
+    Strings sent;       // what each agent was sent, in order ("by=" for transferred_by)
     std::vector<ExpectedCall> calls;
+    std::uint64_t merged = 0;  // consultation calls folded in
 };
 
 // wait/talk: message indexes in the capture (one second apart) between the
 // root's Newchannel, the first answer (the callee's Newstate Up) and the
-// call's last Hangup, counted from the JSON independently of this code.
+// call's last Hangup, counted from the JSON independently of this code. A
+// leg's talk time runs from its phone's Newstate Up to that channel's Hangup.
 const std::vector<Scenario> scenarios = {
-    {"simple/ab_success_a_hangup.json",
+    {"internal call, popped with pop_internal", "simple/ab_success_a_hangup.json", true, true,
      {"alice call.ringing", "alice call.answered", "alice call.ended"},
-     {{"main-195176c06ab8-1529936170.42", CallStatus::answered, Direction::internal, "201", "alice", 21, 23}}},
-    {"simple/ab_a_cancel.json",
+     {{"main-195176c06ab8-1529936170.42", CallStatus::answered, Direction::internal, "201", "alice", 21, 23,
+       {{"alice", 23}}}}},
+    {"internal call, not popped by default", "simple/ab_success_a_hangup.json", true, false,
+     {},
+     {{"main-195176c06ab8-1529936170.42", CallStatus::answered, Direction::internal, "201", "alice", 21, 23,
+       {{"alice", 23}}}}},
+    {"inbound call answered", "simple/ab_success_a_hangup.json", false, false,
+     {"alice call.ringing", "alice call.answered", "alice call.ended"},
+     {{"main-195176c06ab8-1529936170.42", CallStatus::answered, Direction::inbound, "201", "alice", 21, 23,
+       {{"alice", 23}}}}},
+    {"caller cancels", "simple/ab_a_cancel.json", true, true,
      {"alice call.ringing", "alice call.retracted caller_hung_up"},
-     {{"main-195176c06ab8-1529936141.21", CallStatus::missed, Direction::internal, "201", std::nullopt, 26, 0}}},
-    {"simple/ab_reject.json",
+     {{"main-195176c06ab8-1529936141.21", CallStatus::missed, Direction::internal, "201", std::nullopt, 26, 0,
+       {{"alice", 0}}}}},
+    {"callee rejects", "simple/ab_reject.json", true, true,
      {"alice call.ringing", "alice call.retracted caller_hung_up"},
-     {{"main-195176c06ab8-1529936241.98", CallStatus::busy, Direction::internal, "201", std::nullopt, 26, 0}}},
-    {"queue/queue_a_cancel.json",
+     {{"main-195176c06ab8-1529936241.98", CallStatus::busy, Direction::internal, "201", std::nullopt, 26, 0,
+       {{"alice", 0}}}}},
+    {"queue caller abandons", "queue/queue_a_cancel.json", false, false,
      {"alice call.ringing", "alice call.retracted caller_hung_up"},
-     {{"main-40a7a1f2a669-1585318545.326", CallStatus::abandoned, Direction::inbound, "+31150010001", std::nullopt, 33,
-       0, "670100-540100"}}},
-    // Blind transfer: A calls B, B answers, A blind-transfers B to C. One call;
-    // the agent is the last to answer. (Not yet: `transferred_by`, the original
-    // caller on C's pop -- C's pop shows A as the caller since the whole chain
-    // is one Linkedid. Transfers are a later issue.)
-    {"xfer_blind/xfer_blind_abacbc.json",
-     {"alice call.ringing", "alice call.answered", "bob call.ringing", "bob call.answered", "bob call.ended"},
-     {{"main-07b796be1962-1529998985.130", CallStatus::answered, Direction::internal, "201", "bob", 21, 63}}},
-    // Attended transfer: A-B talk, B consults C (a second Linkedid), B joins A
-    // and C. Today that is two calls, each ending once: A-B answered by alice,
-    // B-C answered by bob. Merging them is the transfers issue.
-    {"xfer_attended/xfer_abbcac.json",
-     {"alice call.ringing", "alice call.answered", "bob call.ringing", "bob call.answered", "bob call.ended",
-      "alice call.ended"},
-     {{"main-195176c06ab8-1529941338.663", CallStatus::answered, Direction::internal, "201", "alice", 21, 71},
-      {"main-195176c06ab8-1529941342.690", CallStatus::answered, Direction::internal, "202", "bob", 21, 29}}},
+     {{"main-40a7a1f2a669-1585318545.326", CallStatus::abandoned, Direction::inbound, "+31150010001", std::nullopt,
+       33, 0, {{"alice", 0}}, "670100-540100"}}},
+    // Blind transfer: A calls B, B answers, A blind-transfers B to C. One
+    // call (one Linkedid); C's pop names A, the original caller, and who
+    // transferred (A's phone: its agent, else its extension); the agent is
+    // the last to answer; each leg keeps its own talk time.
+    {"blind transfer, internal, popped", "xfer_blind/xfer_blind_abacbc.json", true, true,
+     {"alice call.ringing", "alice call.answered", "bob call.ringing by=carol", "bob call.answered", "bob call.ended"},
+     {{"main-07b796be1962-1529998985.130", CallStatus::answered, Direction::internal, "201", "bob", 21, 63,
+       {{"alice", 62}, {"bob", 22, "carol"}}}}},
+    {"blind transfer from an external caller", "xfer_blind/xfer_blind_abacbc.json", false, false,
+     {"alice call.ringing", "alice call.answered", "bob call.ringing by=150010001", "bob call.answered",
+      "bob call.ended"},
+     {{"main-07b796be1962-1529998985.130", CallStatus::answered, Direction::inbound, "201", "bob", 21, 63,
+       {{"alice", 62}, {"bob", 22, "150010001"}}}}},
+    // Attended transfer: A-B talk, B consults C on a second call (its own
+    // Linkedid), B joins A and C. The consultation is merged into A's call:
+    // one record under A's call id, a leg per agent, and C gets A's pop
+    // with transferred_by B's agent. (Before the transfers issue this was
+    // two records, A-B answered by alice and B-C answered by bob.)
+    {"attended transfer from an external caller", "xfer_attended/xfer_abbcac.json", false, false,
+     {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "bob call.answered",
+      "bob call.ended"},
+     {{"main-195176c06ab8-1529941338.663", CallStatus::answered, Direction::inbound, "201", "bob", 21, 71,
+       {{"alice", 66}, {"bob", 29, "alice"}}}},
+     1},
+    // With pop_internal the consultation itself pops on C (B calling C);
+    // after the transfer C gets the caller's pop for the merged call.
+    {"attended transfer, internal, popped", "xfer_attended/xfer_abbcac.json", true, true,
+     {"alice call.ringing", "alice call.answered", "bob call.ringing", "bob call.answered",
+      "bob call.ringing by=alice", "bob call.answered", "bob call.ended"},
+     {{"main-195176c06ab8-1529941338.663", CallStatus::answered, Direction::internal, "201", "bob", 21, 71,
+       {{"alice", 66}, {"bob", 29, "alice"}}}},
+     1},
 };
 
 }  // namespace
 
 TEST_CASE("cacofonisk calls: who is popped, retracted, told of the answer and the end; one record per call") {
     for (const auto& sc : scenarios) {
-        CAPTURE(sc.file);
+        CAPTURE(sc.name);
         TempDir dir;
-        Env e(dir.path() / "ringside.db", "NL");
-        add_cacofonisk_agents(e);
+        Env e(dir.path() / "ringside.db", "NL", CallServiceOptions{.pop_internal = sc.pop_internal});
+        add_cacofonisk_agents(e, sc.a_is_agent);
         const auto events = mapped(cacofonisk(sc.file));
         REQUIRE(!events.empty());
         for (const auto& ev : events) e.svc.on_pbx_event(ev);
 
         CHECK(e.sink.lines() == sc.sent);
         CHECK(e.svc.stats().active_calls == 0);
-        CHECK(e.svc.stats().calls_started == sc.calls.size());
+        CHECK(e.svc.stats().calls_merged == sc.merged);
+        CHECK(e.svc.stats().calls_started == sc.calls.size() + sc.merged);
         CHECK(e.svc.stats().calls_ended == sc.calls.size());
         const auto stored = e.store.list_calls(CallFilter{});
         CHECK(stored.size() == sc.calls.size());
@@ -141,18 +183,32 @@ TEST_CASE("cacofonisk calls: who is popped, retracted, told of the answer and th
             CHECK(rec->talk_seconds == want.talk_seconds);
             if (want.queue) CHECK(rec->queue == want.queue);
             CHECK(rec->ended_at);
+            REQUIRE(rec->legs.size() == want.legs.size());
+            for (std::size_t i = 0; i < want.legs.size(); ++i) {
+                CAPTURE(i);
+                CHECK(rec->legs[i].agent == AgentId(want.legs[i].agent));
+                CHECK(rec->legs[i].talk_seconds == want.legs[i].talk_seconds);
+                CHECK(rec->legs[i].transferred_by ==
+                      (want.legs[i].transferred_by ? std::optional<AgentId>(AgentId(*want.legs[i].transferred_by))
+                                                   : std::nullopt));
+            }
         }
-        // Every pop names a call that was stored, and call.ended carries the full record.
+        // Every pop names a call that was stored (or a consultation call that
+        // was merged away), and call.ended carries the full record.
         for (const auto& s : e.sink.sent) {
-            CHECK(e.store.find_call(CallId(s.msg["call"]["id"].get<std::string>())));
+            const std::string id = s.msg["call"]["id"].get<std::string>();
+            const bool known = std::any_of(sc.calls.begin(), sc.calls.end(), [&](const ExpectedCall& c) { return c.id == id; });
+            CHECK((e.store.find_call(CallId(id)).has_value() == known));
             if (s.msg["type"] == "call.ended") CHECK(s.msg["call"].contains("talk_seconds"));
+            // Every pop shows the original caller, never an intermediate extension.
+            if (s.msg["type"] == "call.ringing" && s.msg.contains("transferred_by")) CHECK(s.msg["call"]["from"] == "201");
         }
     }
 }
 
 TEST_CASE("the caller on a pop is the root channel's caller id after NewCallerid, never a Local channel's") {
     TempDir dir;
-    Env e(dir.path() / "ringside.db", "NL");
+    Env e(dir.path() / "ringside.db", "NL", CallServiceOptions{.pop_internal = true});
     add_cacofonisk_agents(e);
     for (const auto& ev : mapped(cacofonisk("simple/ab_success_a_hangup.json"))) e.svc.on_pbx_event(ev);
     const auto pop = e.sink.of_type("call.ringing").at(0).msg;
@@ -193,7 +249,7 @@ TEST_CASE("a queue caller who is a known customer pops with the customer and ope
     CHECK(ctx->recent_interactions[0].summary.find("150010001") == std::string::npos);
 }
 
-TEST_CASE("the tracker gives exactly one Ended per call id on every cacofonisk capture") {
+TEST_CASE("the tracker gives exactly one Ended per call id, or one Merged for a consultation call, on every capture") {
     for (const char* f : {"simple/ab_success_a_hangup.json", "simple/ab_a_cancel.json", "simple/ab_reject.json",
                           "queue/queue_a_cancel.json", "xfer_blind/xfer_blind_abacbc.json",
                           "xfer_attended/xfer_abbcac.json"}) {
@@ -204,6 +260,7 @@ TEST_CASE("the tracker gives exactly one Ended per call id on every cacofonisk c
             for (const auto& eff : t.on_event(ev)) {
                 if (auto* s = std::get_if<effect::CallStarted>(&eff)) ++started[s->call.id.value()];
                 if (auto* x = std::get_if<effect::Ended>(&eff)) ++ended[x->call.id.value()];
+                if (auto* x = std::get_if<effect::Merged>(&eff)) ++ended[x->from.value()];
             }
         CHECK(!started.empty());
         CHECK(started == ended);
@@ -244,7 +301,7 @@ TEST_CASE("a restart mid-call through the AMI path: the next run lists the live 
         if (msgs[i].event() == "BridgeEnter") cut = i + 1;
     REQUIRE(cut > 23);
     {
-        Env first(db, "NL");
+        Env first(db, "NL", CallServiceOptions{.pop_internal = true});
         add_cacofonisk_agents(first);
         ami::EventMapper mapper(PbxId("main"));
         for (std::size_t i = 0; i < cut; ++i)
@@ -272,7 +329,7 @@ TEST_CASE("a restart mid-call through the AMI path: the next run lists the live 
     }
     REQUIRE(live.size() == 4);
 
-    Env second(db, "NL");  // same file: the agents are already there
+    Env second(db, "NL", CallServiceOptions{.pop_internal = true});  // same file: the agents are already there
     ami::EventMapper mapper(PbxId("main"));
     const int restart = 200;
     second.svc.on_pbx_event(ev(restart, pbx::ResyncBegin{}));
@@ -326,5 +383,161 @@ TEST_CASE("shuffled, truncated and repeated captures never throw, and an empty r
         count(t.on_event(ev(0, pbx::ResyncEnd{})));
         CHECK(t.active_calls() == 0);
         for (const auto& [id, n] : ended) CHECK(n <= started[id]);
+    }
+}
+
+namespace {
+
+/// One AMI message from header pairs, in order.
+ami::Message amsg(std::vector<std::pair<std::string, std::string>> fields) {
+    ami::Message m;
+    for (auto& [k, v] : fields) m.fields.push_back({k, v});
+    return m;
+}
+
+/// The channel snapshot Asterisk 12+ writes, under a key prefix.
+std::vector<std::pair<std::string, std::string>> snap(const std::string& prefix, const std::string& channel,
+                                                      const std::string& uid, const std::string& linkedid, int state,
+                                                      const std::string& cid, const std::string& exten) {
+    return {{prefix + "Channel", channel},          {prefix + "ChannelState", std::to_string(state)},
+            {prefix + "CallerIDNum", cid},          {prefix + "CallerIDName", "<unknown>"},
+            {prefix + "ConnectedLineNum", "<unknown>"}, {prefix + "ConnectedLineName", "<unknown>"},
+            {prefix + "Context", "from-internal"},  {prefix + "Exten", exten},
+            {prefix + "Uniqueid", uid},             {prefix + "Linkedid", linkedid}};
+}
+
+ami::Message event(const std::string& name, std::vector<std::pair<std::string, std::string>> body) {
+    body.insert(body.begin(), {"Event", name});
+    return amsg(std::move(body));
+}
+
+ami::Message with(ami::Message m, const std::vector<std::pair<std::string, std::string>>& more) {
+    for (const auto& [k, v] : more) m.fields.push_back({k, v});
+    return m;
+}
+
+/// A customer (0912 123 4567) calls 500; alice (1001) answers, then calls bob
+/// (1002) from her phone on a second call (its own Linkedid) and transfers.
+/// attended: bob answers the consultation first; blonde: alice completes the
+/// transfer while bob's phone still rings.
+///
+/// Hand-written, not captured: the AMI Asterisk 13+ sends as we know it.
+/// Blonde: AttendedTransfer with DestType App (DestApp Dial: the
+/// consultation channel is still dialling), Transferee the customer's
+/// channel and TransferTarget the consultation channel that runs Dial; bob's
+/// phone answers after it. Attended: DestType Bridge, TransferTarget bob's
+/// channel. Times: seconds from the customer's Newchannel.
+std::vector<std::pair<int, ami::Message>> consult_transfer(bool blonde) {
+    const std::string L1 = "1700000000.1", L2 = "1700000000.3";
+    const std::string T = "SIP/trunk-00000001", A1 = "SIP/1001-00000002", A2 = "SIP/1001-00000003",
+                      C = "SIP/1002-00000004";
+    auto trunk = [&](int st) { return snap("", T, L1, L1, st, "09121234567", "500"); };
+    auto alice1 = [&](int st) { return snap("", A1, "1700000000.2", L1, st, "1001", "s"); };
+    auto alice2 = [&](int st) { return snap("", A2, L2, L2, st, "1001", "1002"); };
+    auto bob = [&](int st) { return snap("", C, "1700000000.4", L2, st, "1002", "s"); };
+    auto dial = [&](const std::vector<std::pair<std::string, std::string>>& from,
+                    const std::vector<std::pair<std::string, std::string>>& to) {
+        auto b = from;
+        for (auto [k, v] : to) b.push_back({"Dest" + k, v});
+        return b;
+    };
+    std::vector<std::pair<int, ami::Message>> s = {
+        {0, event("Newchannel", trunk(4))},
+        {1, event("Newchannel", alice1(0))},
+        {2, with(event("DialBegin", dial(trunk(4), alice1(0))), {{"DialString", "1001"}})},
+        {3, event("Newstate", alice1(5))},
+        {4, event("Newstate", alice1(6))},
+        {5, with(event("DialEnd", dial(trunk(4), alice1(6))), {{"DialStatus", "ANSWER"}})},
+        {6, event("Newstate", trunk(6))},
+        {6, with(event("BridgeEnter", trunk(6)), {{"BridgeUniqueid", "b1"}})},
+        {6, with(event("BridgeEnter", alice1(6)), {{"BridgeUniqueid", "b1"}})},
+        {7, event("Newchannel", alice2(4))},
+        {8, event("Newchannel", bob(0))},
+        {9, with(event("DialBegin", dial(alice2(4), bob(0))), {{"DialString", "1002"}})},
+        {10, event("Newstate", bob(5))},
+    };
+    auto xfer = [&](const std::string& dest_type, const std::string& target_uid) {
+        return event("AttendedTransfer",
+                     {{"Result", "Success"}, {"DestType", dest_type}, {"DestApp", dest_type == "App" ? "Dial" : ""},
+                      {"OrigTransfererUniqueid", "1700000000.2"}, {"OrigBridgeUniqueid", "b1"},
+                      {"SecondTransfererUniqueid", L2}, {"SecondBridgeUniqueid", blonde ? "" : "b2"},
+                      {"TransfereeUniqueid", L1}, {"TransferTargetUniqueid", target_uid}});
+    };
+    if (blonde) {
+        s.push_back({11, xfer("App", L2)});
+        s.push_back({12, with(event("Hangup", alice1(6)), {{"Cause", "16"}})});
+        s.push_back({13, event("Newstate", bob(6))});
+        s.push_back({14, with(event("DialEnd", dial(alice2(4), bob(6))), {{"DialStatus", "ANSWER"}})});
+    } else {
+        s.push_back({11, event("Newstate", bob(6))});
+        s.push_back({12, with(event("DialEnd", dial(alice2(4), bob(6))), {{"DialStatus", "ANSWER"}})});
+        s.push_back({13, event("Newstate", alice2(6))});
+        s.push_back({13, with(event("BridgeEnter", alice2(6)), {{"BridgeUniqueid", "b2"}})});
+        s.push_back({13, with(event("BridgeEnter", bob(6)), {{"BridgeUniqueid", "b2"}})});
+        s.push_back({14, xfer("Bridge", "1700000000.4")});
+        s.push_back({15, with(event("Hangup", alice2(6)), {{"Cause", "16"}})});
+        s.push_back({16, with(event("Hangup", alice1(6)), {{"Cause", "16"}})});
+    }
+    s.push_back({40, with(event("Hangup", bob(6)), {{"Cause", "16"}})});
+    if (blonde) s.push_back({41, with(event("Hangup", alice2(6)), {{"Cause", "16"}})});
+    s.push_back({42, with(event("Hangup", trunk(6)), {{"Cause", "16"}})});
+    return s;
+}
+
+struct TransferCase {
+    std::string name;
+    bool blonde;
+    std::int64_t alice_talk, bob_talk;
+};
+
+}  // namespace
+
+TEST_CASE("attended and blonde transfers of a customer's call: the target pops with the customer and who transferred") {
+    for (const auto& tc : {TransferCase{"attended", false, 12, 29}, TransferCase{"blonde", true, 8, 27}}) {
+        CAPTURE(tc.name);
+        TempDir dir;
+        Env e(dir.path() / "ringside.db", "IR");
+        e.add_user(make_user("alice", Role::agent, "1001"));
+        e.add_user(make_user("bob", Role::agent, "1002"));
+        Customer c;
+        c.name = "Sara Ahmadi";
+        c.phones = {"+989121234567"};
+        const auto cid = e.store.create_customer(c);
+        ami::EventMapper mapper(PbxId("main"));
+        for (auto& [sec, m] : consult_transfer(tc.blonde))
+            for (auto& ev : mapper.map(m, at_s(sec))) e.svc.on_pbx_event(ev);
+
+        CHECK(e.sink.lines() == Strings{"alice call.ringing", "alice call.answered", "bob call.ringing by=alice",
+                                        "bob call.answered", "bob call.ended"});
+        const auto pop = e.sink.of_type("call.ringing").at(1).msg;
+        CHECK(pop["call"]["id"] == "main-1700000000.1");
+        CHECK(pop["call"]["from"] == "+989121234567");
+        CHECK(pop["call"]["direction"] == "inbound");
+        CHECK(pop["customer"]["id"] == cid);
+        CHECK(pop["transferred_by"] == "alice");
+
+        const auto calls = e.store.list_calls(CallFilter{});
+        REQUIRE(calls.size() == 1);  // the consultation call is not logged on its own
+        const auto& r = calls[0];
+        CHECK(r.id == CallId("main-1700000000.1"));
+        CHECK(r.status == CallStatus::answered);
+        CHECK(r.agent == AgentId("bob"));
+        CHECK(r.customer_id == cid);
+        CHECK(r.wait_seconds == 4);
+        CHECK(r.talk_seconds == 38);
+        REQUIRE(r.legs.size() == 2);
+        CHECK(r.legs[0].agent == AgentId("alice"));
+        CHECK(r.legs[0].talk_seconds == tc.alice_talk);
+        CHECK(!r.legs[0].transferred_by);
+        CHECK(r.legs[1].agent == AgentId("bob"));
+        CHECK(r.legs[1].talk_seconds == tc.bob_talk);
+        CHECK(r.legs[1].transferred_by == AgentId("alice"));
+        CHECK(r.legs[1].rang_at == at_s(9));  // the DialBegin to bob's phone
+        auto ctx = e.store.customer_context(cid);
+        REQUIRE(ctx);
+        CHECK(ctx->recent_interactions.size() == 1);  // one call in the customer's history
+        CHECK(ctx->recent_interactions[0].agent == AgentId("bob"));
+        CHECK(e.svc.stats().active_calls == 0);
+        CHECK(e.store.open_calls(PbxId("main")).empty());
     }
 }

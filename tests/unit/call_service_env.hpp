@@ -52,6 +52,7 @@ public:
         for (const auto& s : sent) {
             std::string l = s.to + " " + s.msg.value("type", "?");
             if (s.msg.contains("reason")) l += " " + s.msg["reason"].get<std::string>();
+            if (s.msg.contains("transferred_by")) l += " by=" + s.msg["transferred_by"].get<std::string>();
             out.push_back(l);
         }
         return out;
@@ -77,8 +78,8 @@ inline User make_user(std::string username, Role role, std::optional<std::string
 
 /// The engine as the server wires it, minus the strand.
 struct Env {
-    explicit Env(const std::filesystem::path& db, std::string region = "IR")
-        : store(db), phones(std::move(region)), svc(store, sink, phones) {}
+    explicit Env(const std::filesystem::path& db, std::string region = "IR", CallServiceOptions opts = {})
+        : store(db), phones(std::move(region)), svc(store, sink, phones, opts) {}
     SqliteStore store;
     RecordingSink sink;
     PhoneNormalizer phones;

@@ -162,9 +162,33 @@ TEST_CASE("an extension with no enabled user gets no pop, but the call is still 
     CHECK(rec->talk_seconds == 7);
 }
 
-TEST_CASE("a call from an agent's own phone is internal and pops the callee with the caller's extension") {
+TEST_CASE("a call between agents' phones is logged internal and not popped by default") {
     Seeded s;
     auto& e = s.env;
+    const std::string I = "1900.1";
+    feed(e, 0, pbx::ChannelCreated{chan(I, I, "SIP/1003-00000001", "1003", CS::ring, "1001")});
+    feed(e, 0, pbx::ChannelCreated{chan("1900.2", I, "SIP/1001-00000002")});
+    feed(e, 0, pbx::DialBegin{chan(I, I, "SIP/1003-00000001", "1003", CS::ring), chan("1900.2", I, "SIP/1001-00000002"), "SIP/1001"});
+    feed(e, 3, pbx::ChannelUpdated{chan("1900.2", I, "SIP/1001-00000002", "", CS::up)});
+    feed(e, 9, pbx::Hangup{"1900.2", 16, ""});
+    feed(e, 9, pbx::Hangup{I, 16, ""});
+    CHECK(e.sink.sent.empty());
+    auto rec = e.store.find_call(CallId("main-1900.1"));
+    REQUIRE(rec);
+    CHECK(rec->direction == Direction::internal);
+    CHECK(rec->status == CallStatus::answered);
+    CHECK(rec->agent == AgentId("alice"));
+    CHECK(rec->talk_seconds == 6);
+    REQUIRE(rec->legs.size() == 1);
+    CHECK(rec->legs[0].agent == AgentId("alice"));
+    CHECK(rec->legs[0].talk_seconds == 6);
+}
+
+TEST_CASE("with pop_internal a call from an agent's own phone pops the callee with the caller's extension") {
+    TempDir dir;
+    Env e(dir.path() / "ringside.db", "IR", CallServiceOptions{.pop_internal = true});
+    e.add_user(make_user("alice", Role::agent, "1001"));
+    e.add_user(make_user("carol", Role::agent, "1003"));
     const std::string I = "1900.1";
     feed(e, 0, pbx::ChannelCreated{chan(I, I, "SIP/1003-00000001", "1003", CS::ring, "1001")});
     feed(e, 0, pbx::ChannelCreated{chan("1900.2", I, "SIP/1001-00000002")});

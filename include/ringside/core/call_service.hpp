@@ -11,9 +11,19 @@
 //   Answered       -> record answered; `call.answered` to agents who got the
 //                     pop; `call.retracted` (answered_elsewhere) to the others
 //   StoppedRinging -> `call.retracted` to that extension's agents
-//   Ended          -> final record + customer history in one transaction;
+//   Ended          -> final record (with a leg per agent phone and each leg's
+//                     talk time) + customer history in one transaction;
 //                     `call.ended` to the agent who took the call;
 //                     `call.retracted` (caller_hung_up) to agents still ringing
+//   Merged         -> the consultation call of an attended transfer is removed
+//                     from the log (it lives on in the caller's call); the
+//                     target agent then gets the caller's pop with
+//                     `transferred_by` (a Ringing or Answered on the merged call)
+//
+// Who gets pops: inbound calls always; internal calls (an agent's phone
+// calling another agent's) only with `pop_internal`; outbound calls (an
+// agent's phone dialling an external number) never, but they are matched to
+// the customer by the dialled number and logged with the calling agent.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,11 +51,19 @@ struct CallServiceStats {
     std::uint64_t lookups = 0;         // customer lookups
     std::uint64_t lookup_hits = 0;
     std::size_t active_calls = 0;
+    std::uint64_t calls_merged = 0;    // consultation calls folded into the caller's call (attended transfers)
+};
+
+struct CallServiceOptions {
+    /// `[calls] pop_internal`: pop calls between two agents' phones as if a
+    /// customer called. Default false: internal calls are logged, not popped.
+    bool pop_internal = false;
 };
 
 class CallService {
 public:
     CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones);
+    CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options);
     ~CallService();
 
     /// Feeds one PBX event through that PBX's tracker and acts on the effects.

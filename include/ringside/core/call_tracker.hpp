@@ -33,6 +33,20 @@ struct CallSnapshot {
     std::string dialed;                      // what the caller dialled (root channel's exten)
     std::optional<std::string> queue;
     Timestamp started_at{};
+    std::optional<int> queue_position;       // position the caller joined the queue at (1 = first)
+    std::optional<Timestamp> queued_at;      // when the caller joined the queue
+};
+
+/// One extension's part in a call, for the record: a leg per agent phone that
+/// rang. Talk time of a leg is answered_at to ended_at (its own channel's
+/// hangup, or the call's end): an agent who transferred the call and an
+/// agent who took it each keep their own talk time.
+struct LegSnapshot {
+    Extension ext;
+    Timestamp rang_at{};
+    std::optional<Timestamp> answered_at;
+    std::optional<Timestamp> ended_at;
+    std::optional<Extension> transferred_by;  // the phone that transferred the call to this leg
 };
 
 enum class StopReason { answered_elsewhere, caller_hung_up, no_answer, busy, rejected };
@@ -40,12 +54,16 @@ enum class StopReason { answered_elsewhere, caller_hung_up, no_answer, busy, rej
 namespace effect {
 /// A new call appeared (first channel of a Linkedid that is not a bare Local channel).
 struct CallStarted { CallSnapshot call; };
-/// An agent's device started ringing for this call.
-struct Ringing { CallSnapshot call; Extension ext; Timestamp at{}; };
+/// An agent's device started ringing for this call. transferred_by: set when
+/// the ring follows a transfer (blind, attended or blonde), naming the phone
+/// that transferred.
+struct Ringing { CallSnapshot call; Extension ext; Timestamp at{}; std::optional<Extension> transferred_by = {}; };
 /// The device stopped ringing without being answered.
 struct StoppedRinging { CallSnapshot call; Extension ext; StopReason reason = StopReason::no_answer; Timestamp at{}; };
 /// A device answered (its channel went Up as the dialled party / DialEnd ANSWER).
-struct Answered { CallSnapshot call; Extension ext; Timestamp at{}; };
+/// transferred_by as for Ringing: an attended transfer joins an agent who
+/// already answered the consultation call to the caller's call.
+struct Answered { CallSnapshot call; Extension ext; Timestamp at{}; std::optional<Extension> transferred_by = {}; };
 /// The caller entered a queue.
 struct Queued { CallSnapshot call; std::string queue; int position = 0; Timestamp at{}; };
 /// The last channel of the call hung up. outcome is set by what happened:
@@ -56,11 +74,16 @@ struct Ended {
     CallStatus outcome = CallStatus::missed;  // never ringing
     Timestamp at{};
     int hangup_cause = 0;                     // Q.850 cause of the caller's hangup
+    std::vector<LegSnapshot> legs;            // in the order the phones first rang
 };
+/// An attended (or blonde) transfer joined the consultation call `from` into
+/// `into` (the caller's call). `from` never ends on its own: it lives on in
+/// `into`. Ringing / Answered effects for the moved legs follow, on `into`.
+struct Merged { CallSnapshot into; CallId from; };
 }  // namespace effect
 
 using Effect = std::variant<effect::CallStarted, effect::Ringing, effect::StoppedRinging, effect::Answered,
-                            effect::Queued, effect::Ended>;
+                            effect::Queued, effect::Ended, effect::Merged>;
 
 class CallTracker {
 public:

@@ -37,6 +37,19 @@ struct User {
     bool disabled = false;
 };
 
+/// One agent phone's part in a call (a leg per extension that rang): who,
+/// when it rang, was answered and left, its talk time, and who transferred
+/// the call to it.
+struct CallLeg {
+    std::optional<AgentId> agent;     // the extension's agent when the call rang there ("" if none)
+    Extension extension;
+    Timestamp rang_at{};
+    std::optional<Timestamp> answered_at;
+    std::optional<Timestamp> ended_at;  // when this leg hung up or the call ended; unset while it lasts
+    std::int64_t talk_seconds = 0;    // answered_at to ended_at; 0 when never answered
+    std::optional<AgentId> transferred_by;  // username (or extension when no agent) that transferred to this leg
+};
+
 /// One call, all legs folded in. Stored from the first ring, final within a
 /// second of the PBX reporting its end.
 struct CallRecord {
@@ -60,6 +73,13 @@ struct CallRecord {
     std::string disposition;          // agent's closing code ("" until set)
     std::string notes;                // agent's notes, card numbers masked
     std::vector<AgentId> rang;        // agents whose phone rang (not on the wire record)
+    std::optional<int> queue_position;  // position when the caller joined the queue (1 = first)
+    std::int64_t hold_seconds = 0;    // time in the queue: join to answer, or join to end when unanswered
+    std::vector<CallLeg> legs;        // one per agent phone that rang, in ring order
+    /// Set only on the consultation call of an attended transfer once it was
+    /// merged into the caller's call: storing such a record removes it (the
+    /// call lives on under this id). Not on the wire.
+    std::optional<CallId> merged_into;
 };
 
 struct Customer {
@@ -107,6 +127,7 @@ struct CustomerContext {
 };
 
 void to_json(nlohmann::json& j, const User& u);
+void to_json(nlohmann::json& j, const CallLeg& l);
 void to_json(nlohmann::json& j, const CallRecord& c);
 void to_json(nlohmann::json& j, const Customer& c);
 void to_json(nlohmann::json& j, const Issue& i);

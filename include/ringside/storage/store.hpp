@@ -33,6 +33,7 @@ struct CallFilter {
     std::optional<CallStatus> status;
     std::optional<std::int64_t> customer_id;
     std::optional<PbxId> pbx;
+    std::optional<std::string> phone;      // from or to is this number (E.164 as stored)
     std::size_t limit = 100;               // 1..1000 for lists; ignored by for_each_call
 };
 
@@ -78,7 +79,10 @@ public:
     virtual std::size_t customer_count() = 0;
 
     // ---- calls
-    /// Inserts the record or replaces the one with the same id.
+    /// Inserts the record or replaces the one with the same id, with its legs.
+    /// A record with merged_into set is removed instead (with its legs, rings
+    /// and history): an attended transfer's consultation call lives on in the
+    /// call it was merged into.
     virtual void upsert_call(const CallRecord& c) = 0;
     /// Stores the final record and, when the caller is a known customer, its
     /// interaction, in one transaction: both or neither. Idempotent: an
