@@ -23,7 +23,7 @@ const WORDS = {
     connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting in {s} s", offline: "Offline",
     ringing: "Ringing", talking: "Talking {t}", ended: "Ended", withdrawn: "Withdrawn", past: "Past call",
     answeredElsewhere: "Answered by a colleague", callerHungUp: "Caller hung up", noAnswer: "Not answered",
-    busy: "Line busy", rejected: "Rejected", answeredBy: "Answered by {a}",
+    busy: "Line busy", rejected: "Rejected", merged: "Joined to the caller's call", position: "position {n}", answeredBy: "Answered by {a}",
     queue: "Queue {q}", transferredBy: "Transferred by {a}", close: "Close",
     unknownCaller: "Unknown caller", notInList: "This number is not in the customer list.",
     callerId: "Caller ID name: {n}",
@@ -61,7 +61,7 @@ const WORDS = {
     connecting: "در حال اتصال…", connected: "برخط", reconnecting: "اتصال دوباره تا {s} ثانیهٔ دیگر", offline: "قطع",
     ringing: "در حال زنگ", talking: "در حال مکالمه {t}", ended: "پایان‌یافته", withdrawn: "لغوشده", past: "تماس گذشته",
     answeredElsewhere: "همکار دیگری پاسخ داد", callerHungUp: "تماس‌گیرنده قطع کرد", noAnswer: "بی‌پاسخ",
-    busy: "خط اشغال", rejected: "ردشده", answeredBy: "پاسخ‌دهنده: {a}",
+    busy: "خط اشغال", rejected: "ردشده", merged: "به تماس مشتری پیوست", position: "نوبت {n}", answeredBy: "پاسخ‌دهنده: {a}",
     queue: "صف {q}", transferredBy: "انتقال از {a}", close: "بستن",
     unknownCaller: "تماس‌گیرندهٔ ناشناس", notInList: "این شماره در فهرست مشتریان نیست.",
     callerId: "نام شناسهٔ تماس: {n}",
@@ -289,8 +289,15 @@ function renderConn() {
   show(s, true);
 }
 
-function connect() {
+async function connect() {
   disconnect();
+  // A new tab takes the server's latest seq as its resume point: a pop sent
+  // while its very first socket is down is replayed, nothing older pops again.
+  if (sessionStorage.getItem(SEQ_KEY) === null) {
+    const r = await api("GET", "/api/pops/seq");
+    if (r.ok && Number.isFinite(r.data.seq)) sessionStorage.setItem(SEQ_KEY, String(r.data.seq));
+    if (!state.me || state.ws) return;
+  }
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/ws`);
   state.ws = ws;
@@ -299,10 +306,10 @@ function connect() {
   ws.onopen = () => {
     setConn("connected");
     // Ask for what this tab missed while away (a blip, a reload, a server
-    // restart); a new tab starts live. The first message also ends the
-    // server's short hold on live messages, so nothing is sent twice.
-    const seq = lastSeq();
-    ws.send(JSON.stringify(seq > 0 ? { type: "resume", after_seq: seq } : { type: "ping" }));
+    // restart: a seq beyond the new process's latest replays all it holds).
+    // The first message also ends the server's short hold on live messages,
+    // so nothing is sent twice or out of order.
+    ws.send(JSON.stringify({ type: "resume", after_seq: lastSeq() }));
     state.pingTimer = setInterval(() => {
       if (ws.readyState !== WebSocket.OPEN) return;
       ws.send(JSON.stringify({ type: "ping" }));
@@ -435,6 +442,7 @@ function retractText(m) {
     case "no_answer": return t("noAnswer");
     case "busy": return t("busy");
     case "rejected": return t("rejected");
+    case "merged": return t("merged");
     default: return "";
   }
 }
@@ -448,7 +456,7 @@ function newCard(m) {
     history: Array.isArray(m.recent_interactions) ? m.recent_interactions : [],
     transferredBy: m.transferred_by || null,
     callsToday: callsToday(m),
-    missedWaiting: !!(m.missed_callback || (m.repeat && m.repeat.missed_waiting) || m.callback_pending),
+    missedWaiting: !!m.missed_waiting,   // {id, at, status} of a missed call still owed a call-back
     phase: "ringing",       // ringing | talking | ended | withdrawn | past
     why: "",
     answeredAt: 0,
@@ -461,8 +469,8 @@ function newCard(m) {
 /// How many times this number called today: the server's count when it sends
 /// one, else the inbound calls in the recent history from today (+ this one).
 function callsToday(m) {
-  for (const v of [m.calls_today, m.repeat && m.repeat.calls_today, m.caller && m.caller.calls_today])
-    if (Number.isFinite(v)) return v;
+  if (Number.isFinite(m.calls_today)) return m.calls_today;
+  if (m.calls_today === null) return 0;  // the server says: not a phone number
   const midnight = new Date(); midnight.setHours(0, 0, 0, 0);
   const earlier = (m.recent_interactions || []).filter((i) =>
     i.channel === "call" && i.direction === "inbound" && Date.parse(i.at) >= midnight.getTime()).length;
@@ -563,11 +571,13 @@ function renderCard() {
   const badge = h("span", { id: "card-state", class: "badge " + card.phase, "data-phase": card.phase, text: phaseBadge(card) });
   const head = h("div", { class: "pop-head" }, badge,
     card.why ? h("span", { class: "muted", id: "card-why", text: card.why }) : null,
-    call.queue ? h("span", { class: "muted", text: t("queue", { q: call.queue }) }) : null,
+    call.queue ? h("span", { class: "muted", text: t("queue", { q: call.queue }) +
+      (Number.isFinite(call.queue_position) ? " · " + t("position", { n: num(call.queue_position) }) : "") }) : null,
     card.transferredBy ? h("span", { class: "muted", text: t("transferredBy", { a: card.transferredBy }) }) : null,
     h("button", { type: "button", class: "link close", onclick: clearCard, "aria-label": t("close"), text: t("close") }));
 
-  const title = h("h2", { id: "card-title", dir: "auto", text: c ? displayName(c) : t("unknownCaller") });
+  // <bdi>: the name keeps its own direction, the line keeps the page's alignment.
+  const title = h("h2", { id: "card-title" }, h("bdi", { text: c ? displayName(c) : t("unknownCaller") }));
   const chips = h("p", { class: "chips" },
     c && c.tier ? h("span", { class: "tier " + c.tier, text: t(c.tier) }) : null,
     ...(c && Array.isArray(c.tags) ? c.tags.map((g) => h("span", { class: "tag", dir: "auto", text: g })) : []),
@@ -784,7 +794,7 @@ function renderToday() {
     return h("li", {},
       h("button", { type: "button", class: "row", "data-call-id": r.id, onclick: () => openPast(r) },
         h("span", { class: "row-time", text: fmtDateTime(r.started_at, false) }),
-        h("span", { class: "row-who", dir: "auto", text: who }),
+        h("span", { class: "row-who" }, h("bdi", { text: who })),
         h("span", { class: "row-meta status-" + r.status, text: bits.join(" · ") })));
   }));
 }

@@ -288,6 +288,13 @@ void add_routes(State& st) {
         reply(ex, http::status::ok, {{"user", *ex->user}});
     }));
 
+    // GET /api/pops/seq -> 200 {"seq":N}: the signed-in user's latest pop seq in this server process.
+    // A new console tab takes it as its resume point, so a pop sent while its
+    // first socket is down is replayed and nothing older pops again.
+    r.add(verb::get, "/api/pops/seq", user(Role::agent, [&st](const ExchangePtr& ex) {
+        reply(ex, http::status::ok, {{"seq", st.hub.latest_seq(ex->user->username)}});
+    }));
+
     // GET /api/calls?since&until&agent&status&customer_id&limit -> 200 {"calls":[...]} newest first.
     r.add(verb::get, "/api/calls", user(Role::agent, [&st](const ExchangePtr& ex) {
         auto f = call_filter(ex, true);

@@ -23,7 +23,7 @@ await run("live", a, [
     await dropped;
     const id = await site.call("09127890123", ["1001"], "answered", 6000, 1000);
     await page.waitForSelector(`#card[data-call-id="${id}"][data-phase="ringing"]`, { timeout: 8000 });
-    assertIncludes(await page.textContent("#card-title"), "Zahra", "the resumed pop is the right caller");
+    assertIncludes(await page.textContent("#card-title"), "زهرا موسوی", "the resumed pop is the right caller");
     await page.waitForSelector('#conn[data-state="connected"]');
   }],
   ["a server restart: reconnecting with back-off, then live again, and the next pop arrives", async (site) => {

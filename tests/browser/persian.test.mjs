@@ -26,6 +26,7 @@ await run("persian", { ...a, locale: "fa-IR" }, [
     assertIncludes(await page.textContent("#card-issues .when"), "روز", "age in days, in Persian");
     assertIncludes(await page.textContent("#card-state"), "در حال زنگ", "state in Persian");
     await page.screenshot({ path: path.join(a.artifacts, "card-ringing-persian.png") });
+    await page.locator(".phone-line").screenshot({ path: path.join(a.artifacts, "phone-line-persian.png") });
   }],
   ["switching to English turns the page left-to-right; back to Persian on a narrow panel", async () => {
     await page.selectOption("#lang", "en");
