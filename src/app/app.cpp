@@ -108,7 +108,7 @@ public:
           store_(cfg.database),
           records_(store_, [](const std::string& e) { spdlog::error("storage: {}", e); }),
           phones_(cfg.default_region),
-          calls_(records_, hub_, phones_),
+          calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
           signals_(ioc_, SIGINT, SIGTERM) {}
 

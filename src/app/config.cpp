@@ -125,7 +125,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     Config cfg;
     cfg.file = file_name;
     cfg.web_root = default_web_root();
-    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log"});
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls"});
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server", {"listen", "web_root", "session_hours"});
@@ -153,6 +153,10 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
         if (!valid_region(cfg.default_region))
             c.error("phone.default_region", c.line(*phone, "default_region"),
                     "must be a two-letter ISO 3166-1 region in capitals, e.g. \"IR\"");
+    }
+    if (auto* calls = c.table(root, "calls")) {
+        c.known_keys(*calls, "calls", {"pop_internal"});
+        c.boolean(*calls, "calls", "pop_internal", cfg.pop_internal);
     }
     if (auto* log = c.table(root, "log")) {
         c.known_keys(*log, "log", {"level"});

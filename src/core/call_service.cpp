@@ -178,6 +178,8 @@ struct CallService::Impl {
         /// nobody), for the legs of the record without a read per leg.
         std::vector<std::pair<Extension, std::optional<AgentId>>> agent_of;
         std::string to_seen;       // rec.to was computed from this dialled string (outbound)
+        /// "calls_today" and "missed_waiting" for this caller, computed once per call.
+        nlohmann::json repeat = nlohmann::json::object();
     };
     std::unordered_map<CallId, Active> active;
     std::unordered_map<PbxId, CallTracker> trackers;
@@ -232,6 +234,43 @@ struct CallService::Impl {
         }
         if (known && *known) return *known;
         return AgentId(by->value());
+    }
+
+    /// How often this number called today (UTC day of `at`, this call
+    /// included) and the newest missed call from it no answered call from or
+    /// to it has closed since (a call-back). One indexed read per popped call.
+    void look_up_repeat(Active& a, Timestamp at) {
+        constexpr auto day = std::chrono::hours(24);
+        const auto since_epoch = at.time_since_epoch();
+        const Timestamp midnight(std::chrono::duration_cast<Timestamp::duration>(since_epoch - since_epoch % day));
+        CallFilter f;
+        f.phone = a.rec.from;
+        f.since = midnight - 7 * day;
+        f.limit = 200;
+        int today = 0;
+        bool closed = false;
+        nlohmann::json missed = nullptr;
+        for (const auto& c : storage.list_calls(f)) {  // newest first
+            if (c.direction == Direction::inbound && c.from == a.rec.from && c.started_at >= midnight) ++today;
+            if (c.id == a.rec.id || closed || !c.ended_at) continue;
+            if (c.status == CallStatus::answered) {
+                closed = true;
+            } else if (c.direction == Direction::inbound &&
+                       (c.status == CallStatus::missed || c.status == CallStatus::abandoned)) {
+                missed = {{"id", c.id.value()}, {"at", format_iso(c.started_at)}, {"status", to_string(c.status)}};
+                closed = true;
+            }
+        }
+        a.repeat = {{"calls_today", std::max(today, 1)}, {"missed_waiting", missed}};
+    }
+
+    /// The `call.ringing` of this call, with its repeat-caller fields.
+    nlohmann::json pop_of(const Active& a) const {
+        nlohmann::json m = ringing_message(a.rec, a.ctx);
+        for (const auto& [k, v] : a.repeat.items()) m[k] = v;
+        if (!m.contains("calls_today")) m["calls_today"] = nullptr;
+        if (!m.contains("missed_waiting")) m["missed_waiting"] = nullptr;
+        return m;
     }
 
     void note_queue(Active& a, const CallSnapshot& s) {
@@ -350,6 +389,7 @@ struct CallService::Impl {
                     r.customer_id = a.ctx->customer.id;
                     changed = true;
                 }
+                if (pops_for(a)) look_up_repeat(a, e.at);
             }
         }
         Pop pop{e.ext, agents_on(a, e.ext), true};
@@ -358,7 +398,7 @@ struct CallService::Impl {
         if (!pop.agents.empty() && pops_for(a)) {
             // The pop goes out before the record is written: the agent's
             // screen must not wait for the disk.
-            nlohmann::json msg = ringing_message(r, a.ctx);
+            nlohmann::json msg = pop_of(a);
             if (auto by = transferer_name(a, e.transferred_by)) msg["transferred_by"] = by->value();
             for (const auto& agent : pop.agents) {
                 send(agent, msg);
@@ -403,7 +443,7 @@ struct CallService::Impl {
         if (!own && e.transferred_by && !answerers.empty()) {
             // An attended transfer joined an agent already talking on the
             // consultation call: they get the caller's pop now, then the answer.
-            nlohmann::json pop = ringing_message(r, a.ctx);
+            nlohmann::json pop = pop_of(a);
             if (auto by = transferer_name(a, e.transferred_by)) pop["transferred_by"] = by->value();
             for (const auto& agent : answerers) {
                 send(agent, pop);

@@ -481,6 +481,9 @@ struct CallTracker::Impl {
         Call& c = *ch->call;
         if (!c.answered) c.abandoned = true;
         if (!e.queue.empty() && !c.snap.queue) c.snap.queue = e.queue;
+        // No QueueCallerJoin seen (joined before we connected, or not sent):
+        // the PBX's hold time says when the caller joined.
+        if (!c.snap.queued_at && e.hold_seconds > 0) c.snap.queued_at = ev->at - std::chrono::seconds(e.hold_seconds);
     }
 
     void on(const pbx::AgentCalled& e) {

@@ -87,3 +87,14 @@ TEST_CASE("a missing file is an error that says so") {
     REQUIRE(r.errors.size() == 1);
     CHECK(r.errors[0].message.find("cannot read") != std::string::npos);
 }
+
+TEST_CASE("[calls] pop_internal defaults to false, takes a boolean, and names a wrong type or unknown key") {
+    auto none = parse_config("", "f.toml");
+    REQUIRE(none.config);
+    CHECK_FALSE(none.config->pop_internal);
+    auto on = parse_config("[calls]\npop_internal = true\n", "f.toml");
+    REQUIRE(on.config);
+    CHECK(on.config->pop_internal);
+    CHECK(has_error(parse_config("[calls]\npop_internal = \"yes\"\n", "f.toml"), "calls.pop_internal", 2));
+    CHECK(has_error(parse_config("[calls]\npop_inernal = true\n", "f.toml"), "calls.pop_inernal", 2));
+}

@@ -45,6 +45,7 @@ struct Config {
     std::string default_region = "IR";
     std::string log_level = "info";    // [log] level: trace|debug|info|warn|error
     int session_hours = 12;            // [server] session_hours: login lifetime
+    bool pop_internal = false;         // [calls] pop_internal: pop calls between agents' phones too
     std::vector<PbxConfig> pbx;
 };
 
