@@ -26,6 +26,7 @@
 #include "ringside/ami/connection.hpp"
 #include "ringside/app/config.hpp"
 #include "ringside/core/call_service.hpp"
+#include "ringside/esl/connection.hpp"
 #include "ringside/server/pop_hub.hpp"
 #include "ringside/server/server.hpp"
 #include "ringside/sim/simulated_asterisk.hpp"
@@ -122,6 +123,10 @@ public:
         server_.start();
         for (const auto& p : cfg_.pbx) {
             if (!p.enabled) continue;
+            if (p.type == "freeswitch-esl") {
+                add_esl_link(p);
+                continue;
+            }
             if (p.type != "asterisk-ami") {
                 spdlog::warn("pbx {}: type {} is not supported by this build yet; skipped", p.id, p.type);
                 continue;
@@ -156,6 +161,24 @@ public:
         links_.push_back({p.id, std::move(link)});
     }
 
+    void add_esl_link(const PbxConfig& p) {
+        esl::ConnectionConfig c;
+        c.pbx = PbxId{p.id};
+        c.host = p.host;
+        c.port = p.port;
+        c.password = p.password;
+        auto link = std::make_unique<esl::Connection>(ioc_.get_executor(), c, [this](pbx::Event ev) {
+            // Never block the event socket read loop: the engine takes it from here.
+            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
+                feed(ev);
+                latency_.observe(std::chrono::steady_clock::now() - received);
+            });
+        });
+        link->start();
+        std::lock_guard lock(links_mutex_);
+        esl_links_.push_back({p.id, std::move(link)});
+    }
+
     /// Runs until stop(); blocks the calling thread (it is one of the two).
     void run() {
         std::thread second([this] { ioc_.run(); });
@@ -168,6 +191,7 @@ public:
         {
             std::lock_guard lock(links_mutex_);
             for (auto& l : links_) l.conn->stop();
+            for (auto& l : esl_links_) l.conn->stop();
         }
         // Whatever the links posted before they stopped runs before this.
         asio::post(engine_, [this] {
@@ -219,6 +243,14 @@ private:
             events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
             reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
         }
+        for (const auto& l : esl_links_) {
+            auto s = l.conn->status();
+            auto id = prom_escape(l.id);
+            out << "ringside_pbx_link_up{pbx=\"" << id << "\",state=\"" << esl::to_string(s.state) << "\"} "
+                << (s.state == esl::LinkState::connected ? 1 : 0) << "\n";
+            events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
+            reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
+        }
         out << latency_.render();
         out << "# HELP ringside_storage_queued_writes Call-record writes waiting for the disk.\n"
                "# TYPE ringside_storage_queued_writes gauge\nringside_storage_queued_writes "
@@ -236,6 +268,10 @@ private:
         std::string id;
         std::unique_ptr<ami::Connection> conn;
     };
+    struct EslLink {
+        std::string id;
+        std::unique_ptr<esl::Connection> conn;
+    };
 
     Config cfg_;
     asio::io_context ioc_{2};
@@ -251,6 +287,7 @@ private:
     asio::signal_set signals_;
     std::mutex links_mutex_;
     std::vector<Link> links_;
+    std::vector<EslLink> esl_links_;
     std::atomic<bool> stopping_{false};
     EngineLatency latency_;
 };

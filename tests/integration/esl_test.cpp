@@ -1,0 +1,263 @@
+// The real `ringside serve` binary against an ESL server in this test,
+// speaking real FreeSWITCH Event Socket bytes over loopback: auth request,
+// the channel listing, the events of one call that rings 1001 and is
+// answered. The agent at 1001 gets the pop on a real WebSocket and the call
+// is in /api/calls as answered.
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+
+#include <csignal>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
+#include "../unit/esl_fixtures.hpp"
+#include "harness.hpp"
+
+using namespace ringside::test;
+using json = nlohmann::json;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+/// A FreeSWITCH mod_event_socket stand-in that speaks the real protocol bytes
+/// for one client at a time: auth/request, `auth` checked against the
+/// password, `event plain` accepted, `api show channels as json` answered
+/// with `listing`, `api status` answered. Events are pushed with send().
+class EslServer {
+public:
+    explicit EslServer(std::string password) : password_(std::move(password)) {
+        acceptor_.open(tcp::v4());
+        acceptor_.set_option(tcp::acceptor::reuse_address(true));
+        acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+        acceptor_.listen();
+        thread_ = std::thread([this] { run(); });
+    }
+    ~EslServer() {
+        stopping_ = true;
+        ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+        {
+            std::lock_guard lock(mutex_);
+            if (socket_) ::shutdown(socket_->native_handle(), SHUT_RDWR);
+        }
+        thread_.join();
+    }
+    unsigned short port() const { return acceptor_.local_endpoint().port(); }
+
+    /// Writes raw bytes to the connected client (events, a disconnect notice).
+    void send(const std::string& bytes) {
+        std::lock_guard lock(mutex_);
+        if (!socket_) throw std::runtime_error("no ESL client connected");
+        asio::write(*socket_, asio::buffer(bytes));
+    }
+    /// True once a client authenticated, subscribed and asked for the listing.
+    bool wait_ready(std::chrono::milliseconds timeout = 15s) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (ready_) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    }
+    std::vector<std::string> commands() {
+        std::lock_guard lock(mutex_);
+        return commands_;
+    }
+    std::atomic<int> refused{0};
+
+private:
+    void run() {
+        while (!stopping_) {
+            tcp::socket s(ioc_);
+            boost::system::error_code ec;
+            acceptor_.accept(s, ec);
+            if (ec || stopping_) return;
+            {
+                std::lock_guard lock(mutex_);
+                socket_.emplace(std::move(s));
+            }
+            serve();
+            std::lock_guard lock(mutex_);
+            ready_ = false;
+            socket_.reset();
+        }
+    }
+
+    void serve() {
+        send("Content-Type: auth/request\n\n");
+        asio::streambuf buf;
+        for (;;) {
+            boost::system::error_code ec;
+            const auto n = asio::read_until(*socket_, buf, "\n\n", ec);
+            if (ec) return;
+            std::string cmd(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + static_cast<long>(n) - 2);
+            buf.consume(n);
+            {
+                std::lock_guard lock(mutex_);
+                commands_.push_back(cmd);
+            }
+            if (cmd.starts_with("auth ")) {
+                if (cmd.substr(5) != password_) {
+                    ++refused;
+                    send("Content-Type: command/reply\nReply-Text: -ERR invalid\n\n");
+                    return;
+                }
+                send("Content-Type: command/reply\nReply-Text: +OK accepted\n\n");
+            } else if (cmd.starts_with("event plain ")) {
+                send("Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n");
+            } else if (cmd == "api show channels as json") {
+                api(R"({"row_count":0})" "\n");
+                ready_ = true;
+            } else if (cmd == "api status") {
+                api("UP 0 years, 0 days, 0 hours, 1 minute\nFreeSWITCH is ready\n");
+            } else {
+                send("Content-Type: command/reply\nReply-Text: -ERR command not found\n\n");
+            }
+        }
+    }
+    void api(const std::string& body) {
+        send("Content-Type: api/response\nContent-Length: " + std::to_string(body.size()) + "\n\n" + body);
+    }
+
+    std::string password_;
+    asio::io_context ioc_;
+    tcp::acceptor acceptor_{ioc_};
+    std::thread thread_;
+    std::mutex mutex_;
+    std::optional<tcp::socket> socket_;
+    std::vector<std::string> commands_;
+    std::atomic<bool> ready_{false};
+    std::atomic<bool> stopping_{false};
+};
+
+/// Ringside configured with one freeswitch-esl PBX "fs", an agent Alice at
+/// 1001, a supervisor, and a known customer.
+struct EslSite {
+    TempDir dir;
+    unsigned short port = free_port();
+    std::filesystem::path config = dir.path / "ringside.toml";
+    std::unique_ptr<Process> ringside;
+
+    void write_config(unsigned short esl_port, const std::string& password) {
+        write_file(config, "[server]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n[database]\npath = \"" +
+                               (dir.path / "ringside.db").string() +
+                               "\"\n[phone]\ndefault_region = \"US\"\n[log]\nlevel = \"debug\"\n"
+                               "[[pbx]]\nid = \"fs\"\ntype = \"freeswitch-esl\"\nhost = \"127.0.0.1\"\nport = " +
+                               std::to_string(esl_port) + "\npassword = \"" + password + "\"\n");
+    }
+    void add_user(const std::string& name, const std::string& role, const std::string& ext) {
+        std::vector<std::string> argv{ringside_binary().string(), "user", "add", "--username", name, "--role", role,
+                                      "--password-stdin", "--config", config.string()};
+        if (!ext.empty()) {
+            argv.push_back("--extension");
+            argv.push_back(ext);
+        }
+        REQUIRE(run(argv, dir.path, "password-123\n").status == 0);
+    }
+    void start() {
+        ringside = std::make_unique<Process>(
+            std::vector<std::string>{ringside_binary().string(), "serve", "--config", config.string()}, dir.path);
+        if (!wait_healthy(port)) FAIL("ringside did not become healthy:\n" << ringside->err());
+    }
+    bool wait_metric(const std::string& needle, std::chrono::milliseconds timeout = 15s) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (http(port, "GET", "/metrics").body.find(needle) != std::string::npos) return true;
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    }
+    ~EslSite() {
+        if (ringside && ringside->running()) {
+            ringside->signal(SIGTERM);
+            ringside->wait(10s);
+        }
+        if (ringside && std::getenv("RINGSIDE_TEST_LOGS")) std::fprintf(stderr, "%s", ringside->err().c_str());
+    }
+};
+
+long long now_us() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+TEST_CASE("a FreeSWITCH call to user/1001 pops on the agent at 1001 and is logged answered") {
+    EslServer fs("ClueCon");
+    EslSite site;
+    site.write_config(fs.port(), "ClueCon");
+    site.add_user("alice", "agent", "1001");
+    site.add_user("bob", "agent", "1002");
+    site.add_user("sam", "supervisor", "");
+    site.start();
+    const auto sup = login(site.port, "sam", "password-123");
+    auto created = http(site.port, "POST", "/api/customers",
+                        json{{"name", "Jane Roe"}, {"phones", {"+12025550143"}}, {"tier", "gold"}}.dump(), sup);
+    REQUIRE(created.status == 201);
+    REQUIRE(fs.wait_ready());
+    REQUIRE(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
+    auto cmds = fs.commands();
+    REQUIRE(cmds.size() >= 3);
+    CHECK(cmds[0] == "auth ClueCon");
+    CHECK(cmds[1].starts_with("event plain CHANNEL_CREATE"));
+    CHECK(cmds[2] == "api show channels as json");
+
+    WsClient alice(site.port, login(site.port, "alice", "password-123"));
+    WsClient bob(site.port, login(site.port, "bob", "password-123"));
+    const std::string a = "5f0d3a9e-8d7c-4c1e-9a51-1f2e3d4c5b6a", b = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    auto call = esl_fixtures::scripted_call(a, b, "+12025550143", "Jane Roe", "1001", true, now_us());
+
+    fs.send(call.ring);
+    auto ring = alice.next_of("call.ringing");
+    REQUIRE(ring);
+    CHECK((*ring)["call"]["id"] == "fs-" + a);
+    CHECK((*ring)["call"]["from"] == "+12025550143");
+    CHECK((*ring)["customer"]["name"] == "Jane Roe");
+
+    std::this_thread::sleep_for(1100ms);  // the phone rings a moment
+    fs.send(call.answer);
+    REQUIRE(alice.next_of("call.answered"));
+    std::this_thread::sleep_for(1100ms);  // talk
+    fs.send(call.hangup);
+    auto ended = alice.next_of("call.ended");
+    REQUIRE(ended);
+    CHECK((*ended)["call"]["status"] == "answered");
+    CHECK_FALSE(bob.next(300ms));  // Bob's phone never rang
+
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    json rec;
+    HttpResponse r;
+    while (std::chrono::steady_clock::now() < deadline) {
+        r = http(site.port, "GET", "/api/calls?limit=100", "", sup);
+        const auto doc = r.status == 200 ? r.json() : json::object();
+        for (const auto& c : doc.value("calls", json::array()))
+            if (c["id"] == "fs-" + a && c["status"] == "answered" && !c["ended_at"].is_null()) rec = c;
+        if (!rec.is_null()) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    INFO("last /api/calls answer: " << r.status << " " << r.body);
+    REQUIRE(!rec.is_null());
+    CHECK(rec["agent"] == "alice");
+    CHECK(rec["extension"] == "1001");
+    CHECK(rec["pbx"] == "fs");
+    CHECK(rec["customer_id"] == created.json()["id"]);
+}
+
+TEST_CASE("a wrong event socket password shows as a refused login in /metrics, not a crash loop") {
+    EslServer fs("ClueCon");
+    EslSite site;
+    site.write_config(fs.port(), "not-the-password");
+    site.start();
+    REQUIRE(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"login_refused\"} 0"));
+    CHECK(fs.refused.load() >= 1);
+    CHECK(site.ringside->running());
+}
