@@ -261,3 +261,27 @@ TEST_CASE("a wrong event socket password shows as a refused login in /metrics, n
     CHECK(fs.refused.load() >= 1);
     CHECK(site.ringside->running());
 }
+
+TEST_CASE("after FreeSWITCH's disconnect notice Ringside logs in again and lists the channels afresh") {
+    EslServer fs("ClueCon");
+    EslSite site;
+    site.write_config(fs.port(), "ClueCon");
+    site.start();
+    REQUIRE(fs.wait_ready());
+    REQUIRE(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
+    fs.send("Content-Type: text/disconnect-notice\nContent-Length: 67\n\n"
+            "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n");
+    REQUIRE(site.wait_metric("ringside_pbx_reconnects_total{pbx=\"fs\"} 1"));
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    int listings = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        listings = 0;
+        for (const auto& c : fs.commands()) listings += c == "api show channels as json";
+        if (listings >= 2) break;
+        std::this_thread::sleep_for(50ms);
+    }
+    CHECK(listings == 2);
+    CHECK(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
+    CHECK(site.ringside->err().find("FreeSWITCH ended the event socket session: Disconnected, goodbye.") !=
+          std::string::npos);
+}
