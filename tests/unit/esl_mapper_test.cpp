@@ -196,3 +196,30 @@ TEST_CASE("a show channels listing rebuilds channels as listed, legs tied by cal
     CHECK(error == "FreeSWITCH channel list is not JSON");
     CHECK(m.map_channel_list(R"({"rows":[1,"x",{"uuid":5}]})", t0).empty());
 }
+
+TEST_CASE("after a reconnect a listed call ringing 1001 rings it again and its live answer is an answer") {
+    EventMapper m(PbxId{"fs"});
+    CallTracker tracker;
+    std::vector<std::string> kinds;
+    auto feed = [&](const pbx::Event& e) {
+        for (auto& f : tracker.on_event(e)) {
+            if (auto* r = std::get_if<effect::Ringing>(&f)) {
+                kinds.push_back("ringing " + r->ext.value());
+                CHECK(r->call.caller_num == "+15551234567");
+            }
+            if (auto* a = std::get_if<effect::Answered>(&f)) kinds.push_back("answered " + a->ext.value());
+            if (auto* e2 = std::get_if<effect::Ended>(&f)) kinds.push_back(std::string(to_string(e2->outcome)));
+        }
+    };
+    feed(pbx::Event{PbxId{"fs"}, t0, pbx::ResyncBegin{}});
+    const std::string json = R"({"row_count":2,"rows":[
+      {"uuid":"b-5","direction":"outbound","name":"sofia/internal/sip:1001@10.0.0.21:5060","callstate":"RINGING",
+       "cid_name":"Jane Roe","cid_num":"+15551234567","dest":"1001","call_uuid":"a-5"},
+      {"uuid":"a-5","direction":"inbound","name":"sofia/external/+15551234567@198.51.100.7","callstate":"RINGING",
+       "cid_name":"Jane Roe","cid_num":"+15551234567","dest":"5000","call_uuid":"a-5"}]})";
+    for (const auto& e : m.map_channel_list(json, t0)) feed(e);
+    feed(pbx::Event{PbxId{"fs"}, t0, pbx::ResyncEnd{}});
+    auto call = esl_fixtures::scripted_call("a-5", "b-5", "+15551234567", "Jane Roe", "1001", true);
+    for (const auto& e : map_all(m, call.answer + call.hangup)) feed(e);
+    CHECK(kinds == std::vector<std::string>{"ringing 1001", "answered 1001", "answered"});
+}
