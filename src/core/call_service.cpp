@@ -236,32 +236,70 @@ struct CallService::Impl {
         return AgentId(by->value());
     }
 
-    /// How often this number called today (UTC day of `at`, this call
-    /// included) and the newest missed call from it no answered call from or
-    /// to it has closed since (a call-back). One indexed read per popped call.
-    void look_up_repeat(Active& a, Timestamp at) {
-        constexpr auto day = std::chrono::hours(24);
-        const auto since_epoch = at.time_since_epoch();
-        const Timestamp midnight(std::chrono::duration_cast<Timestamp::duration>(since_epoch - since_epoch % day));
-        CallFilter f;
-        f.phone = a.rec.from;
-        f.since = midnight - 7 * day;
-        f.limit = 200;
-        int today = 0;
-        bool closed = false;
-        nlohmann::json missed = nullptr;
-        for (const auto& c : storage.list_calls(f)) {  // newest first
-            if (c.direction == Direction::inbound && c.from == a.rec.from && c.started_at >= midnight) ++today;
-            if (c.id == a.rec.id || closed || !c.ended_at) continue;
-            if (c.status == CallStatus::answered) {
-                closed = true;
-            } else if (c.direction == Direction::inbound &&
-                       (c.status == CallStatus::missed || c.status == CallStatus::abandoned)) {
-                missed = {{"id", c.id.value()}, {"at", format_iso(c.started_at)}, {"status", to_string(c.status)}};
-                closed = true;
+    /// Repeat and missed callers, per E.164 number, kept in memory so a pop
+    /// never waits on a read: seeded once per number from the customer's
+    /// recent interactions (already read for the pop), then kept up to date
+    /// from the calls this engine sees. Bounded: cleared past max_callers.
+    struct CallerLog {
+        std::int64_t day = -1;        // UTC day number `today` counts
+        int today = 0;                // inbound calls from the number that day
+        nlohmann::json missed = nullptr;  // {"id","at","status"} of a missed call owed a call-back
+    };
+    static constexpr std::size_t max_callers = 200'000;
+    std::unordered_map<std::string, CallerLog> callers;
+
+    static std::int64_t day_of(Timestamp t) {
+        const auto h = std::chrono::duration_cast<std::chrono::hours>(t.time_since_epoch()).count();
+        return h >= 0 ? h / 24 : (h - 23) / 24;
+    }
+
+    CallerLog& caller_log(const std::string& e164, const Active& a, Timestamp at) {
+        if (callers.size() >= max_callers && !callers.contains(e164)) callers.clear();
+        auto [it, fresh] = callers.try_emplace(e164);
+        CallerLog& l = it->second;
+        if (fresh) {
+            l.day = day_of(at);
+            if (a.ctx) {
+                bool closed = false;
+                for (const auto& h : a.ctx->recent_interactions) {  // newest first
+                    if (h.channel != "call" || (h.call_id && *h.call_id == a.rec.id)) continue;
+                    if (h.direction == "inbound" && day_of(h.at) == l.day) ++l.today;
+                    if (closed) continue;
+                    if (h.status == "answered") {
+                        closed = true;
+                    } else if (h.direction == "inbound" && (h.status == "missed" || h.status == "abandoned")) {
+                        l.missed = {{"id", h.call_id ? h.call_id->value() : ""}, {"at", format_iso(h.at)}, {"status", h.status}};
+                        closed = true;
+                    }
+                }
             }
+        } else if (l.day != day_of(at)) {
+            l.day = day_of(at);
+            l.today = 0;
         }
-        a.repeat = {{"calls_today", std::max(today, 1)}, {"missed_waiting", missed}};
+        return l;
+    }
+
+    /// At the first ring of an inbound call from a number: count it, and note
+    /// what the pop says about the caller.
+    void count_caller(Active& a, Timestamp at) {
+        CallerLog& l = caller_log(a.rec.from, a, at);
+        ++l.today;
+        a.repeat = {{"calls_today", l.today}, {"missed_waiting", l.missed}};
+    }
+
+    /// At the end: a missed inbound call waits for a call-back; an answered
+    /// call from or to the number closes it.
+    void settle_caller(const Active& a) {
+        const CallRecord& r = a.rec;
+        const std::string* number = nullptr;
+        if (r.direction == Direction::inbound && a.from_e164) number = &r.from;
+        else if (r.direction == Direction::outbound && !r.to.empty() && r.to[0] == '+') number = &r.to;
+        if (!number) return;
+        CallerLog& l = caller_log(*number, a, r.started_at);
+        if (r.status == CallStatus::answered) l.missed = nullptr;
+        else if (r.direction == Direction::inbound && (r.status == CallStatus::missed || r.status == CallStatus::abandoned))
+            l.missed = {{"id", r.id.value()}, {"at", format_iso(r.started_at)}, {"status", to_string(r.status)}};
     }
 
     /// The `call.ringing` of this call, with its repeat-caller fields.
@@ -389,7 +427,7 @@ struct CallService::Impl {
                     r.customer_id = a.ctx->customer.id;
                     changed = true;
                 }
-                if (pops_for(a)) look_up_repeat(a, e.at);
+                if (pops_for(a)) count_caller(a, e.at);
             }
         }
         Pop pop{e.ext, agents_on(a, e.ext), true};
@@ -516,6 +554,7 @@ struct CallService::Impl {
         finalise_times(r, e.at);
         if (a.queued_at) r.hold_seconds = seconds_or_zero(*a.queued_at, r.answered_at ? *r.answered_at : e.at);
         calls_ended.fetch_add(1, std::memory_order_relaxed);
+        settle_caller(a);
         storage.finish_call(r, history_of(r));
         if (r.agent && pops_for(a)) send(*r.agent, {{"type", "call.ended"}, {"call", r}});
     }

@@ -188,3 +188,28 @@ TEST_CASE("repeat callers: the pop counts today's calls and shows a missed call 
     CHECK(pop3["missed_waiting"].is_null());
     CHECK(second_id != first.value());
 }
+
+TEST_CASE("after a restart a known customer's missed call still waits for a call-back, from their history") {
+    TempDir dir;
+    const auto db = dir.path() / "ringside.db";
+    CallId first("");
+    std::int64_t customer = 0;
+    {
+        Env e(db, "IR");
+        e.add_user(make_user("alice", Role::agent, "1001"));
+        e.add_user(make_user("bob", Role::agent, "1002"));
+        Customer c;
+        c.name = "Sara Ahmadi";
+        c.phones = {"+989121234567"};
+        customer = e.store.create_customer(c);
+        first = play(e, queue_plan(sim::Outcome::no_answer, 1, at_s(0)));
+    }
+    Env e(db, "IR");  // a new engine: nothing in memory
+    play(e, queue_plan(sim::Outcome::answered, 100, at_s(600)));
+    auto pop = e.sink.of_type("call.ringing").at(0).msg;
+    CHECK(pop["customer"]["id"] == customer);
+    CHECK(pop["calls_today"] == 2);
+    REQUIRE(pop["missed_waiting"].is_object());
+    CHECK(pop["missed_waiting"]["id"] == first.value());
+    CHECK(pop["missed_waiting"]["status"] == "missed");
+}
