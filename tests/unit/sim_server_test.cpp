@@ -239,8 +239,11 @@ TEST_CASE("CoreShowChannels during a call lists its channels, and none after it 
 
 TEST_CASE("a client that never reads is dropped while another still gets its events promptly") {
     auto cfg = test_config();
-    cfg.max_queued_bytes = 64 * 1024;
-    cfg.write_timeout = 300ms;
+    // Room for a live reader that a loaded CI machine starves for a few
+    // hundred milliseconds (the 800 calls below are ~9 MB), none for one
+    // that never reads.
+    cfg.max_queued_bytes = 1024 * 1024;
+    cfg.write_timeout = 2000ms;
     Running r(cfg);
 
     Client stuck(r.sim.port(), 4096);
