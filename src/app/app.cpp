@@ -109,6 +109,7 @@ public:
           store_(cfg.database),
           records_(store_, [](const std::string& e) { spdlog::error("storage: {}", e); }),
           phones_(cfg.default_region),
+          hub_(hub_options()),
           calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
           signals_(ioc_, SIGINT, SIGTERM) {}
@@ -217,6 +218,16 @@ private:
             // A storage failure must not kill the engine; the event is lost, loudly.
             spdlog::error("pbx {}: could not process an event: {}", ev.pbx.value(), e.what());
         }
+    }
+
+    /// seq starts from this process's start time so it keeps growing across
+    /// restarts: a browser's resume after a restart then asks for less than
+    /// everything the new process sent, and gets all of it.
+    static server::PopHubOptions hub_options() {
+        server::PopHubOptions o;
+        auto secs = std::chrono::duration_cast<std::chrono::seconds>(now_ms().time_since_epoch()).count();
+        o.first_seq = static_cast<std::uint64_t>(secs) * 1'000'000 + 1;
+        return o;
     }
 
     static server::ServerOptions server_options(const Config& cfg) {

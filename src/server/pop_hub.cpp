@@ -16,6 +16,12 @@ void PopHub::prune_locked(UserState& u, std::chrono::steady_clock::time_point no
     while (!u.held.empty() && now - u.held.front().at > options_.retention) u.held.pop_front();
 }
 
+PopHub::UserState& PopHub::user_locked(const AgentId& user) {
+    auto [it, inserted] = users_.try_emplace(user);
+    if (inserted) it->second.next_seq = options_.first_seq;
+    return it->second;
+}
+
 void PopHub::send(const AgentId& to, nlohmann::json message) {
     const auto now = options_.clock();
     std::vector<std::shared_ptr<PopSubscriber>> targets;
@@ -23,7 +29,7 @@ void PopHub::send(const AgentId& to, nlohmann::json message) {
     std::uint64_t seq = 0;
     {
         std::lock_guard lock(mutex_);
-        auto& u = users_[to];
+        auto& u = user_locked(to);
         seq = u.next_seq++;
         message["seq"] = seq;
         // Caller names come from the PBX and may not be valid UTF-8: replace, never throw.
@@ -52,7 +58,7 @@ void PopHub::send(const AgentId& to, nlohmann::json message) {
 
 std::uint64_t PopHub::subscribe(const AgentId& user, const PopSubscriber* id, std::weak_ptr<PopSubscriber> s) {
     std::lock_guard lock(mutex_);
-    auto& u = users_[user];
+    auto& u = user_locked(user);
     u.subs.push_back(Sub{id, std::move(s)});
     return u.next_seq - 1;
 }
@@ -85,7 +91,7 @@ std::vector<HeldMessage> PopHub::replay(const AgentId& user, std::uint64_t after
 std::uint64_t PopHub::latest_seq(const AgentId& user) const {
     std::lock_guard lock(mutex_);
     auto it = users_.find(user);
-    return it == users_.end() ? 0 : it->second.next_seq - 1;
+    return it == users_.end() ? options_.first_seq - 1 : it->second.next_seq - 1;
 }
 
 std::size_t PopHub::subscriber_count(const AgentId& user) const {

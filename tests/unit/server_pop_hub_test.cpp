@@ -153,3 +153,19 @@ TEST_CASE("a caller name that is not valid UTF-8 is replaced, never thrown on") 
     REQUIRE(a->got.size() == 1);
     CHECK_FALSE(json::parse(*a->got[0].second, nullptr, false).is_discarded());
 }
+
+TEST_CASE("after a restart a resume with the old process's seq gets every message the new one sent") {
+    // The first process numbered from 1'700'000'000'000'001; the browser saw up to ...050.
+    const std::uint64_t seen_before_restart = 1'700'000'000'000'050;
+    PopHubOptions o;
+    o.first_seq = 1'700'000'100'000'001;  // the new process started 100 s later
+    PopHub hub(o);
+    AgentId alice{"alice"};
+    for (int i = 0; i < 80; ++i) hub.send(alice, json{{"type", "call.ringing"}, {"n", i}});
+    CHECK(hub.latest_seq(alice) == o.first_seq + 79);
+    CHECK(hub.latest_seq(AgentId{"nobody"}) == o.first_seq - 1);
+    auto missed = hub.replay(alice, seen_before_restart);
+    REQUIRE(missed.size() == 80);
+    CHECK(missed.front().seq == o.first_seq);
+    CHECK(json::parse(*missed.back().text)["n"] == 79);
+}

@@ -46,6 +46,11 @@ struct PopHubOptions {
     std::chrono::milliseconds retention = std::chrono::minutes(10);
     /// Hard bound per user: the oldest go first beyond it.
     std::size_t max_held_per_user = 1000;
+    /// Each user's first seq in this process. The app starts it from the
+    /// process's start time (seconds x 10^6) so seqs keep increasing across
+    /// restarts, and a browser resuming after a restart gets everything the
+    /// new process sent, however many messages that was.
+    std::uint64_t first_seq = 1;
     /// Clock for retention; tests inject their own.
     std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
 };
@@ -100,6 +105,7 @@ private:
         std::vector<Sub> subs;
     };
     void prune_locked(UserState& u, std::chrono::steady_clock::time_point now) const;
+    UserState& user_locked(const AgentId& user);
 
     PopHubOptions options_;
     mutable std::mutex mutex_;
