@@ -51,11 +51,11 @@ TEST_CASE("a known caller pops on the ringing agent only, before answer, and is 
     CHECK((*ring)["customer"]["tier"] == "gold");
     REQUIRE((*ring)["open_issues"].size() == 1);
     CHECK((*ring)["open_issues"][0]["title"] == "Refund not received");
-    CHECK((*ring)["seq"].get<int>() >= 1);
+    CHECK((*ring)["seq"].get<std::int64_t>() >= 1);
 
     auto answered = alice.next_of("call.answered");
     REQUIRE(answered);
-    CHECK((*answered)["seq"].get<int>() > (*ring)["seq"].get<int>());
+    CHECK((*answered)["seq"].get<std::int64_t>() > (*ring)["seq"].get<std::int64_t>());
     auto ended = alice.next_of("call.ended");
     REQUIRE(ended);
     CHECK((*ended)["call"]["status"] == "answered");
