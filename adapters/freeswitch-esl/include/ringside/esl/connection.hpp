@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "ringside/adapters/link_status.hpp"
 #include "ringside/core/pbx_event.hpp"
 #include "ringside/esl/client.hpp"
 
@@ -33,19 +34,12 @@ struct ConnectionConfig {
     ReaderLimits limits{};
 };
 
-enum class LinkState { connecting, connected, login_refused, reconnecting, stopped };
-/// "connecting", "connected", "login_refused", "reconnecting", "stopped"
-const char* to_string(LinkState s) noexcept;
-
-/// A snapshot for metrics and the admin page.
-struct LinkStatus {
-    LinkState state = LinkState::connecting;
-    std::string last_error;                  // plain words, "" when none yet
-    std::uint64_t events_received = 0;       // pbx events handed to the engine
-    std::uint64_t reconnects = 0;            // links lost or refused since start
-    std::uint64_t protocol_warnings = 0;     // reader limits crossed (data dropped, link kept)
-    std::optional<Timestamp> last_event_at;  // when the last event was received
-};
+/// The link state and status snapshot are the same for every PBX protocol
+/// (ringside/adapters/link_status.hpp): "connecting", "connected",
+/// "login_refused", "reconnecting", "stopped".
+using adapters::LinkState;
+using adapters::LinkStatus;
+using adapters::to_string;
 
 class Connection {
 public:
