@@ -823,26 +823,47 @@ void SqliteStore::upsert_call(const CallRecord& r) {
     });
 }
 
+namespace {
+
+/// finish_call's body, inside the caller's transaction.
+template <class Impl>
+void finish_call_in(Impl& impl, Connection& c, const CallRecord& r, const std::optional<Interaction>& history) {
+    impl.upsert_call(c, r);
+    if (!history) return;
+    Interaction h = *history;
+    // The call id is the idempotency key: a history entry always names its call.
+    h.call_id = r.id;
+    std::string notes;
+    {
+        // An agent who closed the call before the PBX reported its end
+        // already saved a disposition on the call row; carry it over.
+        Query q(c, "SELECT disposition, notes FROM calls WHERE id = ?");
+        q.bind(r.id);
+        if (q.step()) {
+            if (h.disposition.empty()) h.disposition = q.str(0);
+            notes = q.str(1);
+        }
+    }
+    impl.upsert_interaction(c, h, notes);
+}
+
+}  // namespace
+
 void SqliteStore::finish_call(const CallRecord& r, const std::optional<Interaction>& history) {
     impl_->write("finish_call", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        impl_->upsert_call(c, r);
-        if (history) {
-            Interaction h = *history;
-            // The call id is the idempotency key: a history entry always names its call.
-            h.call_id = r.id;
-            std::string notes;
-            {
-                // An agent who closed the call before the PBX reported its end
-                // already saved a disposition on the call row; carry it over.
-                Query q(c, "SELECT disposition, notes FROM calls WHERE id = ?");
-                q.bind(r.id);
-                if (q.step()) {
-                    if (h.disposition.empty()) h.disposition = q.str(0);
-                    notes = q.str(1);
-                }
-            }
-            impl_->upsert_interaction(c, h, notes);
+        finish_call_in(*impl_, c, r, history);
+        tx.commit();
+    });
+}
+
+void SqliteStore::write_calls(const std::vector<CallWrite>& batch) {
+    if (batch.empty()) return;
+    impl_->write("write_calls", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        for (const auto& w : batch) {
+            if (w.final) finish_call_in(*impl_, c, w.record, w.history);
+            else impl_->upsert_call(c, w.record);
         }
         tx.commit();
     });

@@ -29,28 +29,34 @@ void WriteBehindStore::run() {
         work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
         // Take everything queued so far; apply it without holding the lock.
-        std::deque<Op> batch;
+        std::vector<Op> batch;
         batch.swap(queue_);
         lk.unlock();
-        std::uint64_t failed = 0;
-        for (auto& op : batch) {
-            try {
-                if (auto* u = std::get_if<Upsert>(&op)) inner_.upsert_call(u->rec);
-                else {
-                    auto& f = std::get<Finish>(op);
-                    inner_.finish_call(f.rec, f.history);
-                }
-            } catch (const std::exception& e) {
-                ++failed;
-                if (on_error_) on_error_(std::string("call ") + std::visit([](auto& o) { return o.rec.id.value(); }, op) +
-                                         ": record not stored: " + e.what());
-            }
-        }
+        const auto failed = apply(batch);
         lk.lock();
         applied_ += batch.size();
         failed_ += failed;
         done_cv_.notify_all();
     }
+}
+
+std::uint64_t WriteBehindStore::apply(const std::vector<Op>& batch) {
+    try {
+        inner_.write_calls(batch);
+        return 0;
+    } catch (const std::exception&) {
+        // Nothing of the batch was stored: find the write that fails.
+    }
+    std::uint64_t failed = 0;
+    for (const auto& op : batch) {
+        try {
+            inner_.write_calls({op});
+        } catch (const std::exception& e) {
+            ++failed;
+            if (on_error_) on_error_("call " + op.record.id.value() + ": record not stored: " + e.what());
+        }
+    }
+    return failed;
 }
 
 void WriteBehindStore::flush() {
@@ -69,10 +75,10 @@ std::uint64_t WriteBehindStore::failed_writes() const {
     return failed_;
 }
 
-void WriteBehindStore::upsert_call(const CallRecord& c) { enqueue(Upsert{c}); }
+void WriteBehindStore::upsert_call(const CallRecord& c) { enqueue(Op{c, std::nullopt, false}); }
 
 void WriteBehindStore::finish_call(const CallRecord& c, const std::optional<Interaction>& history) {
-    enqueue(Finish{c, history});
+    enqueue(Op{c, history, true});
 }
 
 std::optional<CallRecord> WriteBehindStore::find_call(const CallId& id) {

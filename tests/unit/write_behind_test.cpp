@@ -127,3 +127,41 @@ TEST_CASE("writers and readers on several threads all see a consistent log") {
     f.limit = 1000;
     CHECK(store.list_calls(f).size() == 300);
 }
+
+TEST_CASE("a batch of call writes is one transaction: a bad write stores none of them") {
+    Dir d;
+    SqliteStore store(d.path / "r.db");
+    auto good = call("main-6.1", 0);
+    auto bad = call("main-6.2", 1);
+    bad.ended_at = bad.started_at;
+    Interaction h;
+    h.customer_id = 424242;  // no such customer
+    h.at = bad.started_at;
+    CHECK_THROWS_AS(store.write_calls({{good, std::nullopt, false}, {bad, h, true}}), StorageError);
+    CHECK_FALSE(store.find_call(good.id));
+    store.write_calls({{good, std::nullopt, false}});
+    CHECK(store.find_call(good.id));
+}
+
+TEST_CASE("when a queued batch fails, the good writes in it still land and the bad one is named") {
+    Dir d;
+    SqliteStore inner(d.path / "r.db");
+    std::vector<std::string> errors;
+    auto bad = call("main-7.2", 1);
+    bad.ended_at = bad.started_at;
+    Interaction h;
+    h.customer_id = 424242;
+    h.at = bad.started_at;
+    {
+        WriteBehindStore store(inner, [&](const std::string& e) { errors.push_back(e); });
+        // Queued faster than the writer drains: they go in as one batch or a few.
+        for (int i = 0; i < 50; ++i) store.upsert_call(call("main-7.g" + std::to_string(i), i));
+        store.finish_call(bad, h);
+        for (int i = 50; i < 100; ++i) store.upsert_call(call("main-7.g" + std::to_string(i), i));
+    }
+    CallFilter f;
+    f.limit = 1000;
+    CHECK(inner.list_calls(f).size() == 100);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("main-7.2") != std::string::npos);
+}

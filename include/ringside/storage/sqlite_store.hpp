@@ -40,6 +40,7 @@ public:
 
     void upsert_call(const CallRecord& c) override;
     void finish_call(const CallRecord& c, const std::optional<Interaction>& history) override;
+    void write_calls(const std::vector<CallWrite>& batch) override;
     std::optional<CallRecord> find_call(const CallId& id) override;
     std::vector<CallRecord> list_calls(const CallFilter& f) override;
     void for_each_call(const CallFilter& f, const std::function<bool(const CallRecord&)>& fn) override;

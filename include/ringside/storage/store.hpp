@@ -88,6 +88,23 @@ public:
     /// interaction, in one transaction: both or neither. Idempotent: an
     /// interaction with the same call_id is replaced, never duplicated.
     virtual void finish_call(const CallRecord& c, const std::optional<Interaction>& history) = 0;
+    /// One queued call-record write: an upsert_call, or a finish_call when
+    /// `final` is set.
+    struct CallWrite {
+        CallRecord record;
+        std::optional<Interaction> history;  // finish_call's history entry
+        bool final = false;
+    };
+    /// Applies the writes in order in one transaction: all or none (a
+    /// failure throws and stores none of them). The default applies them
+    /// one by one; SQLite overrides it because one commit for many writes
+    /// is far cheaper than a commit each.
+    virtual void write_calls(const std::vector<CallWrite>& batch) {
+        for (const auto& w : batch) {
+            if (w.final) finish_call(w.record, w.history);
+            else upsert_call(w.record);
+        }
+    }
     virtual std::optional<CallRecord> find_call(const CallId& id) = 0;
     /// Newest first (started_at desc), at most filter.limit.
     virtual std::vector<CallRecord> list_calls(const CallFilter& f) = 0;

@@ -21,7 +21,6 @@
 #include <functional>
 #include <mutex>
 #include <thread>
-#include <variant>
 
 #include "ringside/storage/store.hpp"
 
@@ -80,16 +79,12 @@ public:
     }
 
 private:
-    struct Upsert {
-        CallRecord rec;
-    };
-    struct Finish {
-        CallRecord rec;
-        std::optional<Interaction> history;
-    };
-    using Op = std::variant<Upsert, Finish>;
+    using Op = CallWrite;
 
     void enqueue(Op op);
+    /// Applies a batch: one transaction; if it fails, one write at a time so
+    /// the good ones land and the bad one is reported by call id.
+    std::uint64_t apply(const std::vector<Op>& batch);
     void run();
 
     Storage& inner_;
@@ -97,7 +92,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable work_cv_;   // writer waits for ops
     std::condition_variable done_cv_;   // flush waits for applied_ to catch up
-    std::deque<Op> queue_;
+    std::vector<Op> queue_;
     std::uint64_t enqueued_ = 0;        // ops ever queued
     std::uint64_t applied_ = 0;         // ops applied (or failed and reported)
     std::uint64_t failed_ = 0;
