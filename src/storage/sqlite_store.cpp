@@ -518,6 +518,19 @@ struct SqliteStore::Impl {
                 .exec();
     }
 
+    static const char* sort_column(CallFilter::Sort s) {
+        switch (s) {
+        case CallFilter::Sort::wait_seconds: return "wait_seconds";
+        case CallFilter::Sort::talk_seconds: return "talk_seconds";
+        case CallFilter::Sort::started_at: break;
+        }
+        return "started_at";
+    }
+
+    /// with_limit: LIMIT ?7 (the caller binds one more than a page to learn
+    /// whether another follows). Numbered parameters: an absent filter
+    /// leaves its number unused, and the SQL text (the statement cache key)
+    /// depends only on which filters are present.
     static CallQuery build_call_query(const CallFilter& f, bool with_limit) {
         CallQuery cq;
         cq.sql = call_select + " WHERE 1 = 1";
@@ -528,22 +541,44 @@ struct SqliteStore::Impl {
         if (f.customer_id) cq.sql += " AND customer_id = ?5";
         if (f.pbx) cq.sql += " AND pbx = ?6";
         if (f.phone) cq.sql += " AND (from_number = ?8 OR to_number = ?8)";
-        cq.sql += " ORDER BY started_at DESC, id DESC";
+        if (f.direction) cq.sql += " AND direction = ?9";
+        if (f.queue) cq.sql += " AND queue = ?10";
+        // instr on lower(): no LIKE wildcards to escape in what a user typed.
+        if (f.text) cq.sql += " AND (instr(lower(notes), ?11) > 0 OR instr(lower(disposition), ?11) > 0)";
+        const std::string col = sort_column(f.sort);
+        const char* dir = f.ascending ? " ASC" : " DESC";
+        // The plain bound first lets the planner seek the sort index; the
+        // row value then excludes the boundary's earlier ties exactly.
+        if (f.after)
+            cq.sql += " AND " + col + (f.ascending ? " >= ?12" : " <= ?12") + " AND (" + col + ", id) " +
+                      (f.ascending ? ">" : "<") + " (?12, ?13)";
+        cq.sql += " ORDER BY " + col + dir + ", id" + dir;
         if (with_limit) cq.sql += " LIMIT ?7";
         return cq;
     }
 
-    static void bind_call_filter(Query& q, const CallFilter& f, bool with_limit) {
+    static void bind_call_filter(Query& q, const CallFilter& f, bool with_limit, std::size_t extra = 0) {
         auto& s = *q;
-        // Numbered parameters: an absent filter leaves its number unused.
         if (f.since) s.bind(1, static_cast<int64_t>(to_ms(*f.since)));
         if (f.until) s.bind(2, static_cast<int64_t>(to_ms(*f.until)));
         if (f.agent) s.bind(3, f.agent->value());
         if (f.status) s.bind(4, std::string(to_string(*f.status)));
         if (f.customer_id) s.bind(5, static_cast<int64_t>(*f.customer_id));
         if (f.pbx) s.bind(6, f.pbx->value());
-        if (with_limit) s.bind(7, static_cast<int64_t>(std::clamp<std::size_t>(f.limit, 1, 1000)));
+        if (with_limit) s.bind(7, static_cast<int64_t>(std::clamp<std::size_t>(f.limit, 1, 1000) + extra));
         if (f.phone) s.bind(8, *f.phone);
+        if (f.direction) s.bind(9, std::string(to_string(*f.direction)));
+        if (f.queue) s.bind(10, *f.queue);
+        if (f.text) {
+            std::string lower = *f.text;
+            for (auto& ch : lower)
+                if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+            s.bind(11, lower);
+        }
+        if (f.after) {
+            s.bind(12, static_cast<int64_t>(f.after->value));
+            s.bind(13, f.after->id);
+        }
     }
 };
 
@@ -878,16 +913,7 @@ std::optional<CallRecord> SqliteStore::find_call(const CallId& id) {
     });
 }
 
-std::vector<CallRecord> SqliteStore::list_calls(const CallFilter& f) {
-    return impl_->read("list_calls", [&](Connection& c) {
-        auto cq = Impl::build_call_query(f, true);
-        Query q(c, cq.sql);
-        Impl::bind_call_filter(q, f, true);
-        std::vector<CallRecord> out;
-        while (q.step()) out.push_back(read_call(q));
-        return out;
-    });
-}
+std::vector<CallRecord> SqliteStore::list_calls(const CallFilter& f) { return list_call_page(f).calls; }
 
 void SqliteStore::for_each_call(const CallFilter& f, const std::function<bool(const CallRecord&)>& fn) {
     impl_->read("for_each_call", [&](Connection& c) {
@@ -936,6 +962,168 @@ void SqliteStore::audit(const std::string& actor, const std::string& action, con
         Query(c, "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)")
             .bind(at, actor, action, detail)
             .exec();
+    });
+}
+
+// ---- supervisor call log and reports (issue 4)
+
+namespace {
+
+std::int64_t sort_value(const CallRecord& c, CallFilter::Sort s) {
+    switch (s) {
+    case CallFilter::Sort::wait_seconds: return c.wait_seconds;
+    case CallFilter::Sort::talk_seconds: return c.talk_seconds;
+    case CallFilter::Sort::started_at: break;
+    }
+    return to_ms(c.started_at);
+}
+
+}  // namespace
+
+CallPage SqliteStore::list_call_page(const CallFilter& f) {
+    return impl_->read("list_call_page", [&](Connection& c) {
+        auto cq = Impl::build_call_query(f, true);
+        Query q(c, cq.sql);
+        Impl::bind_call_filter(q, f, true, 1);  // one more row says whether a next page exists
+        const std::size_t page = std::clamp<std::size_t>(f.limit, 1, 1000);
+        CallPage out;
+        while (q.step()) {
+            if (out.calls.size() == page) {
+                const auto& last = out.calls.back();
+                out.next = CallFilter::Cursor{sort_value(last, f.sort), last.id.value()};
+                break;
+            }
+            out.calls.push_back(read_call(q));
+        }
+        return out;
+    });
+}
+
+CallFigures SqliteStore::call_figures(Timestamp since, Timestamp until, int service_level_seconds) {
+    return impl_->read("call_figures", [&](Connection& c) {
+        // One range scan of the covering index calls_day_figures.
+        Query q(c,
+                "SELECT count(*), "
+                "coalesce(sum(status = 'answered'), 0), "
+                "coalesce(sum(status IN ('missed', 'busy', 'failed')), 0), "
+                "coalesce(sum(status = 'abandoned'), 0), "
+                "coalesce(sum(status = 'ringing'), 0), "
+                "coalesce(avg(CASE WHEN status = 'answered' THEN wait_seconds END), 0), "
+                "coalesce(avg(CASE WHEN status = 'answered' THEN talk_seconds END), 0), "
+                "coalesce(sum(status = 'answered' AND wait_seconds <= ?3), 0) "
+                "FROM calls INDEXED BY calls_day_figures "
+                "WHERE started_at >= ?1 AND started_at < ?2 AND direction = 'inbound'");
+        q.bind(since, until, static_cast<std::int64_t>(service_level_seconds));
+        CallFigures fig;
+        if (!q.step()) return fig;
+        fig.offered = q.i64(0);
+        fig.answered = q.i64(1);
+        fig.missed = q.i64(2);
+        fig.abandoned = q.i64(3);
+        fig.ringing = q.i64(4);
+        fig.average_wait_seconds = (*q).getColumn(5).getDouble();
+        fig.average_talk_seconds = (*q).getColumn(6).getDouble();
+        fig.answered_within = q.i64(7);
+        const auto finished = fig.offered - fig.ringing;
+        fig.service_level = finished > 0 ? static_cast<double>(fig.answered_within) / static_cast<double>(finished) : 1.0;
+        return fig;
+    });
+}
+
+CallReport SqliteStore::call_report(const ReportQuery& rq) {
+    return impl_->read("call_report", [&](Connection& c) {
+        CallReport rep;
+        const std::int64_t off = static_cast<std::int64_t>(rq.utc_offset_minutes) * 60'000;
+        const auto rows = static_cast<std::int64_t>(std::clamp<std::size_t>(rq.max_rows, 1, 1000));
+        auto buckets = [&](std::int64_t width, std::vector<CallReport::Bucket>& out) {
+            // Local boundaries: shift by the offset, floor to the width, shift back.
+            Query q(c,
+                    "SELECT ((started_at + ?3) / ?4) * ?4 - ?3 AS b, status, count(*) "
+                    "FROM calls INDEXED BY calls_day_figures WHERE started_at >= ?1 AND started_at < ?2 "
+                    "GROUP BY b, status ORDER BY b");
+            q.bind(rq.since, rq.until, off, width);
+            while (q.step()) {
+                const auto b = q.i64(0);
+                if (out.empty() || out.back().start_ms != b) out.push_back(CallReport::Bucket{b, 0, 0, 0, 0});
+                auto& bk = out.back();
+                const auto st = q.str(1);
+                const auto n = q.i64(2);
+                if (st == "answered") bk.answered += n;
+                else if (st == "missed") bk.missed += n;
+                else if (st == "abandoned") bk.abandoned += n;
+                else bk.other += n;
+            }
+        };
+        buckets(3'600'000, rep.hourly);
+        buckets(86'400'000, rep.daily);
+        {
+            Query q(c,
+                    "SELECT agent, count(*), sum(talk_seconds) FROM calls INDEXED BY calls_day_figures "
+                    "WHERE started_at >= ?1 AND started_at < ?2 AND status = 'answered' AND agent IS NOT NULL "
+                    "GROUP BY agent ORDER BY 2 DESC, agent LIMIT ?3");
+            q.bind(rq.since, rq.until, rows);
+            while (q.step()) {
+                CallReport::AgentRow a;
+                a.agent = q.str(0);
+                a.answered = q.i64(1);
+                a.talk_seconds = q.i64(2);
+                a.average_handle_seconds = a.answered ? static_cast<double>(a.talk_seconds) / static_cast<double>(a.answered) : 0;
+                rep.agents.push_back(std::move(a));
+            }
+        }
+        {
+            Query q(c,
+                    "SELECT from_number, count(*), max(started_at), max(customer_id) FROM calls "
+                    "WHERE started_at >= ?1 AND started_at < ?2 AND direction = 'inbound' AND from_number <> '' "
+                    "GROUP BY from_number HAVING count(*) >= 2 ORDER BY 2 DESC, 3 DESC LIMIT ?3");
+            q.bind(rq.since, rq.until, rows);
+            while (q.step()) {
+                CallReport::RepeatCaller r;
+                r.number = q.str(0);
+                r.calls = q.i64(1);
+                r.last_at = from_ms(q.i64(2));
+                r.customer_id = q.opt_i64(3);
+                rep.repeat_callers.push_back(std::move(r));
+            }
+        }
+        {
+            // Called back: a later answered call from the number, or any later
+            // outbound call to it (both seeks on the number indexes).
+            Query q(c, call_select +
+                           " WHERE started_at >= ?1 AND started_at < ?2 AND direction = 'inbound' "
+                           "AND status IN ('missed', 'abandoned') AND from_number <> '' "
+                           "AND NOT EXISTS (SELECT 1 FROM calls b WHERE b.from_number = calls.from_number "
+                           "AND b.started_at > calls.started_at AND b.status = 'answered') "
+                           "AND NOT EXISTS (SELECT 1 FROM calls o WHERE o.to_number = calls.from_number "
+                           "AND o.started_at > calls.started_at AND o.direction = 'outbound') "
+                           "ORDER BY started_at DESC, id DESC LIMIT ?3");
+            q.bind(rq.since, rq.until, rows);
+            while (q.step()) rep.missed_not_called_back.push_back(read_call(q));
+        }
+        return rep;
+    });
+}
+
+void SqliteStore::bulk_load_calls(const std::vector<CallRecord>& batch) {
+    if (batch.empty()) return;
+    impl_->write("bulk_load_calls", [&](Connection& c) {
+        // A bulk load touches every index of calls, several keyed by phone
+        // number in no useful order: a larger page cache for the writer
+        // (256 MiB at most, allocated as used) keeps that off the disk.
+        c.db.exec("PRAGMA cache_size = -262144");
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        static const std::string sql =
+            "INSERT INTO calls (id, pbx, direction, from_number, from_raw, from_name, to_number, customer_id, agent, "
+            "extension, queue, status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, disposition, "
+            "notes, queue_position, hold_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        for (const auto& r : batch) {
+            Query q(c, sql);
+            q.bind(r.id, r.pbx, to_string(r.direction), r.from, r.from_raw, r.from_name, r.to, r.customer_id, r.agent,
+                   r.extension, r.queue, to_string(r.status), r.started_at, r.answered_at, r.ended_at, r.wait_seconds,
+                   r.talk_seconds, r.disposition, mask_card_numbers(r.notes), r.queue_position, r.hold_seconds);
+            q.exec();
+        }
+        tx.commit();
     });
 }
 

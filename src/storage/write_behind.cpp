@@ -96,6 +96,23 @@ void WriteBehindStore::for_each_call(const CallFilter& f, const std::function<bo
     inner_.for_each_call(f, fn);
 }
 
+// ---- supervisor call log and reports (issue 4)
+
+CallPage WriteBehindStore::list_call_page(const CallFilter& f) {
+    flush();
+    return inner_.list_call_page(f);
+}
+
+CallFigures WriteBehindStore::call_figures(Timestamp since, Timestamp until, int service_level_seconds) {
+    flush();
+    return inner_.call_figures(since, until, service_level_seconds);
+}
+
+CallReport WriteBehindStore::call_report(const ReportQuery& q) {
+    flush();
+    return inner_.call_report(q);
+}
+
 std::vector<CallRecord> WriteBehindStore::open_calls(const PbxId& pbx) {
     flush();
     return inner_.open_calls(pbx);

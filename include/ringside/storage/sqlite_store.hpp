@@ -44,10 +44,19 @@ public:
     std::optional<CallRecord> find_call(const CallId& id) override;
     std::vector<CallRecord> list_calls(const CallFilter& f) override;
     void for_each_call(const CallFilter& f, const std::function<bool(const CallRecord&)>& fn) override;
+    CallPage list_call_page(const CallFilter& f) override;
+    CallFigures call_figures(Timestamp since, Timestamp until, int service_level_seconds) override;
+    CallReport call_report(const ReportQuery& q) override;
     std::vector<CallRecord> open_calls(const PbxId& pbx) override;
     bool set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) override;
 
     void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) override;
+
+    /// Loads final call records in one transaction with one prepared insert:
+    /// for imports of a PBX's history and for benchmarks (millions of rows).
+    /// Rows only: rings and legs are not stored; an id already present throws
+    /// StorageConflict and stores none of the batch.
+    void bulk_load_calls(const std::vector<CallRecord>& batch);
 
 private:
     struct Impl;

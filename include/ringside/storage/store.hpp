@@ -35,6 +35,78 @@ struct CallFilter {
     std::optional<PbxId> pbx;
     std::optional<std::string> phone;      // from or to is this number (E.164 as stored)
     std::size_t limit = 100;               // 1..1000 for lists; ignored by for_each_call
+
+    // ---- supervisor call log (issue 4)
+    std::optional<Direction> direction;
+    std::optional<std::string> queue;      // exact queue name
+    std::optional<std::string> text;       // substring of notes or disposition, case-insensitive for ASCII
+    /// Sort key, newest/largest first unless ascending. Every order ends
+    /// with id so that a page boundary is exact.
+    enum class Sort { started_at, wait_seconds, talk_seconds };
+    Sort sort = Sort::started_at;
+    bool ascending = false;
+    /// Keyset paging: only calls strictly after this (sort value, id) in the
+    /// chosen order. Taken from CallPage::next; never an OFFSET.
+    struct Cursor {
+        std::int64_t value = 0;            // the sort column (started_at in ms, or seconds)
+        std::string id;
+    };
+    std::optional<Cursor> after;
+};
+
+/// One page of list_call_page: the calls and where the next page starts.
+struct CallPage {
+    std::vector<CallRecord> calls;
+    std::optional<CallFilter::Cursor> next;  // unset on the last page
+};
+
+/// A day's (or any range's) figures of inbound calls, for the wallboard.
+struct CallFigures {
+    std::int64_t offered = 0;              // inbound calls started in the range
+    std::int64_t answered = 0;
+    std::int64_t missed = 0;               // missed, busy and failed
+    std::int64_t abandoned = 0;            // the caller hung up in a queue
+    std::int64_t ringing = 0;              // not final yet
+    double average_wait_seconds = 0;       // over answered calls (start to answer)
+    double average_talk_seconds = 0;       // over answered calls
+    std::int64_t answered_within = 0;      // answered with wait <= service_level_seconds
+    /// answered_within / (offered - ringing), 0..1; 1 when nothing finished yet.
+    double service_level = 1;
+};
+
+/// Reports over a range of call start times (issue 4). Buckets are in the
+/// caller's time zone: utc_offset_minutes east of UTC.
+struct ReportQuery {
+    Timestamp since{};
+    Timestamp until{};
+    int utc_offset_minutes = 0;
+    std::size_t max_rows = 50;             // per list (agents, repeat callers, missed)
+};
+
+struct CallReport {
+    struct Bucket {
+        std::int64_t start_ms = 0;         // bucket start, UTC ms (local hour/day boundary)
+        std::int64_t answered = 0, missed = 0, abandoned = 0, other = 0;
+    };
+    struct AgentRow {
+        std::string agent;
+        std::int64_t answered = 0;
+        std::int64_t talk_seconds = 0;     // total
+        double average_handle_seconds = 0;
+    };
+    struct RepeatCaller {
+        std::string number;
+        std::optional<std::int64_t> customer_id;
+        std::int64_t calls = 0;
+        Timestamp last_at{};
+    };
+    std::vector<Bucket> hourly;            // only hours with calls
+    std::vector<Bucket> daily;
+    std::vector<AgentRow> agents;          // by answered desc
+    std::vector<RepeatCaller> repeat_callers;  // 2+ inbound calls, most first
+    /// Inbound missed/abandoned calls with no later answered call from that
+    /// number nor an outbound call to it (anytime after), newest first.
+    std::vector<CallRecord> missed_not_called_back;
 };
 
 struct StoredCredentials {
@@ -111,6 +183,15 @@ public:
     /// Streams every matching call, newest first, without holding them all;
     /// stops when fn returns false.
     virtual void for_each_call(const CallFilter& f, const std::function<bool(const CallRecord&)>& fn) = 0;
+    // ---- supervisor call log and reports (issue 4)
+    /// One page in the filter's order (keyset paging on an index: as fast on
+    /// the last page of millions as on the first). next is set when more follow.
+    virtual CallPage list_call_page(const CallFilter& f) = 0;
+    /// Figures of inbound calls started in [since, until); answered_within
+    /// counts waits of at most service_level_seconds.
+    virtual CallFigures call_figures(Timestamp since, Timestamp until, int service_level_seconds) = 0;
+    virtual CallReport call_report(const ReportQuery& q) = 0;
+
     /// Records not final (status ringing, or answered with no ended_at) of a PBX.
     virtual std::vector<CallRecord> open_calls(const PbxId& pbx) = 0;
     /// Stores disposition and notes on the call and its history entry. false if no such call.

@@ -71,6 +71,10 @@ public:
     std::optional<CallRecord> find_call(const CallId& id) override;
     std::vector<CallRecord> list_calls(const CallFilter& f) override;
     void for_each_call(const CallFilter& f, const std::function<bool(const CallRecord&)>& fn) override;
+    // supervisor call log and reports: flush first, like the reads above
+    CallPage list_call_page(const CallFilter& f) override;
+    CallFigures call_figures(Timestamp since, Timestamp until, int service_level_seconds) override;
+    CallReport call_report(const ReportQuery& q) override;
     std::vector<CallRecord> open_calls(const PbxId& pbx) override;
     bool set_disposition(const CallId& id, const std::string& d, const std::string& n) override;
 
