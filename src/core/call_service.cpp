@@ -139,6 +139,24 @@ nlohmann::json pop_call_json(const CallRecord& c) {
             {"started_at", format_iso(c.started_at)}};
 }
 
+nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing) {
+    auto opt = [](const auto& v) { return v ? nlohmann::json(v->value()) : nlohmann::json(nullptr); };
+    return {{"id", c.id.value()},
+            {"pbx", c.pbx.value()},
+            {"direction", to_string(c.direction)},
+            {"from", c.from},
+            {"from_name", c.from_name},
+            {"to", c.to},
+            {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
+            {"customer_id", c.customer_id ? nlohmann::json(*c.customer_id) : nlohmann::json(nullptr)},
+            {"status", c.answered_at ? "answered" : "ringing"},
+            {"started_at", format_iso(c.started_at)},
+            {"answered_at", c.answered_at ? nlohmann::json(format_iso(*c.answered_at)) : nlohmann::json(nullptr)},
+            {"agent", opt(c.agent)},
+            {"extension", opt(c.extension)},
+            {"ringing", ringing}};
+}
+
 nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx) {
     nlohmann::json m = {{"type", "call.ringing"}, {"call", pop_call_json(c)}};
     if (ctx) {
@@ -180,7 +198,41 @@ struct CallService::Impl {
         std::string to_seen;       // rec.to was computed from this dialled string (outbound)
         /// "calls_today" and "missed_waiting" for this caller, computed once per call.
         nlohmann::json repeat = nlohmann::json::object();
+        /// Phones ringing now and since when (the wallboard's view).
+        std::vector<std::pair<Extension, Timestamp>> ringing_now;
+        std::uint64_t order = 0;   // start order, for a stable wallboard list
     };
+    /// Set by any change the wallboard shows; one board.calls per PBX event.
+    bool board_dirty = false;
+    std::uint64_t next_order = 0;
+
+    void ring_at(Active& a, const Extension& ext, Timestamp at) {
+        std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
+        a.ringing_now.emplace_back(ext, at);
+        board_dirty = true;
+    }
+    void stop_ring(Active& a, const Extension& ext) {
+        std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
+        board_dirty = true;
+    }
+
+    nlohmann::json live_calls() const {
+        std::vector<const Active*> list;
+        for (const auto& [id, a] : active) list.push_back(&a);
+        std::sort(list.begin(), list.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
+        nlohmann::json out = nlohmann::json::array();
+        for (const Active* a : list) {
+            nlohmann::json ringing = nlohmann::json::array();
+            for (const auto& [ext, since] : a->ringing_now) {
+                const auto* who = known_agent(*a, ext);
+                ringing.push_back({{"extension", ext.value()},
+                                   {"agent", who && *who ? nlohmann::json((*who)->value()) : nlohmann::json(nullptr)},
+                                   {"since", format_iso(since)}});
+            }
+            out.push_back(live_call_json(a->rec, ringing));
+        }
+        return out;
+    }
     std::unordered_map<CallId, Active> active;
     std::unordered_map<PbxId, CallTracker> trackers;
     std::unordered_map<PbxId, bool> resyncing;
@@ -363,7 +415,9 @@ struct CallService::Impl {
                 a.rec = std::move(*stored);
                 a.looked_up = true;
                 if (a.rec.customer_id) a.ctx = storage.customer_context(*a.rec.customer_id);
+                a.order = next_order++;
                 active.emplace(e.call.id, std::move(a));
+                board_dirty = true;
                 return;
             }
         }
@@ -401,7 +455,9 @@ struct CallService::Impl {
             }
         }
         storage.upsert_call(r);
+        a.order = next_order++;
         active.emplace(e.call.id, std::move(a));
+        board_dirty = true;
         calls_started.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -431,6 +487,7 @@ struct CallService::Impl {
             }
         }
         Pop pop{e.ext, agents_on(a, e.ext), true};
+        ring_at(a, e.ext, e.at);
         for (const auto& agent : pop.agents)
             if (std::find(r.rang.begin(), r.rang.end(), agent) == r.rang.end()) r.rang.push_back(agent);
         if (!pop.agents.empty() && pops_for(a)) {
@@ -464,6 +521,7 @@ struct CallService::Impl {
             answerers = agents_on(a, e.ext);
         }
         note_queue(a, e.call);
+        stop_ring(a, e.ext);
         r.status = CallStatus::answered;
         if (!r.answered_at) r.answered_at = e.at;
         if (a.queued_at && r.hold_seconds == 0) r.hold_seconds = seconds_or_zero(*a.queued_at, *r.answered_at);
@@ -503,6 +561,7 @@ struct CallService::Impl {
     void on_stopped(const effect::StoppedRinging& e) {
         auto it = active.find(e.call.id);
         if (it == active.end()) return;
+        stop_ring(it->second, e.ext);
         for (auto& p : it->second.pops) {
             if (p.ext != e.ext || !p.pending) continue;
             p.pending = false;
@@ -524,6 +583,7 @@ struct CallService::Impl {
         // failed write is closed by close_orphans, never by a stale entry.
         Active a = std::move(it->second);
         active.erase(it);
+        board_dirty = true;
         CallRecord& r = a.rec;
         for (auto& p : a.pops) {
             if (!p.pending) continue;
@@ -564,6 +624,7 @@ struct CallService::Impl {
         if (it == active.end()) return;
         Active a = std::move(it->second);
         active.erase(it);
+        board_dirty = true;
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
@@ -621,7 +682,13 @@ void CallService::on_pbx_event(const pbx::Event& ev) {
         }
     } clear{m, ev};
     for (const auto& eff : effects) m.handle(eff);
+    if (m.board_dirty) {
+        m.board_dirty = false;
+        m.sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.calls"}, {"calls", m.live_calls()}});
+    }
 }
+
+nlohmann::json CallService::live_calls() const { return impl_->live_calls(); }
 
 void CallService::close_orphans(const PbxId& pbx, Timestamp now) {
     Impl& m = *impl_;

@@ -56,6 +56,35 @@ void PopHub::send(const AgentId& to, nlohmann::json message) {
     deliveries_.fetch_add(targets.size(), std::memory_order_relaxed);
 }
 
+void PopHub::broadcast(Audience to, nlohmann::json message) {
+    std::vector<AgentId> members;
+    {
+        std::lock_guard lock(mutex_);
+        if (to == Audience::supervisors)
+            for (const auto& [user, n] : supervisors_) members.push_back(user);
+    }
+    // Each member gets its own seq: a reconnecting browser resumes broadcasts
+    // and pops alike.
+    for (const auto& user : members) send(user, message);
+}
+
+void PopHub::join(Audience a, const AgentId& user) {
+    std::lock_guard lock(mutex_);
+    if (a == Audience::supervisors) ++supervisors_[user];
+}
+
+void PopHub::leave(Audience a, const AgentId& user) {
+    std::lock_guard lock(mutex_);
+    if (a != Audience::supervisors) return;
+    auto it = supervisors_.find(user);
+    if (it != supervisors_.end() && --it->second <= 0) supervisors_.erase(it);
+}
+
+std::size_t PopHub::audience_size(Audience a) const {
+    std::lock_guard lock(mutex_);
+    return a == Audience::supervisors ? supervisors_.size() : 0;
+}
+
 std::uint64_t PopHub::subscribe(const AgentId& user, const PopSubscriber* id, std::weak_ptr<PopSubscriber> s) {
     std::lock_guard lock(mutex_);
     auto& u = user_locked(user);

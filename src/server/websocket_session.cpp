@@ -39,6 +39,7 @@ public:
 
     ~WebSocketSession() override {
         if (subscribed_) st_->hub.unsubscribe(user_.username, this);
+        if (board_) st_->hub.leave(PopSink::Audience::supervisors, user_.username);
         if (open_) st_->metrics.ws_closed();
     }
 
@@ -80,6 +81,11 @@ private:
         subscribed_at_ = st_->hub.subscribe(user_.username, this, weak_from_this());
         last_seq_ = sent_low_ = subscribed_at_;
         subscribed_ = true;
+        // Supervisors and admins get the live wallboard (board.*); agents never.
+        if (role_at_least(user_.role, Role::supervisor)) {
+            st_->hub.join(PopSink::Audience::supervisors, user_.username);
+            board_ = true;
+        }
         spdlog::debug("ws: {} connected", user_.username.value());
         holding_ = true;
         hold_timer_.expires_after(resume_window);
@@ -273,6 +279,7 @@ private:
     bool open_ = false;
     bool holding_ = false;         // within the resume window
     bool subscribed_ = false;
+    bool board_ = false;                // joined the supervisors' audience
     bool writing_ = false;
     bool closing_ = false;
     bool close_started_ = false;

@@ -45,6 +45,9 @@ struct Sent {
 class RecordingSink final : public PopSink {
 public:
     void send(const AgentId& to, nlohmann::json message) override { sent.push_back({to.value(), std::move(message)}); }
+    /// Broadcasts (the supervisors' board.*) are kept apart from the per-user messages.
+    void broadcast(Audience, nlohmann::json message) override { broadcasts.push_back(std::move(message)); }
+    std::vector<nlohmann::json> broadcasts;
 
     /// "alice call.ringing", "bob call.retracted caller_hung_up", ... in order.
     std::vector<std::string> lines() const {

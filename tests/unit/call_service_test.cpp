@@ -365,3 +365,37 @@ TEST_CASE("the pop message shapes follow the contract") {
     CHECK(m["open_issues"].is_array());
     CHECK(m["recent_interactions"].is_array());
 }
+
+TEST_CASE("the supervisors' board follows a call: ringing where, answered by whom, gone at the end") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    REQUIRE_FALSE(e.sink.broadcasts.empty());
+    auto last = e.sink.broadcasts.back();
+    CHECK(last["type"] == "board.calls");
+    REQUIRE(last["calls"].size() == 1);
+    auto c = last["calls"][0];
+    CHECK(c["id"] == id1.value());
+    CHECK(c["status"] == "ringing");
+    CHECK(c["from"] == "+989121234567");
+    REQUIRE(c["ringing"].size() == 2);
+    CHECK(c["ringing"][0]["extension"] == "1001");
+    CHECK(c["ringing"][0]["agent"] == "alice");
+    CHECK(c["ringing"][1]["agent"] == "bob");
+    CHECK(e.svc.live_calls() == last["calls"]);
+
+    const auto before = e.sink.broadcasts.size();
+    answer_1002_at(e, 5);
+    REQUIRE(e.sink.broadcasts.size() > before);
+    c = e.sink.broadcasts.back()["calls"][0];
+    CHECK(c["status"] == "answered");
+    CHECK(c["agent"] == "bob");
+    CHECK(c["answered_at"].is_string());
+    for (const auto& r : c["ringing"]) CHECK(r["extension"] != "1002");  // bob's phone no longer rings
+
+    hang_up_all(e, 60);
+    CHECK(e.sink.broadcasts.back()["calls"].empty());
+    CHECK(e.svc.live_calls().empty());
+    // Agents never get a board message: those go only through broadcast.
+    for (const auto& m : e.sink.sent) CHECK(m.msg.value("type", "").rfind("board.", 0) != 0);
+}

@@ -169,3 +169,26 @@ TEST_CASE("after a restart a resume with the old process's seq gets every messag
     CHECK(missed.front().seq == o.first_seq);
     CHECK(json::parse(*missed.back().text)["n"] == 79);
 }
+
+TEST_CASE("a supervisors' broadcast reaches joined users only, each in their own seq, until they leave") {
+    PopHub hub;
+    auto sup = std::make_shared<Collector>();
+    auto agent = std::make_shared<Collector>();
+    hub.subscribe(AgentId("maryam"), sup.get(), sup);
+    hub.subscribe(AgentId("alice"), agent.get(), agent);
+    hub.join(PopSink::Audience::supervisors, AgentId("maryam"));
+    hub.join(PopSink::Audience::supervisors, AgentId("maryam"));  // a second tab
+    CHECK(hub.audience_size(PopSink::Audience::supervisors) == 1);
+    hub.send(AgentId("maryam"), ringing("m1"));
+    hub.broadcast(PopSink::Audience::supervisors, {{"type", "board.calls"}, {"calls", json::array()}});
+    REQUIRE(sup->got.size() == 2);
+    CHECK(sup->got[1].first == sup->got[0].first + 1);  // the user's own sequence
+    CHECK(json::parse(*sup->got[1].second)["type"] == "board.calls");
+    CHECK(agent->got.empty());
+    hub.leave(PopSink::Audience::supervisors, AgentId("maryam"));
+    CHECK(hub.audience_size(PopSink::Audience::supervisors) == 1);  // one tab still open
+    hub.leave(PopSink::Audience::supervisors, AgentId("maryam"));
+    CHECK(hub.audience_size(PopSink::Audience::supervisors) == 0);
+    hub.broadcast(PopSink::Audience::supervisors, {{"type", "board.figures"}});
+    CHECK(sup->got.size() == 2);
+}

@@ -83,6 +83,13 @@ public:
 
     CallServiceStats stats() const;
 
+    /// Calls in progress now, oldest first, for the supervisors' wallboard:
+    /// each a live_call_json object. Every change to this list (a call
+    /// starts, rings somewhere, stops ringing, is answered, ends) is also
+    /// broadcast to PopSink::Audience::supervisors as
+    /// {"type":"board.calls","calls":[...]} once per PBX event.
+    nlohmann::json live_calls() const;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
@@ -90,6 +97,11 @@ private:
 
 /// The `call` object of pops: {"id","pbx","direction","from","from_raw","from_name","to","queue","started_at"}.
 nlohmann::json pop_call_json(const CallRecord& c);
+/// One call in progress on the wallboard: {"id","pbx","direction","from",
+/// "from_name","to","queue","customer_id","status":"ringing"|"answered",
+/// "started_at","answered_at","agent","extension",
+/// "ringing":[{"extension","agent","since"}]} (the phones ringing now).
+nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing);
 /// A `call.ringing` message (no seq) per CONTRACT.md.
 nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx);
 

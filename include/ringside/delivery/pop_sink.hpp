@@ -15,6 +15,18 @@ public:
     /// message: a server-to-client object with "type" and no "seq" (the sink
     /// assigns it). Must not block: called on the call engine's thread.
     virtual void send(const AgentId& to, nlohmann::json message) = 0;
+
+    /// Who a broadcast goes to.
+    enum class Audience {
+        supervisors,  // every signed-in supervisor and admin (never agents)
+    };
+    /// Sends message to every user of the audience who is connected now,
+    /// each numbered with that user's own `seq` as send() does. Same rules
+    /// as send(). A sink that carries no broadcasts (the default) drops them.
+    virtual void broadcast(Audience to, nlohmann::json message) {
+        (void)to;
+        (void)message;
+    }
 };
 
 }  // namespace ringside

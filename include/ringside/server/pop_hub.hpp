@@ -72,6 +72,16 @@ public:
     /// Never throws for bad UTF-8 in the message (replaced).
     void send(const AgentId& to, nlohmann::json message) override;
 
+    /// Sends message to each member of the audience (see join), as send() does
+    /// for one user. Serialised with send() by the caller (the engine strand).
+    void broadcast(Audience to, nlohmann::json message) override;
+    /// A session of `user` joins the audience (a supervisor's WebSocket); the
+    /// user is a member while at least one of their sessions is joined.
+    void join(Audience a, const AgentId& user);
+    void leave(Audience a, const AgentId& user);
+    /// Members now (the wallboard skips its work when there are none).
+    std::size_t audience_size(Audience a) const;
+
     /// Registers a subscriber (held weakly; `id` identifies it for unsubscribe).
     /// Returns the user's latest seq at that instant: every later message is
     /// delivered to it, none before.
@@ -106,6 +116,8 @@ private:
     };
     void prune_locked(UserState& u, std::chrono::steady_clock::time_point now) const;
     UserState& user_locked(const AgentId& user);
+
+    std::unordered_map<AgentId, int> supervisors_;  // Audience::supervisors: user -> joined sessions
 
     PopHubOptions options_;
     mutable std::mutex mutex_;
