@@ -237,6 +237,7 @@ private:
                        : cfg.listen.host + ":" + std::to_string(cfg.listen.port);
         o.web_root = cfg.web_root;
         o.session_ttl = std::chrono::hours(cfg.session_hours);
+        o.service_level_seconds = cfg.service_level_seconds;
         return o;
     }
 

@@ -125,7 +125,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     Config cfg;
     cfg.file = file_name;
     cfg.web_root = default_web_root();
-    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls"});
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports"});
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server", {"listen", "web_root", "session_hours"});
@@ -157,6 +157,10 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     if (auto* calls = c.table(root, "calls")) {
         c.known_keys(*calls, "calls", {"pop_internal"});
         c.boolean(*calls, "calls", "pop_internal", cfg.pop_internal);
+    }
+    if (auto* reports = c.table(root, "reports")) {
+        c.known_keys(*reports, "reports", {"service_level_seconds"});
+        c.integer(*reports, "reports", "service_level_seconds", cfg.service_level_seconds, 1, 3600);
     }
     if (auto* log = c.table(root, "log")) {
         c.known_keys(*log, "log", {"level"});

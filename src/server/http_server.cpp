@@ -27,6 +27,7 @@
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
 #include "server_state.hpp"
+#include "wallboard.hpp"
 
 namespace ringside::server {
 namespace detail {
@@ -521,6 +522,7 @@ void Server::stop() {
     if (!impl_ || impl_->stopped) return;
     impl_->stopped = true;
     impl_->state->stopping.store(true);
+    if (impl_->state->wallboard) impl_->state->wallboard->stop();
     if (impl_->listener) impl_->listener->close();
     impl_->state->close_all();
     impl_->state->blocking.join();

@@ -176,6 +176,7 @@ Result<CallFilter> call_filter(const ExchangePtr& ex, bool with_limit) {
             f.limit = static_cast<std::size_t>(*n);
         }
     }
+    if (auto bad = parse_call_log_params(q, f)) return Failure{DomainError::invalid_argument, *bad};
     if (ex->user->role == Role::agent) f.agent = ex->user->username;
     return f;
 }
@@ -187,6 +188,9 @@ json filter_json(const CallFilter& f) {
     if (f.agent) j["agent"] = f.agent->value();
     if (f.status) j["status"] = to_string(*f.status);
     if (f.customer_id) j["customer_id"] = *f.customer_id;
+    if (f.direction) j["direction"] = to_string(*f.direction);
+    if (f.queue) j["queue"] = *f.queue;
+    if (f.text) j["q"] = *f.text;
     return j;
 }
 
@@ -295,11 +299,15 @@ void add_routes(State& st) {
         reply(ex, http::status::ok, {{"seq", st.hub.latest_seq(ex->user->username)}});
     }));
 
-    // GET /api/calls?since&until&agent&status&customer_id&limit -> 200 {"calls":[...]} newest first.
+    // GET /api/calls?since&until&agent&status&customer_id&direction&queue&q&sort&order&after&limit
+    //   -> 200 {"calls":[...],"next_cursor":"..."|null}, newest first unless sorted otherwise;
+    //   `after=<next_cursor>` gives the next page (keyset paging).
     r.add(verb::get, "/api/calls", user(Role::agent, [&st](const ExchangePtr& ex) {
         auto f = call_filter(ex, true);
         if (!f) return reply_failure(ex, f.failure());
-        reply(ex, http::status::ok, {{"calls", st.storage.list_calls(f.value())}});
+        auto page = st.storage.list_call_page(f.value());
+        reply(ex, http::status::ok,
+              {{"calls", page.calls}, {"next_cursor", page.next ? json(encode_cursor(*page.next)) : json(nullptr)}});
     }));
 
     // GET /api/calls.csv (same filters, no limit) -> text/csv, chunked, header row. Supervisor and admin.
@@ -447,6 +455,9 @@ void add_routes(State& st) {
 
 }  // namespace
 
-void build_routes(State& st) { add_routes(st); }
+void build_routes(State& st) {
+    add_routes(st);
+    add_supervisor_routes(st);
+}
 
 }  // namespace ringside::server::detail

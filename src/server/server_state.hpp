@@ -87,6 +87,8 @@ public:
     virtual void shutdown() = 0;
 };
 
+class Wallboard;
+
 struct State {
     State(net::io_context& io, ServerOptions o, Storage& s, PopHub& h, CallService& c, EngineStrand e,
           const PhoneNormalizer& p, std::function<std::string()> extra)
@@ -110,6 +112,8 @@ struct State {
     /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.
     net::thread_pool blocking{2};
     std::atomic<bool> stopping{false};
+    /// The supervisors' live wallboard (wallboard.hpp); set by add_supervisor_routes.
+    std::shared_ptr<Wallboard> wallboard;
 
     void track(const std::shared_ptr<Closeable>& s);
     void close_all();
@@ -135,6 +139,14 @@ std::optional<User> authenticate(State& st, const Request& req, bool allow_query
 
 /// Fills st.router with every endpoint of CONTRACT.md (routes.cpp).
 void build_routes(State& st);
+
+/// Supervisor endpoints (routes_supervisor.cpp), called from build_routes.
+void add_supervisor_routes(State& st);
+/// The call-log parameters direction, queue, q, sort, order and after onto f;
+/// nullopt, or the 400 message naming the parameter.
+std::optional<std::string> parse_call_log_params(const std::map<std::string, std::string>& q, CallFilter& f);
+/// A page's next_cursor for the `after` parameter.
+std::string encode_cursor(const CallFilter::Cursor& c);
 
 /// Takes over an upgraded connection (websocket_session.cpp).
 void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);

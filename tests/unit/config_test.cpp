@@ -98,3 +98,15 @@ TEST_CASE("[calls] pop_internal defaults to false, takes a boolean, and names a 
     CHECK(has_error(parse_config("[calls]\npop_internal = \"yes\"\n", "f.toml"), "calls.pop_internal", 2));
     CHECK(has_error(parse_config("[calls]\npop_inernal = true\n", "f.toml"), "calls.pop_inernal", 2));
 }
+
+TEST_CASE("[reports] service_level_seconds defaults to 20 and names a value out of range with its line") {
+    auto none = parse_config("", "f.toml");
+    REQUIRE(none.config);
+    CHECK(none.config->service_level_seconds == 20);
+    auto set = parse_config("[reports]\nservice_level_seconds = 30\n", "f.toml");
+    REQUIRE(set.config);
+    CHECK(set.config->service_level_seconds == 30);
+    CHECK(has_error(parse_config("[reports]\n\nservice_level_seconds = 0\n", "f.toml"), "reports.service_level_seconds", 3));
+    CHECK(has_error(parse_config("[reports]\nservice_level_seconds = \"20\"\n", "f.toml"), "reports.service_level_seconds", 2));
+    CHECK(has_error(parse_config("[reports]\nservice_level = 20\n", "f.toml"), "reports.service_level", 2));
+}

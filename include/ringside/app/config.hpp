@@ -46,6 +46,7 @@ struct Config {
     std::string log_level = "info";    // [log] level: trace|debug|info|warn|error
     int session_hours = 12;            // [server] session_hours: login lifetime
     bool pop_internal = false;         // [calls] pop_internal: pop calls between agents' phones too
+    int service_level_seconds = 20;    // [reports] service_level_seconds: answered within this counts toward the service level (1..3600)
     std::vector<PbxConfig> pbx;
 };
 

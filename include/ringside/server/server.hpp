@@ -49,6 +49,14 @@ struct ServerOptions {
     /// Failed logins allowed per username and per address in login_window before 429.
     std::size_t login_max_failures = 5;
     std::chrono::seconds login_window = std::chrono::seconds(60);
+    /// `[reports] service_level_seconds`: a call answered within this many
+    /// seconds counts toward the wallboard's service level.
+    int service_level_seconds = 20;
+    /// How often the wallboard recomputes agents' presence and the day's
+    /// figures while a supervisor is connected (calls are pushed at once).
+    std::chrono::milliseconds wallboard_tick = std::chrono::seconds(1);
+    /// Chart.js served at /vendor/chart.js (Debian's libjs-chart.js); empty or missing: 404.
+    std::filesystem::path chart_js = "/usr/share/javascript/chart.js/chart.min.js";
 };
 
 using EngineStrand = boost::asio::strand<boost::asio::io_context::executor_type>;

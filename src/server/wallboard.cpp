@@ -1,0 +1,144 @@
+#include "wallboard.hpp"
+
+#include <ctime>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server_state.hpp"
+
+namespace ringside::server::detail {
+
+using json = nlohmann::json;
+
+nlohmann::json wallboard_agents(const std::vector<User>& users, const nlohmann::json& live_calls,
+                                const std::function<bool(const AgentId&)>& online) {
+    json out = json::array();
+    for (const auto& u : users) {
+        if (u.disabled || (u.role != Role::agent && !u.extension)) continue;
+        const std::string name = u.username.value();
+        const std::string ext = u.extension ? u.extension->value() : std::string();
+        bool on_call = false, ringing = false;
+        for (const auto& c : live_calls) {
+            if (c.value("status", "") == "answered" &&
+                ((c["agent"].is_string() && c["agent"] == name) ||
+                 (!ext.empty() && c["extension"].is_string() && c["extension"] == ext)))
+                on_call = true;
+            for (const auto& r : c["ringing"])
+                if (!ext.empty() && r["extension"] == ext) ringing = true;
+        }
+        const bool is_online = online(u.username);
+        // The phone's state wins: an agent whose browser is closed can still take calls.
+        const char* state = on_call ? "on_call" : ringing ? "ringing" : is_online ? "available" : "offline";
+        out.push_back({{"username", name},
+                       {"name", u.name},
+                       {"extension", u.extension ? json(ext) : json(nullptr)},
+                       {"role", to_string(u.role)},
+                       {"online", is_online},
+                       {"state", state}});
+    }
+    return out;
+}
+
+nlohmann::json figures_json(const CallFigures& f, int service_level_seconds) {
+    return {{"offered", f.offered},
+            {"answered", f.answered},
+            {"missed", f.missed},
+            {"abandoned", f.abandoned},
+            {"ringing", f.ringing},
+            {"average_wait_seconds", f.average_wait_seconds},
+            {"average_talk_seconds", f.average_talk_seconds},
+            {"answered_within", f.answered_within},
+            {"service_level", f.service_level},
+            {"service_level_seconds", service_level_seconds}};
+}
+
+std::pair<Timestamp, Timestamp> local_day(Timestamp t) {
+    const std::time_t secs = static_cast<std::time_t>(t.time_since_epoch().count() / 1000);
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    tm.tm_hour = 0;
+    tm.tm_min = 0;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    const std::time_t start = std::mktime(&tm);
+    tm.tm_mday += 1;
+    tm.tm_isdst = -1;
+    const std::time_t end = std::mktime(&tm);
+    return {Timestamp{std::chrono::milliseconds{static_cast<std::int64_t>(start) * 1000}},
+            Timestamp{std::chrono::milliseconds{static_cast<std::int64_t>(end) * 1000}}};
+}
+
+Wallboard::Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick)
+    : st_(st), service_level_seconds_(service_level_seconds), tick_(tick), timer_(st.ioc) {}
+
+void Wallboard::start() { schedule(); }
+
+void Wallboard::stop() {
+    stopped_.store(true);
+    net::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+void Wallboard::schedule() {
+    if (stopped_.load()) return;
+    timer_.expires_after(tick_);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) self->tick();
+    });
+}
+
+void Wallboard::tick() {
+    if (stopped_.load()) return;
+    if (st_.hub.audience_size(PopSink::Audience::supervisors) == 0) {
+        // Nobody watching: no work, and the next watcher gets a fresh publish.
+        std::lock_guard lk(last_mutex_);
+        last_agents_.clear();
+        last_figures_.clear();
+        return schedule();
+    }
+    // CallService lives on the engine strand; storage reads go to the blocking pool.
+    net::post(st_.engine, [self = shared_from_this()] {
+        if (self->stopped_.load()) return;
+        json live = self->st_.calls.live_calls();
+        net::post(self->st_.blocking, [self, live = std::move(live)] {
+            if (self->stopped_.load()) return;
+            try {
+                auto& st = self->st_;
+                const auto [from, to] = local_day(now_ms());
+                auto agents = wallboard_agents(st.storage.list_users(), live,
+                                               [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
+                auto figures = figures_json(st.storage.call_figures(from, to, self->service_level_seconds_),
+                                            self->service_level_seconds_);
+                figures["day_start"] = format_iso(from);
+                self->publish(std::move(agents), std::move(figures));
+            } catch (const std::exception& e) {
+                spdlog::warn("wallboard: refresh failed: {}", e.what());
+            }
+            net::post(self->timer_.get_executor(), [self] { self->schedule(); });
+        });
+    });
+}
+
+void Wallboard::publish(json agents, json figures) {
+    std::vector<json> out;
+    {
+        std::lock_guard lk(last_mutex_);
+        auto a = agents.dump();
+        if (a != last_agents_) {
+            last_agents_ = std::move(a);
+            out.push_back({{"type", "board.agents"}, {"agents", std::move(agents)}});
+        }
+        auto f = figures.dump();
+        if (f != last_figures_) {
+            last_figures_ = std::move(f);
+            out.push_back({{"type", "board.figures"}, {"figures", std::move(figures)}});
+        }
+    }
+    if (out.empty()) return;
+    net::post(st_.engine, [self = shared_from_this(), out = std::move(out)]() mutable {
+        if (self->stopped_.load()) return;
+        for (auto& m : out) self->st_.hub.broadcast(PopSink::Audience::supervisors, std::move(m));
+    });
+}
+
+}  // namespace ringside::server::detail

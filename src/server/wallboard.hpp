@@ -1,0 +1,67 @@
+#pragma once
+// Internal to ringside_server: the supervisors' live wallboard (issue 4).
+//
+// Calls in progress come from the core: CallService broadcasts
+// `board.calls` to PopSink::Audience::supervisors itself on every change.
+// What only the server knows is added here: which agents are connected
+// (the hub's subscribers) and the day's figures (a storage read). A timer
+// recomputes both every tick while a supervisor is connected and
+// broadcasts `board.agents` / `board.figures` through the same hub when they
+// changed. Broadcasts go out on the engine strand, so every user's seq
+// order stays the delivery order.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "ringside/core/model.hpp"
+#include "ringside/storage/store.hpp"
+
+namespace ringside::server::detail {
+
+struct State;
+
+/// The wallboard's agents: every enabled agent and every user with an
+/// extension, each {"username","name","extension","role","online","state"}
+/// with state "on_call" (answered a live call), "ringing" (their phone rings
+/// now), "available" (signed in) or "offline". Pure: live_calls is
+/// CallService::live_calls().
+nlohmann::json wallboard_agents(const std::vector<User>& users, const nlohmann::json& live_calls,
+                                const std::function<bool(const AgentId&)>& online);
+
+/// {"offered","answered","missed","abandoned","ringing","average_wait_seconds",
+///  "average_talk_seconds","answered_within","service_level","service_level_seconds"}
+nlohmann::json figures_json(const CallFigures& f, int service_level_seconds);
+
+/// Start of the server's local day containing `t` (TZ of the process) and the next one.
+std::pair<Timestamp, Timestamp> local_day(Timestamp t);
+
+class Wallboard : public std::enable_shared_from_this<Wallboard> {
+public:
+    Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick);
+    void start();
+    /// Stops the timer; later ticks do nothing. Any thread.
+    void stop();
+    int service_level_seconds() const { return service_level_seconds_; }
+
+private:
+    void schedule();
+    void tick();
+    void publish(nlohmann::json agents, nlohmann::json figures);
+
+    State& st_;
+    const int service_level_seconds_;
+    const std::chrono::milliseconds tick_;
+    boost::asio::steady_timer timer_;
+    std::atomic<bool> stopped_{false};
+    std::mutex last_mutex_;
+    std::string last_agents_, last_figures_;
+};
+
+}  // namespace ringside::server::detail
