@@ -51,6 +51,7 @@ const WORDS = {
     s_failed: "failed", duration: "Talk {t}", wait: "Wait {t}", started: "Started {t}",
     incoming: "Incoming call", from: "from {n}", openCustomer: "Open", call: "call", email_ch: "email",
     inbound: "in", outbound: "out",
+    supervisorView: "Supervisor view",
   },
   fa: {
     skip: "رفتن به کارت تماس", language: "زبان", enableAlerts: "فعال‌کردن اعلان", sound: "صدای زنگ",
@@ -89,6 +90,7 @@ const WORDS = {
     s_failed: "ناموفق", duration: "مکالمه {t}", wait: "انتظار {t}", started: "شروع {t}",
     incoming: "تماس ورودی", from: "از {n}", openCustomer: "باز کردن", call: "تماس", email_ch: "ایمیل",
     inbound: "ورودی", outbound: "خروجی",
+    supervisorView: "نمای سرپرست",
   },
 };
 const DISPOSITIONS = ["resolved", "follow_up", "escalated", "sale", "info_given", "wrong_number", "other"];
@@ -227,6 +229,7 @@ function signedIn(user) {
   $("who").textContent = user.name || user.username;
   for (const id of ["who", "logout", "console", "sound-wrap"]) show($(id), true);
   show($("notify"), "Notification" in window && Notification.permission === "default");
+  show($("supervisor-link"), user.role === "supervisor" || user.role === "admin");
   $("sound").checked = localStorage.getItem(SOUND_KEY) === "1";
   show($("login"), false);
   connect();
@@ -238,7 +241,7 @@ function signedOut(message) {
   disconnect();
   sessionStorage.removeItem(SEQ_KEY);
   clearCard();
-  for (const id of ["who", "logout", "conn", "console", "notify", "sound-wrap"]) show($(id), false);
+  for (const id of ["who", "logout", "conn", "console", "notify", "sound-wrap", "supervisor-link"]) show($(id), false);
   show($("login"), true);
   $("login-error").textContent = message || "";
   show($("login-error"), !!message);
