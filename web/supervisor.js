@@ -372,7 +372,8 @@ function table(id, head, rows) {
   const tb = $(id);
   tb.replaceChildren(el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { text: h })))));
   const body = el("tbody");
-  for (const r of rows) body.append(el("tr", {}, ...r.map((v) => el("td", { text: v }))));
+  // Phone numbers keep their + on the left inside right-to-left text.
+  for (const r of rows) body.append(el("tr", {}, ...r.map((v) => el("td", /^\+\d+$/.test(v) ? { text: v, dir: "ltr" } : { text: v }))));
   tb.append(body);
 }
 

@@ -50,8 +50,6 @@ std::optional<std::int64_t> parse_int(std::string_view s, std::int64_t lo, std::
     return v;
 }
 
-json opt_time(const std::optional<Timestamp>& t) { return t ? json(format_iso(*t)) : json(nullptr); }
-
 std::int64_t secs(Timestamp a, Timestamp b) { return b > a ? seconds_between(a, b) : 0; }
 
 /// The call's story in time order, from the record and its legs. Ringside
@@ -87,6 +85,10 @@ json timeline_of(const CallRecord& c) {
         if (l.ended_at && l.answered_at)
             evs.push_back({*l.ended_at, n++, {{"event", "left"}, {"extension", l.extension.value()}, {"agent", who}}});
     }
+    if (c.legs.empty() && c.answered_at)  // a record without legs (imported history): the answer alone
+        evs.push_back({*c.answered_at, n++,
+                       {{"event", "answered"}, {"extension", c.extension ? json(c.extension->value()) : json(nullptr)},
+                        {"agent", c.agent ? json(c.agent->value()) : json(nullptr)}, {"talk_seconds", c.talk_seconds}}});
     if (c.ended_at)
         evs.push_back({*c.ended_at, n++,
                        {{"event", "ended"}, {"status", to_string(c.status)}, {"by", nullptr},

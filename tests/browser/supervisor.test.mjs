@@ -1,0 +1,179 @@
+// A supervisor's day: the wallboard changes live while a call rings and is
+// answered, the call log filters what calls replayed over AMI left, a call's
+// timeline opens, the CSV export holds exactly the rows /api/calls lists,
+// reports draw their charts, the view reads in Persian, and an agent is kept
+// to their own calls by the API itself.
+import path from "node:path";
+import { args, run, assert, assertIncludes, sleep } from "./lib.mjs";
+
+const a = args();
+let page, alicePage, aliceToken, answeredId, missedId, bobId;
+const aliceFrames = [];
+
+async function login(site, username, password) {
+  const r = await fetch(site.base + "/api/login", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password }),
+  });
+  assert(r.ok, `login ${username}: ${r.status}`);
+  return (await r.json()).token;
+}
+const bearer = (token) => ({ headers: { authorization: "Bearer " + token } });
+
+function parseCsv(text) {
+  // RFC 4180 enough for the export: quoted fields with doubled quotes, CRLF rows.
+  const rows = [];
+  let row = [], field = "", q = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (q) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (ch === '"') q = false; else field += ch;
+    } else if (ch === '"') q = true;
+    else if (ch === ",") { row.push(field); field = ""; }
+    else if (ch === "\r") { /* CRLF */ }
+    else if (ch === "\n") { row.push(field); rows.push(row); row = []; field = ""; }
+    else field += ch;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+await run("supervisor", a, [
+  ["the console links a supervisor to the supervisor view, which opens on the wallboard", async (site) => {
+    page = await site.page();
+    await site.signIn(page, "supervisor", "supervisor-demo");
+    await page.waitForSelector("#supervisor-link:not([hidden])");
+    await page.click("#supervisor-link");
+    await page.waitForSelector("#wallboard:not([hidden])");
+    await page.waitForSelector('#conn[data-state="connected"]');
+    await page.waitForSelector('#agents li[data-agent="alice"][data-state="offline"]');
+  }],
+  ["an agent comes online and the board shows her available, pushed without a reload", async (site) => {
+    aliceToken = await login(site, "alice", "agent-demo");
+    // Alice's console on another host name: its own cookie jar, so both stay signed in.
+    alicePage = await site.browser.newPage();
+    alicePage.on("websocket", (ws) => ws.on("framereceived", (f) => {
+      try { aliceFrames.push(JSON.parse(String(f.payload)).type); } catch { /* not JSON */ }
+    }));
+    await alicePage.goto(`http://localhost:${site.port}/`);
+    await site.signIn(alicePage, "alice", "agent-demo");
+    await page.bringToFront();
+    await page.waitForSelector('#agents li[data-agent="alice"][data-state="available"]', { timeout: 5000 });
+  }],
+  ["a call rings at alice: the board shows it ringing with a wait timer, then talking, then gone and counted", async (site) => {
+    const offered = Number((await (await page.request.get(site.base + "/api/wallboard")).json()).figures.offered);
+    answeredId = await site.call("0912 123 4567", ["1001"], "answered", 3500, 2500);
+    const row = `#live-calls tr[data-call-id="${answeredId}"]`;
+    await page.waitForSelector(`${row}[data-status="ringing"]`, { timeout: 5000 });
+    await page.waitForSelector('#agents li[data-agent="alice"][data-state="ringing"]');
+    const w1 = await page.textContent(`${row} td.wait`);
+    await sleep(1100);
+    assert((await page.textContent(`${row} td.wait`)) !== w1, "the wait time counts up: " + w1);
+    assertIncludes(await page.textContent(row), "+989121234567", "the caller's number");
+    await page.screenshot({ path: path.join(a.artifacts, "supervisor-wallboard.png"), fullPage: true });
+    await page.waitForSelector(`${row}[data-status="answered"]`, { timeout: 6000 });
+    await page.waitForSelector('#agents li[data-agent="alice"][data-state="on_call"]');
+    await page.waitForSelector(row, { state: "detached", timeout: 8000 });
+    await page.waitForFunction((n) => Number(document.querySelector("#fig-offered").textContent.replace(/\D/g, "")) >= n + 1,
+      offered, { timeout: 5000 });
+  }],
+  ["more calls are replayed over AMI: one missed, one answered by bob", async (site) => {
+    missedId = await site.call("09131234567", ["1001", "1002"], "caller_cancels", 1500, 0);
+    bobId = await site.call("09127890123", ["1001", "1002"], "answered", 1500, 1000, 1);
+    await page.waitForFunction((ids) => ids.every((id) => !document.querySelector(`#live-calls tr[data-call-id="${id}"]`)),
+      [missedId, bobId], { timeout: 10000 });
+    await sleep(1200);  // final records are written within a second of the end
+  }],
+  ["the call log filters by status and direction and pages by cursor", async (site) => {
+    await page.click('a[data-tab="log"]');
+    await page.waitForSelector("#log:not([hidden])");
+    await page.waitForSelector(`#log-rows tr[data-call-id="${answeredId}"]`);
+    await page.selectOption("#filters select[name=status]", "missed");
+    await page.selectOption("#filters select[name=direction]", "inbound");
+    await page.click("#filters button[type=submit]");
+    await page.waitForSelector(`#log-rows tr[data-call-id="${missedId}"]`);
+    const shown = await page.$$eval("#log-rows tr", (trs) => trs.map((t) => t.dataset.callId));
+    const api = (await (await page.request.get(site.base + "/api/calls?status=missed&direction=inbound&limit=50")).json()).calls;
+    assert(JSON.stringify(shown) === JSON.stringify(api.map((c) => c.id)), `the page lists what the API does: ${shown} vs ${api.map((c) => c.id)}`);
+    assert(api.every((c) => c.status === "missed" && c.direction === "inbound"), "only missed inbound calls");
+    // Keyset paging over every call, one at a time, visits each exactly once.
+    const all = (await (await page.request.get(site.base + "/api/calls?limit=1000")).json()).calls.map((c) => c.id);
+    const seen = [];
+    let after = "";
+    for (;;) {
+      const r = await (await page.request.get(site.base + "/api/calls?limit=2" + (after ? "&after=" + encodeURIComponent(after) : ""))).json();
+      seen.push(...r.calls.map((c) => c.id));
+      if (!r.next_cursor) break;
+      after = r.next_cursor;
+    }
+    assert(JSON.stringify(seen) === JSON.stringify(all), "cursor pages cover the log in order");
+    const bad = await page.request.get(site.base + "/api/calls?direction=sideways");
+    assert(bad.status() === 400, "a bad direction is a 400");
+    assertIncludes((await bad.json()).message, "direction", "the 400 names the parameter");
+  }],
+  ["a call's timeline shows where it rang, for how long, who answered, and links the customer", async () => {
+    await page.selectOption("#filters select[name=status]", "");
+    await page.selectOption("#filters select[name=direction]", "");
+    await page.click("#filters button[type=submit]");
+    await page.click(`#log-rows tr[data-call-id="${bobId}"]`);
+    await page.waitForSelector(`#detail[data-call-id="${bobId}"]:not([hidden])`);
+    const rang = await page.$$eval('#timeline li[data-event="rang"]', (lis) => lis.map((l) => l.textContent));
+    assert(rang.length === 2, "rang at both phones: " + rang);
+    assert(rang.some((r) => r.includes("alice (1001)")) && rang.some((r) => r.includes("bob (1002)")), "both named: " + rang);
+    assertIncludes(await page.textContent('#timeline li[data-event="answered"]'), "bob", "bob answered");
+    assertIncludes(await page.textContent('#timeline li[data-event="ended"]'), "answered", "ended answered");
+    await page.click(`#log-rows tr[data-call-id="${answeredId}"]`);
+    await page.waitForSelector(`#detail[data-call-id="${answeredId}"] #detail-customer`);
+    assertIncludes(await page.textContent("#detail-customer"), "Sara Ahmadi", "the customer is linked");
+    await page.screenshot({ path: path.join(a.artifacts, "supervisor-call-detail.png"), fullPage: true });
+  }],
+  ["the CSV export of the filtered view holds exactly the rows /api/calls lists", async (site) => {
+    await page.fill("#filters input[name=agent]", "alice");
+    await page.click("#filters button[type=submit]");
+    await page.waitForFunction(() => [...document.querySelectorAll("#log-rows tr")].length > 0);
+    const href = await page.getAttribute("#export", "href");
+    assertIncludes(href, "agent=alice", "the export link carries the filter");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+    const fs = await import("node:fs/promises");
+    const csv = parseCsv(await fs.readFile(await download.path(), "utf8"));
+    const header = csv[0], idCol = header.indexOf("id");
+    assert(idCol >= 0, "id column: " + header);
+    const api = (await (await page.request.get(site.base + "/api/calls?agent=alice&limit=1000")).json()).calls;
+    assert(JSON.stringify(csv.slice(1).map((r) => r[idCol])) === JSON.stringify(api.map((c) => c.id)),
+      `CSV rows = API rows: ${csv.slice(1).map((r) => r[idCol])} vs ${api.map((c) => c.id)}`);
+    assert(api.length >= 1 && api.every((c) => c.agent === "alice"), "alice's calls");
+    const statusCol = header.indexOf("status");
+    assert(csv.slice(1).every((r, i) => r[statusCol] === api[i].status), "same statuses");
+  }],
+  ["reports draw charts with a table below; Persian reads right to left with Solar Hijri dates", async () => {
+    await page.click('a[data-tab="reports"]');
+    await page.waitForSelector("#reports:not([hidden])");
+    await page.waitForFunction(() => document.querySelectorAll("#table-hourly tbody tr").length > 0);
+    assert(await page.isHidden("#no-charts"), "Chart.js is served, so no missing-charts note");
+    assert(await page.evaluate(() => typeof window.Chart === "function" && !!Chart.getChart(document.getElementById("chart-hourly"))),
+      "the hourly chart is drawn");
+    assert((await page.$$("#table-agents tbody tr")).length >= 2, "alice and bob in the agent table");
+    await page.screenshot({ path: path.join(a.artifacts, "supervisor-reports.png"), fullPage: true });
+    await page.selectOption("#lang", "fa");
+    assert((await page.getAttribute("html", "dir")) === "rtl", "right to left");
+    assertIncludes(await page.textContent("#rep-title"), "گزارش", "Persian title");
+    const day = await page.textContent("#table-daily tbody tr td");
+    assert(/[۰-۹]/.test(day) && /۱۴۰۵/.test(day), "a Solar Hijri date in Persian digits: " + day);
+    await page.screenshot({ path: path.join(a.artifacts, "supervisor-reports-fa.png"), fullPage: true });
+    await page.selectOption("#lang", "en");
+  }],
+  ["an agent sees only their own calls, and none of the supervisor endpoints", async (site) => {
+    const mine = await (await fetch(site.base + "/api/calls?limit=1000&agent=bob", bearer(aliceToken))).json();
+    assert(mine.calls.length >= 1 && mine.calls.every((c) => c.agent === "alice"), "agent=bob is ignored for an agent");
+    const other = await fetch(site.base + "/api/calls/" + encodeURIComponent(bobId), bearer(aliceToken));
+    assert(other.status === 404, "bob's call is not alice's to open: " + other.status);
+    const own = await fetch(site.base + "/api/calls/" + encodeURIComponent(answeredId), bearer(aliceToken));
+    assert(own.status === 200, "her own call opens");
+    for (const p of ["/api/wallboard", "/api/calls.csv", "/api/reports?since=2026-01-01T00:00:00Z&until=2026-02-01T00:00:00Z"]) {
+      const r = await fetch(site.base + p, bearer(aliceToken));
+      assert(r.status === 403, `${p} is forbidden to agents: ${r.status}`);
+    }
+    // The agent's console got her pops all along, and never a board message.
+    assert(aliceFrames.includes("call.ringing"), "alice's console popped: " + aliceFrames);
+    assert(aliceFrames.every((t) => !String(t).startsWith("board.")), "no board.* to an agent: " + aliceFrames);
+  }],
+]);
