@@ -3,6 +3,7 @@
 // timeline opens, the CSV export holds exactly the rows /api/calls lists,
 // reports draw their charts, the view reads in Persian, and an agent is kept
 // to their own calls by the API itself.
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { args, run, assert, assertIncludes, sleep } from "./lib.mjs";
 
@@ -79,9 +80,15 @@ await run("supervisor", a, [
   ["more calls are replayed over AMI: one missed, one answered by bob", async (site) => {
     missedId = await site.call("09131234567", ["1001", "1002"], "caller_cancels", 1500, 0);
     bobId = await site.call("09127890123", ["1001", "1002"], "answered", 1500, 1000, 1);
+    // Both final in the log (within a second of their end), and off the board.
+    for (let end = Date.now() + 15000; ; await sleep(200)) {
+      const calls = (await (await page.request.get(site.base + "/api/calls?limit=50")).json()).calls;
+      const done = [missedId, bobId].every((id) => calls.some((c) => c.id === id && c.ended_at));
+      if (done) break;
+      assert(Date.now() < end, "both calls ended and logged");
+    }
     await page.waitForFunction((ids) => ids.every((id) => !document.querySelector(`#live-calls tr[data-call-id="${id}"]`)),
-      [missedId, bobId], { timeout: 10000 });
-    await sleep(1200);  // final records are written within a second of the end
+      [missedId, bobId], { timeout: 5000 });
   }],
   ["the call log filters by status and direction and pages by cursor", async (site) => {
     await page.click('a[data-tab="log"]');
@@ -143,6 +150,13 @@ await run("supervisor", a, [
     assert(api.length >= 1 && api.every((c) => c.agent === "alice"), "alice's calls");
     const statusCol = header.indexOf("status");
     assert(csv.slice(1).every((r, i) => r[statusCol] === api[i].status), "same statuses");
+    // Who exported what and when is in the audit log (read with the sqlite3 shell, read-only).
+    const audit = execFileSync("sqlite3", ["-readonly", "-separator", "|", site.db,
+      "SELECT actor, detail, at FROM audit_log WHERE action = 'calls.export' ORDER BY id DESC LIMIT 1"]).toString().trim();
+    const [actor, detail, at] = audit.split("|");
+    assert(actor === "supervisor", "the exporter: " + audit);
+    assert(JSON.parse(detail).agent === "alice", "the filter: " + detail);
+    assert(Math.abs(Date.now() - Number(at)) < 60000, "when: " + at);
   }],
   ["reports draw charts with a table below; Persian reads right to left with Solar Hijri dates", async () => {
     await page.click('a[data-tab="reports"]');
