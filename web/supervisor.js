@@ -24,7 +24,7 @@ const WORDS = {
     callDetail: "Call", close: "Close", timeline: "Timeline", customer: "Customer", openCustomer: "Open customer",
     s_ringing: "ringing", s_answered: "answered", s_missed: "missed", s_abandoned: "abandoned", s_busy: "busy",
     s_failed: "failed", inbound: "inbound", outbound: "outbound", internal: "internal",
-    ev_started: "Call came in from {from} to {to}", ev_queued: "Joined queue {queue}",
+    ev_started: "Call came in from {from} to {to}", ev_came_in: "Call came in from {from}", ev_queued: "Joined queue {queue}",
     ev_rang: "Rang at {who} for {s}", ev_transferred: "Transferred by {by} to {who}, rang {s}",
     ev_answered: "{who} answered", ev_left: "{who} left the call", ev_ended: "Ended: {status}, wait {wait}, talk {talk}",
     hangupUnknown: "hang-up side not reported by the PBX", notAnswered: "not answered",
@@ -51,7 +51,7 @@ const WORDS = {
     callDetail: "تماس", close: "بستن", timeline: "روند تماس", customer: "مشتری", openCustomer: "نمایش مشتری",
     s_ringing: "در حال زنگ", s_answered: "پاسخ‌داده", s_missed: "بی‌پاسخ", s_abandoned: "رهاشده", s_busy: "اشغال",
     s_failed: "ناموفق", inbound: "ورودی", outbound: "خروجی", internal: "داخلی",
-    ev_started: "تماس از {from} به {to}", ev_queued: "ورود به صف {queue}",
+    ev_started: "تماس از {from} به {to}", ev_came_in: "تماس از {from}", ev_queued: "ورود به صف {queue}",
     ev_rang: "زنگ نزد {who} به مدت {s}", ev_transferred: "انتقال از {by} به {who}، زنگ {s}",
     ev_answered: "{who} پاسخ داد", ev_left: "{who} از تماس خارج شد", ev_ended: "پایان: {status}، انتظار {wait}، مکالمه {talk}",
     hangupUnknown: "طرف قطع‌کننده را مرکز تلفن گزارش نکرده است", notAnswered: "بی‌پاسخ",
@@ -334,7 +334,8 @@ function renderDetail(d) {
     const who = e.agent ? `${e.agent} (${e.extension})` : (e.extension || "");
     let text;
     switch (e.event) {
-      case "started": text = t("ev_started", { from: e.from, to: e.to }); break;
+      // "to" is what was dialled; Asterisk's "s" (start) extension says nothing to a reader.
+      case "started": text = /\d/.test(e.to || "") ? t("ev_started", { from: e.from, to: e.to }) : t("ev_came_in", { from: e.from }); break;
       case "queued": text = t("ev_queued", { queue: e.queue }); break;
       case "rang": text = t("ev_rang", { who, s: fmtSecs(e.ring_seconds) }) + (e.answered ? "" : " · " + t("notAnswered")); break;
       case "transferred": text = t("ev_transferred", { by: e.transferred_by, who, s: fmtSecs(e.ring_seconds) }); break;

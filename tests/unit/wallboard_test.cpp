@@ -1,0 +1,76 @@
+// The wallboard's pure parts: agents' states from live calls and presence,
+// the figures' wire form, and the server's local day.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <ctime>
+
+#include "../../src/server/wallboard.hpp"
+
+using namespace ringside;
+using namespace ringside::server::detail;
+using nlohmann::json;
+
+namespace {
+
+User user(const char* name, Role role, const char* ext, bool disabled = false) {
+    User u;
+    u.username = AgentId(name);
+    u.name = name;
+    u.role = role;
+    if (ext) u.extension = Extension(ext);
+    u.disabled = disabled;
+    return u;
+}
+
+std::string state_of(const json& agents, const std::string& who) {
+    for (const auto& a : agents)
+        if (a["username"] == who) return a["state"];
+    return "absent";
+}
+
+}  // namespace
+
+TEST_CASE("an agent is on a call, ringing, available or offline; the phone's state wins over presence") {
+    const std::vector<User> users{user("alice", Role::agent, "1001"), user("bob", Role::agent, "1002"),
+                                  user("sara", Role::agent, "1003"), user("dave", Role::agent, "1004"),
+                                  user("gone", Role::agent, "1005", true), user("maryam", Role::supervisor, nullptr),
+                                  user("lead", Role::supervisor, "1009")};
+    const json live = json::array({
+        {{"id", "c1"}, {"status", "answered"}, {"agent", "alice"}, {"extension", "1001"},
+         {"ringing", json::array({{{"extension", "1002"}, {"agent", "bob"}, {"since", "x"}}})}},
+    });
+    auto online = [](const AgentId& u) { return u.value() == "alice" || u.value() == "sara"; };
+    const auto agents = wallboard_agents(users, live, online);
+    CHECK(state_of(agents, "alice") == "on_call");
+    CHECK(state_of(agents, "bob") == "ringing");     // browser closed, phone ringing
+    CHECK(state_of(agents, "sara") == "available");
+    CHECK(state_of(agents, "dave") == "offline");
+    CHECK(state_of(agents, "gone") == "absent");     // disabled users are not on the board
+    CHECK(state_of(agents, "maryam") == "absent");   // a supervisor without a phone
+    CHECK(state_of(agents, "lead") == "offline");    // a supervisor with a phone takes calls too
+}
+
+TEST_CASE("figures go out with the service level threshold they were counted with") {
+    CallFigures f;
+    f.offered = 10;
+    f.answered = 8;
+    f.answered_within = 6;
+    f.service_level = 0.75;
+    const auto j = figures_json(f, 30);
+    CHECK(j["offered"] == 10);
+    CHECK(j["service_level"] == 0.75);
+    CHECK(j["service_level_seconds"] == 30);
+}
+
+TEST_CASE("today is the server's local day") {
+    setenv("TZ", "Asia/Tehran", 1);
+    tzset();
+    // 2026-11-30T22:00:00Z is already 1 December in Tehran (UTC+3:30).
+    const Timestamp t{std::chrono::milliseconds{1'796'076'000'000}};
+    const auto [from, to] = local_day(t);
+    CHECK(format_iso(from) == "2026-11-30T20:30:00.000Z");
+    CHECK(format_iso(to) == "2026-12-01T20:30:00.000Z");
+    unsetenv("TZ");
+    tzset();
+}
