@@ -1,5 +1,6 @@
 #include "ringside/app/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -125,7 +126,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     Config cfg;
     cfg.file = file_name;
     cfg.web_root = default_web_root();
-    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls"});
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "customers"});
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server", {"listen", "web_root", "session_hours"});
@@ -157,6 +158,32 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     if (auto* calls = c.table(root, "calls")) {
         c.known_keys(*calls, "calls", {"pop_internal"});
         c.boolean(*calls, "calls", "pop_internal", cfg.pop_internal);
+    }
+    if (auto* customers = c.table(root, "customers")) {
+        c.known_keys(*customers, "customers", {"tiers"});
+        if (auto* n = customers->get("tiers")) {
+            static const std::regex tier_re("[a-z0-9-]{1,32}");
+            auto* arr = n->as_array();
+            std::vector<std::string> tiers;
+            bool ok = arr && !arr->empty() && arr->size() <= 20;
+            for (std::size_t i = 0; ok && i < arr->size(); ++i) {
+                auto* s = (*arr)[i].as_string();
+                if (!s || !std::regex_match(s->get(), tier_re) ||
+                    std::find(tiers.begin(), tiers.end(), s->get()) != tiers.end()) {
+                    c.error("customers.tiers[" + std::to_string(i) + "]", line_of((*arr)[i]),
+                            "must be a distinct name of 1-32 of a-z 0-9 -");
+                    ok = false;
+                    tiers.clear();
+                    break;
+                }
+                tiers.push_back(s->get());
+            }
+            if (!arr || arr->empty() || arr->size() > 20) {
+                c.error("customers.tiers", line_of(*n), "must be an array of 1 to 20 tier names, e.g. [\"gold\", \"silver\"]");
+            } else if (ok) {
+                cfg.customer_tiers = std::move(tiers);
+            }
+        }
     }
     if (auto* log = c.table(root, "log")) {
         c.known_keys(*log, "log", {"level"});

@@ -136,6 +136,9 @@ std::optional<User> authenticate(State& st, const Request& req, bool allow_query
 /// Fills st.router with every endpoint of CONTRACT.md (routes.cpp).
 void build_routes(State& st);
 
+/// The customer file's endpoints (routes_customers.cpp); called by build_routes.
+void add_customer_routes(State& st);
+
 /// Takes over an upgraded connection (websocket_session.cpp).
 void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);
 

@@ -46,6 +46,8 @@ struct Config {
     std::string log_level = "info";    // [log] level: trace|debug|info|warn|error
     int session_hours = 12;            // [server] session_hours: login lifetime
     bool pop_internal = false;         // [calls] pop_internal: pop calls between agents' phones too
+    /// [customers] tiers: the tiers a customer may have, best first; 1-20 of [a-z0-9-]+.
+    std::vector<std::string> customer_tiers{"gold", "silver", "bronze"};
     std::vector<PbxConfig> pbx;
 };
 

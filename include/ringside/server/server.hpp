@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -49,6 +50,8 @@ struct ServerOptions {
     /// Failed logins allowed per username and per address in login_window before 429.
     std::size_t login_max_failures = 5;
     std::chrono::seconds login_window = std::chrono::seconds(60);
+    /// [customers] tiers: the tiers a customer may be given.
+    std::vector<std::string> customer_tiers{"gold", "silver", "bronze"};
 };
 
 using EngineStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
