@@ -26,5 +26,7 @@ int run_check_config(const std::string& config_file);
 int run_user_add(const UserAddOptions& o, std::istream& password_in);
 /// dry_run: report what would happen, store nothing.
 int run_import_customers(const std::string& csv_file, const std::string& config_file, bool dry_run = false);
+/// Orders CSV: each customer's lifetime value becomes the sum of their orders.
+int run_import_orders(const std::string& csv_file, const std::string& config_file, bool dry_run = false);
 
 }  // namespace ringside::app

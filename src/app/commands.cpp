@@ -92,4 +92,22 @@ int run_import_customers(const std::string& csv_file, const std::string& config_
     return report.rejected ? 1 : 0;
 }
 
+int run_import_orders(const std::string& csv_file, const std::string& config_file, bool dry_run) {
+    auto cfg = load_or_explain(config_file);
+    std::ifstream in(csv_file, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + csv_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    PhoneNormalizer phones(cfg.default_region);
+    SqliteStore store(cfg.database);
+    auto report = run_orders_import(store, ss.str(), phones, dry_run, "cli");
+    if (report.fatal) throw std::runtime_error(csv_file + ": " + *report.fatal);
+    for (const auto& r : report.rows)
+        std::cerr << csv_file << ": row " << r.row << (r.status == "rejected" ? " rejected: " : " already present: ")
+                  << r.reason << "\n";
+    std::cout << (dry_run ? "dry run, nothing stored: would import " : "imported ") << report.imported
+              << " orders, already present " << report.already_present << ", rejected " << report.rejected << "\n";
+    return report.rejected ? 1 : 0;
+}
+
 }  // namespace ringside::app

@@ -179,3 +179,90 @@ ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& ph
 }
 
 }  // namespace ringside
+
+namespace ringside {
+
+ParsedOrders parse_orders_csv(std::string_view text, const PhoneNormalizer& phones, Timestamp now) {
+    ParsedOrders out;
+    std::string parse_error;
+    auto rows = csv::parse(text, &parse_error);
+    if (rows.empty()) {
+        out.fatal = "the file is empty: a header row is needed";
+        return out;
+    }
+    static const std::vector<std::string_view> known{"order_id", "amount", "at", "customer_id", "phone", "email"};
+    std::map<std::string, std::size_t> col;
+    for (std::size_t i = 0; i < rows[0].size(); ++i) {
+        const auto name = lower_ascii(trim(rows[0][i]));
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            out.fatal = "unknown column \"" + mask_card_numbers(rows[0][i]) +
+                        "\" (known: order_id, amount, at, customer_id, phone, email)";
+            return out;
+        }
+        col[name] = i;
+    }
+    if (!col.count("order_id") || !col.count("amount") ||
+        (!col.count("customer_id") && !col.count("phone") && !col.count("email"))) {
+        out.fatal = "the header needs order_id, amount and one of customer_id, phone, email";
+        return out;
+    }
+    const std::size_t width = rows[0].size();
+    for (std::size_t r = 1; r < rows.size(); ++r) {
+        const auto& row = rows[r];
+        auto reject = [&](std::string why) { out.results.push_back({r + 1, "rejected", std::move(why), std::nullopt}); };
+        if (row.size() != width) {
+            reject("has " + std::to_string(row.size()) + " fields, the header has " + std::to_string(width));
+            continue;
+        }
+        auto field = [&](const char* name) -> std::string {
+            auto it = col.find(name);
+            return it == col.end() ? std::string{} : trim(row[it->second]);
+        };
+        OrderRow o;
+        o.row = r + 1;
+        o.order_ref = field("order_id");
+        if (o.order_ref.empty() || o.order_ref.size() > 100) {
+            reject("order_id must be 1 to 100 bytes");
+            continue;
+        }
+        const auto amount = fold_digits(field("amount"));
+        if (amount.empty() || amount.size() > 15 || amount.find_first_not_of("0123456789") != std::string::npos) {
+            reject("amount must be a whole number, 0 or more");
+            continue;
+        }
+        o.amount = std::stoll(amount);
+        o.at = now;
+        if (auto at = fold_digits(field("at")); !at.empty()) {
+            auto t = parse_iso(at.size() == 10 ? at + "T00:00:00Z" : at);
+            if (!t) {
+                reject("at must be an ISO 8601 time or a date YYYY-MM-DD");
+                continue;
+            }
+            o.at = *t;
+        }
+        if (auto id = fold_digits(field("customer_id")); !id.empty()) {
+            if (id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) {
+                reject("customer_id must be a customer id");
+                continue;
+            }
+            o.customer_id = std::stoll(id);
+        } else if (auto p = field("phone"); !p.empty()) {
+            auto n = phones.normalize(p);
+            if (!n) {
+                reject("phone is not a valid number for region " + phones.default_region());
+                continue;
+            }
+            o.phone = n->e164();
+        } else if (auto e = field("email"); !e.empty()) {
+            o.email = e;
+        } else {
+            reject("no customer_id, phone or email names the customer");
+            continue;
+        }
+        out.orders.push_back(std::move(o));
+    }
+    if (!parse_error.empty()) out.results.push_back({rows.size(), "rejected", parse_error, std::nullopt});
+    return out;
+}
+
+}  // namespace ringside

@@ -288,7 +288,7 @@ void add_customer_routes(State& st) {
     r.add(verb::get, "/api/customers.csv", user(Role::supervisor, [&st](const ExchangePtr& ex) {
         auto q = customer_query(st, ex, false);
         if (!q) return reply_error(ex, status_for(q.failure().code), error_code_name(q.failure().code), q.failure().message);
-        st.storage.audit(actor(ex), "customers.export", ex->req.target().to_string().substr(0, 500), now_ms());
+        st.storage.audit(actor(ex), "customers.export", std::string(ex->req.target()).substr(0, 500), now_ms());
         stream_csv(ex, "customers.csv", customers_csv_header, [&st, query = q.value()](auto emit) {
             st.storage.for_each_customer(query, [&](const Customer& c) { return emit(customer_csv_row(c)); });
         });
@@ -321,6 +321,25 @@ void add_customer_routes(State& st) {
                 reply(ex, http::status::ok, report_json(report));
             } catch (const std::exception& e) {
                 spdlog::error("http: customer import failed: {}", e.what());
+                reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
+            }
+        });
+    }));
+
+    // POST /api/orders/import[?dry_run=1] (body: orders CSV, up to 1 MiB) -> 200 report. Supervisor and admin.
+    // Each customer's lifetime_value becomes the sum of their orders; re-runs change nothing.
+    r.add(verb::post, "/api/orders/import", user(Role::supervisor, [&st](const ExchangePtr& ex) {
+        const auto dry = query_param(ex, "dry_run");
+        if (dry && *dry != "0" && *dry != "1" && *dry != "true" && *dry != "false")
+            return reply_invalid(ex, "'dry_run' must be 1 or 0");
+        const bool dry_run = dry && (*dry == "1" || *dry == "true");
+        net::post(st.blocking, [&st, ex, dry_run] {
+            try {
+                auto report = run_orders_import(st.storage, ex->req.body(), st.phones, dry_run, actor(ex));
+                if (report.fatal) return reply_invalid(ex, *report.fatal);
+                reply(ex, http::status::ok, report_json(report));
+            } catch (const std::exception& e) {
+                spdlog::error("http: orders import failed: {}", e.what());
                 reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
             }
         });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <variant>
 #include <atomic>
 #include <condition_variable>
@@ -1350,6 +1351,76 @@ std::vector<ImportMatch> SqliteStore::import_customers(const std::vector<Custome
     });
     if (!dry_run) impl_->hist_dirty = true;
     return out;
+}
+
+std::vector<ImportRowResult> SqliteStore::import_orders(const std::vector<OrderRow>& batch, bool dry_run,
+                                                       const std::string& actor, Timestamp at) {
+    return impl_->write("import_orders", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        std::vector<ImportRowResult> res;
+        std::map<std::int64_t, std::optional<std::int64_t>> touched;  // customer -> lifetime value before
+        for (const auto& o : batch) {
+            ImportRowResult r{o.row, "rejected", "", std::nullopt};
+            std::optional<std::int64_t> customer;
+            if (o.customer_id) {
+                Query q(c, "SELECT id FROM customers WHERE id = ?");
+                q.bind(*o.customer_id);
+                if (q.step()) customer = q.i64(0);
+            } else if (!o.phone.empty()) {
+                Query q(c, "SELECT p.customer_id FROM customer_phones p JOIN customers cu ON cu.id = p.customer_id "
+                           "WHERE p.e164 = ? AND cu.status = 'active' ORDER BY p.customer_id DESC LIMIT 1");
+                q.bind(o.phone);
+                if (q.step()) customer = q.i64(0);
+            } else {
+                Query q(c, "SELECT id FROM customers WHERE email_key = ? AND status = 'active' ORDER BY id DESC LIMIT 1");
+                q.bind(lower_ascii(o.email));
+                if (q.step()) customer = q.i64(0);
+            }
+            if (!customer) {
+                r.reason = "no such customer";
+                res.push_back(std::move(r));
+                continue;
+            }
+            r.customer_id = customer;
+            if (!touched.count(*customer)) {
+                Query q(c, "SELECT lifetime_value FROM customers WHERE id = ?");
+                q.bind(*customer);
+                q.step();
+                touched[*customer] = q.opt_i64(0);
+            }
+            Query ins(c, "INSERT INTO orders (order_ref, customer_id, amount, at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (order_ref) DO NOTHING");
+            ins.bind(o.order_ref, *customer, o.amount, o.at);
+            if (ins.exec() > 0) {
+                r.status = "imported";
+            } else {
+                r.status = "already_present";
+                r.reason = "order already imported";
+            }
+            res.push_back(std::move(r));
+        }
+        for (const auto& [id, before] : touched) {
+            Query(c, "UPDATE customers SET lifetime_value = (SELECT sum(amount) FROM orders WHERE customer_id = ?), "
+                     "updated_at = ? WHERE id = ?")
+                .bind(id, at, id)
+                .exec();
+            Query q(c, "SELECT lifetime_value FROM customers WHERE id = ?");
+            q.bind(id);
+            q.step();
+            const auto after = q.opt_i64(0);
+            if (after != before) {
+                auto js = [](const std::optional<std::int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+                insert_audit(c, actor, "customer.update",
+                             nlohmann::json{{"id", id},
+                                            {"via", "orders import"},
+                                            {"changes", {{"lifetime_value", {{"before", js(before)}, {"after", js(after)}}}}}}
+                                 .dump(),
+                             at);
+            }
+        }
+        if (!dry_run) tx.commit();
+        return res;
+    });
 }
 
 void SqliteStore::add_interactions(const std::vector<Interaction>& batch) {

@@ -207,10 +207,22 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
     CHECK(again.json()["already_present"] == 2);
     CHECK(http(port, "POST", "/api/customers/import", "name,shoe\n", sam).status == 400);
 
+    // ---- orders make the lifetime value; supervisors see it, agents never.
+    const std::string orders = "order_id,phone,amount\nR-1,۰۹۱۲۷۷۷۸۸۹۹,700\nR-2,09127778899,300\nR-3,09000000000,5\n";
+    CHECK(http(port, "POST", "/api/orders/import", orders, alice).status == 403);
+    auto ord = http(port, "POST", "/api/orders/import", orders, sam);
+    REQUIRE(ord.status == 200);
+    CHECK(ord.json()["imported"] == 2);
+    CHECK(ord.json()["rejected"] == 1);
+    CHECK(http(port, "POST", "/api/orders/import", orders, sam).json()["imported"] == 0);
+    CHECK(http(port, "GET", path_of(reza[0]), "", sam).json()["evaluation"]["lifetime_value"] == 1000);
+    CHECK_FALSE(http(port, "GET", path_of(reza[0]), "", alice).json()["evaluation"].contains("lifetime_value"));
+
     // ---- every change to a customer is in the audit trail, and nothing is ever deleted.
     const auto actions = audit_actions(site.dir.path / "ringside.db");
     CHECK(std::count(actions.begin(), actions.end(), "sam customer.create") == 3);  // two by hand, one imported
     CHECK(std::count(actions.begin(), actions.end(), "alice customer.update") == 1);
+    CHECK(std::count(actions.begin(), actions.end(), "sam customer.update") == 1);  // lifetime value from orders
     CHECK(std::count(actions.begin(), actions.end(), "sam customer.remove") == 1);
     {
         SQLite::Database db((site.dir.path / "ringside.db").string(), SQLite::OPEN_READONLY);

@@ -232,3 +232,33 @@ TEST_CASE("the timeline holds every kind of interaction and issues keep a histor
     CHECK(ctx->complaints == 1);
     CHECK(ctx->recent_interactions.size() == 3);
 }
+
+TEST_CASE("imported orders make the lifetime value, once per order, with the change audited") {
+    TempDir d;
+    const auto file = d.path / "r.db";
+    {
+        SqliteStore s(file);
+        const auto sara = s.create_customer(make("Sara", {"+989121234567"}, "sara@example.com"));
+        const std::string csv =
+            "order_id,phone,email,amount,at\n"
+            "A-1,0912 123 4567,,1500,2026-01-02\n"
+            "A-2,,SARA@example.com,۲۵۰۰,\n"
+            "A-3,09350000000,,100,\n"            // nobody has this number
+            "A-4,0912 123 4567,,12.5,\n"          // not a whole number
+            "A-1,+989121234567,,9999,\n";         // the same order again
+        auto dry = run_orders_import(s, csv, ir(), true, "cli");
+        CHECK(dry.imported == 2);
+        CHECK_FALSE(s.find_customer(sara)->lifetime_value.has_value());
+        auto r = run_orders_import(s, csv, ir(), false, "cli");
+        CHECK(r.imported == 2);
+        CHECK(r.already_present == 1);
+        CHECK(r.rejected == 2);
+        CHECK(s.find_customer(sara)->lifetime_value == 4000);
+        auto again = run_orders_import(s, csv, ir(), false, "cli");
+        CHECK(again.imported == 0);
+        CHECK(s.find_customer(sara)->lifetime_value == 4000);
+        CHECK(run_orders_import(s, "order_id,amount\n", ir(), false, "cli").fatal);
+    }
+    SQLite::Database db(file.string());
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE action = 'customer.update'").getInt() == 1);
+}

@@ -47,4 +47,26 @@ struct ImportReport {
     std::vector<ImportRowResult> rows;    // every row not imported, in row order
 };
 
+/// One order of an orders CSV: it adds to its customer's lifetime value.
+struct OrderRow {
+    std::size_t row = 0;
+    std::string order_ref;                // unique: re-importing an order changes nothing
+    std::optional<std::int64_t> customer_id;
+    std::string phone;                    // E.164, when the row names the customer by number
+    std::string email;                    // when by email
+    std::int64_t amount = 0;              // whole currency units, 0 or more
+    Timestamp at{};
+};
+
+struct ParsedOrders {
+    std::optional<std::string> fatal;
+    std::vector<OrderRow> orders;
+    std::vector<ImportRowResult> results; // rejected rows
+};
+
+/// Orders CSV: columns order_id (required), amount (required, whole number,
+/// Persian digits accepted), at (ISO 8601 or YYYY-MM-DD; default now), and
+/// one of customer_id, phone or email naming the customer.
+ParsedOrders parse_orders_csv(std::string_view text, const PhoneNormalizer& phones, Timestamp now);
+
 }  // namespace ringside

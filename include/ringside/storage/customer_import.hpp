@@ -18,4 +18,10 @@ ImportReport run_customer_import(Storage& store, std::string_view csv_text, cons
                                  const CustomerRules& rules, bool dry_run, const std::string& actor,
                                  std::size_t batch_rows = 2000);
 
+/// Imports an orders CSV (parse_orders_csv), batch_rows per transaction:
+/// each customer's lifetime_value becomes the sum of their orders. Re-running
+/// the same file changes nothing (orders are keyed by order_id).
+ImportReport run_orders_import(Storage& store, std::string_view csv_text, const PhoneNormalizer& phones, bool dry_run,
+                               const std::string& actor, std::size_t batch_rows = 5000);
+
 }  // namespace ringside

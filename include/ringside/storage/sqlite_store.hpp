@@ -47,6 +47,8 @@ public:
     void for_each_customer(const CustomerQuery& q, const std::function<bool(const Customer&)>& fn) override;
     std::vector<ImportMatch> import_customers(const std::vector<Customer>& batch, bool dry_run, const std::string& actor,
                                               Timestamp at) override;
+    std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& batch, bool dry_run, const std::string& actor,
+                                               Timestamp at) override;
     void add_interactions(const std::vector<Interaction>& batch) override;
     std::vector<Interaction> customer_timeline(std::int64_t customer_id, std::optional<Timestamp> before,
                                                std::size_t limit) override;

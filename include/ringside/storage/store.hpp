@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ringside/core/customer_import.hpp"
 #include "ringside/core/model.hpp"
 
 namespace ringside {
@@ -124,6 +125,14 @@ public:
     /// audit entry per new customer. dry_run rolls it all back (ids are 0).
     virtual std::vector<ImportMatch> import_customers(const std::vector<Customer>& batch, bool dry_run,
                                                       const std::string& actor, Timestamp at) = 0;
+    /// Stores each order unless its order_ref is already stored, adds it to
+    /// its customer's lifetime_value (the sum of the customer's orders), and
+    /// audits each customer whose lifetime value changed, in one
+    /// transaction; dry_run rolls back. One result per order, in order:
+    /// "imported", "already_present" (same order_ref) or "rejected" (no such
+    /// customer), with the customer's id when found.
+    virtual std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& batch, bool dry_run,
+                                                       const std::string& actor, Timestamp at) = 0;
     /// Many interactions in one transaction (imports, benchmarks). Returns nothing.
     virtual void add_interactions(const std::vector<Interaction>& batch) = 0;
     /// A customer's interactions, newest first, older than `before` when set; at most limit (1..200).

@@ -83,6 +83,10 @@ public:
                                               Timestamp at) override {
         return inner_.import_customers(b, dry_run, actor, at);
     }
+    std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& b, bool dry_run, const std::string& actor,
+                                               Timestamp at) override {
+        return inner_.import_orders(b, dry_run, actor, at);
+    }
     void add_interactions(const std::vector<Interaction>& b) override { inner_.add_interactions(b); }
     /// Flushes first: a call's history entry is written with its call record.
     std::vector<Interaction> customer_timeline(std::int64_t id, std::optional<Timestamp> before,
