@@ -177,9 +177,15 @@ std::optional<std::string> apply_issue_fields(Issue& i, const json& body, bool c
         return std::nullopt;
     };
     if (creating && !body.contains("title")) return "field 'title' is required";
-    for (auto [k, out, max] : {std::tuple{"title", &i.title, std::size_t{200}}, {"description", &i.description, 10000},
-                               {"status", &i.status, 16}, {"priority", &i.priority, 16}, {"owner", &i.owner, 64}})
-        if (auto p = text(k, *out, max)) return p;
+    struct Spec {
+        const char* name;
+        std::string* out;
+        std::size_t max;
+    };
+    const Spec specs[] = {{"title", &i.title, 200}, {"description", &i.description, 10000}, {"status", &i.status, 16},
+                          {"priority", &i.priority, 16}, {"owner", &i.owner, 64}};
+    for (const auto& sp : specs)
+        if (auto p = text(sp.name, *sp.out, sp.max)) return p;
     if (i.title.find_first_not_of(" \t") == std::string::npos) return "field 'title' must not be empty";
     if (i.status != "open" && i.status != "resolved") return "field 'status' must be open or resolved";
     if (!is_valid_issue_priority(i.priority)) return "field 'priority' must be low, normal, high or urgent";

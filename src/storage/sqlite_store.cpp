@@ -500,6 +500,15 @@ struct SqliteStore::Impl {
         hist = h;
         hist_at = std::chrono::steady_clock::now();
     }
+    /// Keeps the counts current between full refreshes: a customer's
+    /// active score moved from `before` to `after` (nullopt: none, or not active).
+    void hist_adjust(std::optional<std::int64_t> before, std::optional<std::int64_t> after) {
+        if (before == after) return;
+        std::lock_guard lk(hist_mutex);
+        if (before && *before >= 1 && *before <= 10 && hist[static_cast<std::size_t>(*before)] > 0)
+            --hist[static_cast<std::size_t>(*before)];
+        if (after && *after >= 1 && *after <= 10) ++hist[static_cast<std::size_t>(*after)];
+    }
     std::array<std::int64_t, 11> histogram() {
         std::lock_guard lk(hist_mutex);
         return hist;
@@ -1248,20 +1257,23 @@ bool SqliteStore::update_customer(const Customer& after, const std::string& acto
                                   const std::string& detail, Timestamp at) {
     for (const auto& p : after.phones)
         if (!is_e164(p)) throw std::invalid_argument("update_customer: phone is not E.164 (normalise it first)");
-    const bool ok = impl_->write("update_customer", [&](Connection& c) {
+    return impl_->write("update_customer", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
+        std::optional<std::int64_t> before_score;
         {
-            Query q(c, "SELECT 1 FROM customers WHERE id = ?");
+            Query q(c, "SELECT value_score, status FROM customers WHERE id = ?");
             q.bind(after.id);
             if (!q.step()) return false;
+            if (q.str(1) == "active") before_score = q.opt_i64(0);
         }
         update_customer_row(c, after, at);
         insert_audit(c, actor, action, detail, at);
         tx.commit();
+        std::optional<std::int64_t> after_score;
+        if (after.status == "active" && after.value_score) after_score = *after.value_score;
+        impl_->hist_adjust(before_score, after_score);
         return true;
     });
-    if (ok) impl_->hist_dirty = true;
-    return ok;
 }
 
 std::int64_t SqliteStore::create_customer_audited(const Customer& cu, const std::string& actor,
@@ -1277,7 +1289,7 @@ std::int64_t SqliteStore::create_customer_audited(const Customer& cu, const std:
         tx.commit();
         return new_id;
     });
-    if (cu.value_score) impl_->hist_dirty = true;
+    if (cu.value_score) impl_->hist_adjust(std::nullopt, *cu.value_score);
     return id;
 }
 
@@ -1349,7 +1361,9 @@ std::vector<ImportMatch> SqliteStore::import_customers(const std::vector<Custome
         if (!dry_run) tx.commit();  // a dry run rolls back in ~Transaction
         return res;
     });
-    if (!dry_run) impl_->hist_dirty = true;
+    if (!dry_run)
+        for (std::size_t k = 0; k < out.size(); ++k)
+            if (out[k].created && batch[k].value_score) impl_->hist_adjust(std::nullopt, *batch[k].value_score);
     return out;
 }
 

@@ -4,6 +4,9 @@
 // import (API and CLI) and export.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "site.hpp"
@@ -75,7 +78,8 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
         auto r = http(port, "GET", "/api/customers?" + query, "", token);
         REQUIRE(r.status == 200);
         std::vector<std::int64_t> ids;
-        for (const auto& c : r.json()["customers"]) ids.push_back(c["id"].get<std::int64_t>());
+        const auto j = r.json();  // alive for the loop: a temporary's element would dangle
+        for (const auto& c : j["customers"]) ids.push_back(c["id"].get<std::int64_t>());
         return ids;
     };
     const auto other_id = other.json()["id"].get<std::int64_t>();

@@ -2,6 +2,7 @@
 // audit trail, removal as a status, the timeline and issue history.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
