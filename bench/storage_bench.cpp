@@ -32,7 +32,7 @@ void fill(SqliteStore& s, std::size_t n) {
         c.phones = {phone_of(k)};
         c.created_at = t0;
         const auto id = s.create_customer(c);
-        if (k % 3 == 0) s.create_issue(Issue{0, id, "Refund not received", "", "open", t0, std::nullopt});
+        if (k % 3 == 0) s.create_issue(Issue{0, id, "Refund not received", "", "open", t0, std::nullopt, "normal", ""});
         for (std::size_t j = 0; j < k % 8; ++j) {
             Interaction i;
             i.customer_id = id;

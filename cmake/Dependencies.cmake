@@ -22,3 +22,6 @@ target_link_libraries(ringside_asio INTERFACE Boost::boost Threads::Threads)
 target_compile_definitions(ringside_asio INTERFACE
   BOOST_ASIO_SEPARATE_COMPILATION BOOST_BEAST_SEPARATE_COMPILATION
   BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+
+# ICU (already pulled in by libphonenumber): folding names for search (core/customers.cpp).
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)

@@ -209,6 +209,7 @@ function applyLanguage() {
   renderConn();
   renderCard();
   renderToday();
+  if (typeof customerFile !== "undefined") customerFile.language();  // customer.js
 }
 $("lang").addEventListener("change", (e) => {
   lang = e.target.value;
@@ -234,10 +235,12 @@ function signedIn(user) {
   show($("login"), false);
   connect();
   loadToday();
+  if (typeof customerFile !== "undefined") customerFile.signedIn();  // customer.js
 }
 
 function signedOut(message) {
   state.me = null;
+  if (typeof customerFile !== "undefined") customerFile.signedOut();  // customer.js
   disconnect();
   sessionStorage.removeItem(SEQ_KEY);
   clearCard();
@@ -455,6 +458,7 @@ function newCard(m) {
     id: m.call.id,
     call: m.call,
     customer: m.customer || null,
+    evaluation: m.evaluation || null,   // value score, quartile, complaints, ... (customer.js shows it)
     issues: Array.isArray(m.open_issues) ? m.open_issues : [],
     history: Array.isArray(m.recent_interactions) ? m.recent_interactions : [],
     transferredBy: m.transferred_by || null,
@@ -597,7 +601,8 @@ function renderCard() {
     ? h("div", { class: "say", id: "card-say" }, h("span", { class: "say-label", text: t("firstLine") }), h("p", { dir: "auto", text: firstLine(card) }))
     : null;
 
-  const parts = [head, title, phoneLine, chips, flags, say];
+  const evaluation = c && typeof evaluationChips === "function" ? evaluationChips(card.evaluation ? card : c) : null;
+  const parts = [head, title, phoneLine, chips, evaluation, flags, say];
   if (c) parts.push(h("div", { class: "cols" }, issuesSection(card), historySection(card)));
   else parts.push(h("p", { class: "muted", text: t("notInList") }), createForm(card));
   const disp = dispositionSection(card);

@@ -236,6 +236,7 @@ private:
                        ? "[" + cfg.listen.host + "]:" + std::to_string(cfg.listen.port)
                        : cfg.listen.host + ":" + std::to_string(cfg.listen.port);
         o.web_root = cfg.web_root;
+        o.customer_tiers = cfg.customer_tiers;
         o.session_ttl = std::chrono::hours(cfg.session_hours);
         o.service_level_seconds = cfg.service_level_seconds;
         return o;

@@ -24,6 +24,9 @@ int run_demo(const DemoOptions& o);
 int run_serve(const std::string& config_file);
 int run_check_config(const std::string& config_file);
 int run_user_add(const UserAddOptions& o, std::istream& password_in);
-int run_import_customers(const std::string& csv_file, const std::string& config_file);
+/// dry_run: report what would happen, store nothing.
+int run_import_customers(const std::string& csv_file, const std::string& config_file, bool dry_run = false);
+/// Orders CSV: each customer's lifetime value becomes the sum of their orders.
+int run_import_orders(const std::string& csv_file, const std::string& config_file, bool dry_run = false);
 
 }  // namespace ringside::app

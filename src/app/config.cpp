@@ -1,5 +1,6 @@
 #include "ringside/app/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -125,7 +126,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     Config cfg;
     cfg.file = file_name;
     cfg.web_root = default_web_root();
-    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports"});
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers"});
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server", {"listen", "web_root", "session_hours"});
@@ -161,6 +162,32 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     if (auto* reports = c.table(root, "reports")) {
         c.known_keys(*reports, "reports", {"service_level_seconds"});
         c.integer(*reports, "reports", "service_level_seconds", cfg.service_level_seconds, 1, 3600);
+    }
+    if (auto* customers = c.table(root, "customers")) {
+        c.known_keys(*customers, "customers", {"tiers"});
+        if (auto* n = customers->get("tiers")) {
+            static const std::regex tier_re("[a-z0-9-]{1,32}");
+            auto* arr = n->as_array();
+            std::vector<std::string> tiers;
+            bool ok = arr && !arr->empty() && arr->size() <= 20;
+            for (std::size_t i = 0; ok && i < arr->size(); ++i) {
+                auto* s = (*arr)[i].as_string();
+                if (!s || !std::regex_match(s->get(), tier_re) ||
+                    std::find(tiers.begin(), tiers.end(), s->get()) != tiers.end()) {
+                    c.error("customers.tiers[" + std::to_string(i) + "]", line_of((*arr)[i]),
+                            "must be a distinct name of 1-32 of a-z 0-9 -");
+                    ok = false;
+                    tiers.clear();
+                    break;
+                }
+                tiers.push_back(s->get());
+            }
+            if (!arr || arr->empty() || arr->size() > 20) {
+                c.error("customers.tiers", line_of(*n), "must be an array of 1 to 20 tier names, e.g. [\"gold\", \"silver\"]");
+            } else if (ok) {
+                cfg.customer_tiers = std::move(tiers);
+            }
+        }
     }
     if (auto* log = c.table(root, "log")) {
         c.known_keys(*log, "log", {"level"});

@@ -15,7 +15,8 @@ constexpr const char* usage = R"(usage:
   ringside serve --config FILE
   ringside check-config FILE
   ringside user add --username U --role agent|supervisor|admin [--extension EXT] [--name NAME] --password-stdin --config FILE
-  ringside import customers FILE.csv --config FILE
+  ringside import customers FILE.csv [--dry-run] --config FILE
+  ringside import orders FILE.csv [--dry-run] --config FILE
   ringside version
 )";
 
@@ -116,11 +117,13 @@ int main(int argc, char** argv) {
             return run_user_add(o, std::cin);
         }
         if (cmd == "import") {
-            auto a = parse(argc, argv, 2, {});
-            allow_only(a, {"config"});
-            if (a.positional.size() != 2 || a.positional[0] != "customers")
-                throw UsageError("usage: ringside import customers FILE.csv --config FILE");
-            return run_import_customers(a.positional[1], require(a, "config"));
+            auto a = parse(argc, argv, 2, {"dry-run"});
+            allow_only(a, {"config", "dry-run"});
+            if (a.positional.size() != 2 || (a.positional[0] != "customers" && a.positional[0] != "orders"))
+                throw UsageError("usage: ringside import customers|orders FILE.csv [--dry-run] --config FILE");
+            if (a.positional[0] == "orders")
+                return run_import_orders(a.positional[1], require(a, "config"), a.flag("dry-run"));
+            return run_import_customers(a.positional[1], require(a, "config"), a.flag("dry-run"));
         }
         if (cmd == "version" || cmd == "--version") {
             std::cout << "ringside " << RINGSIDE_VERSION << "\n";

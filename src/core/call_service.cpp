@@ -1,4 +1,5 @@
 #include "ringside/core/call_service.hpp"
+#include "ringside/core/customers.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -160,9 +161,12 @@ nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing
 nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx) {
     nlohmann::json m = {{"type", "call.ringing"}, {"call", pop_call_json(c)}};
     if (ctx) {
-        m["customer"] = ctx->customer;
+        // Pops go to agents: the customer as an agent may see it (no lifetime value).
+        m["customer"] = customer_view(ctx->customer, Role::agent);
         m["open_issues"] = ctx->open_issues;
         m["recent_interactions"] = ctx->recent_interactions;
+        m["evaluation"] = evaluation_view(evaluate(*ctx, c.started_at), Role::agent);
+        m["birthday_today"] = is_birthday(ctx->customer.birthday, c.started_at);
     } else {
         m["customer"] = nullptr;
         m["open_issues"] = nlohmann::json::array();

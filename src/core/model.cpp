@@ -80,6 +80,44 @@ void to_json(nlohmann::json& j, const Customer& c) {
     j = {{"id", c.id},          {"name", c.name},   {"salutation", c.salutation}, {"phones", c.phones},
          {"email", c.email},    {"tier", c.tier},   {"tags", c.tags},             {"company", c.company},
          {"notes", c.notes},    {"language", c.language}, {"created_at", format_iso(c.created_at)}};
+    auto details = nlohmann::json::array();
+    for (std::size_t i = 0; i < c.phones.size(); ++i)
+        details.push_back({{"number", c.phones[i]}, {"label", i < c.phone_labels.size() ? c.phone_labels[i] : ""}});
+    j["phone_details"] = std::move(details);
+    j["birthday"] = c.birthday;
+    j["groups"] = c.groups;
+    j["owner"] = c.owner;
+    j["kind"] = c.kind;
+    j["source_campaign"] = c.source_campaign;
+    j["preferred_channel"] = c.preferred_channel;
+    j["contact_time"] = c.contact_time;
+    j["opt_outs"] = c.opt_outs;
+    j["value_score"] = c.value_score ? nlohmann::json(*c.value_score) : nlohmann::json(nullptr);
+    j["lifetime_value"] = c.lifetime_value ? nlohmann::json(*c.lifetime_value) : nlohmann::json(nullptr);
+    j["customer_since"] = format_iso(c.customer_since.value_or(c.created_at));
+    j["status"] = c.status;
+    if (c.status == "removed") {
+        j["removed_at"] = opt_time(c.removed_at);
+        j["removed_by"] = c.removed_by;
+        j["removed_reason"] = c.removed_reason;
+    }
+    j["updated_at"] = opt_time(c.updated_at);
+}
+
+void to_json(nlohmann::json& j, const CustomerEvaluation& e) {
+    j = {{"value_score", e.value_score ? nlohmann::json(*e.value_score) : nlohmann::json(nullptr)},
+         {"value_quartile", e.value_quartile ? nlohmann::json(*e.value_quartile) : nlohmann::json(nullptr)},
+         {"relationship_days", e.relationship_days},
+         {"complaints", e.complaints},
+         {"lifetime_value", e.lifetime_value ? nlohmann::json(*e.lifetime_value) : nlohmann::json(nullptr)},
+         {"last_contact", e.last_contact_at ? nlohmann::json{{"at", format_iso(*e.last_contact_at)},
+                                                             {"channel", e.last_contact_channel},
+                                                             {"outcome", e.last_contact_outcome}}
+                                            : nlohmann::json(nullptr)}};
+}
+
+void to_json(nlohmann::json& j, const IssueChange& c) {
+    j = {{"at", format_iso(c.at)}, {"actor", c.actor}, {"field", c.field}, {"before", c.before}, {"after", c.after}};
 }
 
 void to_json(nlohmann::json& j, const Issue& i) {
@@ -89,7 +127,9 @@ void to_json(nlohmann::json& j, const Issue& i) {
          {"description", i.description},
          {"status", i.status},
          {"opened_at", format_iso(i.opened_at)},
-         {"resolved_at", opt_time(i.resolved_at)}};
+         {"resolved_at", opt_time(i.resolved_at)},
+         {"priority", i.priority},
+         {"owner", i.owner}};
 }
 
 void to_json(nlohmann::json& j, const Interaction& i) {

@@ -194,15 +194,6 @@ json filter_json(const CallFilter& f) {
     return j;
 }
 
-json context_json(const CustomerContext& ctx) {
-    json j = ctx.customer;
-    j["open_issues"] = ctx.open_issues;
-    j["recent_interactions"] = ctx.recent_interactions;
-    return j;
-}
-
-bool is_valid_tier(const std::string& t) { return t.empty() || t == "gold" || t == "silver" || t == "bronze"; }
-
 // ---------------------------------------------------------------- endpoints
 
 void add_routes(State& st) {
@@ -354,98 +345,8 @@ void add_routes(State& st) {
         });
     }));
 
-    // GET /api/customers?phone=NUMBER -> 200 {"customers":[...]}
-    r.add(verb::get, "/api/customers", user(Role::agent, [&st](const ExchangePtr& ex) {
-        auto it = ex->query.find("phone");
-        if (it == ex->query.end() || it->second.empty()) return reply_invalid(ex, "query parameter 'phone' is required");
-        auto phone = st.phones.normalize(it->second);
-        if (!phone) return reply_invalid(ex, "'phone' is not a phone number");
-        reply(ex, http::status::ok, {{"customers", st.storage.customers_by_phone(phone->e164())}});
-    }));
-
-    // GET /api/customers/{id} -> 200 customer with open_issues and recent_interactions
-    r.add(verb::get, "/api/customers/{id}", user(Role::agent, [&st](const ExchangePtr& ex) {
-        auto id = parse_id(ex->params[0]);
-        if (!id) return reply_invalid(ex, "a customer id is a whole number");
-        auto ctx = st.storage.customer_context(*id);
-        if (!ctx) return reply_error(ex, http::status::not_found, "not_found", "no such customer");
-        reply(ex, http::status::ok, context_json(*ctx));
-    }));
-
-    // POST /api/customers {"name","phones":[...],"email","tier","tags":[...]} -> 201 {"id"}
-    r.add(verb::post, "/api/customers", user(Role::agent, [&st](const ExchangePtr& ex) {
-        auto body = json_body(ex);
-        if (!body) return;
-        Fields f(*body, {"name", "salutation", "phones", "email", "tier", "tags", "company", "notes", "language"});
-        Customer c;
-        c.name = f.text("name", true, 200);
-        c.salutation = f.text("salutation", false, 50);
-        const auto phones = f.texts("phones", 20, 64);
-        c.email = f.text("email", false, 254);
-        c.tier = f.text("tier", false, 20);
-        c.tags = f.texts("tags", 50, 64);
-        c.company = f.text("company", false, 200);
-        c.notes = f.text("notes", false, 10000);
-        c.language = f.text("language", false, 35);
-        if (!f.error() && !c.email.empty() && c.email.find('@') == std::string::npos)
-            f.problem("field 'email' is not an email address");
-        if (!f.error() && !is_valid_tier(c.tier)) f.problem("field 'tier' must be gold, silver, bronze or empty");
-        for (std::size_t i = 0; i < phones.size() && !f.error(); ++i) {
-            auto p = st.phones.normalize(phones[i]);
-            if (!p) {
-                f.problem("field 'phones[" + std::to_string(i) + "]' is not a phone number");
-                break;
-            }
-            if (std::find(c.phones.begin(), c.phones.end(), p->e164()) == c.phones.end()) c.phones.push_back(p->e164());
-        }
-        if (f.error()) return reply_invalid(ex, *f.error());
-        c.created_at = now_ms();
-        std::int64_t id = 0;
-        try {
-            id = st.storage.create_customer(c);
-        } catch (const StorageConflict&) {
-            return reply_error(ex, http::status::conflict, "conflict", "a phone number already belongs to another customer");
-        }
-        st.storage.audit(ex->user->username.value(), "customer.create", json{{"id", id}}.dump(), c.created_at);
-        reply(ex, http::status::created, {{"id", id}});
-    }));
-
-    // POST /api/customers/{id}/issues {"title","description"} -> 201 {"id","status":"open"}
-    r.add(verb::post, "/api/customers/{id}/issues", user(Role::agent, [&st](const ExchangePtr& ex) {
-        auto customer = parse_id(ex->params[0]);
-        if (!customer) return reply_invalid(ex, "a customer id is a whole number");
-        auto body = json_body(ex);
-        if (!body) return;
-        Fields f(*body, {"title", "description"});
-        Issue i;
-        i.customer_id = *customer;
-        i.title = f.text("title", true, 200);
-        i.description = f.text("description", false, 10000);
-        if (f.error()) return reply_invalid(ex, *f.error());
-        if (!st.storage.customer_context(*customer))
-            return reply_error(ex, http::status::not_found, "not_found", "no such customer");
-        i.status = "open";
-        i.opened_at = now_ms();
-        const auto id = st.storage.create_issue(i);
-        reply(ex, http::status::created, {{"id", id}, {"status", "open"}});
-    }));
-
-    // PATCH /api/issues/{id} {"status":"open"|"resolved"} -> 200 issue
-    r.add(verb::patch, "/api/issues/{id}", user(Role::agent, [&st](const ExchangePtr& ex) {
-        auto id = parse_id(ex->params[0]);
-        if (!id) return reply_invalid(ex, "an issue id is a whole number");
-        auto body = json_body(ex);
-        if (!body) return;
-        Fields f(*body, {"status"});
-        auto status = f.text("status", true, 20);
-        if (!f.error() && status != "open" && status != "resolved") f.problem("field 'status' must be open or resolved");
-        if (f.error()) return reply_invalid(ex, *f.error());
-        if (!st.storage.set_issue_status(*id, status, now_ms()))
-            return reply_error(ex, http::status::not_found, "not_found", "no such issue");
-        auto issue = st.storage.find_issue(*id);
-        if (!issue) return reply_error(ex, http::status::not_found, "not_found", "no such issue");
-        reply(ex, http::status::ok, *issue);
-    }));
+    // Customers, issues, interactions, import and export: routes_customers.cpp.
+    add_customer_routes(st);
 
     // GET /ws without an upgrade: only the WebSocket handshake is served here.
     r.add(verb::get, "/ws", user(Role::agent, [](const ExchangePtr& ex) {

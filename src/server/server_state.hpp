@@ -147,6 +147,8 @@ void add_supervisor_routes(State& st);
 std::optional<std::string> parse_call_log_params(const std::map<std::string, std::string>& q, CallFilter& f);
 /// A page's next_cursor for the `after` parameter.
 std::string encode_cursor(const CallFilter::Cursor& c);
+/// The customer file's endpoints (routes_customers.cpp); called by build_routes.
+void add_customer_routes(State& st);
 
 /// Takes over an upgraded connection (websocket_session.cpp).
 void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);

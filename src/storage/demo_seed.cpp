@@ -199,6 +199,9 @@ void seed_demo(Storage& store, const PhoneNormalizer& phones) {
             if (!raw.empty())
                 if (auto p = phones.normalize(international(raw))) c.phones.push_back(p->e164());
         c.created_at = now - std::chrono::hours(24 * (400 - 9 * static_cast<int>(k)));
+        // The customer file's evaluation: a value score by tier, a spread of lifetime values.
+        c.value_score = d.tier == "gold" ? 9 - static_cast<int>(k % 2) : d.tier == "silver" ? 6 : 3;
+        c.lifetime_value = 1000 * static_cast<std::int64_t>((k * 37) % 50 + 1);
         ids.push_back(store.create_customer(c));
     }
 

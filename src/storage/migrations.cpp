@@ -173,6 +173,77 @@ CREATE INDEX calls_day_figures ON calls (started_at, direction, status, wait_sec
 CREATE INDEX calls_direction_started_at ON calls (direction, started_at);
 CREATE INDEX calls_queue_started_at ON calls (queue, started_at) WHERE queue IS NOT NULL;
 )sql"},
+    Migration{4, "customer file: profile fields, evaluation, search terms, tags, issue history", R"sql(
+ALTER TABLE customers ADD COLUMN birthday          TEXT    NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN groups            TEXT    NOT NULL DEFAULT '[]';  -- JSON array of strings
+ALTER TABLE customers ADD COLUMN owner             TEXT    NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN kind              TEXT    NOT NULL DEFAULT 'customer';
+ALTER TABLE customers ADD COLUMN source_campaign   TEXT    NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN preferred_channel TEXT    NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN contact_time      TEXT    NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN opt_outs          TEXT    NOT NULL DEFAULT '[]';  -- JSON array of strings
+ALTER TABLE customers ADD COLUMN value_score       INTEGER CHECK (value_score BETWEEN 1 AND 10);
+ALTER TABLE customers ADD COLUMN lifetime_value    INTEGER;
+ALTER TABLE customers ADD COLUMN customer_since    INTEGER;
+ALTER TABLE customers ADD COLUMN removed_at        INTEGER;
+ALTER TABLE customers ADD COLUMN removed_by        TEXT    NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN removed_reason    TEXT    NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN updated_at        INTEGER;
+ALTER TABLE customers ADD COLUMN email_key         TEXT    NOT NULL DEFAULT '';     -- lower(email), for matching
+-- NULL until the store has computed the name's search terms (done at open for older rows).
+ALTER TABLE customers ADD COLUMN terms_version     INTEGER;
+UPDATE customers SET email_key = lower(email);
+CREATE INDEX customers_email_key ON customers (email_key) WHERE email_key <> '';
+CREATE INDEX customers_value_score ON customers (value_score) WHERE status = 'active';
+CREATE INDEX customers_owner ON customers (owner) WHERE owner <> '';
+CREATE INDEX customers_terms_pending ON customers (id) WHERE terms_version IS NULL;
+
+-- Folded name words (core fold_for_search): a name search is a prefix range
+-- scan on term.
+CREATE TABLE customer_terms (
+    term        TEXT    NOT NULL,
+    customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    PRIMARY KEY (term, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX customer_terms_customer ON customer_terms (customer_id);
+
+-- Tags ('t') and custom groups ('g') one row each, for filters.
+CREATE TABLE customer_labels (
+    kind        TEXT    NOT NULL CHECK (kind IN ('t', 'g')),
+    label       TEXT    NOT NULL,
+    customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    PRIMARY KEY (kind, label, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX customer_labels_customer ON customer_labels (customer_id);
+INSERT OR IGNORE INTO customer_labels (kind, label, customer_id)
+    SELECT 't', j.value, c.id FROM customers c, json_each(c.tags) j WHERE json_valid(c.tags) AND j.type = 'text';
+
+ALTER TABLE issues ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal'
+    CHECK (priority IN ('low', 'normal', 'high', 'urgent'));
+ALTER TABLE issues ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE issue_changes (
+    id       INTEGER PRIMARY KEY,
+    issue_id INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
+    at       INTEGER NOT NULL,
+    actor    TEXT    NOT NULL,
+    field    TEXT    NOT NULL,
+    before   TEXT    NOT NULL DEFAULT '',
+    after    TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX issue_changes_issue ON issue_changes (issue_id, at);
+CREATE TRIGGER issue_changes_no_update BEFORE UPDATE ON issue_changes
+BEGIN SELECT RAISE(ABORT, 'issue_changes is append-only'); END;
+
+-- Orders feed lifetime_value; order_ref makes re-imports idempotent.
+CREATE TABLE orders (
+    order_ref   TEXT    PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers (id),
+    amount      INTEGER NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX orders_customer ON orders (customer_id);
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

@@ -1,6 +1,10 @@
 #include "ringside/storage/sqlite_store.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <variant>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -14,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "migrations.hpp"
+#include "ringside/core/customers.hpp"
 #include "ringside/core/privacy.hpp"
 
 // Concurrency model: one read-write connection behind a mutex serialises all
@@ -171,7 +176,10 @@ User read_user(const Query& q, int base = 0) {
 }
 
 const std::string customer_columns =
-    "c.id, c.name, c.salutation, c.email, c.tier, c.tags, c.company, c.notes, c.language, c.created_at";
+    "c.id, c.name, c.salutation, c.email, c.tier, c.tags, c.company, c.notes, c.language, c.created_at, "
+    "c.birthday, c.groups, c.owner, c.kind, c.source_campaign, c.preferred_channel, c.contact_time, c.opt_outs, "
+    "c.value_score, c.lifetime_value, c.customer_since, c.status, c.removed_at, c.removed_by, c.removed_reason, "
+    "c.updated_at";
 
 Customer read_customer(const Query& q) {
     Customer c;
@@ -185,10 +193,26 @@ Customer read_customer(const Query& q) {
     c.notes = q.str(7);
     c.language = q.str(8);
     c.created_at = from_ms(q.i64(9));
+    c.birthday = q.str(10);
+    c.groups = strings_from_json(q.str(11));
+    c.owner = q.str(12);
+    c.kind = q.str(13);
+    c.source_campaign = q.str(14);
+    c.preferred_channel = q.str(15);
+    c.contact_time = q.str(16);
+    c.opt_outs = strings_from_json(q.str(17));
+    if (auto v = q.opt_i64(18)) c.value_score = static_cast<int>(*v);
+    c.lifetime_value = q.opt_i64(19);
+    c.customer_since = q.opt_time(20);
+    c.status = q.str(21);
+    c.removed_at = q.opt_time(22);
+    c.removed_by = q.str(23);
+    c.removed_reason = q.str(24);
+    c.updated_at = q.opt_time(25);
     return c;
 }
 
-const std::string issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at";
+const std::string issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at, priority, owner";
 
 Issue read_issue(const Query& q) {
     Issue i;
@@ -199,6 +223,8 @@ Issue read_issue(const Query& q) {
     i.status = q.str(4);
     i.opened_at = from_ms(q.i64(5));
     i.resolved_at = q.opt_time(6);
+    i.priority = q.str(7);
+    i.owner = q.str(8);
     return i;
 }
 
@@ -327,6 +353,15 @@ struct SqliteStore::Impl {
             } catch (const SQLite::Exception&) {
                 // Busy or I/O trouble: the next round tries again; the WAL keeps the data.
             }
+            if (hist_dirty.exchange(false) ||
+                std::chrono::steady_clock::now() - hist_at > std::chrono::seconds(10)) {
+                try {
+                    ReadLease lease(*this);
+                    refresh_histogram(*lease);
+                } catch (const SQLite::Exception&) {
+                    hist_dirty = true;  // try again next round
+                }
+            }
             lk.lock();
         }
         lk.unlock();
@@ -430,9 +465,65 @@ struct SqliteStore::Impl {
         return out;
     }
 
+    /// Phones and their labels into the customer.
+    void load_phones(Connection& c, Customer& cu) {
+        static const std::string sql =
+            "SELECT e164, label FROM customer_phones WHERE customer_id = ? ORDER BY position";
+        Query q(c, sql);
+        q.bind(cu.id);
+        cu.phones.clear();
+        cu.phone_labels.clear();
+        while (q.step()) {
+            cu.phones.push_back(q.str(0));
+            cu.phone_labels.push_back(q.str(1));
+        }
+    }
+
+    // value_score_histogram's cache: refreshed by the checkpointer thread, so
+    // a pop never waits for the count.
+    std::mutex hist_mutex;
+    std::array<std::int64_t, 11> hist{};
+    std::chrono::steady_clock::time_point hist_at{};
+    std::atomic<bool> hist_dirty{true};
+
+    void refresh_histogram(Connection& c) {
+        std::array<std::int64_t, 11> h{};
+        static const std::string sql =
+            "SELECT value_score, count(*) FROM customers WHERE status = 'active' AND value_score IS NOT NULL "
+            "GROUP BY value_score";
+        Query q(c, sql);
+        while (q.step()) {
+            const auto s = q.i64(0);
+            if (s >= 1 && s <= 10) h[static_cast<std::size_t>(s)] = q.i64(1);
+        }
+        std::lock_guard lk(hist_mutex);
+        hist = h;
+        hist_at = std::chrono::steady_clock::now();
+    }
+    /// Keeps the counts current between full refreshes: a customer's
+    /// active score moved from `before` to `after` (nullopt: none, or not active).
+    void hist_adjust(std::optional<std::int64_t> before, std::optional<std::int64_t> after) {
+        if (before == after) return;
+        std::lock_guard lk(hist_mutex);
+        if (before && *before >= 1 && *before <= 10 && hist[static_cast<std::size_t>(*before)] > 0)
+            --hist[static_cast<std::size_t>(*before)];
+        if (after && *after >= 1 && *after <= 10) ++hist[static_cast<std::size_t>(*after)];
+    }
+    std::array<std::int64_t, 11> histogram() {
+        std::lock_guard lk(hist_mutex);
+        return hist;
+    }
+
     CustomerContext context_of(Connection& c, Customer customer) {
         CustomerContext ctx;
-        customer.phones = phones_of(c, customer.id);
+        load_phones(c, customer);
+        {
+            static const std::string sql = "SELECT count(*) FROM issues WHERE customer_id = ?";
+            Query q(c, sql);
+            q.bind(customer.id);
+            if (q.step()) ctx.complaints = q.i64(0);
+        }
+        ctx.score_histogram = histogram();
         {
             static const std::string sql = "SELECT " + issue_columns +
                                            " FROM issues WHERE customer_id = ? AND status = 'open' "
@@ -451,6 +542,10 @@ struct SqliteStore::Impl {
         ctx.customer = std::move(customer);
         return ctx;
     }
+
+    /// Customers stored before search terms existed (or by an older build)
+    /// get theirs: folding is C++ (ICU), not SQL, so a migration cannot.
+    void backfill_search_terms();
 
     std::int64_t upsert_interaction(Connection& c, const Interaction& i, const std::string& notes) {
         Query q(c,
@@ -601,6 +696,11 @@ SqliteStore::SqliteStore(const std::filesystem::path& file) : impl_(std::make_un
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
         db.exec("PRAGMA wal_autocheckpoint = 0");  // see Impl::run_checkpoints
+        impl_->backfill_search_terms();
+        {
+            Impl::ReadLease lease(*impl_);
+            impl_->refresh_histogram(*lease);
+        }
         impl_->checkpointer = std::thread([impl = impl_.get()] { impl->run_checkpoints(); });
     } catch (const StorageError&) {
         throw;
@@ -749,7 +849,7 @@ std::vector<Customer> SqliteStore::customers_by_phone(const std::string& e164) {
             q.bind(e164);
             while (q.step()) out.push_back(read_customer(q));
         }
-        for (auto& cu : out) cu.phones = impl_->phones_of(c, cu.id);
+        for (auto& cu : out) impl_->load_phones(c, cu);
         tx.commit();
         return out;
     });
@@ -762,21 +862,50 @@ void require_e164(const Customer& cu) {
         if (!is_e164(p)) throw std::invalid_argument("create_customer: phone is not E.164 (normalise it first)");
 }
 
+std::string lower_ascii(std::string s) {
+    for (auto& ch : s)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return s;
+}
+
+/// Phones, search terms and labels of a customer row, rewritten whole.
+void write_customer_children(Connection& c, std::int64_t id, const Customer& cu, bool fresh) {
+    if (!fresh) {
+        Query(c, "DELETE FROM customer_phones WHERE customer_id = ?").bind(id).exec();
+        Query(c, "DELETE FROM customer_terms WHERE customer_id = ?").bind(id).exec();
+        Query(c, "DELETE FROM customer_labels WHERE customer_id = ?").bind(id).exec();
+    }
+    std::int64_t pos = 0;
+    for (std::size_t i = 0; i < cu.phones.size(); ++i) {
+        const std::string label = i < cu.phone_labels.size() ? cu.phone_labels[i] : std::string();
+        // The same number twice on one customer is stored once.
+        Query(c, "INSERT OR IGNORE INTO customer_phones (e164, customer_id, label, position) VALUES (?, ?, ?, ?)")
+            .bind(cu.phones[i], id, label, pos++)
+            .exec();
+    }
+    for (const auto& t : search_terms(cu))
+        Query(c, "INSERT OR IGNORE INTO customer_terms (term, customer_id) VALUES (?, ?)").bind(t, id).exec();
+    for (const auto& t : cu.tags)
+        Query(c, "INSERT OR IGNORE INTO customer_labels (kind, label, customer_id) VALUES ('t', ?, ?)").bind(t, id).exec();
+    for (const auto& g : cu.groups)
+        Query(c, "INSERT OR IGNORE INTO customer_labels (kind, label, customer_id) VALUES ('g', ?, ?)").bind(g, id).exec();
+}
+
 /// Inside the caller's transaction.
 std::int64_t insert_customer(Connection& c, const Customer& cu) {
     Query(c,
-          "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company, cu.notes, cu.language,
-              cu.created_at)
+          "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at, "
+          "birthday, groups, owner, kind, source_campaign, preferred_channel, contact_time, opt_outs, value_score, "
+          "lifetime_value, customer_since, email_key, terms_version) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)")
+        .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company,
+              mask_card_numbers(cu.notes), cu.language, cu.created_at, cu.birthday, tags_to_json(cu.groups), cu.owner,
+              cu.kind.empty() ? std::string("customer") : cu.kind, cu.source_campaign, cu.preferred_channel,
+              cu.contact_time, tags_to_json(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
+              lower_ascii(cu.email))
         .exec();
     const std::int64_t id = c.db.getLastInsertRowid();
-    std::int64_t pos = 0;
-    for (const auto& p : cu.phones)
-        // The same number twice on one customer is stored once.
-        Query(c, "INSERT OR IGNORE INTO customer_phones (e164, customer_id, position) VALUES (?, ?, ?)")
-            .bind(p, id, pos++)
-            .exec();
+    write_customer_children(c, id, cu, true);
     return id;
 }
 
@@ -806,12 +935,16 @@ std::vector<std::int64_t> SqliteStore::create_customers(const std::vector<Custom
 
 std::int64_t SqliteStore::create_issue(const Issue& i) {
     return impl_->write("create_issue", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
         Query(c,
-              "INSERT INTO issues (customer_id, title, description, status, opened_at, resolved_at) "
-              "VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(i.customer_id, i.title, i.description, i.status, i.opened_at, i.resolved_at)
+              "INSERT INTO issues (customer_id, title, description, status, opened_at, resolved_at, priority, owner) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(i.customer_id, mask_card_numbers(i.title), mask_card_numbers(i.description), i.status, i.opened_at,
+                  i.resolved_at, i.priority.empty() ? std::string("normal") : i.priority, i.owner)
             .exec();
-        return static_cast<std::int64_t>(c.db.getLastInsertRowid());
+        const auto id = static_cast<std::int64_t>(c.db.getLastInsertRowid());
+        tx.commit();
+        return id;
     });
 }
 
@@ -1126,5 +1259,441 @@ void SqliteStore::bulk_load_calls(const std::vector<CallRecord>& batch) {
         tx.commit();
     });
 }
+
+}  // namespace ringside
+
+// ---------------------------------------------------------------- the customer file (issue 7)
+
+namespace ringside {
+namespace {
+
+// Upper bound of a prefix range: 0xFF never occurs in UTF-8, so every text
+// starting with the prefix sorts below prefix + "\xFF" (BINARY collation).
+std::string prefix_end(const std::string& prefix) { return prefix + "\xFF"; }
+
+// A customer query as SQL: one index-backed driver (phone, email, name
+// words, tag, group, or the table itself) and the other conditions as
+// EXISTS/column tests. Parameters are all text or integers, bound in order.
+struct BuiltQuery {
+    std::string sql;
+    std::vector<std::variant<std::string, std::int64_t>> params;
+};
+
+BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool oldest_first) {
+    BuiltQuery b;
+    std::string from, where = " WHERE 1 = 1";
+    bool distinct = false;
+    auto param = [&](auto v) { b.params.emplace_back(v); };
+    std::vector<std::string> terms = q.terms;
+    // The longest word narrows most: it drives, the others are checked per row.
+    std::sort(terms.begin(), terms.end(), [](const auto& a, const auto& c) { return a.size() > c.size(); });
+    if (q.phone) {
+        from = "customer_phones d JOIN customers c ON c.id = d.customer_id";
+        where += " AND d.e164 = ?";
+        param(*q.phone);
+    } else if (q.email) {
+        from = "customers c";
+        where += " AND c.email_key = ?";
+        param(lower_ascii(*q.email));
+    } else if (!terms.empty()) {
+        from = "customer_terms d JOIN customers c ON c.id = d.customer_id";
+        where += " AND d.term >= ? AND d.term < ?";
+        param(terms[0]);
+        param(prefix_end(terms[0]));
+        terms.erase(terms.begin());
+        distinct = true;  // one customer may have two words with the prefix
+    } else if (q.tag || q.group) {
+        from = "customer_labels d JOIN customers c ON c.id = d.customer_id";
+        where += " AND d.kind = ? AND d.label = ?";
+        param(std::string(q.tag ? "t" : "g"));
+        param(q.tag ? *q.tag : *q.group);
+    } else {
+        from = "customers c";
+    }
+    if (q.email && q.phone) {
+        where += " AND c.email_key = ?";
+        param(lower_ascii(*q.email));
+    }
+    for (const auto& t : terms) {
+        where += " AND EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id AND t.term >= ? AND t.term < ?)";
+        param(t);
+        param(prefix_end(t));
+    }
+    if (!q.terms.empty() && (q.phone || q.email)) {
+        // The name words were not the driver: check the first one too.
+        where += " AND EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id AND t.term >= ? AND t.term < ?)";
+        const auto& first = *std::max_element(q.terms.begin(), q.terms.end(),
+                                              [](const auto& a, const auto& c) { return a.size() < c.size(); });
+        param(first);
+        param(prefix_end(first));
+    }
+    const bool label_driven = from.rfind("customer_labels", 0) == 0;
+    if (q.tag && !(label_driven && !q.phone && !q.email && q.terms.empty())) {
+        where += " AND EXISTS (SELECT 1 FROM customer_labels l WHERE l.customer_id = c.id AND l.kind = 't' AND l.label = ?)";
+        param(*q.tag);
+    }
+    if (q.group && !(label_driven && !q.tag)) {
+        where += " AND EXISTS (SELECT 1 FROM customer_labels l WHERE l.customer_id = c.id AND l.kind = 'g' AND l.label = ?)";
+        param(*q.group);
+    }
+    if (q.tier) {
+        where += " AND c.tier = ?";
+        param(*q.tier);
+    }
+    if (q.owner) {
+        where += " AND c.owner = ?";
+        param(*q.owner);
+    }
+    if (q.kind) {
+        where += " AND c.kind = ?";
+        param(*q.kind);
+    }
+    if (q.min_score) {
+        where += " AND c.value_score >= ?";
+        param(static_cast<std::int64_t>(*q.min_score));
+    }
+    if (q.max_score) {
+        where += " AND c.value_score <= ?";
+        param(static_cast<std::int64_t>(*q.max_score));
+    }
+    if (!q.include_removed) where += " AND c.status = 'active'";
+    b.sql = std::string("SELECT ") + (distinct ? "DISTINCT " : "") + customer_columns + " FROM " + from + where;
+    if (!distinct) b.sql += oldest_first ? " ORDER BY c.id" : " ORDER BY c.id DESC";
+    if (with_limit) {
+        b.sql += " LIMIT ?";
+        param(static_cast<std::int64_t>(std::clamp<std::size_t>(q.limit, 1, 500)));
+    }
+    return b;
+}
+
+void bind_built(Query& q, const BuiltQuery& b) {
+    int i = 1;
+    for (const auto& p : b.params) {
+        if (std::holds_alternative<std::string>(p)) (*q).bind(i++, std::get<std::string>(p));
+        else (*q).bind(i++, static_cast<int64_t>(std::get<std::int64_t>(p)));
+    }
+}
+
+/// Inside the caller's transaction: every field of the row from cu.
+void update_customer_row(Connection& c, const Customer& cu, Timestamp at) {
+    Query(c,
+          "UPDATE customers SET name = ?, salutation = ?, email = ?, tier = ?, tags = ?, company = ?, notes = ?, "
+          "language = ?, birthday = ?, groups = ?, owner = ?, kind = ?, source_campaign = ?, preferred_channel = ?, "
+          "contact_time = ?, opt_outs = ?, value_score = ?, lifetime_value = ?, customer_since = ?, status = ?, "
+          "removed_at = ?, removed_by = ?, removed_reason = ?, updated_at = ?, email_key = ?, terms_version = 1 "
+          "WHERE id = ?")
+        .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company, mask_card_numbers(cu.notes),
+              cu.language, cu.birthday, tags_to_json(cu.groups), cu.owner, cu.kind, cu.source_campaign,
+              cu.preferred_channel, cu.contact_time, tags_to_json(cu.opt_outs), cu.value_score, cu.lifetime_value,
+              cu.customer_since, cu.status, cu.removed_at, cu.removed_by, mask_card_numbers(cu.removed_reason), at,
+              lower_ascii(cu.email), cu.id)
+        .exec();
+    write_customer_children(c, cu.id, cu, false);
+}
+
+void insert_audit(Connection& c, const std::string& actor, const std::string& action, const std::string& detail,
+                  Timestamp at) {
+    Query(c, "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)").bind(at, actor, action, detail).exec();
+}
+
+}  // namespace
+
+void SqliteStore::Impl::backfill_search_terms() {
+    guarded("backfill_search_terms", [&] {
+        std::lock_guard lk(write_mutex);
+        auto& c = *writer;
+        for (;;) {
+            std::vector<Customer> batch;
+            {
+                Query q(c, "SELECT id, name, company FROM customers WHERE terms_version IS NULL LIMIT 5000");
+                while (q.step()) {
+                    Customer cu;
+                    cu.id = q.i64(0);
+                    cu.name = q.str(1);
+                    cu.company = q.str(2);
+                    batch.push_back(std::move(cu));
+                }
+            }
+            if (batch.empty()) return;
+            Transaction tx(c, "BEGIN IMMEDIATE");
+            for (const auto& cu : batch) {
+                for (const auto& t : search_terms(cu))
+                    Query(c, "INSERT OR IGNORE INTO customer_terms (term, customer_id) VALUES (?, ?)").bind(t, cu.id).exec();
+                Query(c, "UPDATE customers SET terms_version = 1 WHERE id = ?").bind(cu.id).exec();
+            }
+            tx.commit();
+        }
+    });
+}
+
+std::optional<Customer> SqliteStore::find_customer(std::int64_t id) {
+    return impl_->read("find_customer", [&](Connection& c) -> std::optional<Customer> {
+        Transaction tx(c, "BEGIN");
+        std::optional<Customer> out;
+        {
+            Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ?");
+            q.bind(id);
+            if (q.step()) out = read_customer(q);
+        }
+        if (out) impl_->load_phones(c, *out);
+        tx.commit();
+        return out;
+    });
+}
+
+bool SqliteStore::update_customer(const Customer& after, const std::string& actor, const std::string& action,
+                                  const std::string& detail, Timestamp at) {
+    for (const auto& p : after.phones)
+        if (!is_e164(p)) throw std::invalid_argument("update_customer: phone is not E.164 (normalise it first)");
+    return impl_->write("update_customer", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        std::optional<std::int64_t> before_score;
+        {
+            Query q(c, "SELECT value_score, status FROM customers WHERE id = ?");
+            q.bind(after.id);
+            if (!q.step()) return false;
+            if (q.str(1) == "active") before_score = q.opt_i64(0);
+        }
+        update_customer_row(c, after, at);
+        insert_audit(c, actor, action, detail, at);
+        tx.commit();
+        std::optional<std::int64_t> after_score;
+        if (after.status == "active" && after.value_score) after_score = *after.value_score;
+        impl_->hist_adjust(before_score, after_score);
+        return true;
+    });
+}
+
+std::int64_t SqliteStore::create_customer_audited(const Customer& cu, const std::string& actor,
+                                                  const std::string& detail, Timestamp at) {
+    require_e164(cu);
+    const auto id = impl_->write("create_customer_audited", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        const auto new_id = insert_customer(c, cu);
+        auto d = nlohmann::json::parse(detail, nullptr, false);
+        if (!d.is_object()) d = nlohmann::json::object();
+        d["id"] = new_id;
+        insert_audit(c, actor, "customer.create", d.dump(), at);
+        tx.commit();
+        return new_id;
+    });
+    if (cu.value_score) impl_->hist_adjust(std::nullopt, *cu.value_score);
+    return id;
+}
+
+std::vector<Customer> SqliteStore::search_customers(const CustomerQuery& cq) {
+    return impl_->read("search_customers", [&](Connection& c) {
+        Transaction tx(c, "BEGIN");
+        const auto b = build_customer_query(cq, true, false);
+        std::vector<Customer> out;
+        {
+            Query q(c, b.sql);
+            bind_built(q, b);
+            while (q.step()) out.push_back(read_customer(q));
+        }
+        for (auto& cu : out) impl_->load_phones(c, cu);
+        tx.commit();
+        return out;
+    });
+}
+
+void SqliteStore::for_each_customer(const CustomerQuery& cq, const std::function<bool(const Customer&)>& fn) {
+    impl_->read("for_each_customer", [&](Connection& c) {
+        Transaction tx(c, "BEGIN");
+        const auto b = build_customer_query(cq, false, true);
+        Query q(c, b.sql);
+        bind_built(q, b);
+        while (q.step()) {
+            auto cu = read_customer(q);
+            impl_->load_phones(c, cu);
+            if (!fn(cu)) break;
+        }
+    });
+}
+
+std::vector<ImportMatch> SqliteStore::import_customers(const std::vector<Customer>& batch, bool dry_run,
+                                                       const std::string& actor, Timestamp at) {
+    for (const auto& cu : batch) require_e164(cu);
+    auto out = impl_->write("import_customers", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        std::vector<ImportMatch> res;
+        res.reserve(batch.size());
+        for (const auto& cu : batch) {
+            ImportMatch m;
+            for (const auto& p : cu.phones) {
+                Query q(c, "SELECT p.customer_id FROM customer_phones p WHERE p.e164 = ? ORDER BY p.customer_id LIMIT 1");
+                q.bind(p);
+                if (q.step()) {
+                    m.customer_id = q.i64(0);
+                    m.matched_on = "phone";
+                    break;
+                }
+            }
+            if (!m.customer_id && !cu.email.empty()) {
+                Query q(c, "SELECT id FROM customers WHERE email_key = ? ORDER BY id LIMIT 1");
+                q.bind(lower_ascii(cu.email));
+                if (q.step()) {
+                    m.customer_id = q.i64(0);
+                    m.matched_on = "email";
+                }
+            }
+            if (!m.customer_id) {
+                m.created = true;
+                m.customer_id = insert_customer(c, cu);
+                insert_audit(c, actor, "customer.create",
+                             nlohmann::json{{"id", m.customer_id}, {"via", "import"}}.dump(), at);
+                if (dry_run) m.customer_id = 0;
+            }
+            res.push_back(std::move(m));
+        }
+        if (!dry_run) tx.commit();  // a dry run rolls back in ~Transaction
+        return res;
+    });
+    if (!dry_run)
+        for (std::size_t k = 0; k < out.size(); ++k)
+            if (out[k].created && batch[k].value_score) impl_->hist_adjust(std::nullopt, *batch[k].value_score);
+    return out;
+}
+
+std::vector<ImportRowResult> SqliteStore::import_orders(const std::vector<OrderRow>& batch, bool dry_run,
+                                                       const std::string& actor, Timestamp at) {
+    return impl_->write("import_orders", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        std::vector<ImportRowResult> res;
+        std::map<std::int64_t, std::optional<std::int64_t>> touched;  // customer -> lifetime value before
+        for (const auto& o : batch) {
+            ImportRowResult r{o.row, "rejected", "", std::nullopt};
+            std::optional<std::int64_t> customer;
+            if (o.customer_id) {
+                Query q(c, "SELECT id FROM customers WHERE id = ?");
+                q.bind(*o.customer_id);
+                if (q.step()) customer = q.i64(0);
+            } else if (!o.phone.empty()) {
+                Query q(c, "SELECT p.customer_id FROM customer_phones p JOIN customers cu ON cu.id = p.customer_id "
+                           "WHERE p.e164 = ? AND cu.status = 'active' ORDER BY p.customer_id DESC LIMIT 1");
+                q.bind(o.phone);
+                if (q.step()) customer = q.i64(0);
+            } else {
+                Query q(c, "SELECT id FROM customers WHERE email_key = ? AND status = 'active' ORDER BY id DESC LIMIT 1");
+                q.bind(lower_ascii(o.email));
+                if (q.step()) customer = q.i64(0);
+            }
+            if (!customer) {
+                r.reason = "no such customer";
+                res.push_back(std::move(r));
+                continue;
+            }
+            r.customer_id = customer;
+            if (!touched.count(*customer)) {
+                Query q(c, "SELECT lifetime_value FROM customers WHERE id = ?");
+                q.bind(*customer);
+                q.step();
+                touched[*customer] = q.opt_i64(0);
+            }
+            Query ins(c, "INSERT INTO orders (order_ref, customer_id, amount, at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (order_ref) DO NOTHING");
+            ins.bind(o.order_ref, *customer, o.amount, o.at);
+            if (ins.exec() > 0) {
+                r.status = "imported";
+            } else {
+                r.status = "already_present";
+                r.reason = "order already imported";
+            }
+            res.push_back(std::move(r));
+        }
+        for (const auto& [id, before] : touched) {
+            Query(c, "UPDATE customers SET lifetime_value = (SELECT sum(amount) FROM orders WHERE customer_id = ?), "
+                     "updated_at = ? WHERE id = ?")
+                .bind(id, at, id)
+                .exec();
+            Query q(c, "SELECT lifetime_value FROM customers WHERE id = ?");
+            q.bind(id);
+            q.step();
+            const auto after = q.opt_i64(0);
+            if (after != before) {
+                auto js = [](const std::optional<std::int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+                insert_audit(c, actor, "customer.update",
+                             nlohmann::json{{"id", id},
+                                            {"via", "orders import"},
+                                            {"changes", {{"lifetime_value", {{"before", js(before)}, {"after", js(after)}}}}}}
+                                 .dump(),
+                             at);
+            }
+        }
+        if (!dry_run) tx.commit();
+        return res;
+    });
+}
+
+void SqliteStore::add_interactions(const std::vector<Interaction>& batch) {
+    if (batch.empty()) return;
+    impl_->write("add_interactions", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        for (const auto& i : batch) impl_->upsert_interaction(c, i, "");
+        tx.commit();
+    });
+}
+
+std::vector<Interaction> SqliteStore::customer_timeline(std::int64_t customer_id, std::optional<Timestamp> before,
+                                                        std::size_t limit) {
+    return impl_->read("customer_timeline", [&](Connection& c) {
+        Query q(c, "SELECT " + interaction_columns +
+                       " FROM interactions WHERE customer_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?");
+        q.bind(customer_id, before ? to_ms(*before) : std::numeric_limits<std::int64_t>::max(),
+               static_cast<std::int64_t>(std::clamp<std::size_t>(limit, 1, 200)));
+        std::vector<Interaction> out;
+        while (q.step()) out.push_back(read_interaction(q));
+        return out;
+    });
+}
+
+std::vector<Issue> SqliteStore::customer_issues(std::int64_t customer_id) {
+    return impl_->read("customer_issues", [&](Connection& c) {
+        Query q(c, "SELECT " + issue_columns + " FROM issues WHERE customer_id = ? ORDER BY opened_at DESC, id DESC");
+        q.bind(customer_id);
+        std::vector<Issue> out;
+        while (q.step()) out.push_back(read_issue(q));
+        return out;
+    });
+}
+
+bool SqliteStore::update_issue(const Issue& i, const std::vector<IssueChange>& changes) {
+    return impl_->write("update_issue", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        if (Query(c,
+                  "UPDATE issues SET title = ?, description = ?, status = ?, resolved_at = ?, priority = ?, owner = ? "
+                  "WHERE id = ?")
+                .bind(mask_card_numbers(i.title), mask_card_numbers(i.description), i.status, i.resolved_at,
+                      i.priority, i.owner, i.id)
+                .exec() == 0)
+            return false;
+        for (const auto& ch : changes)
+            Query(c, "INSERT INTO issue_changes (issue_id, at, actor, field, before, after) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(i.id, ch.at, ch.actor, ch.field, mask_card_numbers(ch.before), mask_card_numbers(ch.after))
+                .exec();
+        tx.commit();
+        return true;
+    });
+}
+
+std::vector<IssueChange> SqliteStore::issue_history(std::int64_t issue_id) {
+    return impl_->read("issue_history", [&](Connection& c) {
+        Query q(c, "SELECT at, actor, field, before, after FROM issue_changes WHERE issue_id = ? ORDER BY at, id");
+        q.bind(issue_id);
+        std::vector<IssueChange> out;
+        while (q.step()) out.push_back({from_ms(q.i64(0)), q.str(1), q.str(2), q.str(3), q.str(4)});
+        return out;
+    });
+}
+
+void SqliteStore::for_each_issue(const std::function<bool(const Issue&)>& fn) {
+    impl_->read("for_each_issue", [&](Connection& c) {
+        Query q(c, "SELECT " + issue_columns + " FROM issues ORDER BY id");
+        while (q.step())
+            if (!fn(read_issue(q))) break;
+    });
+}
+
+std::array<std::int64_t, 11> SqliteStore::value_score_histogram() { return impl_->histogram(); }
 
 }  // namespace ringside

@@ -47,6 +47,8 @@ struct Config {
     int session_hours = 12;            // [server] session_hours: login lifetime
     bool pop_internal = false;         // [calls] pop_internal: pop calls between agents' phones too
     int service_level_seconds = 20;    // [reports] service_level_seconds: answered within this counts toward the service level (1..3600)
+    /// [customers] tiers: the tiers a customer may have, best first; 1-20 of [a-z0-9-]+.
+    std::vector<std::string> customer_tiers{"gold", "silver", "bronze"};
     std::vector<PbxConfig> pbx;
 };
 

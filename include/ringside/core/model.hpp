@@ -1,6 +1,7 @@
 #pragma once
 // The domain records Ringside stores and sends. Wire form: one to_json per
 // struct (json.cpp); field names and values follow shared/CONTRACT.md.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -94,6 +95,38 @@ struct Customer {
     std::string notes;
     std::string language;             // BCP 47 preferred language ("en", "fa"), "" if unknown
     Timestamp created_at{};
+
+    // ---- the customer file (issue 7); all optional, "" / empty when unknown
+    std::vector<std::string> phone_labels;  // parallel to phones: "mobile", "work", ... ("" if none)
+    std::string birthday;             // "YYYY-MM-DD"
+    std::vector<std::string> groups;  // custom groups ("wholesale", "north-region")
+    std::string owner;                // username of the agent assigned to this customer
+    std::string kind = "customer";    // "customer" | "lead"
+    std::string source_campaign;      // for leads: the campaign they came from
+    std::string preferred_channel;    // "phone" | "sms" | "email" | "visit" | ""
+    std::string contact_time;         // free text, e.g. "09:00-12:00"
+    std::vector<std::string> opt_outs;  // of "calls", "sms", "email", "marketing"
+    std::optional<int> value_score;   // 1..10, set by a supervisor or an import
+    std::optional<std::int64_t> lifetime_value;  // whole currency units; sum of imported orders or set
+    std::optional<Timestamp> customer_since;     // relationship start; created_at when unset
+    std::string status = "active";    // "active" | "removed" (never hard-deleted)
+    std::optional<Timestamp> removed_at;
+    std::string removed_by;           // username who removed it
+    std::string removed_reason;
+    std::optional<Timestamp> updated_at;
+};
+
+/// What Ringside knows of a customer's worth and history, shown on the pop
+/// and usable as filters. Computed from stored data (customer_eval.hpp).
+struct CustomerEvaluation {
+    std::optional<int> value_score;            // 1..10
+    std::optional<int> value_quartile;         // 1 (bottom 25%) .. 4 (top 25%) among scored customers
+    std::int64_t relationship_days = 0;        // since customer_since (or created_at)
+    std::int64_t complaints = 0;               // issues ever opened for this customer
+    std::optional<std::int64_t> lifetime_value;
+    std::optional<Timestamp> last_contact_at;  // newest interaction
+    std::string last_contact_channel;
+    std::string last_contact_outcome;          // disposition, else call status, else ""
 };
 
 struct Issue {
@@ -104,6 +137,17 @@ struct Issue {
     std::string status = "open";      // "open" | "resolved"
     Timestamp opened_at{};
     std::optional<Timestamp> resolved_at;
+    std::string priority = "normal";  // "low" | "normal" | "high" | "urgent"
+    std::string owner;                // username in charge ("" if nobody)
+};
+
+/// One change to an issue: who changed which field from what to what.
+struct IssueChange {
+    Timestamp at{};
+    std::string actor;                // username
+    std::string field;                // "status", "priority", "owner", "title", "description", "created"
+    std::string before;
+    std::string after;
 };
 
 struct Interaction {
@@ -124,6 +168,10 @@ struct CustomerContext {
     Customer customer;
     std::vector<Issue> open_issues;              // newest first, at most 5
     std::vector<Interaction> recent_interactions;  // newest first, at most 5
+    std::int64_t complaints = 0;                 // issues ever opened (for the evaluation)
+    /// Active customers per value score (index 1..10; 0 unused), for the
+    /// quartile segment; may be a few seconds old.
+    std::array<std::int64_t, 11> score_histogram{};
 };
 
 void to_json(nlohmann::json& j, const User& u);
@@ -132,5 +180,7 @@ void to_json(nlohmann::json& j, const CallRecord& c);
 void to_json(nlohmann::json& j, const Customer& c);
 void to_json(nlohmann::json& j, const Issue& i);
 void to_json(nlohmann::json& j, const Interaction& i);
+void to_json(nlohmann::json& j, const CustomerEvaluation& e);
+void to_json(nlohmann::json& j, const IssueChange& c);
 
 }  // namespace ringside

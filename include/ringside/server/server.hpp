@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -57,6 +58,8 @@ struct ServerOptions {
     std::chrono::milliseconds wallboard_tick = std::chrono::seconds(1);
     /// Chart.js served at /vendor/chart.js (Debian's libjs-chart.js); empty or missing: 404.
     std::filesystem::path chart_js = "/usr/share/javascript/chart.js/chart.min.js";
+    /// [customers] tiers: the tiers a customer may be given.
+    std::vector<std::string> customer_tiers{"gold", "silver", "bronze"};
 };
 
 using EngineStrand = boost::asio::strand<boost::asio::io_context::executor_type>;

@@ -38,6 +38,26 @@ public:
     std::int64_t add_interaction(const Interaction& i) override;
     std::size_t customer_count() override;
 
+    std::optional<Customer> find_customer(std::int64_t id) override;
+    bool update_customer(const Customer& after, const std::string& actor, const std::string& action,
+                         const std::string& detail, Timestamp at) override;
+    std::int64_t create_customer_audited(const Customer& c, const std::string& actor, const std::string& detail,
+                                         Timestamp at) override;
+    std::vector<Customer> search_customers(const CustomerQuery& q) override;
+    void for_each_customer(const CustomerQuery& q, const std::function<bool(const Customer&)>& fn) override;
+    std::vector<ImportMatch> import_customers(const std::vector<Customer>& batch, bool dry_run, const std::string& actor,
+                                              Timestamp at) override;
+    std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& batch, bool dry_run, const std::string& actor,
+                                               Timestamp at) override;
+    void add_interactions(const std::vector<Interaction>& batch) override;
+    std::vector<Interaction> customer_timeline(std::int64_t customer_id, std::optional<Timestamp> before,
+                                               std::size_t limit) override;
+    std::vector<Issue> customer_issues(std::int64_t customer_id) override;
+    bool update_issue(const Issue& after, const std::vector<IssueChange>& changes) override;
+    std::vector<IssueChange> issue_history(std::int64_t issue_id) override;
+    void for_each_issue(const std::function<bool(const Issue&)>& fn) override;
+    std::array<std::int64_t, 11> value_score_histogram() override;
+
     void upsert_call(const CallRecord& c) override;
     void finish_call(const CallRecord& c, const std::optional<Interaction>& history) override;
     void write_calls(const std::vector<CallWrite>& batch) override;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ringside/core/customer_import.hpp"
 #include "ringside/core/model.hpp"
 
 namespace ringside {
@@ -109,6 +110,29 @@ struct CallReport {
     std::vector<CallRecord> missed_not_called_back;
 };
 
+/// Which customers a search or an export wants; every set field must match.
+struct CustomerQuery {
+    std::vector<std::string> terms;        // folded name words (fold_for_search), each matched as a word prefix
+    std::optional<std::string> phone;      // E.164
+    std::optional<std::string> email;      // matched case-insensitively, whole address
+    std::optional<std::string> tag;
+    std::optional<std::string> group;
+    std::optional<std::string> tier;
+    std::optional<std::string> owner;
+    std::optional<std::string> kind;       // "customer" | "lead"
+    std::optional<int> min_score;          // value_score >= min_score
+    std::optional<int> max_score;          // value_score <= max_score
+    bool include_removed = false;          // removed customers too (status "removed")
+    std::size_t limit = 50;                // 1..500 for searches; ignored by for_each_customer
+};
+
+/// What import_customers did with one customer of the batch.
+struct ImportMatch {
+    bool created = false;                  // false: already a customer (matched below)
+    std::int64_t customer_id = 0;          // the new id (0 in a dry run) or the existing customer's
+    std::string matched_on;                // "phone +98..." or "email" when not created
+};
+
 struct StoredCredentials {
     User user;
     std::string password_hash;             // libsodium crypto_pwhash_str (Argon2id)
@@ -149,6 +173,54 @@ public:
     virtual bool set_issue_status(std::int64_t id, const std::string& status, Timestamp at) = 0;
     virtual std::int64_t add_interaction(const Interaction& i) = 0;
     virtual std::size_t customer_count() = 0;
+
+    // ---- the customer file: profile, evaluation, search, import, timeline, issue history
+    /// The customer by id with its phones, whatever its status (removed too).
+    virtual std::optional<Customer> find_customer(std::int64_t id) = 0;
+    /// Replaces the stored customer's fields (by after.id) with after's and
+    /// appends the audit entry (actor, action, detail) in the same
+    /// transaction: both or neither. Phones must be E.164. false if no such
+    /// customer.
+    virtual bool update_customer(const Customer& after, const std::string& actor, const std::string& action,
+                                 const std::string& detail, Timestamp at) = 0;
+    /// Creates the customer and appends its audit entry in one transaction.
+    virtual std::int64_t create_customer_audited(const Customer& c, const std::string& actor, const std::string& detail,
+                                                 Timestamp at) = 0;
+    /// Active customers (and removed ones when asked) matching q, newest first
+    /// unless a name search orders them; at most q.limit (1..500).
+    virtual std::vector<Customer> search_customers(const CustomerQuery& q) = 0;
+    /// Streams every customer matching q (limit ignored), oldest first, in
+    /// one read snapshot; stops when fn returns false.
+    virtual void for_each_customer(const CustomerQuery& q, const std::function<bool(const Customer&)>& fn) = 0;
+    /// Stores each customer of the batch unless one already has one of its
+    /// phones or its email (case-insensitive), in one transaction with an
+    /// audit entry per new customer. dry_run rolls it all back (ids are 0).
+    virtual std::vector<ImportMatch> import_customers(const std::vector<Customer>& batch, bool dry_run,
+                                                      const std::string& actor, Timestamp at) = 0;
+    /// Stores each order unless its order_ref is already stored, adds it to
+    /// its customer's lifetime_value (the sum of the customer's orders), and
+    /// audits each customer whose lifetime value changed, in one
+    /// transaction; dry_run rolls back. One result per order, in order:
+    /// "imported", "already_present" (same order_ref) or "rejected" (no such
+    /// customer), with the customer's id when found.
+    virtual std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& batch, bool dry_run,
+                                                       const std::string& actor, Timestamp at) = 0;
+    /// Many interactions in one transaction (imports, benchmarks). Returns nothing.
+    virtual void add_interactions(const std::vector<Interaction>& batch) = 0;
+    /// A customer's interactions, newest first, older than `before` when set; at most limit (1..200).
+    virtual std::vector<Interaction> customer_timeline(std::int64_t customer_id, std::optional<Timestamp> before,
+                                                       std::size_t limit) = 0;
+    /// Every issue of a customer, newest first.
+    virtual std::vector<Issue> customer_issues(std::int64_t customer_id) = 0;
+    /// Replaces the issue's fields (by after.id) and appends changes to its
+    /// history in one transaction. false if no such issue.
+    virtual bool update_issue(const Issue& after, const std::vector<IssueChange>& changes) = 0;
+    /// The issue's history, oldest first.
+    virtual std::vector<IssueChange> issue_history(std::int64_t issue_id) = 0;
+    /// Streams every issue, oldest first; stops when fn returns false.
+    virtual void for_each_issue(const std::function<bool(const Issue&)>& fn) = 0;
+    /// Active customers per value score (index 1..10), at most ~10 s old.
+    virtual std::array<std::int64_t, 11> value_score_histogram() = 0;
 
     // ---- calls
     /// Inserts the record or replaces the one with the same id, with its legs.

@@ -66,6 +66,42 @@ public:
     std::int64_t add_interaction(const Interaction& i) override { return inner_.add_interaction(i); }
     std::size_t customer_count() override { return inner_.customer_count(); }
 
+    std::optional<Customer> find_customer(std::int64_t id) override { return inner_.find_customer(id); }
+    bool update_customer(const Customer& after, const std::string& actor, const std::string& action,
+                         const std::string& detail, Timestamp at) override {
+        return inner_.update_customer(after, actor, action, detail, at);
+    }
+    std::int64_t create_customer_audited(const Customer& c, const std::string& actor, const std::string& detail,
+                                         Timestamp at) override {
+        return inner_.create_customer_audited(c, actor, detail, at);
+    }
+    std::vector<Customer> search_customers(const CustomerQuery& q) override { return inner_.search_customers(q); }
+    void for_each_customer(const CustomerQuery& q, const std::function<bool(const Customer&)>& fn) override {
+        inner_.for_each_customer(q, fn);
+    }
+    std::vector<ImportMatch> import_customers(const std::vector<Customer>& b, bool dry_run, const std::string& actor,
+                                              Timestamp at) override {
+        return inner_.import_customers(b, dry_run, actor, at);
+    }
+    std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& b, bool dry_run, const std::string& actor,
+                                               Timestamp at) override {
+        return inner_.import_orders(b, dry_run, actor, at);
+    }
+    void add_interactions(const std::vector<Interaction>& b) override { inner_.add_interactions(b); }
+    /// Flushes first: a call's history entry is written with its call record.
+    std::vector<Interaction> customer_timeline(std::int64_t id, std::optional<Timestamp> before,
+                                               std::size_t limit) override {
+        flush();
+        return inner_.customer_timeline(id, before, limit);
+    }
+    std::vector<Issue> customer_issues(std::int64_t id) override { return inner_.customer_issues(id); }
+    bool update_issue(const Issue& after, const std::vector<IssueChange>& ch) override {
+        return inner_.update_issue(after, ch);
+    }
+    std::vector<IssueChange> issue_history(std::int64_t id) override { return inner_.issue_history(id); }
+    void for_each_issue(const std::function<bool(const Issue&)>& fn) override { inner_.for_each_issue(fn); }
+    std::array<std::int64_t, 11> value_score_histogram() override { return inner_.value_score_histogram(); }
+
     void upsert_call(const CallRecord& c) override;
     void finish_call(const CallRecord& c, const std::optional<Interaction>& history) override;
     std::optional<CallRecord> find_call(const CallId& id) override;

@@ -1,0 +1,80 @@
+#pragma once
+// The customer file's rules, free of I/O: search folding, the evaluation
+// shown on the pop, field validation for create and edit, the audit diff and
+// what each role may see.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ringside/core/model.hpp"
+#include "ringside/core/phone.hpp"
+
+namespace ringside {
+
+/// Site rules a customer file is checked against (config [customers]).
+struct CustomerRules {
+    std::vector<std::string> tiers{"gold", "silver", "bronze"};  // allowed tiers ("" is always allowed)
+};
+
+/// Text folded for matching names in any script: Unicode compatibility
+/// decomposition with combining marks removed (é -> e, Arabic harakat
+/// dropped), case folded, Arabic letter variants unified with the Persian ones
+/// (ي ى -> ی, ك -> ک, ة -> ه, أ إ آ ٱ -> ا), tatweel and ZWNJ removed,
+/// Persian and Arabic-Indic digits made Latin, and every run of anything that
+/// is not a letter or digit made one space. Trimmed.
+std::string fold_for_search(std::string_view utf8);
+
+/// The distinct words of fold_for_search(name + company) that a name search
+/// matches by prefix; at most 16 words of at most 64 bytes each.
+std::vector<std::string> search_terms(const Customer& c);
+
+/// The quartile (1 bottom .. 4 top) of `score` among scored customers, from
+/// the number of customers per score (index 1..10). A score's percentile rank
+/// counts the customers below it plus half of those equal to it. nullopt when
+/// nobody has a score.
+std::optional<int> value_quartile(int score, const std::array<std::int64_t, 11>& histogram);
+
+/// The evaluation of a customer as of `now`.
+CustomerEvaluation evaluate(const CustomerContext& ctx, Timestamp now);
+
+/// True when birthday ("YYYY-MM-DD") falls on now's UTC month and day
+/// (29 February birthdays are celebrated on 28 February in other years).
+bool is_birthday(std::string_view birthday, Timestamp now);
+
+/// Why a customer write was refused: a bad field (400) or a field the role
+/// may not set (403). The message names the field.
+struct FieldProblem {
+    std::string message;
+    bool forbidden = false;
+};
+
+/// Checks and applies the fields of a JSON object to c (create when
+/// `creating`; else only the fields present change; null clears). Returns the
+/// first problem, naming the field ("field 'phones[1]' is not a phone
+/// number"), or nullopt; c is unspecified after a problem. Card numbers in notes are masked. `role` limits who may set
+/// value_score, lifetime_value and owner (supervisor and up; an agent may
+/// take an unowned customer by setting owner to themselves).
+std::optional<FieldProblem> apply_customer_fields(Customer& c, const nlohmann::json& body, const CustomerRules& rules,
+                                                 const PhoneNormalizer& phones, Role role, const std::string& actor,
+                                                 bool creating);
+
+/// Fields that differ between before and after:
+/// {"field": {"before": v, "after": v}}; strings card-masked.
+nlohmann::json customer_diff(const Customer& before, const Customer& after);
+
+/// The customer as `role` may see it: agents do not see lifetime_value or a
+/// removal's reason. Everything else is visible to every role.
+nlohmann::json customer_view(const Customer& c, Role role);
+/// The evaluation as `role` may see it (lifetime_value hidden from agents).
+nlohmann::json evaluation_view(const CustomerEvaluation& e, Role role);
+
+/// Allowed values.
+bool is_valid_issue_priority(std::string_view p);
+bool is_valid_interaction_channel(std::string_view c);  // "call" | "visit" | "email" | "note" | "sms"
+
+}  // namespace ringside

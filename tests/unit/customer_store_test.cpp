@@ -1,0 +1,265 @@
+// The customer file in a real SQLite file: search, import, edits with their
+// audit trail, removal as a status, the timeline and issue history.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "ringside/core/customers.hpp"
+#include "ringside/storage/customer_import.hpp"
+#include "ringside/storage/sqlite_store.hpp"
+
+using namespace ringside;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::random_device rd;
+        path = fs::temp_directory_path() / ("ringside-cust-" + std::to_string(rd()) + std::to_string(rd()));
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+const Timestamp t0 = Timestamp{std::chrono::milliseconds{1'795'000'000'000}};
+const PhoneNormalizer& ir() {
+    static const PhoneNormalizer p("IR");
+    return p;
+}
+
+Customer make(const std::string& name, std::vector<std::string> phones, std::string email = "") {
+    Customer c;
+    c.name = name;
+    c.phones = std::move(phones);
+    c.email = std::move(email);
+    c.created_at = t0;
+    return c;
+}
+
+std::vector<std::string> names(const std::vector<Customer>& v) {
+    std::vector<std::string> out;
+    for (const auto& c : v) out.push_back(c.name);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+CustomerQuery by_name(const std::string& text) {
+    CustomerQuery q;
+    const auto folded = fold_for_search(text);
+    std::size_t start = 0;
+    while (start < folded.size()) {
+        auto end = folded.find(' ', start);
+        if (end == std::string::npos) end = folded.size();
+        q.terms.push_back(folded.substr(start, end - start));
+        start = end + 1;
+    }
+    return q;
+}
+
+}  // namespace
+
+TEST_CASE("customers are found by name words in any script, number, email, tag and filters") {
+    TempDir d;
+    SqliteStore s(d.path / "r.db");
+    auto sara = make("Sara Ahmadi", {"+989121234567"}, "Sara@Example.com");
+    sara.tags = {"vip"};
+    sara.tier = "gold";
+    sara.value_score = 9;
+    s.create_customer(sara);
+    auto ali = make("علي كريمي", {"+989351112233"});  // Arabic yeh and kaf
+    ali.groups = {"north"};
+    ali.kind = "lead";
+    s.create_customer(ali);
+    s.create_customer(make("José Álvarez", {"+982188881234"}));
+
+    CHECK(names(s.search_customers(by_name("ahm"))) == std::vector<std::string>{"Sara Ahmadi"});
+    CHECK(names(s.search_customers(by_name("SARA ahmadi"))) == std::vector<std::string>{"Sara Ahmadi"});
+    CHECK(s.search_customers(by_name("sara karimi")).empty());
+    CHECK(names(s.search_customers(by_name("کریم"))) == std::vector<std::string>{"علي كريمي"});  // Persian letters
+    CHECK(names(s.search_customers(by_name("jose alv"))) == std::vector<std::string>{"José Álvarez"});
+    CustomerQuery q;
+    q.phone = ir().normalize("۰۹۱۲ ۱۲۳ ۴۵۶۷")->e164();
+    CHECK(names(s.search_customers(q)) == std::vector<std::string>{"Sara Ahmadi"});
+    q = {};
+    q.email = "sara@EXAMPLE.com";
+    CHECK(names(s.search_customers(q)) == std::vector<std::string>{"Sara Ahmadi"});
+    q = {};
+    q.tag = "vip";
+    CHECK(names(s.search_customers(q)) == std::vector<std::string>{"Sara Ahmadi"});
+    q = {};
+    q.group = "north";
+    q.kind = "lead";
+    CHECK(names(s.search_customers(q)) == std::vector<std::string>{"علي كريمي"});
+    q = {};
+    q.min_score = 8;
+    CHECK(names(s.search_customers(q)) == std::vector<std::string>{"Sara Ahmadi"});
+    q = {};
+    q.tier = "gold";
+    q.terms = {"sara"};
+    CHECK(s.search_customers(q).size() == 1);
+    CHECK(s.search_customers(CustomerQuery{}).size() == 3);
+}
+
+TEST_CASE("an edit is stored with its audit entry and a removal keeps the file with who and why") {
+    TempDir d;
+    const auto file = d.path / "r.db";
+    std::int64_t id = 0;
+    {
+        SqliteStore s(file);
+        id = s.create_customer_audited(make("Sara", {"+989121234567"}), "alice", "{}", t0);
+        auto before = *s.find_customer(id);
+        auto after = before;
+        after.name = "Sara Ahmadi";
+        after.phones.push_back("+982188881234");
+        after.phone_labels = {"", "work"};
+        after.notes = "card 4111 1111 1111 1111";
+        const auto diff = customer_diff(before, after);
+        REQUIRE(s.update_customer(after, "bob", "customer.update", diff.dump(), t0));
+        auto stored = *s.find_customer(id);
+        CHECK(stored.name == "Sara Ahmadi");
+        CHECK(stored.phone_labels == std::vector<std::string>{"", "work"});
+        CHECK(stored.notes.find("4111 1111 1111 1111") == std::string::npos);
+        CHECK(names(s.search_customers(by_name("ahmadi"))) == std::vector<std::string>{"Sara Ahmadi"});
+        CHECK(s.customer_context_by_phone("+982188881234"));
+
+        auto removed = stored;
+        removed.status = "removed";
+        removed.removed_by = "carol";
+        removed.removed_reason = "asked to be forgotten";
+        removed.removed_at = t0;
+        REQUIRE(s.update_customer(removed, "carol", "customer.remove", "{}", t0));
+        CHECK_FALSE(s.customer_context_by_phone("+989121234567"));  // no pop for a removed customer
+        CHECK(s.search_customers(by_name("sara")).empty());
+        CustomerQuery q = by_name("sara");
+        q.include_removed = true;
+        CHECK(s.search_customers(q).size() == 1);
+        CHECK(s.find_customer(id)->removed_reason == "asked to be forgotten");
+        CHECK_FALSE(s.update_customer(make("x", {}), "bob", "customer.update", "{}", t0));  // id 0: none
+    }
+    SQLite::Database db(file.string());
+    SQLite::Statement q(db, "SELECT actor, action, detail FROM audit_log ORDER BY id");
+    std::vector<std::string> actions;
+    std::string update_detail;
+    while (q.executeStep()) {
+        actions.push_back(q.getColumn(0).getString() + " " + q.getColumn(1).getString());
+        if (q.getColumn(1).getString() == "customer.update") update_detail = q.getColumn(2).getString();
+    }
+    CHECK(actions == std::vector<std::string>{"alice customer.create", "bob customer.update", "carol customer.remove"});
+    CHECK(update_detail.find("\"before\":\"Sara\"") != std::string::npos);
+    CHECK(update_detail.find("4111 1111 1111 1111") == std::string::npos);
+    CHECK(db.execAndGet("SELECT count(*) FROM customers").getInt() == 1);  // never deleted
+}
+
+TEST_CASE("a CSV import finds duplicates by number or email, dry runs store nothing, and re-runs change nothing") {
+    TempDir d;
+    SqliteStore s(d.path / "r.db");
+    s.create_customer(make("Existing", {"+989121234567"}, "old@example.com"));
+    const std::string csv =
+        "name,phones,email\n"
+        "New One,09351112233,new@example.com\n"
+        "Old By Number,+98-912-123-4567,\n"
+        "Old By Mail,09350000009,OLD@example.com\n"
+        "Broken,,\n";
+    auto dry = run_customer_import(s, csv, ir(), CustomerRules{}, true, "cli");
+    CHECK(dry.imported == 1);
+    CHECK(dry.already_present == 2);
+    CHECK(dry.rejected == 1);
+    CHECK(s.customer_count() == 1);
+
+    auto real = run_customer_import(s, csv, ir(), CustomerRules{}, false, "cli", 1);
+    CHECK(real.imported == 1);
+    CHECK(real.already_present == 2);
+    REQUIRE(real.rows.size() == 3);
+    CHECK(real.rows[0].row == 3);
+    CHECK(real.rows[0].reason.find("same phone as customer") == 0);
+    CHECK(real.rows[1].reason.find("same email as customer") == 0);
+    CHECK(real.rows[2].status == "rejected");
+    CHECK(s.customer_count() == 2);
+
+    auto again = run_customer_import(s, csv, ir(), CustomerRules{}, false, "cli");
+    CHECK(again.imported == 0);
+    CHECK(again.already_present == 3);
+    CHECK(s.customer_count() == 2);
+}
+
+TEST_CASE("the timeline holds every kind of interaction and issues keep a history of changes") {
+    TempDir d;
+    SqliteStore s(d.path / "r.db");
+    const auto id = s.create_customer(make("Sara", {"+989121234567"}));
+    std::vector<Interaction> batch;
+    for (int k = 0; k < 3; ++k) {
+        Interaction i;
+        i.customer_id = id;
+        i.at = t0 + std::chrono::minutes(k);
+        i.channel = k == 0 ? "visit" : k == 1 ? "email" : "note";
+        i.summary = "card 4111111111111111 mentioned";
+        batch.push_back(i);
+    }
+    s.add_interactions(batch);
+    auto tl = s.customer_timeline(id, std::nullopt, 10);
+    REQUIRE(tl.size() == 3);
+    CHECK(tl[0].channel == "note");
+    CHECK(tl[2].channel == "visit");
+    CHECK(tl[0].summary.find("4111111111111111") == std::string::npos);
+    CHECK(s.customer_timeline(id, t0 + std::chrono::minutes(1), 10).size() == 1);
+
+    Issue i;
+    i.customer_id = id;
+    i.title = "Refund";
+    i.opened_at = t0;
+    i.priority = "high";
+    i.id = s.create_issue(i);
+    auto after = i;
+    after.status = "resolved";
+    after.resolved_at = t0;
+    after.owner = "bob";
+    REQUIRE(s.update_issue(after, {{t0, "bob", "status", "open", "resolved"}, {t0, "bob", "owner", "", "bob"}}));
+    auto stored = *s.find_issue(i.id);
+    CHECK(stored.priority == "high");
+    CHECK(stored.owner == "bob");
+    CHECK(s.issue_history(i.id).size() == 2);
+    CHECK(s.customer_issues(id).size() == 1);
+    auto ctx = s.customer_context(id);
+    REQUIRE(ctx);
+    CHECK(ctx->complaints == 1);
+    CHECK(ctx->recent_interactions.size() == 3);
+}
+
+TEST_CASE("imported orders make the lifetime value, once per order, with the change audited") {
+    TempDir d;
+    const auto file = d.path / "r.db";
+    {
+        SqliteStore s(file);
+        const auto sara = s.create_customer(make("Sara", {"+989121234567"}, "sara@example.com"));
+        const std::string csv =
+            "order_id,phone,email,amount,at\n"
+            "A-1,0912 123 4567,,1500,2026-01-02\n"
+            "A-2,,SARA@example.com,۲۵۰۰,\n"
+            "A-3,09350000000,,100,\n"            // nobody has this number
+            "A-4,0912 123 4567,,12.5,\n"          // not a whole number
+            "A-1,+989121234567,,9999,\n";         // the same order again
+        auto dry = run_orders_import(s, csv, ir(), true, "cli");
+        CHECK(dry.imported == 2);
+        CHECK_FALSE(s.find_customer(sara)->lifetime_value.has_value());
+        auto r = run_orders_import(s, csv, ir(), false, "cli");
+        CHECK(r.imported == 2);
+        CHECK(r.already_present == 1);
+        CHECK(r.rejected == 2);
+        CHECK(s.find_customer(sara)->lifetime_value == 4000);
+        auto again = run_orders_import(s, csv, ir(), false, "cli");
+        CHECK(again.imported == 0);
+        CHECK(s.find_customer(sara)->lifetime_value == 4000);
+        CHECK(run_orders_import(s, "order_id,amount\n", ir(), false, "cli").fatal);
+    }
+    SQLite::Database db(file.string());
+    CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE action = 'customer.update'").getInt() == 1);
+}
