@@ -35,15 +35,16 @@ struct Builder {
         XML_StopParser(parser, XML_FALSE);
     }
 
-    bool in(std::initializer_list<std::string_view> tail) const {
-        if (path.size() < tail.size()) return false;
-        auto it = path.end() - static_cast<std::ptrdiff_t>(tail.size());
-        for (auto t : tail)
-            if (*it++ != t) return false;
-        return true;
+
+    // Expat may still report the end of an element after XML_StopParser(),
+    // so every start pushes and every end pops, whatever start decided.
+    void start(const char* name, const char** atts) {
+        if (error.empty()) open(name, atts);
+        path.emplace_back(local_name(name));
+        text.clear();
     }
 
-    void start(const char* name, const char** atts) {
+    void open(const char* name, const char** atts) {
         auto n = local_name(name);
         if (path.size() >= 16) return stop("nested deeper than 16 elements");
         if (path.empty()) {
@@ -84,8 +85,6 @@ struct Builder {
             auto& d = info.dialogs.back();
             if (const char* uri = attr(atts, "uri"); uri && d.remote_uri.empty()) d.remote_uri = uri;
         }
-        path.emplace_back(n);
-        text.clear();
     }
 
     void end() {
@@ -95,6 +94,11 @@ struct Builder {
             auto e = s.find_last_not_of(" \t\r\n");
             return s.substr(b, e - b + 1);
         };
+        if (path.empty()) return;
+        if (!error.empty()) {
+            path.pop_back();
+            return;
+        }
         if (path.size() == 3 && path[1] == "dialog" && path[2] == "state") {
             info.dialogs.back().state = trimmed(text);
         } else if (path.size() == 4 && path[1] == "dialog" && path[2] == "remote" && path[3] == "identity") {
