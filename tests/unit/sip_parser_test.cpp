@@ -255,3 +255,16 @@ TEST_CASE("a folded header longer than the line limit is refused") {
     for (int i = 0; i < 5; ++i) m += " " + std::string(40, 'z') + "\r\n";
     CHECK(std::get<Rejected>(parse_datagram(m + "\r\n", l)).error == ParseError::line_too_long);
 }
+
+TEST_CASE("a too-long line before the last one is refused whatever the split (fuzzer regression)") {
+    ParserLimits l;
+    l.max_line = 256;
+    std::string bytes = "REGISTER sip:x " + std::string(300, '%') + "\r\nContent-Length: 0";
+    StreamParser whole(l);
+    whole.put(bytes);
+    REQUIRE(whole.failed());
+    CHECK(std::get<Rejected>(*whole.next()).error == ParseError::line_too_long);
+    StreamParser split(l);
+    for (std::size_t i = 0; i < bytes.size(); i += 19) split.put(std::string_view(bytes).substr(i, 19));
+    CHECK(split.failed());
+}

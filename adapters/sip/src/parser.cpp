@@ -199,6 +199,7 @@ void StreamParser::parse_available() {
             if (skip) {
                 buf_.erase(0, skip);
                 scanned_ = 0;
+                line_start_ = 0;
             }
             if (buf_.empty()) return;
             auto from = scanned_ >= 3 ? scanned_ - 3 : 0;
@@ -208,8 +209,15 @@ void StreamParser::parse_available() {
                 if (buf_.size() > limits_.max_message)
                     return fail(ParseError::message_too_large,
                                 "the header block is larger than " + std::to_string(limits_.max_message) + " bytes");
-                auto last = buf_.rfind("\r\n");
-                std::size_t line = last == std::string::npos ? buf_.size() : buf_.size() - last - 2;
+                // Every complete line so far, and the one still arriving, must fit max_line
+                // (checked here too, not only once the block is complete, so a peer cannot
+                // make Ringside buffer a huge line; any split sees the same lines).
+                for (auto eol = buf_.find("\r\n", line_start_); eol != std::string::npos; eol = buf_.find("\r\n", line_start_)) {
+                    if (eol - line_start_ > limits_.max_line) break;
+                    line_start_ = eol + 2;
+                }
+                auto eol = buf_.find("\r\n", line_start_);
+                std::size_t line = (eol == std::string::npos ? buf_.size() : eol) - line_start_;
                 if (line > limits_.max_line)
                     return fail(ParseError::line_too_long, "a line is longer than " + std::to_string(limits_.max_line) + " bytes");
                 return;
@@ -231,6 +239,7 @@ void StreamParser::parse_available() {
         buf_.erase(0, *body_at_ + body_len_);
         body_at_.reset();
         scanned_ = 0;
+        line_start_ = 0;
         Message m = std::move(*pending_);
         pending_.reset();
         items_.push_back(finish(std::move(m)));

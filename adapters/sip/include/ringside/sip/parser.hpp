@@ -80,6 +80,7 @@ private:
     ParserLimits limits_;
     std::string buf_;
     std::size_t scanned_ = 0;           // bytes of buf_ already searched for the end of the header block
+    std::size_t line_start_ = 0;        // start of the first header-block line not yet checked against max_line
     std::optional<std::size_t> body_at_;  // header block complete: body starts here
     std::optional<Message> pending_;       // its parsed head while the body arrives
     std::size_t body_len_ = 0;
