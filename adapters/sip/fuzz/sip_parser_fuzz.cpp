@@ -3,7 +3,9 @@
 // as a stream, every split gives the same messages and rejections as one
 // put(), until a framing error (whose kind may depend on how much was seen:
 // a limit can be crossed before a later, different fault is reached). Every
-// accepted message also goes through the identity readers. The first input
+// accepted message also goes through the identity readers, and its body
+// (and the raw input) through the dialog-info reader, which must never
+// return more dialogs than its limit. The first input
 // byte picks the split size; small limits reach the limit paths quickly.
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +13,7 @@
 #include <string_view>
 #include <variant>
 
+#include "ringside/sip/dialog_info.hpp"
 #include "ringside/sip/grammar.hpp"
 #include "ringside/sip/identity.hpp"
 #include "ringside/sip/parser.hpp"
@@ -27,6 +30,16 @@ ParserLimits small_limits() {
     return l;
 }
 
+void dialog_info(std::string_view body) {
+    DialogInfoLimits limits;
+    limits.max_dialogs = 8;
+    limits.max_bytes = 16 * 1024;
+    std::string error;
+    auto info = parse_dialog_info(body, &error, limits);
+    if (info && info->dialogs.size() > limits.max_dialogs) __builtin_trap();
+    if (!info && error.empty()) __builtin_trap();
+}
+
 void exercise(const Message& m) {
     if (m.headers.size() > small_limits().max_headers) __builtin_trap();
     if (m.body.size() > small_limits().max_message) __builtin_trap();
@@ -35,6 +48,7 @@ void exercise(const Message& m) {
     (void)called_user(m);
     (void)parse_via(m.get("via"));
     (void)parse_name_addr_list(m.get("contact"));
+    if (!m.body.empty()) dialog_info(m.body);
 }
 
 std::string drain(StreamParser& p) {
@@ -62,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t chunk = 1 + data[0] % 64;
     std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
 
+    if (data[0] >= 0xf0) dialog_info(bytes);
     auto one = parse_datagram(bytes, small_limits());
     if (auto* m = std::get_if<Message>(&one)) exercise(*m);
 
