@@ -33,6 +33,7 @@
 #include "ringside/storage/demo_seed.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
+#include "sip_links.hpp"
 
 namespace ringside::app {
 
@@ -128,6 +129,10 @@ public:
                 add_esl_link(p);
                 continue;
             }
+            if (p.type == "sip") {
+                add_sip_link(p);
+                continue;
+            }
             if (p.type != "asterisk-ami") {
                 spdlog::warn("pbx {}: type {} is not supported by this build yet; skipped", p.id, p.type);
                 continue;
@@ -180,6 +185,19 @@ public:
         esl_links_.push_back({p.id, std::move(link)});
     }
 
+    // ---- SIP (adapters/sip): UDP/TCP endpoints, kept in sip_links_ ----
+    void add_sip_link(const PbxConfig& p) {
+        std::vector<std::string> exts;
+        for (const auto& u : records_.list_users())
+            if (!u.disabled && u.extension) exts.push_back(u.extension->value());
+        sip_links_.add(ioc_.get_executor(), p, std::move(exts), [this](pbx::Event ev) {
+            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
+                feed(ev);
+                latency_.observe(std::chrono::steady_clock::now() - received);
+            });
+        });
+    }
+
     /// Runs until stop(); blocks the calling thread (it is one of the two).
     void run() {
         std::thread second([this] { ioc_.run(); });
@@ -194,6 +212,7 @@ public:
             for (auto& l : links_) l.conn->stop();
             for (auto& l : esl_links_) l.conn->stop();
         }
+        sip_links_.stop_all();
         // Whatever the links posted before they stopped runs before this.
         asio::post(engine_, [this] {
             auto s = calls_.stats();
@@ -264,6 +283,7 @@ private:
             events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
             reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
         }
+        sip_links_.metrics(out, events, reconnects);
         out << latency_.render();
         out << "# HELP ringside_storage_queued_writes Call-record writes waiting for the disk.\n"
                "# TYPE ringside_storage_queued_writes gauge\nringside_storage_queued_writes "
@@ -301,6 +321,7 @@ private:
     std::mutex links_mutex_;
     std::vector<Link> links_;
     std::vector<EslLink> esl_links_;
+    SipLinks sip_links_;
     std::atomic<bool> stopping_{false};
     EngineLatency latency_;
 };

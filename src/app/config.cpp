@@ -1,6 +1,7 @@
 #include "ringside/app/config.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -86,6 +87,68 @@ bool valid_region(const std::string& r) {
            std::isupper(static_cast<unsigned char>(r[1]));
 }
 
+bool is_ip_literal(const std::string& host) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+// ---- [[pbx]] type = "sip" ----------------------------------------------------
+namespace {
+void check_sip(Checker& c, const toml::table& t, const std::string& prefix, PbxConfig& p) {
+    c.known_keys(t, prefix, {"id", "type", "enabled", "listen", "mode", "contact_host", "max_ring", "server", "transport",
+                             "domain", "extensions", "expires"});
+    const int tline = line_of(t);
+    c.str(t, prefix, "listen", p.listen);
+    auto hp = parse_host_port(p.listen);
+    if (!hp)
+        c.error(prefix + ".listen", c.line(t, "listen"),
+                p.listen.empty() ? "is required for sip: host:port, e.g. \"0.0.0.0:5060\""
+                                 : "must be host:port, e.g. \"0.0.0.0:5060\"");
+    else if (!is_ip_literal(hp->host))
+        c.error(prefix + ".listen", c.line(t, "listen"), "must be an IP address and port, e.g. \"0.0.0.0:5060\"");
+    c.str(t, prefix, "mode", p.sip_mode);
+    if (p.sip_mode != "uas" && p.sip_mode != "watch")
+        c.error(prefix + ".mode", c.line(t, "mode"),
+                "must be \"uas\" (take the PBX's forked INVITEs) or \"watch\" (SUBSCRIBE to the phones' dialog state)");
+    c.str(t, prefix, "contact_host", p.sip_contact_host);
+    c.integer(t, prefix, "max_ring", p.sip_max_ring_seconds, 10, 3600);
+    c.str(t, prefix, "server", p.sip_server);
+    c.str(t, prefix, "transport", p.sip_transport);
+    c.str(t, prefix, "domain", p.sip_domain);
+    c.integer(t, prefix, "expires", p.sip_expires_seconds, 60, 86400);
+    if (auto* n = t.get("extensions")) {
+        auto* arr = n->as_array();
+        if (!arr) {
+            c.error(prefix + ".extensions", line_of(*n), "must be an array of strings, e.g. [\"1001\", \"1002\"]");
+        } else {
+            static const std::regex ext_re("[A-Za-z0-9_.+*#-]{1,32}");
+            for (std::size_t i = 0; i < arr->size(); ++i) {
+                auto* s = (*arr)[i].as_string();
+                std::string key = prefix + ".extensions[" + std::to_string(i) + "]";
+                if (!s) c.error(key, line_of((*arr)[i]), "must be a string");
+                else if (!std::regex_match(s->get(), ext_re))
+                    c.error(key, line_of((*arr)[i]), "must be an extension: 1 to 32 of A-Z a-z 0-9 _ . + * # -");
+                else p.sip_extensions.push_back(s->get());
+            }
+        }
+    }
+    const bool watch = p.sip_mode == "watch";
+    for (auto key : {"server", "transport", "domain", "extensions", "expires"})
+        if (!watch && t.get(key)) c.error(prefix + "." + key, c.line(t, key), "applies to mode = \"watch\" only");
+    if (watch && t.get("max_ring")) c.error(prefix + ".max_ring", c.line(t, "max_ring"), "applies to mode = \"uas\" only");
+    if (watch) {
+        if (p.sip_server.empty()) c.error(prefix + ".server", tline, "is required for mode = \"watch\": host:port of the PBX");
+        else if (!parse_host_port(p.sip_server))
+            c.error(prefix + ".server", c.line(t, "server"), "must be host:port, e.g. \"10.0.0.1:5060\"");
+        if (p.sip_transport != "udp" && p.sip_transport != "tcp")
+            c.error(prefix + ".transport", c.line(t, "transport"), "must be \"udp\" or \"tcp\"");
+    }
+    if (!p.sip_contact_host.empty() && !is_ip_literal(p.sip_contact_host) &&
+        !std::regex_match(p.sip_contact_host, std::regex("[A-Za-z0-9.-]{1,253}")))
+        c.error(prefix + ".contact_host", c.line(t, "contact_host"), "must be an IP address or a host name");
+}
 }  // namespace
 
 std::optional<HostPort> parse_host_port(std::string_view s) {
@@ -240,10 +303,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
                     c.str(*t, prefix, "password", p.password);
                     if (p.password.empty()) c.error(prefix + ".password", tline, "is required for freeswitch-esl");
                 } else if (p.type == "sip") {
-                    c.known_keys(*t, prefix, {"id", "type", "enabled", "listen"});
-                    c.str(*t, prefix, "listen", p.listen);
-                    if (!parse_host_port(p.listen))
-                        c.error(prefix + ".listen", c.line(*t, "listen"), "must be host:port, e.g. \"0.0.0.0:5060\"");
+                    check_sip(c, *t, prefix, p);
                 } else if (p.type == "webhook") {
                     c.known_keys(*t, prefix, {"id", "type", "enabled", "path", "secret"});
                     c.str(*t, prefix, "path", p.path);

@@ -110,3 +110,43 @@ TEST_CASE("[reports] service_level_seconds defaults to 20 and names a value out 
     CHECK(has_error(parse_config("[reports]\nservice_level_seconds = \"20\"\n", "f.toml"), "reports.service_level_seconds", 2));
     CHECK(has_error(parse_config("[reports]\nservice_level = 20\n", "f.toml"), "reports.service_level", 2));
 }
+
+// ---- [[pbx]] type = "sip"
+
+TEST_CASE("a sip pbx defaults to mode uas and reads the watch keys") {
+    auto uas = parse_config("[[pbx]]\nid = \"s\"\ntype = \"sip\"\nlisten = \"0.0.0.0:5060\"\n", "f.toml");
+    REQUIRE(uas.config);
+    CHECK(uas.config->pbx[0].sip_mode == "uas");
+    CHECK(uas.config->pbx[0].sip_max_ring_seconds == 300);
+    auto watch = parse_config("[[pbx]]\nid = \"s\"\ntype = \"sip\"\nlisten = \"127.0.0.1:5070\"\nmode = \"watch\"\n"
+                              "server = \"10.0.0.1:5060\"\ntransport = \"tcp\"\nextensions = [\"1001\", \"1002\"]\n"
+                              "expires = 300\ndomain = \"pbx.example.com\"\n",
+                              "f.toml");
+    REQUIRE(watch.config);
+    const auto& p = watch.config->pbx[0];
+    CHECK(p.sip_mode == "watch");
+    CHECK(p.sip_server == "10.0.0.1:5060");
+    CHECK(p.sip_transport == "tcp");
+    CHECK(p.sip_extensions == std::vector<std::string>{"1001", "1002"});
+    CHECK(p.sip_expires_seconds == 300);
+    CHECK(p.sip_domain == "pbx.example.com");
+}
+
+TEST_CASE("sip config mistakes name the key and line") {
+    auto r = parse_config("[[pbx]]\nid = \"s\"\ntype = \"sip\"\nlisten = \"pbx.local:5060\"\nmode = \"proxy\"\n", "f.toml");
+    CHECK(has_error(r, "pbx[0].listen", 4));
+    CHECK(has_error(r, "pbx[0].mode", 5));
+    auto w = parse_config("[[pbx]]\nid = \"s\"\ntype = \"sip\"\nlisten = \"0.0.0.0:5060\"\nmode = \"watch\"\n"
+                          "transport = \"sctp\"\nextensions = [\"10 01\", 7]\nexpires = 5\nmax_ring = 60\n",
+                          "f.toml");
+    CHECK(has_error(w, "pbx[0].server", 1));
+    CHECK(has_error(w, "pbx[0].transport", 6));
+    CHECK(has_error(w, "pbx[0].extensions[0]", 7));
+    CHECK(has_error(w, "pbx[0].extensions[1]", 7));
+    CHECK(has_error(w, "pbx[0].expires", 8));
+    CHECK(has_error(w, "pbx[0].max_ring", 9));
+    auto u = parse_config("[[pbx]]\nid = \"s\"\ntype = \"sip\"\nlisten = \"0.0.0.0:5060\"\nserver = \"1.2.3.4:5060\"\n", "f.toml");
+    CHECK(has_error(u, "pbx[0].server", 5));
+    auto missing = parse_config("[[pbx]]\nid = \"s\"\ntype = \"sip\"\n", "f.toml");
+    CHECK(has_error(missing, "pbx[0].listen", 1));
+}

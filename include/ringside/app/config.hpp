@@ -33,6 +33,15 @@ struct PbxConfig {
     std::string password;
     // sip
     std::string listen;
+    // sip: the two modes (docs/interface.md "SIP")
+    std::string sip_mode = "uas";              // mode: uas (take forked INVITEs) | watch (SUBSCRIBE to dialog state)
+    std::string sip_contact_host;              // contact_host: host put in Contact/Via; "" = the listen host or the route's source
+    int sip_max_ring_seconds = 300;            // max_ring (uas): a fork ringing longer gets 480; 10..3600
+    std::string sip_server;                    // server (watch): host:port the SUBSCRIBEs go to; required for watch
+    std::string sip_transport = "udp";         // transport (watch): udp | tcp
+    std::string sip_domain;                    // domain (watch): host of sip:<ext>@<domain>; "" = the server's host
+    std::vector<std::string> sip_extensions;   // extensions (watch): the phones to watch; empty = every user's extension
+    int sip_expires_seconds = 600;             // expires (watch): subscription lifetime asked for; 60..86400
     // webhook
     std::string path;
 };

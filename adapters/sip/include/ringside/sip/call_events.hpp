@@ -1,0 +1,63 @@
+#pragma once
+// Turns what the SIP side learns about a call (an extension rings, answers,
+// stops ringing, the call ends) into the neutral channel events the call
+// tracker understands (ringside/core/pbx_event.hpp), so pops and call records
+// look the same as for AMI and ESL. Sans-I/O.
+//
+// A call is keyed by a string the mode chooses (the INVITE's Call-ID, or the
+// dialog's call-id); it becomes the Linkedid, so the CallId is
+// "<pbx>-<key>" with characters outside [A-Za-z0-9._-] replaced. Its caller
+// is a non-device root channel; each extension rung is a device channel
+// "SIP/<ext>-<n>" dialled by the root (ChannelCreated + DialBegin), so the
+// tracker rings, answers and ends it exactly as it does an Asterisk leg.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ringside/core/pbx_event.hpp"
+
+namespace ringside::sip {
+
+/// "<Call-ID>" -> a Linkedid usable in a call id and a URL path segment.
+std::string call_key(std::string_view call_id);
+
+class CallEvents {
+public:
+    explicit CallEvents(PbxId pbx) : pbx_(std::move(pbx)) {}
+
+    /// `ext` starts ringing for call `key`. The first ring of a call also
+    /// creates it with the caller (number/name "" for anonymous) and what was
+    /// dialled (the original called number after diversions, else ext).
+    /// A second ring of the same extension is ignored.
+    void ringing(const std::string& key, const std::string& ext, const std::string& caller_num,
+                 const std::string& caller_name, const std::string& dialed, Timestamp at, std::vector<pbx::Event>& out);
+    /// `ext` answered (its phone, or the agent's phone beside a parallel-ring fork).
+    void answered(const std::string& key, const std::string& ext, Timestamp at, std::vector<pbx::Event>& out);
+    /// `ext`'s part ended: ringing stopped (cancelled, rejected) or its talk
+    /// ended. cause is Q.850 (16 normal, 17 busy, 19 no answer, 21 rejected).
+    /// The call ends with its last extension.
+    void ended(const std::string& key, const std::string& ext, int cause, Timestamp at, std::vector<pbx::Event>& out);
+
+    bool has(const std::string& key, const std::string& ext) const;
+    std::size_t active_calls() const noexcept { return calls_.size(); }
+    /// Ends every call (the link is going away): Hangup for each leg and root.
+    void end_all(Timestamp at, std::vector<pbx::Event>& out);
+
+private:
+    struct Leg {
+        std::string uniqueid;
+        bool answered = false;
+    };
+    struct Call {
+        std::string root;  // root channel's uniqueid
+        std::map<std::string, Leg> legs;  // ext -> leg
+    };
+    pbx::Event make(Timestamp at, pbx::Payload p) const { return pbx::Event{pbx_, at, std::move(p)}; }
+
+    PbxId pbx_;
+    std::map<std::string, Call> calls_;
+    std::uint64_t seq_ = 0;
+};
+
+}  // namespace ringside::sip

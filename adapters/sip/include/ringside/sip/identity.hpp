@@ -1,0 +1,36 @@
+#pragma once
+// Who is calling and whom they dialled, from an INVITE's headers.
+//
+// Caller (first that is present and readable wins):
+//   P-Asserted-Identity (RFC 3325; a tel: entry is preferred over sip: for the
+//   number), then Remote-Party-ID (draft-ietf-sip-privacy; party=calling), then From.
+// Privacy: "Privacy: id" (RFC 3325), "Privacy: user"/"header" (RFC 3323),
+// Remote-Party-ID ";privacy=full|name|uri", or a From of
+// anonymous@anonymous.invalid makes the caller anonymous: no number, no name,
+// so no customer lookup.
+// Diversion: the number the caller first dialled, before forwards: the last
+// Diversion entry (RFC 5806, most recent first), else the first History-Info
+// entry (RFC 7044, index 1), else "".
+#include <string>
+
+#include "ringside/sip/message.hpp"
+
+namespace ringside::sip {
+
+struct CallerIdentity {
+    std::string number;      // user part of the chosen URI, %-decoded; "" when anonymous or none
+    std::string name;        // display name; "" when anonymous or none
+    bool anonymous = false;
+};
+CallerIdentity caller_identity(const Message& invite);
+
+struct DiversionInfo {
+    std::string original_called;  // "" when the call was not diverted
+    std::string reason;           // Diversion ;reason= or History-Info cause, "" when none
+};
+DiversionInfo diversion(const Message& invite);
+
+/// The extension being rung: the Request-URI user, else the To user.
+std::string called_user(const Message& invite);
+
+}  // namespace ringside::sip

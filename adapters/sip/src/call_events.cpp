@@ -1,0 +1,102 @@
+#include "ringside/sip/call_events.hpp"
+
+#include <cstdio>
+
+namespace ringside::sip {
+
+std::string call_key(std::string_view call_id) {
+    std::string out;
+    out.reserve(std::min<std::size_t>(call_id.size(), 96));
+    for (char c : call_id.substr(0, 96)) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        out += ok ? c : '_';
+    }
+    if (out.empty()) out = "_";
+    return out;
+}
+
+void CallEvents::ringing(const std::string& key, const std::string& ext, const std::string& caller_num,
+                         const std::string& caller_name, const std::string& dialed, Timestamp at,
+                         std::vector<pbx::Event>& out) {
+    auto [it, fresh] = calls_.try_emplace(key);
+    Call& c = it->second;
+    pbx::ChannelInfo root;
+    root.uniqueid = key;
+    root.linkedid = key;
+    root.channel = "sip-caller";  // no "tech/": never a device
+    root.caller_num = caller_num;
+    root.caller_name = caller_name;
+    root.exten = dialed.empty() ? ext : dialed;
+    root.state = pbx::ChannelState::ring;
+    if (fresh) {
+        c.root = key;
+        out.push_back(make(at, pbx::ChannelCreated{root, false}));
+    }
+    if (c.legs.count(ext)) return;
+    char seq[24];
+    std::snprintf(seq, sizeof seq, "%08llx", static_cast<unsigned long long>(++seq_));
+    pbx::ChannelInfo leg;
+    leg.uniqueid = key + "/" + ext;
+    leg.linkedid = key;
+    leg.channel = "SIP/" + ext + "-" + seq;
+    leg.caller_num = ext;
+    leg.connected_num = caller_num;
+    leg.connected_name = caller_name;
+    leg.exten = ext;
+    leg.state = pbx::ChannelState::down;
+    c.legs[ext] = Leg{leg.uniqueid, false};
+    out.push_back(make(at, pbx::ChannelCreated{leg, false}));
+    out.push_back(make(at, pbx::DialBegin{root, leg, ext}));
+    leg.state = pbx::ChannelState::ringing;
+    out.push_back(make(at, pbx::ChannelUpdated{leg}));
+}
+
+void CallEvents::answered(const std::string& key, const std::string& ext, Timestamp at, std::vector<pbx::Event>& out) {
+    auto it = calls_.find(key);
+    if (it == calls_.end()) return;
+    auto leg = it->second.legs.find(ext);
+    if (leg == it->second.legs.end() || leg->second.answered) return;
+    leg->second.answered = true;
+    out.push_back(make(at, pbx::DialEnd{it->second.root, leg->second.uniqueid, pbx::DialStatus::answer}));
+}
+
+void CallEvents::ended(const std::string& key, const std::string& ext, int cause, Timestamp at,
+                       std::vector<pbx::Event>& out) {
+    auto it = calls_.find(key);
+    if (it == calls_.end()) return;
+    auto leg = it->second.legs.find(ext);
+    if (leg == it->second.legs.end()) return;
+    if (!leg->second.answered) {
+        auto status = cause == 17 ? pbx::DialStatus::busy
+                      : cause == 19 ? pbx::DialStatus::noanswer
+                      : cause == 21 ? pbx::DialStatus::other
+                                    : pbx::DialStatus::cancel;
+        out.push_back(make(at, pbx::DialEnd{it->second.root, leg->second.uniqueid, status}));
+    }
+    out.push_back(make(at, pbx::Hangup{leg->second.uniqueid, cause, ""}));
+    it->second.legs.erase(leg);
+    if (it->second.legs.empty()) {
+        out.push_back(make(at, pbx::Hangup{it->second.root, cause == 17 || cause == 21 ? 16 : cause, ""}));
+        calls_.erase(it);
+    }
+}
+
+bool CallEvents::has(const std::string& key, const std::string& ext) const {
+    auto it = calls_.find(key);
+    return it != calls_.end() && it->second.legs.count(ext);
+}
+
+void CallEvents::end_all(Timestamp at, std::vector<pbx::Event>& out) {
+    while (!calls_.empty()) {
+        auto& [key, c] = *calls_.begin();
+        const std::string k = key;
+        if (c.legs.empty()) {
+            out.push_back(make(at, pbx::Hangup{c.root, 16, ""}));
+            calls_.erase(calls_.begin());
+            continue;
+        }
+        ended(k, c.legs.begin()->first, 16, at, out);
+    }
+}
+
+}  // namespace ringside::sip

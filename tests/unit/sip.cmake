@@ -1,0 +1,3 @@
+# tests for the SIP adapter
+ringside_add_test(NAME sip_parser_test SOURCES unit/sip_parser_test.cpp LIBS ringside_sip)
+ringside_add_test(NAME sip_modes_test SOURCES unit/sip_modes_test.cpp LIBS ringside_sip)
