@@ -110,6 +110,8 @@ struct State {
     /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.
     net::thread_pool blocking{2};
     std::atomic<bool> stopping{false};
+    /// Click-to-dial (routes_dial.cpp); null: no PBX can dial.
+    std::atomic<Dialer*> dialer{nullptr};
 
     void track(const std::shared_ptr<Closeable>& s);
     void close_all();
@@ -135,6 +137,8 @@ std::optional<User> authenticate(State& st, const Request& req, bool allow_query
 
 /// Fills st.router with every endpoint of CONTRACT.md (routes.cpp).
 void build_routes(State& st);
+/// POST /api/calls/dial (routes_dial.cpp).
+void add_dial_routes(State& st);
 
 /// Takes over an upgraded connection (websocket_session.cpp).
 void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);
