@@ -25,6 +25,9 @@ const WORDS = {
     answeredElsewhere: "Answered by a colleague", callerHungUp: "Caller hung up", noAnswer: "Not answered",
     busy: "Line busy", rejected: "Rejected", merged: "Joined to the caller's call", position: "position {n}", answeredBy: "Answered by {a}",
     queue: "Queue {q}", transferredBy: "Transferred by {a}", close: "Close",
+    callNumber: "Call", callNumberOf: "Call {n}", dialing: "Calling {n}: your phone rings first…",
+    dialFailed: "The call did not go through ({r}).", dialConnected: "Your phone answered; calling {n}…",
+    transferNote: "{a} saved: {d}",
     unknownCaller: "Unknown caller", notInList: "This number is not in the customer list.",
     callerId: "Caller ID name: {n}",
     matchedExact: "matched on the customer's number", matchedAs: "dialled as {raw}, matched on the customer's number",
@@ -64,6 +67,9 @@ const WORDS = {
     answeredElsewhere: "همکار دیگری پاسخ داد", callerHungUp: "تماس‌گیرنده قطع کرد", noAnswer: "بی‌پاسخ",
     busy: "خط اشغال", rejected: "ردشده", merged: "به تماس مشتری پیوست", position: "نوبت {n}", answeredBy: "پاسخ‌دهنده: {a}",
     queue: "صف {q}", transferredBy: "انتقال از {a}", close: "بستن",
+    callNumber: "تماس", callNumberOf: "تماس با {n}", dialing: "تماس با {n}: اول تلفن شما زنگ می‌زند…",
+    dialFailed: "تماس برقرار نشد ({r}).", dialConnected: "تلفن شما پاسخ داد؛ تماس با {n}…",
+    transferNote: "{a} ثبت کرد: {d}",
     unknownCaller: "تماس‌گیرندهٔ ناشناس", notInList: "این شماره در فهرست مشتریان نیست.",
     callerId: "نام شناسهٔ تماس: {n}",
     matchedExact: "مطابق شمارهٔ مشتری", matchedAs: "با شمارهٔ {raw}، مطابق شمارهٔ مشتری",
@@ -417,6 +423,13 @@ function onMessage(m, received) {
       c.phase = "withdrawn";
       c.why = retractText(m);
       return renderCard();
+    case "dial.result": {
+      // The outcome of a click-to-dial: shown on the card it was started from.
+      const text = m.ok ? t("dialConnected", { n: m.number }) : t("dialFailed", { r: m.reason || "" });
+      announce(text);
+      if (state.card) { state.card.message = text; renderCard(); }
+      return;
+    }
     case "call.ended": {
       const rec = m.call || {};
       if (!mine) {
@@ -462,6 +475,7 @@ function newCard(m) {
     issues: Array.isArray(m.open_issues) ? m.open_issues : [],
     history: Array.isArray(m.recent_interactions) ? m.recent_interactions : [],
     transferredBy: m.transferred_by || null,
+    transferNote: m.transfer_note || null,  // {by, disposition, notes} the transferring agent saved
     callsToday: callsToday(m),
     missedWaiting: !!m.missed_waiting,   // {id, at, status} of a missed call still owed a call-back
     phase: "ringing",       // ringing | talking | ended | withdrawn | past
@@ -581,6 +595,10 @@ function renderCard() {
     call.queue ? h("span", { class: "muted", text: t("queue", { q: call.queue }) +
       (Number.isFinite(call.queue_position) ? " · " + t("position", { n: num(call.queue_position) }) : "") }) : null,
     card.transferredBy ? h("span", { class: "muted", text: t("transferredBy", { a: card.transferredBy }) }) : null,
+    card.transferNote && (card.transferNote.disposition || card.transferNote.notes)
+      ? h("span", { class: "muted", id: "card-transfer-note", dir: "auto", text: t("transferNote", { a: card.transferNote.by,
+          d: [card.transferNote.disposition ? dispositionLabel(card.transferNote.disposition) : "", card.transferNote.notes || ""].filter(Boolean).join(" — ") }) })
+      : null,
     h("button", { type: "button", class: "link close", onclick: clearCard, "aria-label": t("close"), text: t("close") }));
 
   // <bdi>: the name keeps its own direction, the line keeps the page's alignment.
@@ -593,6 +611,10 @@ function renderCard() {
     h("span", { id: "card-phone", class: "phone", dir: "ltr", text: call.from || call.from_raw || "" }),
     c ? h("span", { class: "muted", id: "card-match", text: matchText(card) }) : null,
     !c && call.from_name ? h("span", { class: "muted", dir: "auto", text: t("callerId", { n: call.from_name }) }) : null);
+  const dialNumber = cardNumber(card);
+  if (dialNumber && card.phase !== "ringing" && card.phase !== "talking")
+    phoneLine.append(h("button", { type: "button", class: "link", id: "card-call", "data-number": dialNumber,
+      onclick: () => dial(dialNumber, c && c.id), text: t("callNumber") }));
   const flags = h("p", { class: "chips" },
     card.callsToday >= 2 ? h("span", { class: "flag", id: "card-repeat", text: t("calledToday", { n: num(card.callsToday) }) }) : null,
     card.missedWaiting ? h("span", { class: "flag", text: t("missedWaiting") }) : null);
@@ -799,12 +821,37 @@ function renderToday() {
     const bits = [t("s_" + r.status)];
     if (r.talk_seconds) bits.push(t("duration", { t: fmtClock(r.talk_seconds) }));
     if (r.disposition) bits.push(dispositionLabel(r.disposition));
+    const number = r.direction === "outbound" ? r.to : r.from;
     return h("li", {},
       h("button", { type: "button", class: "row", "data-call-id": r.id, onclick: () => openPast(r) },
         h("span", { class: "row-time", text: fmtDateTime(r.started_at, false) }),
         h("span", { class: "row-who" }, h("bdi", { text: who })),
-        h("span", { class: "row-meta status-" + r.status, text: bits.join(" · ") })));
+        h("span", { class: "row-meta status-" + r.status, text: bits.join(" · ") })),
+      number && /^\+\d{6,}$/.test(number) && r.direction !== "internal"
+        ? h("button", { type: "button", class: "link row-call", "data-number": number, "aria-label": t("callNumberOf", { n: number }),
+            onclick: () => { openPast(r); dial(number, r.customer_id); }, text: t("callNumber") })
+        : null);
   }));
+}
+
+/// The number a card can call back: the customer on an inbound call, the
+/// number dialled on an outbound one, else the customer's first phone.
+function cardNumber(card) {
+  const call = card.call || {};
+  const n = call.direction === "outbound" ? call.to : call.direction === "internal" ? "" : call.from;
+  if (n && /^\+\d{6,}$/.test(n)) return n;
+  const phones = card.customer && Array.isArray(card.customer.phones) ? card.customer.phones : [];
+  return phones[0] || "";
+}
+
+/// Click-to-dial: the server rings this agent's phone, then calls `number`.
+async function dial(number, customerId) {
+  const body = { number };
+  if (customerId) body.customer_id = customerId;
+  const res = await api("POST", "/api/calls/dial", body);
+  const text = res.ok ? t("dialing", { n: number }) : t("dialFailed", { r: errText(res) });
+  announce(text);
+  if (state.card) { state.card.message = text; renderCard(); }
 }
 
 /// A past call on the card: its record, its customer, its disposition.

@@ -122,6 +122,7 @@ public:
 
     /// Binds the server and connects every enabled PBX.
     void start() {
+        server_.set_dialer(&dialer_);
         server_.start();
         for (const auto& p : cfg_.pbx) {
             if (!p.enabled) continue;
@@ -324,6 +325,56 @@ private:
     SipLinks sip_links_;
     std::atomic<bool> stopping_{false};
     EngineLatency latency_;
+
+    // ---- click-to-dial: a lookup of the PBX link by id (the first configured
+    // when the request names none), then that link's originate.
+    struct LinkDialer final : Dialer {
+        Runtime& rt;
+        explicit LinkDialer(Runtime& r) : rt(r) {}
+
+        const PbxConfig* config_of(const std::string& id) const {
+            for (const auto& p : rt.cfg_.pbx)
+                if (p.enabled && p.id == id) return &p;
+            return nullptr;
+        }
+
+        DialStart dial(const DialRequest& r, std::function<void(const DialOutcome&)> done) override {
+            std::lock_guard lock(rt.links_mutex_);
+            const std::string want = r.pbx.value();
+            for (auto& l : rt.links_) {
+                if (!want.empty() && l.id != want) continue;
+                if (l.conn->status().state != ami::LinkState::connected) return DialStart::link_down;
+                const PbxConfig* p = config_of(l.id);
+                ami::OriginateRequest o;
+                o.channel = (p && !p->dial_tech.empty() ? p->dial_tech : std::string("PJSIP")) + "/" + r.extension.value();
+                o.context = p && !p->dial_context.empty() ? p->dial_context : std::string("from-internal");
+                o.exten = r.number;
+                o.caller_id = "Ringside <" + r.extension.value() + ">";
+                if (!ami::originate_action(o)) return DialStart::invalid;
+                l.conn->originate(std::move(o), [done = std::move(done)](const ami::client_action::OriginateResult& res) {
+                    done(DialOutcome{res.ok, res.reason});
+                });
+                return DialStart::accepted;
+            }
+            for (auto& l : rt.esl_links_) {
+                if (!want.empty() && l.id != want) continue;
+                if (l.conn->status().state != esl::LinkState::connected) return DialStart::link_down;
+                const PbxConfig* p = config_of(l.id);
+                esl::OriginateRequest o;
+                o.endpoint = "user/" + r.extension.value();
+                o.context = p && !p->dial_context.empty() ? p->dial_context : std::string("default");
+                o.number = r.number;
+                o.caller_id_number = r.extension.value();
+                if (!esl::originate_command(o, "")) return DialStart::invalid;
+                l.conn->originate(std::move(o), [done = std::move(done)](const esl::OriginateResult& res) {
+                    done(DialOutcome{res.ok, res.reason});
+                });
+                return DialStart::accepted;
+            }
+            return DialStart::no_pbx;
+        }
+    };
+    LinkDialer dialer_{*this};
 };
 
 }  // namespace

@@ -266,6 +266,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
         } else {
             std::set<std::string> ids;
             static const std::regex id_re("[a-z0-9-]+");
+            static const std::regex dial_re("[A-Za-z0-9_.-]+");
             for (std::size_t i = 0; i < arr->size(); ++i) {
                 std::string prefix = "pbx[" + std::to_string(i) + "]";
                 auto* t = (*arr)[i].as_table();
@@ -285,7 +286,14 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
                     c.error(prefix + ".id", c.line(*t, "id"), "duplicate id \"" + p.id + "\"");
                 if (p.type == "asterisk-ami") {
                     c.known_keys(*t, prefix, {"id", "type", "enabled", "host", "port", "username", "secret", "md5",
-                                              "ping_interval"});
+                                              "ping_interval", "dial_context", "dial_tech"});
+                    p.dial_context = "from-internal";
+                    c.str(*t, prefix, "dial_context", p.dial_context);
+                    c.str(*t, prefix, "dial_tech", p.dial_tech);
+                    if (!std::regex_match(p.dial_context, dial_re))
+                        c.error(prefix + ".dial_context", c.line(*t, "dial_context"), "must match [A-Za-z0-9_.-]+");
+                    if (!std::regex_match(p.dial_tech, dial_re))
+                        c.error(prefix + ".dial_tech", c.line(*t, "dial_tech"), "must match [A-Za-z0-9_.-]+");
                     p.port = 5038;
                     c.str(*t, prefix, "host", p.host);
                     c.integer(*t, prefix, "port", p.port, 1, 65535);
@@ -296,7 +304,11 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
                     if (p.username.empty()) c.error(prefix + ".username", tline, "is required for asterisk-ami");
                     if (p.secret.empty()) c.error(prefix + ".secret", tline, "is required for asterisk-ami");
                 } else if (p.type == "freeswitch-esl") {
-                    c.known_keys(*t, prefix, {"id", "type", "enabled", "host", "port", "password"});
+                    c.known_keys(*t, prefix, {"id", "type", "enabled", "host", "port", "password", "dial_context"});
+                    p.dial_context = "default";
+                    c.str(*t, prefix, "dial_context", p.dial_context);
+                    if (!std::regex_match(p.dial_context, dial_re))
+                        c.error(prefix + ".dial_context", c.line(*t, "dial_context"), "must match [A-Za-z0-9_.-]+");
                     p.port = 8021;
                     c.str(*t, prefix, "host", p.host);
                     c.integer(*t, prefix, "port", p.port, 1, 65535);

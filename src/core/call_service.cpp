@@ -292,6 +292,18 @@ struct CallService::Impl {
         return AgentId(by->value());
     }
 
+    /// The note a transfer target's pop carries: who transferred, and the
+    /// disposition and notes they saved on the call before transferring (if any).
+    void add_transfer_note(Active& a, nlohmann::json& msg, const std::optional<Extension>& by) {
+        auto who = transferer_name(a, by);
+        if (!who) return;
+        msg["transferred_by"] = who->value();
+        nlohmann::json note = {{"by", who->value()}, {"disposition", nullptr}, {"notes", nullptr}};
+        if (!a.rec.disposition.empty()) note["disposition"] = a.rec.disposition;
+        if (!a.rec.notes.empty()) note["notes"] = a.rec.notes;
+        msg["transfer_note"] = std::move(note);
+    }
+
     /// Repeat and missed callers, per E.164 number, kept in memory so a pop
     /// never waits on a read: seeded once per number from the customer's
     /// recent interactions (already read for the pop), then kept up to date
@@ -498,7 +510,7 @@ struct CallService::Impl {
             // The pop goes out before the record is written: the agent's
             // screen must not wait for the disk.
             nlohmann::json msg = pop_of(a);
-            if (auto by = transferer_name(a, e.transferred_by)) msg["transferred_by"] = by->value();
+            add_transfer_note(a, msg, e.transferred_by);
             for (const auto& agent : pop.agents) {
                 send(agent, msg);
                 pops_sent.fetch_add(1, std::memory_order_relaxed);
@@ -544,7 +556,7 @@ struct CallService::Impl {
             // An attended transfer joined an agent already talking on the
             // consultation call: they get the caller's pop now, then the answer.
             nlohmann::json pop = pop_of(a);
-            if (auto by = transferer_name(a, e.transferred_by)) pop["transferred_by"] = by->value();
+            add_transfer_note(a, pop, e.transferred_by);
             for (const auto& agent : answerers) {
                 send(agent, pop);
                 pops_sent.fetch_add(1, std::memory_order_relaxed);

@@ -24,6 +24,10 @@ struct Leg {
     std::optional<Timestamp> answered_at;
     std::optional<Timestamp> ended_at;        // its answered channel hung up
     std::optional<Extension> transferred_by;
+    // The dial to it was cancelled (DialEnd CANCEL) but the phone has not hung
+    // up yet: its hangup cause says why (26: answered elsewhere, as after a
+    // pickup), else the caller went.
+    bool cancelled = false;
 };
 
 struct Call;
@@ -147,9 +151,10 @@ struct CallTracker::Impl {
             if (l->state != LegState::stopped || l->uniqueid == uid) return;
             l->uniqueid = uid;
             l->state = LegState::ringing;
+            l->cancelled = false;
         } else {
             if (c.legs.size() >= max_legs_per_call) return;
-            c.legs.push_back(Leg{*ch.device, uid, LegState::ringing, ev->at, {}, {}, {}});
+            c.legs.push_back(Leg{*ch.device, uid, LegState::ringing, ev->at, {}, {}, {}, false});
             l = &c.legs.back();
         }
         if (c.transferred && c.transfer_by != ch.device) l->transferred_by = c.transfer_by;
@@ -163,7 +168,7 @@ struct CallTracker::Impl {
         if (l && l->state == LegState::answered) return;
         if (!l) {
             if (c.legs.size() >= max_legs_per_call) return;
-            c.legs.push_back(Leg{*ch.device, uid, LegState::answered, ev->at, {}, {}, {}});
+            c.legs.push_back(Leg{*ch.device, uid, LegState::answered, ev->at, {}, {}, {}, false});
             l = &c.legs.back();
             if (c.transferred && c.transfer_by != ch.device) l->transferred_by = c.transfer_by;
         } else {
@@ -304,9 +309,12 @@ struct CallTracker::Impl {
         if (c) {
             if (ch.device && uid != c->root) {
                 StopReason why = StopReason::no_answer;
+                const Leg* ringing = leg_of(*c, *ch.device);
                 if (cause == 17) why = StopReason::busy;
                 else if (cause == 21) why = StopReason::rejected;
-                else if (c->root_gone) why = StopReason::caller_hung_up;
+                else if (cause == 26) why = StopReason::answered_elsewhere;
+                else if (c->root_gone || (ringing && ringing->uniqueid == uid && ringing->cancelled))
+                    why = StopReason::caller_hung_up;
                 stop(*c, uid, ch, why);
                 if (Leg* l = leg_of(*c, *ch.device);
                     l && l->uniqueid == uid && l->state == LegState::answered && !l->ended_at)
@@ -414,6 +422,10 @@ struct CallTracker::Impl {
             dest = create(info);  // `caller` stays valid: the map is node-based
         }
         if (!dest) return;
+        // Asterisk re-dials a phone that picked the call up (Pickup follows):
+        // the picker is already Up on the call it made to the pickup code.
+        if (caller && caller->call && dest->call && dest->info.state == pbx::ChannelState::up)
+            adopt_picker(*caller->call, e.dest.uniqueid, *dest);
         if (caller && caller->call != dest->call) merge(caller->call, dest->call);
         if (caller && caller->call) maybe_start(*caller->call, true);
         dest->dialled = true;
@@ -425,10 +437,24 @@ struct CallTracker::Impl {
         Channel* caller = find(e.caller_uniqueid);
         Call* c = dest ? dest->call : (caller ? caller->call : nullptr);
         if (!c) return;
+        if (!e.forward.empty()) {
+            // The phone forwarded the call (SIP 302); the forward's target is dialled next.
+            if (dest) stop(*c, e.dest_uniqueid, *dest, StopReason::no_answer);
+            return;
+        }
         switch (e.status) {
         case pbx::DialStatus::answer:
             if (dest) answer(*c, e.dest_uniqueid, *dest);
             return;
+        case pbx::DialStatus::cancel:
+            // Wait for the phone's hangup to say why: a pickup cancels the
+            // ringing phone before the picker is answered.
+            if (dest && dest->device)
+                if (Leg* l = leg_of(*c, *dest->device); l && l->state == LegState::ringing && l->uniqueid == e.dest_uniqueid) {
+                    l->cancelled = true;
+                    return;
+                }
+            break;
         case pbx::DialStatus::busy: c->busy = true; break;
         case pbx::DialStatus::chanunavail:
         case pbx::DialStatus::congestion: c->failed = true; break;
@@ -521,6 +547,28 @@ struct CallTracker::Impl {
             return;
         }
         join(*into, *from, by_ext);
+    }
+
+    /// A phone that dialled a pickup code (a call of its own, Up, with no
+    /// other channel) takes over `into`: its call is folded in and it becomes
+    /// a leg of `into`. Anything else is left alone.
+    void adopt_picker(Call& into, const std::string& uid, Channel& picker) {
+        Call* own = picker.call;
+        if (!own || own == &into || !picker.device || own->root != uid || own->channels.size() != 1) return;
+        if (!into.has_linkedid || !own->has_linkedid) return;
+        join(into, *own, std::nullopt);
+    }
+
+    void on(const pbx::Pickup& e) {
+        Channel* target = find(e.target_uniqueid);
+        Channel* picker = find(e.picker_uniqueid);
+        if (!target || !picker || !target->call || !picker->device) return;
+        Call& c = *target->call;
+        adopt_picker(c, e.picker_uniqueid, *picker);
+        if (picker->call != &c) return;
+        picker->dialled = true;
+        if (!leg_of(c, *picker->device)) ring(c, e.picker_uniqueid, *picker);
+        answer(c, e.picker_uniqueid, *picker);
     }
 
     void join(Call& into, Call& from, const std::optional<Extension>& by) {

@@ -516,6 +516,8 @@ void Server::start() {
     impl_->listener->run();
 }
 
+void Server::set_dialer(Dialer* dialer) { impl_->state->dialer.store(dialer); }
+
 std::uint16_t Server::port() const { return impl_->listener ? impl_->listener->port() : 0; }
 
 void Server::stop() {

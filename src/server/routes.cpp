@@ -359,6 +359,7 @@ void add_routes(State& st) {
 void build_routes(State& st) {
     add_routes(st);
     add_supervisor_routes(st);
+    add_dial_routes(st);
 }
 
 }  // namespace ringside::server::detail

@@ -114,6 +114,8 @@ struct State {
     std::atomic<bool> stopping{false};
     /// The supervisors' live wallboard (wallboard.hpp); set by add_supervisor_routes.
     std::shared_ptr<Wallboard> wallboard;
+    /// Click-to-dial (routes_dial.cpp); null: no PBX can dial.
+    std::atomic<Dialer*> dialer{nullptr};
 
     void track(const std::shared_ptr<Closeable>& s);
     void close_all();
@@ -139,6 +141,8 @@ std::optional<User> authenticate(State& st, const Request& req, bool allow_query
 
 /// Fills st.router with every endpoint of CONTRACT.md (routes.cpp).
 void build_routes(State& st);
+/// POST /api/calls/dial (routes_dial.cpp).
+void add_dial_routes(State& st);
 
 /// Supervisor endpoints (routes_supervisor.cpp), called from build_routes.
 void add_supervisor_routes(State& st);

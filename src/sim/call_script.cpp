@@ -230,6 +230,81 @@ const char* to_string(Outcome o) noexcept {
     return "answered";
 }
 
+CallScript script_originate(const OriginatePlan& o) {
+    CallPlan p;  // the Builder's ids, channel numbers and clock
+    p.epoch_seconds = o.epoch_seconds;
+    p.first_id = o.first_id;
+    p.first_channel_seq = o.first_channel_seq;
+    p.start = o.start;
+    Builder b(p);
+    // "Ringside <1001>" -> name and number, as ast_callerid_parse splits it.
+    std::string cid_name, cid_num = o.caller_id;
+    if (auto lt = o.caller_id.find('<'); lt != std::string::npos && o.caller_id.back() == '>') {
+        cid_num = o.caller_id.substr(lt + 1, o.caller_id.size() - lt - 2);
+        cid_name = o.caller_id.substr(0, lt);
+        while (!cid_name.empty() && (cid_name.back() == ' ' || cid_name.back() == '"')) cid_name.pop_back();
+        while (!cid_name.empty() && cid_name.front() == '"') cid_name.erase(0, 1);
+    }
+    Chan phone = b.make_chan(o.channel + "-" + b.next_seq(), o.context, o.exten);
+    phone.cid_num = or_unknown(cid_num);
+    phone.cid_name = or_unknown(cid_name);
+    b.newchannel(phone);
+    b.later(milliseconds(40));
+    b.newstate(phone, ringing);
+
+    auto originate_response = [&](bool ok, int reason, const std::string& uniqueid) {
+        auto m = b.begin("OriginateResponse");
+        if (!o.action_id.empty()) Builder::add(m, "ActionID", o.action_id);
+        Builder::add(m, "Response", ok ? "Success" : "Failure");
+        Builder::add(m, "Channel", ok ? phone.name : o.channel);
+        Builder::add(m, "Context", o.context);
+        Builder::add(m, "Exten", o.exten);
+        Builder::add(m, "Application", "");
+        Builder::add(m, "Data", "");
+        Builder::add(m, "Reason", std::to_string(reason));
+        Builder::add(m, "Uniqueid", uniqueid);
+        Builder::add(m, "CallerIDNum", phone.cid_num);
+        Builder::add(m, "CallerIDName", phone.cid_name);
+        b.emit(std::move(m));
+    };
+
+    if (!o.agent_answers) {
+        b.at(o.timeout);
+        b.hangup(phone, 19);
+        originate_response(false, 3, "<null>");
+        return b.finish();
+    }
+    b.at(o.ring_time);
+    b.newstate(phone, up);
+    originate_response(true, 4, phone.uniqueid);
+    b.later(milliseconds(2));
+    b.newexten(phone, 1, "Dial", o.trunk + "/" + o.exten + ",60,T");
+    Chan far = b.make_chan(o.trunk + "-" + b.next_seq(), "from-trunk", "s");
+    b.newchannel(far);
+    far.cid_num = o.exten;
+    far.conn_num = phone.cid_num;
+    far.conn_name = phone.cid_name;
+    b.newcallerid(far);
+    b.dial_begin(phone, far, "trunk/" + o.exten);
+    b.later(milliseconds(60));
+    b.newstate(far, ringing);
+    b.at(b.now() + o.far_ring_time);
+    b.newstate(far, up);
+    b.dial_end(phone, far, "ANSWER");
+    const std::string bridge = bridge_uuid(p, 0);
+    b.bridge("BridgeCreate", bridge, 0);
+    b.bridge_chan("BridgeEnter", bridge, 1, phone);
+    b.bridge_chan("BridgeEnter", bridge, 2, far);
+    b.at(b.now() + o.talk_time);
+    b.hangup_request(phone);
+    b.bridge_chan("BridgeLeave", bridge, 1, phone);
+    b.bridge_chan("BridgeLeave", bridge, 0, far);
+    b.bridge("BridgeDestroy", bridge, 0);
+    b.hangup(far, 16);
+    b.hangup(phone, 16);
+    return b.finish();
+}
+
 const char* cause_text(int cause) noexcept {
     switch (cause) {
         case 0: return "Unknown";
@@ -379,12 +454,74 @@ CallScript script_call(const CallPlan& p) {
     switch (p.outcome) {
         case Outcome::answered: {
             b.at(dialled_at + p.ring_time);
-            Member& a = members[answered_by];
-            b.newstate(a.device, up);
-            if (a.via_local) {
-                b.dial_end(a.local2, a.device, "ANSWER");
-                b.newstate(a.local2, up);
-                b.newstate(a.local1, up);
+            std::size_t answering = answered_by;
+            if (p.forward_to && !via_local) {
+                // The first phone does not take it: the call goes on to the forward's target.
+                Member& f = members[0];
+                if (p.forward_by_phone) {
+                    auto m = b.begin("DialEnd");
+                    Builder::chan_fields(m, trunk);
+                    Builder::chan_fields(m, f.device, "Dest");
+                    Builder::add(m, "DialStatus", "CANCEL");
+                    Builder::add(m, "Forward", "SIP/" + *p.forward_to);
+                    b.emit(std::move(m));
+                    b.hangup(f.device, 16);
+                } else {
+                    end_member(f, "NOANSWER", 19, 19);
+                    b.later(milliseconds(2));
+                    b.newexten(trunk, 5, "Dial", "SIP/" + *p.forward_to + ",30,tT");
+                }
+                Member t;
+                t.ext = *p.forward_to;
+                t.device = b.make_chan("SIP/" + t.ext + "-" + b.next_seq(), "from-internal", "s");
+                b.newchannel(t.device);
+                t.device.cid_num = t.ext;
+                t.device.conn_num = trunk.cid_num;
+                t.device.conn_name = trunk.cid_name;
+                t.device.exten = t.ext;
+                b.newcallerid(t.device);
+                b.dial_begin(trunk, t.device, p.forward_by_phone ? "SIP/" + t.ext : t.ext);
+                b.later(milliseconds(40));
+                b.newstate(t.device, ringing);
+                members = {std::move(t)};
+                answering = 0;
+                b.at(b.now() + p.ring_time);
+            }
+            Member& a = members[answering];
+            if (p.picked_up_by) {
+                // Another phone dials the pickup code: a call of its own, answered by Asterisk.
+                Chan pk = b.make_chan("SIP/" + *p.picked_up_by + "-" + b.next_seq(), "from-internal", p.pickup_code);
+                pk.linkedid = pk.uniqueid;
+                pk.cid_num = *p.picked_up_by;
+                b.newchannel(pk);
+                b.newstate(pk, ring);
+                b.newexten(pk, 1, "Pickup", p.pickup_code == "*8" ? "" : a.ext + "@PICKUPMARK");
+                b.newstate(pk, up);
+                const Chan& dialer = a.via_local ? a.local2 : trunk;
+                b.dial_end(dialer, a.device, "CANCEL");
+                b.dial_begin(dialer, pk, a.ext);
+                auto m = b.begin("Pickup");
+                Builder::chan_fields(m, pk);
+                Builder::chan_fields(m, a.device, "Target");
+                b.emit(std::move(m));
+                pk.conn_num = trunk.cid_num;
+                pk.conn_name = trunk.cid_name;
+                pk.linkedid = b.linkedid();  // the picker now belongs to the call it took
+                b.hangup(a.device, 26);
+                b.dial_end(dialer, pk, "ANSWER");
+                a.device = pk;
+                a.ext = *p.picked_up_by;
+                if (a.via_local) {
+                    b.newstate(a.local2, up);
+                    b.newstate(a.local1, up);
+                }
+            } else {
+                b.newstate(a.device, up);
+                if (a.via_local) {
+                    b.dial_end(a.local2, a.device, "ANSWER");
+                    b.newstate(a.local2, up);
+                    b.newstate(a.local1, up);
+                }
             }
             b.dial_end(trunk, a.via_local ? a.local1 : a.device, "ANSWER");
             // The caller now sees who answered.
@@ -392,7 +529,7 @@ CallScript script_call(const CallPlan& p) {
             trunk.conn_name = "<unknown>";
             b.chan_event("NewConnectedLine", trunk);
             for (std::size_t i = 0; i < members.size(); ++i)
-                if (i != answered_by) end_member(members[i], "CANCEL", 26, 26);
+                if (i != answering) end_member(members[i], "CANCEL", 26, 26);
             if (queue) {
                 b.queue_event("AgentConnect", trunk, &a,
                               {{"HoldTime", secs(b.now() - queue_joined)}, {"RingTime", secs(p.ring_time)}});

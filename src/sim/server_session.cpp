@@ -145,6 +145,38 @@ ServerSession::Reply ServerSession::handle(const ami::Message& a, const ChannelT
         r.bytes += "EventList: Complete\r\nListItems: " + std::to_string(list.size()) + "\r\n\r\n";
         return r;
     }
+    if (ami::iequals(action, "Originate")) {
+        // action_originate: Channel is tech/data; Exten runs in Context at
+        // Priority (Application is not simulated). Async answers at once and
+        // reports the outcome in OriginateResponse.
+        const auto channel = a.get("Channel");
+        if (channel.empty()) {
+            r.bytes = response(a, "Error", "Channel not specified");
+            return r;
+        }
+        if (channel.find('/') == std::string_view::npos || channel.front() == '/' || channel.back() == '/') {
+            r.bytes = response(a, "Error", "Invalid channel");
+            return r;
+        }
+        if (a.get("Exten").empty() || !a.get("Application").empty()) {
+            r.bytes = response(a, "Error", "Exten not specified");
+            return r;
+        }
+        OriginatePlan p;
+        p.channel = std::string(channel);
+        if (auto ctx = a.get("Context"); !ctx.empty()) p.context = std::string(ctx);
+        p.exten = std::string(a.get("Exten"));
+        p.caller_id = std::string(a.get("CallerID"));
+        p.action_id = std::string(a.get("ActionID"));
+        if (auto t = a.get("Timeout"); !t.empty()) {
+            long long ms = 0;
+            for (char ch : t) ms = (ch >= '0' && ch <= '9' && ms < 10'000'000) ? ms * 10 + (ch - '0') : ms;
+            if (ms > 0) p.timeout = std::chrono::milliseconds(ms);
+        }
+        r.originate = std::move(p);
+        r.bytes = response(a, "Success", "Originate successfully queued");
+        return r;
+    }
     r.bytes = response(a, "Error",
                        "Invalid/unknown command: " + std::string(action) +
                            ". Use Action: ListCommands to show available commands.");

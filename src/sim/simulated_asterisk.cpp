@@ -98,6 +98,7 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
     std::optional<steady::time_point> armed_for;
     bool stopped = false;
     std::uint64_t next_client_id = 1;
+    steady::time_point refuse_until{};  // drop_clients: connections before this are closed at once
 
     // Traffic (strand only).
     std::optional<TrafficGenerator> rate_gen;
@@ -139,7 +140,7 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
     }
 
     void on_accept(tcp::socket s) {
-        if (clients.size() >= cfg.max_clients) {
+        if (clients.size() >= cfg.max_clients || steady::now() < refuse_until) {
             error_code ignored;
             s.close(ignored);
             return;
@@ -193,6 +194,7 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
                 return;
             }
             deliver_reply(c, reply);
+            if (reply.originate) place_originate(std::move(*reply.originate));
         }
     }
 
@@ -339,6 +341,22 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
         return script->linkedid;
     }
 
+    /// Runs an accepted Originate as a call of its own (strand only).
+    void place_originate(OriginatePlan o) {
+        const auto now = now_ms();
+        o.epoch_seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+        o.first_id = next_id.fetch_add(2);
+        o.first_channel_seq = next_chan_seq.fetch_add(2);
+        o.start = now;
+        o.agent_answers = cfg.originate_answered;
+        o.ring_time = cfg.originate_ring_time;
+        o.far_ring_time = cfg.originate_far_ring_time;
+        o.talk_time = cfg.originate_talk_time;
+        auto script = std::make_shared<const CallScript>(script_originate(o));
+        ++n_calls;
+        schedule(script, steady::now());
+    }
+
     // ---- traffic ----
     void rate_tick() {
         if (stopped || !rate_gen) return;
@@ -431,6 +449,14 @@ void SimulatedAsterisk::start_demo(DemoConfig config, ExtensionSource source) {
         impl->demo_timer.async_wait(asio::bind_executor(impl->strand, [impl](error_code ec) {
             if (!ec) impl->demo_tick();
         }));
+    });
+}
+
+void SimulatedAsterisk::drop_clients(std::chrono::milliseconds refuse_for) {
+    asio::post(impl_->strand, [impl = impl_, refuse_for] {
+        impl->refuse_until = steady::now() + refuse_for;
+        const auto all = impl->clients;
+        for (const auto& c : all) impl->close(c);
     });
 }
 

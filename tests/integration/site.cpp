@@ -29,6 +29,9 @@ void Site::start_pbx(std::uint16_t pbx_port) {
     sc.port = pbx_port;
     sc.users = {{"ringside", opts.sim_secret}};
     sc.replay = opts.replay;
+    sc.originate_ring_time = opts.originate_ring;
+    sc.originate_far_ring_time = opts.originate_ring;
+    sc.originate_talk_time = opts.originate_talk;
     // A port just released by the previous simulated PBX may take a moment to be free again.
     for (int attempt = 0;; ++attempt) {
         pbx = std::make_unique<sim::SimulatedAsterisk>(pbx_ioc, sc);

@@ -19,6 +19,10 @@ struct SiteOptions {
     std::string sim_secret = "s3cret";   // what the simulated Asterisk accepts
     std::string replay;                  // raw AMI bytes the PBX sends after login
     std::string region = "IR";
+    // Originate on the simulated PBX: the agent's phone and the number each
+    // ring this long, then they talk this long.
+    std::chrono::milliseconds originate_ring = std::chrono::milliseconds(500);
+    std::chrono::milliseconds originate_talk = std::chrono::milliseconds(1000);
 };
 
 class Site {

@@ -182,8 +182,53 @@ ClientActions Client::on_bytes(std::string_view bytes, Timestamp now) {
     return out;
 }
 
+std::optional<Message> originate_action(const OriginateRequest& r) {
+    auto clean = [](const std::string& v) { return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos; };
+    if (r.channel.empty() || r.context.empty() || r.exten.empty()) return std::nullopt;
+    if (!clean(r.channel) || !clean(r.context) || !clean(r.exten) || !clean(r.caller_id)) return std::nullopt;
+    Message m = make({{"Action", "Originate"},
+                      {"Channel", r.channel},
+                      {"Context", r.context},
+                      {"Exten", r.exten},
+                      {"Priority", "1"},
+                      {"Timeout", std::to_string(r.timeout.count())},
+                      {"Async", "true"}});
+    if (!r.caller_id.empty()) m.fields.push_back({"CallerID", r.caller_id});
+    return m;
+}
+
+namespace {
+/// OriginateResponse `Reason` is the last control frame the channel saw.
+std::string originate_reason(std::string_view code) {
+    if (code == "4") return "answered";
+    if (code == "5") return "busy";
+    if (code == "8") return "congestion";
+    if (code == "1" || code == "3") return "no_answer";
+    return "failed";
+}
+}  // namespace
+
+std::optional<std::string> Client::originate(const OriginateRequest& r, ClientActions& out) {
+    auto action = originate_action(r);
+    if (!action || state_ != State::logged_in) return std::nullopt;
+    std::string id;
+    write_action(std::move(*action), Purpose::originate, out, &id);
+    return id;
+}
+
 void Client::on_message(Message m, Timestamp now, ClientActions& out) {
     const std::string id(m.get("ActionID"));
+    if (!id.empty() && iequals(m.event(), "OriginateResponse")) {
+        if (originating_.erase(id)) {
+            const bool ok = iequals(m.get("Response"), "Success");
+            std::string uid(m.get("Uniqueid"));
+            if (uid == "<null>") uid.clear();
+            out.push_back(client_action::OriginateResult{id, ok, false,
+                                                         ok ? std::string("answered") : originate_reason(m.get("Reason")),
+                                                         std::move(uid)});
+        }
+        return;
+    }
     if (m.is_response()) {
         auto it = pending_.find(id);
         if (it != pending_.end()) {
@@ -252,6 +297,15 @@ void Client::on_response(Message m, Purpose purpose, const std::string& id, Time
         return;
     case Purpose::user:
         out.push_back(client_action::Response{id, std::move(m), false});
+        return;
+    case Purpose::originate:
+        if (!ok) {
+            std::string msg(m.get("Message"));
+            out.push_back(client_action::OriginateResult{id, false, false, msg.empty() ? "failed" : msg, {}});
+        } else {
+            if (originating_.size() >= 10'000) originating_.clear();  // a PBX that never answers them
+            originating_[id] = true;
+        }
         return;
     }
 }
@@ -327,8 +381,12 @@ ClientActions Client::on_disconnected(Timestamp now) {
     ClientActions out;
     const bool was_up = link_logged_in_;
     link_logged_in_ = false;
-    for (auto& [id, purpose] : pending_)
+    for (auto& [id, purpose] : pending_) {
         if (purpose == Purpose::user) out.push_back(client_action::Response{id, Message{}, true});
+        if (purpose == Purpose::originate) out.push_back(client_action::OriginateResult{id, false, true, "link lost", {}});
+    }
+    for (auto& [id, queued] : originating_) out.push_back(client_action::OriginateResult{id, false, true, "link lost", {}});
+    originating_.clear();
     for (auto& [id, action] : queued_) out.push_back(client_action::Response{id, Message{}, true});
     pending_.clear();
     queued_.clear();

@@ -19,7 +19,23 @@ struct AmiResponseHandlers {
         by_id.erase(it);
         if (h) h(r);
     }
-    void clear() { by_id.clear(); }
+    std::unordered_map<std::string, Connection::OriginateHandler> originates;
+
+    void handle(client_action::OriginateResult& r) {
+        auto it = originates.find(r.action_id);
+        if (it == originates.end()) return;
+        auto h = std::move(it->second);
+        originates.erase(it);
+        if (h) h(r);
+    }
+    void clear() {
+        by_id.clear();
+        // Stopped: whoever waits for an originate hears it was lost.
+        auto waiting = std::move(originates);
+        originates.clear();
+        for (auto& [id, h] : waiting)
+            if (h) h(client_action::OriginateResult{id, false, true, "link stopped", {}});
+    }
 };
 
 /// What makes the shared link shell an AMI link.
@@ -79,6 +95,21 @@ void Connection::send_action(Message action, ResponseHandler on_response) {
         ClientActions out;
         auto id = self->client_.send_action(std::move(action), out);
         self->extras_.by_id[id] = std::move(h);
+        self->apply(std::move(out));
+    });
+}
+
+void Connection::originate(OriginateRequest request, OriginateHandler on_done) {
+    asio::post(impl_->strand_, [self = impl_, request = std::move(request), h = std::move(on_done)]() mutable {
+        ClientActions out;
+        std::optional<std::string> id;
+        if (!self->stopped_ && self->client_.state() == Client::State::logged_in) id = self->client_.originate(request, out);
+        if (!id) {
+            const bool invalid = !originate_action(request).has_value();
+            if (h) h(client_action::OriginateResult{{}, false, !invalid, invalid ? "invalid request" : "PBX link is down", {}});
+            return;
+        }
+        self->extras_.originates[*id] = std::move(h);
         self->apply(std::move(out));
     });
 }

@@ -142,7 +142,7 @@ std::vector<pbx::Event> EventMapper::map(const Message& m, Timestamp received_at
         emit(std::move(d));
     } else if (iequals(ev, "DialEnd")) {
         emit(pbx::DialEnd{std::string(m.get("Uniqueid")), std::string(m.get("DestUniqueid")),
-                          dial_status(m.get("DialStatus"))});
+                          dial_status(m.get("DialStatus")), std::string(m.get("Forward"))});
     } else if (iequals(ev, "Dial")) {
         // Before 12: SubEvent Begin/End (1.6-11); 1.4 had no SubEvent and Src* keys.
         const auto sub = m.get("SubEvent");
@@ -279,6 +279,9 @@ std::vector<pbx::Event> EventMapper::map(const Message& m, Timestamp received_at
         if (t.target_uniqueid.empty())
             t.target_uniqueid = last_other_in(m.get("SecondBridgeUniqueid"), second, t.transferee_uniqueid);
         emit(std::move(t));
+    } else if (iequals(ev, "Pickup")) {
+        // 12+: the picking channel unprefixed, the channel picked up as Target*.
+        emit(pbx::Pickup{std::string(m.get("Uniqueid")), std::string(m.get("TargetUniqueid"))});
     } else if (iequals(ev, "Rename")) {
         std::string uid(m.get("Uniqueid"));
         std::string new_name(m.get("Newname"));

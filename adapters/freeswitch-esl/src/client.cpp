@@ -1,5 +1,6 @@
 #include "ringside/esl/client.hpp"
 
+#include <cstdio>
 #include <utility>
 
 namespace ringside::esl {
@@ -16,7 +17,56 @@ std::string first_line(std::string_view s) {
     return std::string(s);
 }
 
+/// Characters an originate slot may hold: nothing that ends a token, a
+/// variable list or the command line.
+bool slot_safe(std::string_view v) {
+    if (v.empty()) return false;
+    for (char c : v) {
+        const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '+' ||
+                        c == '*' || c == '#' || c == '_' || c == '.' || c == '@' || c == '/' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::string originate_reason(std::string_view body) {
+    auto line = first_line(body);
+    if (line.starts_with("+OK")) return "answered";
+    std::string_view cause = line;
+    if (cause.starts_with("-ERR")) cause.remove_prefix(4);
+    while (!cause.empty() && cause.front() == ' ') cause.remove_prefix(1);
+    if (cause == "NO_ANSWER" || cause == "NO_USER_RESPONSE" || cause == "ORIGINATOR_CANCEL") return "no_answer";
+    if (cause == "USER_BUSY") return "busy";
+    if (cause.empty()) return "failed";
+    std::string out;
+    for (char c : cause.substr(0, 64)) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return out;
+}
+
 }  // namespace
+
+std::optional<std::string> originate_command(const OriginateRequest& r, std::string_view job_uuid) {
+    if (!slot_safe(r.endpoint) || !slot_safe(r.context) || !slot_safe(r.number)) return std::nullopt;
+    if (!r.caller_id_number.empty() && !slot_safe(r.caller_id_number)) return std::nullopt;
+    if (!job_uuid.empty() && !slot_safe(job_uuid)) return std::nullopt;
+    std::string cmd = "bgapi originate {originate_timeout=" + std::to_string(r.timeout.count()) + ",ignore_early_media=true";
+    if (!r.caller_id_number.empty()) cmd += ",origination_caller_id_number=" + r.caller_id_number;
+    cmd += "}" + r.endpoint + " " + r.number + " XML " + r.context;
+    if (!job_uuid.empty()) cmd += "\nJob-UUID: " + std::string(job_uuid);
+    return cmd;
+}
+
+std::optional<std::string> Client::originate(const OriginateRequest& r, ClientActions& out) {
+    if (state_ != State::ready) return std::nullopt;
+    // A UUID-shaped id (FreeSWITCH keeps 36 characters): "ring" in hex, then a counter.
+    char id[40];
+    std::snprintf(id, sizeof id, "72696e67-0000-4000-8000-%012llx", static_cast<unsigned long long>(++job_seq_));
+    auto cmd = originate_command(r, id);
+    if (!cmd) return std::nullopt;
+    originate_sent_.emplace_back(id);
+    send(std::move(*cmd), Purpose::originate, out);
+    return std::string(id);
+}
 
 Client::Client(PbxId pbx, ClientConfig config)
     : pbx_(std::move(pbx)), config_(std::move(config)), reader_(config_.limits), mapper_(pbx_) {}
@@ -93,6 +143,14 @@ void Client::on_message(Message m, Timestamp now, ClientActions& out) {
     }
     if (iequals(type, "text/event-plain")) {
         if (!m.event || !authenticated_) return;
+        if (iequals(m.event->name(), "BACKGROUND_JOB")) {
+            const std::string job(m.event->get("Job-UUID"));
+            if (originating_.erase(job)) {
+                const auto reason = originate_reason(m.event->body);
+                out.push_back(client_action::OriginateResult{job, reason == "answered", false, reason});
+            }
+            return;
+        }
         for (auto& ev : mapper_.map(*m.event, now)) out.push_back(client_action::Emit{std::move(ev)});
         return;
     }
@@ -135,6 +193,20 @@ void Client::on_reply(Purpose why, const Message& m, Timestamp now, ClientAction
     case Purpose::ping:
         ping_sent_.reset();
         return;
+    case Purpose::originate: {
+        if (originate_sent_.empty()) return;
+        std::string job = std::move(originate_sent_.front());
+        originate_sent_.pop_front();
+        const auto reply = m.reply_text();
+        if (!is_ok(reply)) {
+            auto said = first_line(reply);
+            out.push_back(client_action::OriginateResult{job, false, false, said.empty() ? "failed" : said});
+            return;
+        }
+        if (originating_.size() >= 10'000) originating_.clear();  // a peer that never reports its jobs
+        originating_[job] = true;
+        return;
+    }
     }
 }
 
@@ -164,6 +236,10 @@ ClientActions Client::on_tick(Timestamp now) {
 ClientActions Client::on_disconnected(Timestamp now) {
     ClientActions out;
     if (authenticated_) out.push_back(client_action::Emit{pbx::Event{pbx_, now, pbx::LinkDown{}}});
+    for (auto& job : originate_sent_) out.push_back(client_action::OriginateResult{job, false, true, "link lost"});
+    for (auto& [job, waiting] : originating_) out.push_back(client_action::OriginateResult{job, false, true, "link lost"});
+    originate_sent_.clear();
+    originating_.clear();
     authenticated_ = false;
     pending_.clear();
     ping_sent_.reset();

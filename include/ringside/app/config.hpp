@@ -29,6 +29,11 @@ struct PbxConfig {
     std::string secret;
     bool md5 = false;                  // MD5 challenge login instead of plain Secret
     int ping_interval_seconds = 15;    // keep-alive Ping when idle
+    // click-to-dial (asterisk-ami, freeswitch-esl): the agent's phone is rung as
+    // <dial_tech>/<extension> (AMI; ESL rings user/<extension>), then runs
+    // dial_context/<number>. Defaults: AMI "from-internal" and "PJSIP", ESL "default".
+    std::string dial_context;
+    std::string dial_tech = "PJSIP";
     // freeswitch-esl
     std::string password;
     // sip

@@ -48,7 +48,12 @@ struct DialBegin {
 };
 enum class DialStatus { answer, cancel, busy, noanswer, chanunavail, congestion, dontcall, torture, invalid, other };
 /// Dial finished (DialEnd, Dial SubEvent End).
-struct DialEnd { std::string caller_uniqueid; std::string dest_uniqueid; DialStatus status = DialStatus::other; };
+struct DialEnd {
+    std::string caller_uniqueid;
+    std::string dest_uniqueid;
+    DialStatus status = DialStatus::other;
+    std::string forward = {};  // set when the dialled phone forwarded the call (SIP 302): where to
+};
 /// The two halves of a Local channel (";1" and ";2") were tied (LocalBridge).
 struct LocalPair { std::string uniqueid1; std::string uniqueid2; };
 /// A channel entered or left a bridge (BridgeEnter/Leave; pre-12 Bridge Link/Unlink with two channels).
@@ -73,6 +78,13 @@ struct Transfer {
     std::string target_uniqueid;        // attended: the consultation call's other party
     std::string target_exten;           // blind: the extension transferred to
 };
+/// A phone took over a call ringing elsewhere (AMI Pickup: group pickup `*8`
+/// or directed pickup). The picker's channel, which dialled the pickup code as
+/// a call of its own, becomes the answering leg of the target's call.
+struct Pickup {
+    std::string picker_uniqueid;  // the phone that picked up
+    std::string target_uniqueid;  // the ringing channel it took the call from
+};
 /// After every (re)login the adapter lists the channels that exist right now:
 /// ResyncBegin, then ChannelCreated for each, then ResyncEnd. Channels the
 /// tracker holds that were not listed have gone while the link was down.
@@ -83,7 +95,7 @@ struct LinkDown {};
 
 using Payload = std::variant<ChannelCreated, ChannelUpdated, ChannelRenamed, DialBegin, DialEnd, LocalPair,
                              BridgeEnter, BridgeLeave, BridgeLink, Hangup, QueueJoin, QueueLeave, QueueAbandon,
-                             AgentCalled, AgentConnect, Transfer, ResyncBegin, ResyncEnd, LinkDown>;
+                             AgentCalled, AgentConnect, Transfer, Pickup, ResyncBegin, ResyncEnd, LinkDown>;
 
 struct Event {
     PbxId pbx;

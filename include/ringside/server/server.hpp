@@ -21,6 +21,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "ringside/core/call_service.hpp"
+#include "ringside/core/dialer.hpp"
 #include "ringside/core/phone.hpp"
 #include "ringside/server/pop_hub.hpp"
 #include "ringside/storage/store.hpp"
@@ -84,6 +85,10 @@ public:
     /// Stops accepting, closes every open HTTP and WebSocket connection, and
     /// waits for running CSV exports and password checks to finish. Idempotent.
     void stop();
+
+    /// POST /api/calls/dial goes through `dialer` (which must outlive the
+    /// Server); without one the route answers 503. Call before start().
+    void set_dialer(Dialer* dialer);
 
 private:
     struct Impl;

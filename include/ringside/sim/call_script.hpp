@@ -51,6 +51,21 @@ struct CallPlan {
     std::chrono::milliseconds ring_time{5000};
     std::chrono::milliseconds talk_time{30000};
     Timestamp start{};                      // wall-clock time of the first event
+    /// Pickup (Outcome::answered only): instead of extensions[answered_by]
+    /// answering, this phone, which was not dialled, takes the call after
+    /// ring_time by dialling `pickup_code` ("*8" group pickup, "**1001"
+    /// directed pickup) as a call of its own (its own Linkedid); Asterisk
+    /// answers it, cancels the ringing phone (hangup cause 26), re-dials the
+    /// picker (DialBegin/DialEnd ANSWER) and sends `Pickup`.
+    std::optional<std::string> picked_up_by;
+    std::string pickup_code = "*8";
+    /// Forwarding (Outcome::answered, one extension, no queue): the dialled
+    /// phone rings for ring_time, then the call goes to this extension, which
+    /// answers after another ring_time. By the dialplan on no answer (DialEnd
+    /// NOANSWER, then Dial of the target) or, with forward_by_phone, by the
+    /// phone itself (SIP 302: DialEnd CANCEL with `Forward:`, app_dial dials the target).
+    std::optional<std::string> forward_to;
+    bool forward_by_phone = false;
 };
 
 struct TimedEvent {
@@ -64,6 +79,34 @@ struct CallScript {
     std::uint64_t ids_used = 0;         // uniqueids taken: next call may start at first_id + ids_used
     std::uint64_t channel_seqs_used = 0;
 };
+
+/// Click-to-dial as Asterisk 13+ runs `Action: Originate` (Async) with a
+/// Channel and Context/Exten: the agent's phone rings first (a channel of its
+/// own, its Linkedid, at the target context/exten); when it answers,
+/// OriginateResponse (Success, Reason 4) with the action's ActionID, then the
+/// dialplan dials the number over the trunk; the far end answers and, after
+/// talk_time, the agent hangs up. When the agent's phone is not answered
+/// within `timeout`: Hangup (cause 19) and OriginateResponse Failure, Reason 3.
+struct OriginatePlan {
+    std::int64_t epoch_seconds = 0;
+    std::uint64_t first_id = 1;             // as in CallPlan
+    std::uint64_t first_channel_seq = 1;
+    std::string channel;                    // Originate Channel: "PJSIP/1001"
+    std::string context = "from-internal";  // Originate Context
+    std::string exten;                      // Originate Exten: the number
+    std::string caller_id;                  // Originate CallerID: "Ringside <1001>"
+    std::string action_id;                  // echoed in OriginateResponse
+    std::string trunk = "SIP/trunk-provider";
+    bool agent_answers = true;
+    std::chrono::milliseconds timeout{30000};
+    std::chrono::milliseconds ring_time{2000};      // the agent's phone rings this long before answering
+    std::chrono::milliseconds far_ring_time{3000};  // the number rings this long
+    std::chrono::milliseconds talk_time{20000};
+    Timestamp start{};
+};
+
+/// The events of an originated call (see OriginatePlan).
+CallScript script_originate(const OriginatePlan& plan);
 
 /// The events of one call. An empty `extensions` gives an empty script;
 /// `answered_by` out of range is clamped to the last extension.

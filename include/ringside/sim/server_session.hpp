@@ -10,6 +10,9 @@
 
 #include "ringside/ami/message.hpp"
 #include "ringside/core/time.hpp"
+#include <optional>
+
+#include "ringside/sim/call_script.hpp"
 #include "ringside/sim/channel_table.hpp"
 
 namespace ringside::sim {
@@ -32,6 +35,9 @@ public:
         bool close = false;         // close after sending (Logoff; failed login like Asterisk)
         bool delay = false;         // send only after the failed-login delay (Asterisk sleeps 1 s)
         bool logged_in = false;     // this action authenticated the session
+        /// An accepted Originate: the call to run (its ids, clock and the
+        /// phone's behaviour are the server's to fill in).
+        std::optional<OriginatePlan> originate;
     };
 
     /// `close_on_auth_failure`: Asterisk's action_login returns -1 on bad

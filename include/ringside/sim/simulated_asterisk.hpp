@@ -37,6 +37,12 @@ struct SimConfig {
     std::size_t max_clients = 256;                       // further connections are closed at once
     std::string replay;                                  // raw bytes sent to each client after login
     std::uint64_t seed = 1;                              // challenges and traffic
+    /// Originate: whether the agent's phone answers, how long each side
+    /// rings and how long they talk (see OriginatePlan).
+    bool originate_answered = true;
+    std::chrono::milliseconds originate_ring_time{1500};
+    std::chrono::milliseconds originate_far_ring_time{2000};
+    std::chrono::milliseconds originate_talk_time{15000};
 };
 
 struct RateConfig {
@@ -89,6 +95,12 @@ public:
     /// (no call when it returns none).
     void start_demo(DemoConfig config, ExtensionSource source);
     void stop_traffic();
+
+    /// Closes every client connection as a network failure would, while the
+    /// calls go on (their events still fall due, unseen). Connections made
+    /// within `refuse_for` are closed right after they are accepted, so what
+    /// happens meanwhile is known to a client only from CoreShowChannels.
+    void drop_clients(std::chrono::milliseconds refuse_for = {});
 
     SimCounters counters() const noexcept;
 

@@ -36,6 +36,23 @@ struct ClientConfig {
     ReaderLimits limits{};
 };
 
+/// Click-to-dial as AMI does it: Originate rings the agent's own phone
+/// (`channel`), and once it answers runs the dialplan at context/exten, which
+/// dials the number. Async, so the response comes at once and the outcome
+/// later in an OriginateResponse event carrying the same ActionID.
+struct OriginateRequest {
+    std::string channel;    // the agent's device: "PJSIP/1001", "SIP/1001"
+    std::string context;    // the dialplan context that dials out: "from-internal"
+    std::string exten;      // the number to dial, as the dialplan expects it ("+989121234567")
+    std::string caller_id;  // shown on the agent's phone while it rings: "Ringside <1001>"
+    std::chrono::milliseconds timeout{30'000};  // how long the agent's phone may ring
+};
+
+/// The Originate action for `r` (no ActionID: send_action/originate set it).
+/// nullopt when a field is empty (caller_id may be) or any value holds a
+/// CR, LF or NUL that would let it inject AMI lines.
+std::optional<Message> originate_action(const OriginateRequest& r);
+
 namespace client_action {
 /// Send these bytes, in order with the other writes.
 struct Write { std::string bytes; };
@@ -53,11 +70,22 @@ struct LoginRefused { std::string message; };
 struct Response { std::string action_id; Message response; bool lost = false; };
 /// Something odd that does not stop the link (a reader limit crossed); log it.
 struct Warning { std::string what; };
+/// How an originate() ended: refused at once (Response: Error), lost with the
+/// link, or Asterisk's OriginateResponse (ok when the agent's phone answered
+/// and the dialplan started; reason "answered", "no_answer", "busy",
+/// "congestion" or "failed"). Exactly one per originate().
+struct OriginateResult {
+    std::string action_id;
+    bool ok = false;
+    bool lost = false;
+    std::string reason;
+    std::string uniqueid;  // the agent's channel, when Asterisk names it
+};
 }  // namespace client_action
 
 using ClientAction = std::variant<client_action::Write, client_action::Emit, client_action::Close,
                                   client_action::LoggedIn, client_action::LoginRefused, client_action::Response,
-                                  client_action::Warning>;
+                                  client_action::Warning, client_action::OriginateResult>;
 using ClientActions = std::vector<ClientAction>;
 
 class Client {
@@ -83,13 +111,18 @@ public:
     /// right after it.
     std::string send_action(Message action, ClientActions& out);
 
+    /// Sends `originate_action(r)` and reports one OriginateResult for it
+    /// (see there). Returns the ActionID; nullopt (and nothing sent) when the
+    /// request is invalid or the link is not logged in.
+    std::optional<std::string> originate(const OriginateRequest& r, ClientActions& out);
+
     /// When on_tick must be called next; nullopt when no timer runs.
     std::optional<Timestamp> next_deadline() const;
     State state() const noexcept { return state_; }
     const Reader& reader() const noexcept { return reader_; }
 
 private:
-    enum class Purpose { challenge, login, resync, ping, user };
+    enum class Purpose { challenge, login, resync, ping, user, originate };
 
     std::string next_action_id();
     void write_action(Message action, Purpose purpose, ClientActions& out, std::string* id_out = nullptr);
@@ -115,6 +148,8 @@ private:
     Timestamp last_rx_{};
     std::optional<Timestamp> ping_sent_;
     std::string ping_id_;
+    // Originates Asterisk queued: their OriginateResponse is still to come.
+    std::unordered_map<std::string, bool> originating_;
 };
 
 /// Lower-case hex MD5 of `data` (RFC 1321), for the AMI challenge login only.

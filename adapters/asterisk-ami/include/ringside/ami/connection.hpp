@@ -63,6 +63,12 @@ public:
     void stop();
     /// Sends an action (Originate, ...) now or right after the next login.
     void send_action(Message action, ResponseHandler on_response);
+    /// Click-to-dial outcome: called once, on the connection's strand.
+    using OriginateHandler = std::function<void(const client_action::OriginateResult&)>;
+    /// Originate (see ami::Client::originate). Answers at once with lost=true
+    /// and reason "PBX link is down" when the link is not logged in, or with
+    /// reason "invalid request" when the request cannot be sent.
+    void originate(OriginateRequest request, OriginateHandler on_done);
     LinkStatus status() const;
 
 private:

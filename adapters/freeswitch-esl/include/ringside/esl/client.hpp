@@ -15,6 +15,7 @@
 // `text/rude-rejection` close it with the reason in plain words.
 #include <chrono>
 #include <deque>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,7 +39,25 @@ struct ClientConfig {
 /// The channel events Ringside subscribes to (`event plain ...`).
 inline constexpr std::string_view subscribed_events =
     "CHANNEL_CREATE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_ANSWER CHANNEL_CALLSTATE "
-    "CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE";
+    "CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB";
+
+/// Click-to-dial as FreeSWITCH does it: `bgapi originate` rings the agent's
+/// phone (`endpoint`), and once it answers transfers it to `number` in the
+/// XML dialplan `context`, which calls out. The job's outcome comes in a
+/// BACKGROUND_JOB event carrying the Job-UUID Ringside chose.
+struct OriginateRequest {
+    std::string endpoint;          // the agent's phone: "user/1001"
+    std::string context = "default";
+    std::string number;            // "+989121234567"
+    std::string caller_id_number;  // shown on the agent's phone: their own extension
+    std::chrono::seconds timeout{30};  // originate_timeout: how long the agent's phone may ring
+};
+
+/// The command bytes (without the closing blank line) for `r` under
+/// `job_uuid`: "bgapi originate {vars}user/1001 +98912... XML default\nJob-UUID: ...".
+/// nullopt when a field is empty or holds a character that could break out
+/// of its slot (space, comma, brace, quote, newline, ...).
+std::optional<std::string> originate_command(const OriginateRequest& r, std::string_view job_uuid);
 
 namespace client_action {
 /// Send these bytes, in order with the other writes.
@@ -53,10 +72,21 @@ struct LoggedIn {};
 struct LoginRefused { std::string message; };
 /// Something odd that does not stop the link (a reader limit crossed); log it.
 struct Warning { std::string what; };
+/// How an originate() ended: refused at once (-ERR reply), lost with the
+/// link, or the BACKGROUND_JOB result (ok: "+OK <uuid>"; reason "answered",
+/// "no_answer", "busy", or FreeSWITCH's cause in lower case). One per originate().
+struct OriginateResult {
+    std::string job_uuid;
+    bool ok = false;
+    bool lost = false;
+    std::string reason;
+};
 }  // namespace client_action
+using client_action::OriginateResult;
 
 using ClientAction = std::variant<client_action::Write, client_action::Emit, client_action::Close,
-                                  client_action::LoggedIn, client_action::LoginRefused, client_action::Warning>;
+                                  client_action::LoggedIn, client_action::LoginRefused, client_action::Warning,
+                                  client_action::OriginateResult>;
 using ClientActions = std::vector<ClientAction>;
 
 class Client {
@@ -74,12 +104,17 @@ public:
     /// The link is gone. Emits LinkDown if the link was authenticated.
     ClientActions on_disconnected(Timestamp now);
 
+    /// Sends originate_command(r) under a fresh Job-UUID and reports one
+    /// OriginateResult for it. Returns the Job-UUID; nullopt (nothing sent)
+    /// when the request is invalid or the link is not ready.
+    std::optional<std::string> originate(const OriginateRequest& r, ClientActions& out);
+
     std::optional<Timestamp> next_deadline() const;
     State state() const noexcept { return state_; }
     const Reader& reader() const noexcept { return reader_; }
 
 private:
-    enum class Purpose { auth, subscribe, resync, ping };
+    enum class Purpose { auth, subscribe, resync, ping, originate };
 
     void send(std::string command, Purpose why, ClientActions& out);
     void on_message(Message m, Timestamp now, ClientActions& out);
@@ -96,6 +131,9 @@ private:
     Timestamp login_deadline_{};
     Timestamp last_rx_{};
     std::optional<Timestamp> ping_sent_;
+    std::deque<std::string> originate_sent_;  // Job-UUIDs of bgapi originates awaiting their command/reply
+    std::unordered_map<std::string, bool> originating_;  // accepted jobs awaiting BACKGROUND_JOB
+    std::uint64_t job_seq_ = 0;
 };
 
 }  // namespace ringside::esl

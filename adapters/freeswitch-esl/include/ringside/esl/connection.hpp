@@ -58,6 +58,12 @@ public:
     void stop();
     LinkStatus status() const;
 
+    /// Click-to-dial outcome: called once, on the connection's strand.
+    using OriginateHandler = std::function<void(const OriginateResult&)>;
+    /// bgapi originate (see esl::Client::originate). Answers at once with
+    /// lost=true when the link is not ready, or reason "invalid request".
+    void originate(OriginateRequest request, OriginateHandler on_done);
+
 private:
     struct Impl;
     std::shared_ptr<Impl> impl_;

@@ -1,0 +1,217 @@
+// Calls as they really flow, end to end: the real `ringside serve` binary, a
+// simulated Asterisk over real AMI, real WebSocket clients, a real SQLite
+// file. Click-to-dial through POST /api/calls/dial and AMI Originate; an AMI
+// link lost while a phone rings, and while a call is picked up; a restart
+// while a phone rings. Pops come back where phones still ring; every call is
+// logged once and finished.
+#include <doctest/doctest.h>
+
+#include "site.hpp"
+
+using namespace ringside;
+using namespace ringside::test;
+using json = nlohmann::json;
+
+namespace {
+
+/// The calls list as a supervisor sees it.
+json all_calls(Site& site, const std::string& token) {
+    return http(site.port, "GET", "/api/calls?limit=1000", "", token).json()["calls"];
+}
+
+std::size_t count_id(const json& calls, const std::string& id) {
+    std::size_t n = 0;
+    for (const auto& c : calls) n += c["id"] == id ? 1 : 0;
+    return n;
+}
+
+/// Polls until a call matches pred (any id); the last list when none did.
+std::optional<json> wait_any_call(Site& site, const std::string& token, const std::function<bool(const json&)>& pred,
+                                  std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        for (const auto& c : all_calls(site, token))
+            if (pred(c)) return c;
+        std::this_thread::sleep_for(100ms);
+    }
+    return std::nullopt;
+}
+
+HttpResponse dial(Site& site, const std::string& token, const json& body) {
+    return http(site.port, "POST", "/api/calls/dial", body.dump(), token);
+}
+
+}  // namespace
+
+TEST_CASE("click-to-dial rings the agent's own phone, calls the customer, and logs an outbound call to them") {
+    Site site;
+    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
+    REQUIRE(site.add_user("bob", "agent", "1002") == 0);
+    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
+    site.start_pbx();
+    site.start_ringside();
+    REQUIRE(site.wait_pbx_linked());
+    const auto sup = site.token("sam");
+    const auto alice_token = site.token("alice");
+    const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567", "Refund not received");
+    WsClient alice(site.port, alice_token);
+
+    // Who may dial what: each refusal names the problem and dials nothing.
+    auto r = dial(site, alice_token, {{"number", "09121234567"}, {"extension", "1002"}});
+    CHECK(r.status == 403);
+    r = dial(site, alice_token, {{"number", "not a number"}});
+    CHECK(r.status == 400);
+    CHECK(r.json()["message"].get<std::string>().find("'number'") != std::string::npos);
+    r = dial(site, alice_token, json::object());
+    CHECK(r.status == 400);
+    CHECK(r.json()["message"].get<std::string>().find("'number'") != std::string::npos);
+    r = dial(site, alice_token, {{"number", "09121234567"}, {"channel", "SIP/9999"}});
+    CHECK(r.status == 400);
+    CHECK(r.json()["message"].get<std::string>().find("channel") != std::string::npos);
+    r = dial(site, alice_token, {{"number", "09121234567"}, {"customer_id", 999999}});
+    CHECK(r.status == 404);
+    r = dial(site, alice_token, {{"number", "09121234567"}, {"pbx", "elsewhere"}});
+    CHECK(r.status == 400);
+    r = dial(site, sup, {{"number", "09121234567"}});  // a supervisor without a phone must name one
+    CHECK(r.status == 400);
+    CHECK(r.json()["message"].get<std::string>().find("'extension'") != std::string::npos);
+    CHECK(http(site.port, "POST", "/api/calls/dial", json{{"number", "09121234567"}}.dump()).status == 401);
+
+    r = dial(site, alice_token, {{"number", "0912 123 4567"}, {"customer_id", customer}});
+    REQUIRE(r.status == 202);
+    CHECK(r.json()["number"] == "+989121234567");
+    CHECK(r.json()["extension"] == "1001");
+    // Her phone answered: the PBX goes on to call the number.
+    auto outcome = alice.next_of("dial.result");
+    REQUIRE(outcome);
+    CHECK((*outcome)["ok"] == true);
+    CHECK((*outcome)["number"] == "+989121234567");
+    CHECK((*outcome)["customer_id"] == customer);
+
+    auto rec = wait_any_call(site, sup, [](const json& c) { return c["direction"] == "outbound" && !c["ended_at"].is_null(); });
+    REQUIRE(rec);
+    CHECK((*rec)["status"] == "answered");
+    CHECK((*rec)["agent"] == "alice");
+    CHECK((*rec)["extension"] == "1001");
+    CHECK((*rec)["to"] == "+989121234567");
+    CHECK((*rec)["customer_id"] == customer);
+    // It is alice's call, and the customer's history shows it once.
+    auto mine = all_calls(site, alice_token);
+    CHECK(count_id(mine, (*rec)["id"].get<std::string>()) == 1);
+    auto ctx = http(site.port, "GET", "/api/customers/" + std::to_string(customer), "", alice_token).json();
+    REQUIRE(ctx["recent_interactions"].size() == 1);
+    CHECK(ctx["recent_interactions"][0]["direction"] == "outbound");
+
+    // A supervisor may dial from any phone by naming it.
+    r = dial(site, sup, {{"number", "+989121234567"}, {"extension", "1002"}});
+    CHECK(r.status == 202);
+    CHECK(all_calls(site, sup).size() >= 1);
+}
+
+TEST_CASE("the AMI link lost while a phone rings: the pop stands, the answer seen by the resync is logged once") {
+    Site site;
+    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
+    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
+    site.start_pbx();
+    site.start_ringside();
+    REQUIRE(site.wait_pbx_linked());
+    WsClient alice(site.port, site.token("alice"));
+    // Answered 2 s in, while Ringside cannot reach the PBX; still talking when it is back.
+    const auto id = site.call("+989121234567", {"1001"}, sim::Outcome::answered, 2s, 6s);
+    auto ring = alice.next_of("call.ringing");
+    REQUIRE(ring);
+    CHECK((*ring)["call"]["id"] == id);
+    site.pbx->drop_clients(2500ms);
+
+    auto answered = alice.next_of("call.answered", 15s);
+    REQUIRE(answered);
+    CHECK((*answered)["call"]["id"] == id);
+    CHECK((*answered)["agent"] == "alice");
+    const auto sup = site.token("sam");
+    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
+    REQUIRE(rec);
+    CHECK((*rec)["status"] == "answered");
+    CHECK((*rec)["agent"] == "alice");
+    CHECK(count_id(all_calls(site, sup), id) == 1);
+    CHECK(http(site.port, "GET", "/metrics").body.find("ringside_pbx_reconnects_total{pbx=\"main\"} 0") == std::string::npos);
+    // No second pop for the same ring after the reconnect.
+    while (auto m = alice.next(300ms)) CHECK((*m)["type"] != "call.ringing");
+}
+
+TEST_CASE("the AMI link lost while a call is picked up: the picker is logged with the call, the rung phone withdrawn") {
+    Site site;
+    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
+    REQUIRE(site.add_user("bob", "agent", "1002") == 0);
+    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
+    site.start_pbx();
+    site.start_ringside();
+    REQUIRE(site.wait_pbx_linked());
+    WsClient alice(site.port, site.token("alice"));
+    WsClient bob(site.port, site.token("bob"));
+    sim::CallPlan p;
+    p.caller_number = "+989121234567";
+    p.extensions = {"1001"};
+    p.outcome = sim::Outcome::answered;
+    p.picked_up_by = "1002";  // bob dials *8 after 1.5 s
+    p.ring_time = 1500ms;
+    p.talk_time = 6s;
+    const auto id = "main-" + site.pbx->place_call(p);
+    REQUIRE(alice.next_of("call.ringing"));
+    site.pbx->drop_clients(2500ms);  // the pickup happens while Ringside is away
+
+    // After the reconnect the listing shows bob's phone on the call: bob gets it, alice's pop is withdrawn.
+    auto withdrawn = alice.next_of("call.retracted", 15s);
+    REQUIRE(withdrawn);
+    CHECK((*withdrawn)["call"]["id"] == id);
+    CHECK((*withdrawn)["reason"] == "answered_elsewhere");
+    const auto sup = site.token("sam");
+    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
+    REQUIRE(rec);
+    CHECK((*rec)["status"] == "answered");
+    CHECK((*rec)["agent"] == "bob");
+    CHECK((*rec)["extension"] == "1002");
+    // One record: neither bob's *8 call nor a second copy of the caller's.
+    auto calls = all_calls(site, sup);
+    CHECK(calls.size() == 1);
+    CHECK(count_id(calls, id) == 1);
+}
+
+TEST_CASE("a restart while a phone rings: the new process pops the ringing agent again and finishes the one record") {
+    Site site;
+    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
+    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
+    site.start_pbx();
+    site.start_ringside();
+    REQUIRE(site.wait_pbx_linked());
+    const auto sup = site.token("sam");
+    const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567");
+    std::optional<WsClient> before(std::in_place, site.port, site.token("alice"));
+    const auto id = site.call("09121234567", {"1001"}, sim::Outcome::answered, 5s, 1s);
+    auto first = before->next_of("call.ringing");
+    REQUIRE(first);
+    CHECK((*first)["call"]["id"] == id);
+    before.reset();
+
+    CHECK(site.stop_ringside() == 0);
+    site.start_ringside();
+    WsClient after(site.port, site.token("alice"));
+    after.send({{"type", "resume"}, {"after_seq", 0}});
+    auto again = after.next_of("call.ringing", 10s);
+    REQUIRE(again);
+    CHECK((*again)["call"]["id"] == id);
+    CHECK((*again)["call"]["from"] == "+989121234567");
+    CHECK((*again)["customer"]["id"] == customer);
+    auto answered = after.next_of("call.answered", 10s);
+    REQUIRE(answered);
+    CHECK((*answered)["call"]["id"] == id);
+
+    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
+    REQUIRE(rec);
+    CHECK((*rec)["status"] == "answered");
+    CHECK((*rec)["agent"] == "alice");
+    CHECK((*rec)["customer_id"] == customer);
+    CHECK((*rec)["wait_seconds"].get<int>() >= 4);  // from the first run's start, not the restart
+    CHECK(count_id(all_calls(site, sup), id) == 1);
+    auto ctx = http(site.port, "GET", "/api/customers/" + std::to_string(customer), "", sup).json();
+    CHECK(ctx["recent_interactions"].size() == 1);
+}
