@@ -15,6 +15,7 @@ const SAVED_KEY = "ringside.saved.";       // localStorage + user: call id -> di
 
 const WORDS = {
   en: {
+    adminPage: "Administration",
     skip: "Skip to the call card", language: "Language", enableAlerts: "Enable alerts", sound: "Ring sound",
     signIn: "Sign in", signOut: "Sign out", username: "Username", password: "Password",
     badLogin: "Wrong username or password.", throttled: "Too many failed sign-ins. Try again in {s} s.",
@@ -53,6 +54,7 @@ const WORDS = {
     inbound: "in", outbound: "out",
   },
   fa: {
+    adminPage: "مدیریت",
     skip: "رفتن به کارت تماس", language: "زبان", enableAlerts: "فعال‌کردن اعلان", sound: "صدای زنگ",
     signIn: "ورود", signOut: "خروج", username: "نام کاربری", password: "گذرواژه",
     badLogin: "نام کاربری یا گذرواژه نادرست است.", throttled: "تلاش‌های ناموفق زیاد بود. {s} ثانیهٔ دیگر دوباره امتحان کنید.",
@@ -226,6 +228,7 @@ function signedIn(user) {
   state.me = user;
   $("who").textContent = user.name || user.username;
   for (const id of ["who", "logout", "console", "sound-wrap"]) show($(id), true);
+  show($("admin-link"), user.role === "admin");
   show($("notify"), "Notification" in window && Notification.permission === "default");
   $("sound").checked = localStorage.getItem(SOUND_KEY) === "1";
   show($("login"), false);
@@ -238,7 +241,7 @@ function signedOut(message) {
   disconnect();
   sessionStorage.removeItem(SEQ_KEY);
   clearCard();
-  for (const id of ["who", "logout", "conn", "console", "notify", "sound-wrap"]) show($(id), false);
+  for (const id of ["who", "logout", "conn", "console", "notify", "sound-wrap", "admin-link"]) show($(id), false);
   show($("login"), true);
   $("login-error").textContent = message || "";
   show($("login-error"), !!message);

@@ -8,6 +8,7 @@
 // calls still in progress are closed or continued at the next start (after the
 // PBX's resync).
 #include "app.hpp"
+#include "connections.hpp"
 
 #include <array>
 #include <atomic>
@@ -48,19 +49,6 @@ void setup_logging(const std::string& level) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
     spdlog::set_level(spdlog::level::from_str(level));
     spdlog::flush_on(spdlog::level::info);
-}
-
-std::string prom_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
 }
 
 /// A Prometheus histogram of how long PBX events wait and take in the
@@ -112,28 +100,21 @@ public:
           hub_(hub_options()),
           calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
-          signals_(ioc_, SIGINT, SIGTERM) {}
+          signals_(ioc_, SIGINT, SIGTERM),
+          connections_(std::make_shared<ConnectionManager>(ioc_, records_, [this](pbx::Event ev) { post_event(std::move(ev)); })) {
+        register_link_types();
+        server_.set_pbx_control(connections_);
+    }
 
     Storage& store() { return records_; }
     const PhoneNormalizer& phones() const { return phones_; }
     server::PopHub& hub() { return hub_; }
     asio::io_context& ioc() { return ioc_; }
 
-    /// Binds the server and connects every enabled PBX.
+    /// Binds the server and connects every enabled PBX (config file and database).
     void start() {
         server_.start();
-        for (const auto& p : cfg_.pbx) {
-            if (!p.enabled) continue;
-            if (p.type == "freeswitch-esl") {
-                add_esl_link(p);
-                continue;
-            }
-            if (p.type != "asterisk-ami") {
-                spdlog::warn("pbx {}: type {} is not supported by this build yet; skipped", p.id, p.type);
-                continue;
-            }
-            add_ami_link(p);
-        }
+        connections_->start(cfg_.pbx);
         signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             spdlog::info("signal {}: shutting down", sig);
@@ -141,43 +122,37 @@ public:
         });
     }
 
-    void add_ami_link(const PbxConfig& p) {
-        ami::ConnectionConfig c;
-        c.pbx = PbxId{p.id};
-        c.host = p.host;
-        c.port = p.port;
-        c.username = p.username;
-        c.secret = p.secret;
-        c.md5 = p.md5;
-        c.ping_interval = std::chrono::seconds(p.ping_interval_seconds);
-        auto link = std::make_unique<ami::Connection>(ioc_.get_executor(), c, [this](pbx::Event ev) {
-            // Never block the AMI read loop: the engine takes it from here.
-            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
-                feed(ev);
-                latency_.observe(std::chrono::steady_clock::now() - received);
-            });
+    /// The link types this build runs, by PbxConfig::type. Add a type here:
+    /// a Link wrapper (below) and one register_type call.
+    void register_link_types() {
+        connections_->register_type("asterisk-ami", [this](const PbxConfig& p, EventSink sink) -> std::unique_ptr<Link> {
+            ami::ConnectionConfig c;
+            c.pbx = PbxId{p.id};
+            c.host = p.host;
+            c.port = p.port;
+            c.username = p.username;
+            c.secret = p.secret;
+            c.md5 = p.md5;
+            c.ping_interval = std::chrono::seconds(p.ping_interval_seconds);
+            return std::make_unique<AmiLink>(ioc_.get_executor(), c, std::move(sink));
         });
-        link->start();
-        std::lock_guard lock(links_mutex_);
-        links_.push_back({p.id, std::move(link)});
+        connections_->register_type("freeswitch-esl", [this](const PbxConfig& p, EventSink sink) -> std::unique_ptr<Link> {
+            esl::ConnectionConfig c;
+            c.pbx = PbxId{p.id};
+            c.host = p.host;
+            c.port = p.port;
+            c.password = p.password;
+            return std::make_unique<EslLink>(ioc_.get_executor(), c, std::move(sink));
+        });
+        // "webhook" is built into the ConnectionManager.
     }
 
-    void add_esl_link(const PbxConfig& p) {
-        esl::ConnectionConfig c;
-        c.pbx = PbxId{p.id};
-        c.host = p.host;
-        c.port = p.port;
-        c.password = p.password;
-        auto link = std::make_unique<esl::Connection>(ioc_.get_executor(), c, [this](pbx::Event ev) {
-            // Never block the event socket read loop: the engine takes it from here.
-            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
-                feed(ev);
-                latency_.observe(std::chrono::steady_clock::now() - received);
-            });
+    /// Every link's events: never block the link's read loop, the engine takes it from here.
+    void post_event(pbx::Event ev) {
+        asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
+            feed(ev);
+            latency_.observe(std::chrono::steady_clock::now() - received);
         });
-        link->start();
-        std::lock_guard lock(links_mutex_);
-        esl_links_.push_back({p.id, std::move(link)});
     }
 
     /// Runs until stop(); blocks the calling thread (it is one of the two).
@@ -189,11 +164,7 @@ public:
 
     void stop() {
         if (stopping_.exchange(true)) return;
-        {
-            std::lock_guard lock(links_mutex_);
-            for (auto& l : links_) l.conn->stop();
-            for (auto& l : esl_links_) l.conn->stop();
-        }
+        connections_->stop();
         // Whatever the links posted before they stopped runs before this.
         asio::post(engine_, [this] {
             auto s = calls_.stats();
@@ -243,45 +214,38 @@ private:
     /// Prometheus lines for every PBX link.
     std::string link_metrics() {
         std::ostringstream out;
-        out << "# HELP ringside_pbx_link_up 1 when the PBX link is logged in.\n# TYPE ringside_pbx_link_up gauge\n";
-        std::lock_guard lock(links_mutex_);
-        std::ostringstream events, reconnects;
-        for (const auto& l : links_) {
-            auto s = l.conn->status();
-            auto id = prom_escape(l.id);
-            out << "ringside_pbx_link_up{pbx=\"" << id << "\",state=\"" << ami::to_string(s.state) << "\"} "
-                << (s.state == ami::LinkState::connected ? 1 : 0) << "\n";
-            events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
-            reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
-        }
-        for (const auto& l : esl_links_) {
-            auto s = l.conn->status();
-            auto id = prom_escape(l.id);
-            out << "ringside_pbx_link_up{pbx=\"" << id << "\",state=\"" << esl::to_string(s.state) << "\"} "
-                << (s.state == esl::LinkState::connected ? 1 : 0) << "\n";
-            events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
-            reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
-        }
         out << latency_.render();
         out << "# HELP ringside_storage_queued_writes Call-record writes waiting for the disk.\n"
                "# TYPE ringside_storage_queued_writes gauge\nringside_storage_queued_writes "
             << records_.queued() << "\n# HELP ringside_storage_failed_writes_total Call-record writes the store refused.\n"
                "# TYPE ringside_storage_failed_writes_total counter\nringside_storage_failed_writes_total "
             << records_.failed_writes() << "\n";
-        out << "# HELP ringside_pbx_events_total PBX events received.\n# TYPE ringside_pbx_events_total counter\n"
-            << events.str();
-        out << "# HELP ringside_pbx_reconnects_total PBX links lost or refused.\n# TYPE ringside_pbx_reconnects_total counter\n"
-            << reconnects.str();
+        out << connections_->metrics();
         return out.str();
     }
 
-    struct Link {
-        std::string id;
-        std::unique_ptr<ami::Connection> conn;
+    /// The protocol links, as the ConnectionManager runs them.
+    class AmiLink final : public Link {
+    public:
+        AmiLink(asio::any_io_executor ex, ami::ConnectionConfig c, EventSink sink) : conn_(ex, std::move(c), std::move(sink)) {}
+        void start() override { conn_.start(); }
+        void stop() override { conn_.stop(); }
+        adapters::LinkStatus status() const override { return conn_.status(); }
+        /// For actions (click-to-dial): find it with ConnectionManager::with_link.
+        ami::Connection& connection() { return conn_; }
+
+    private:
+        ami::Connection conn_;
     };
-    struct EslLink {
-        std::string id;
-        std::unique_ptr<esl::Connection> conn;
+    class EslLink final : public Link {
+    public:
+        EslLink(asio::any_io_executor ex, esl::ConnectionConfig c, EventSink sink) : conn_(ex, std::move(c), std::move(sink)) {}
+        void start() override { conn_.start(); }
+        void stop() override { conn_.stop(); }
+        adapters::LinkStatus status() const override { return conn_.status(); }
+
+    private:
+        esl::Connection conn_;
     };
 
     Config cfg_;
@@ -296,11 +260,10 @@ private:
     CallService calls_;
     server::Server server_;
     asio::signal_set signals_;
-    std::mutex links_mutex_;
-    std::vector<Link> links_;
-    std::vector<EslLink> esl_links_;
     std::atomic<bool> stopping_{false};
     EngineLatency latency_;
+    // Last: its links post into everything above. Shared with the server (admin routes, webhooks).
+    std::shared_ptr<ConnectionManager> connections_;
 };
 
 }  // namespace

@@ -447,6 +447,9 @@ void add_routes(State& st) {
 
 }  // namespace
 
-void build_routes(State& st) { add_routes(st); }
+void build_routes(State& st) {
+    add_routes(st);
+    add_admin_routes(st);
+}
 
 }  // namespace ringside::server::detail

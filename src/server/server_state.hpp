@@ -25,6 +25,7 @@
 #include "ringside/core/phone.hpp"
 #include "ringside/server/auth.hpp"
 #include "ringside/server/metrics.hpp"
+#include "ringside/server/pbx_control.hpp"
 #include "ringside/server/pop_hub.hpp"
 #include "ringside/server/router.hpp"
 #include "ringside/server/server.hpp"
@@ -110,6 +111,8 @@ struct State {
     /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.
     net::thread_pool blocking{2};
     std::atomic<bool> stopping{false};
+    /// PBX connections for the admin routes and webhooks; set before start.
+    std::shared_ptr<PbxControl> pbx_control;
 
     void track(const std::shared_ptr<Closeable>& s);
     void close_all();
@@ -135,6 +138,12 @@ std::optional<User> authenticate(State& st, const Request& req, bool allow_query
 
 /// Fills st.router with every endpoint of CONTRACT.md (routes.cpp).
 void build_routes(State& st);
+
+/// The admin page's endpoints (routes_admin.cpp).
+void add_admin_routes(State& st);
+/// A POST no route claims may be a webhook PBX's: answers it and returns
+/// true, or returns false (routes_admin.cpp).
+bool try_webhook(State& st, const ExchangePtr& ex);
 
 /// Takes over an upgraded connection (websocket_session.cpp).
 void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);

@@ -165,6 +165,17 @@ ALTER TABLE calls ADD COLUMN hold_seconds INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX calls_from_started_at ON calls (from_number, started_at);
 CREATE INDEX calls_to_started_at ON calls (to_number, started_at);
 )sql"},
+    Migration{3, "PBX connections added on the admin page", R"sql(
+-- Connections from the config file are not here: the file stays their truth.
+CREATE TABLE pbx_connections (
+    id         TEXT    PRIMARY KEY,
+    type       TEXT    NOT NULL,
+    settings   TEXT    NOT NULL DEFAULT '{}',
+    enabled    INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    created_by TEXT    NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

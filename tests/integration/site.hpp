@@ -19,6 +19,7 @@ struct SiteOptions {
     std::string sim_secret = "s3cret";   // what the simulated Asterisk accepts
     std::string replay;                  // raw AMI bytes the PBX sends after login
     std::string region = "IR";
+    std::string extra_config;            // appended to the config file (more [[pbx]] tables, ...)
 };
 
 class Site {

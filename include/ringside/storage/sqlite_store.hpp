@@ -49,6 +49,12 @@ public:
 
     void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) override;
 
+    std::vector<AuditEntry> list_audit(std::optional<std::int64_t> before_id, std::size_t limit) override;
+    bool update_user(const AgentId& username, const UserChange& change) override;
+    std::vector<StoredPbx> list_pbx() override;
+    void create_pbx(const StoredPbx& p) override;
+    bool set_pbx_enabled(const std::string& id, bool enabled) override;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
