@@ -113,7 +113,7 @@ public:
                             ? std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                                  std::chrono::system_clock::now().time_since_epoch()).count())
                             : ts_override;
-        auto r = run({"openssl", "dgst", "-sha256", "-hmac", secret_, "-r"}, site_.dir.path, ts + "." + body);
+        auto r = run({"/usr/bin/openssl", "dgst", "-sha256", "-hmac", secret_, "-r"}, site_.dir.path, ts + "." + body);
         REQUIRE(r.status == 0);
         const auto sig = r.out.substr(0, 64);
         auto res = http(site_.port, "POST", "/hooks/cloud", body, "",
