@@ -8,6 +8,7 @@
 // calls still in progress are closed or continued at the next start (after the
 // PBX's resync).
 #include "app.hpp"
+#include "connections.hpp"
 
 #include <array>
 #include <atomic>
@@ -33,6 +34,7 @@
 #include "ringside/storage/demo_seed.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
+#include "ringside/sip/endpoint.hpp"
 #include "sip_links.hpp"
 
 namespace ringside::app {
@@ -49,19 +51,6 @@ void setup_logging(const std::string& level) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
     spdlog::set_level(spdlog::level::from_str(level));
     spdlog::flush_on(spdlog::level::info);
-}
-
-std::string prom_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
 }
 
 /// A Prometheus histogram of how long PBX events wait and take in the
@@ -113,33 +102,22 @@ public:
           hub_(hub_options()),
           calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
-          signals_(ioc_, SIGINT, SIGTERM) {}
+          signals_(ioc_, SIGINT, SIGTERM),
+          connections_(std::make_shared<ConnectionManager>(ioc_, records_, [this](pbx::Event ev) { post_event(std::move(ev)); })) {
+        register_link_types();
+        server_.set_pbx_control(connections_);
+    }
 
     Storage& store() { return records_; }
     const PhoneNormalizer& phones() const { return phones_; }
     server::PopHub& hub() { return hub_; }
     asio::io_context& ioc() { return ioc_; }
 
-    /// Binds the server and connects every enabled PBX.
+    /// Binds the server and connects every enabled PBX (config file and database).
     void start() {
         server_.set_dialer(&dialer_);
         server_.start();
-        for (const auto& p : cfg_.pbx) {
-            if (!p.enabled) continue;
-            if (p.type == "freeswitch-esl") {
-                add_esl_link(p);
-                continue;
-            }
-            if (p.type == "sip") {
-                add_sip_link(p);
-                continue;
-            }
-            if (p.type != "asterisk-ami") {
-                spdlog::warn("pbx {}: type {} is not supported by this build yet; skipped", p.id, p.type);
-                continue;
-            }
-            add_ami_link(p);
-        }
+        connections_->start(cfg_.pbx);
         signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             spdlog::info("signal {}: shutting down", sig);
@@ -147,55 +125,44 @@ public:
         });
     }
 
-    void add_ami_link(const PbxConfig& p) {
-        ami::ConnectionConfig c;
-        c.pbx = PbxId{p.id};
-        c.host = p.host;
-        c.port = p.port;
-        c.username = p.username;
-        c.secret = p.secret;
-        c.md5 = p.md5;
-        c.ping_interval = std::chrono::seconds(p.ping_interval_seconds);
-        auto link = std::make_unique<ami::Connection>(ioc_.get_executor(), c, [this](pbx::Event ev) {
-            // Never block the AMI read loop: the engine takes it from here.
-            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
-                feed(ev);
-                latency_.observe(std::chrono::steady_clock::now() - received);
-            });
+    /// The link types this build runs, by PbxConfig::type. Add a type here:
+    /// a Link wrapper (below) and one register_type call.
+    void register_link_types() {
+        connections_->register_type("asterisk-ami", [this](const PbxConfig& p, EventSink sink) -> std::unique_ptr<Link> {
+            ami::ConnectionConfig c;
+            c.pbx = PbxId{p.id};
+            c.host = p.host;
+            c.port = p.port;
+            c.username = p.username;
+            c.secret = p.secret;
+            c.md5 = p.md5;
+            c.ping_interval = std::chrono::seconds(p.ping_interval_seconds);
+            return std::make_unique<AmiLink>(ioc_.get_executor(), c, p, std::move(sink));
         });
-        link->start();
-        std::lock_guard lock(links_mutex_);
-        links_.push_back({p.id, std::move(link)});
+        connections_->register_type("freeswitch-esl", [this](const PbxConfig& p, EventSink sink) -> std::unique_ptr<Link> {
+            esl::ConnectionConfig c;
+            c.pbx = PbxId{p.id};
+            c.host = p.host;
+            c.port = p.port;
+            c.password = p.password;
+            return std::make_unique<EslLink>(ioc_.get_executor(), c, p, std::move(sink));
+        });
+        connections_->register_type("sip", [this](const PbxConfig& p, EventSink sink) -> std::unique_ptr<Link> {
+            std::vector<std::string> exts;  // watched when the config names none (mode watch)
+            for (const auto& u : records_.list_users())
+                if (!u.disabled && u.extension) exts.push_back(u.extension->value());
+            auto ep = make_sip_endpoint(ioc_.get_executor(), p, std::move(exts), std::move(sink));
+            if (!ep) return nullptr;
+            return std::make_unique<SipLink>(std::move(ep));
+        });
+        // "webhook" is built into the ConnectionManager.
     }
 
-    void add_esl_link(const PbxConfig& p) {
-        esl::ConnectionConfig c;
-        c.pbx = PbxId{p.id};
-        c.host = p.host;
-        c.port = p.port;
-        c.password = p.password;
-        auto link = std::make_unique<esl::Connection>(ioc_.get_executor(), c, [this](pbx::Event ev) {
-            // Never block the event socket read loop: the engine takes it from here.
-            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
-                feed(ev);
-                latency_.observe(std::chrono::steady_clock::now() - received);
-            });
-        });
-        link->start();
-        std::lock_guard lock(links_mutex_);
-        esl_links_.push_back({p.id, std::move(link)});
-    }
-
-    // ---- SIP (adapters/sip): UDP/TCP endpoints, kept in sip_links_ ----
-    void add_sip_link(const PbxConfig& p) {
-        std::vector<std::string> exts;
-        for (const auto& u : records_.list_users())
-            if (!u.disabled && u.extension) exts.push_back(u.extension->value());
-        sip_links_.add(ioc_.get_executor(), p, std::move(exts), [this](pbx::Event ev) {
-            asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
-                feed(ev);
-                latency_.observe(std::chrono::steady_clock::now() - received);
-            });
+    /// Every link's events: never block the link's read loop, the engine takes it from here.
+    void post_event(pbx::Event ev) {
+        asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
+            feed(ev);
+            latency_.observe(std::chrono::steady_clock::now() - received);
         });
     }
 
@@ -208,12 +175,7 @@ public:
 
     void stop() {
         if (stopping_.exchange(true)) return;
-        {
-            std::lock_guard lock(links_mutex_);
-            for (auto& l : links_) l.conn->stop();
-            for (auto& l : esl_links_) l.conn->stop();
-        }
-        sip_links_.stop_all();
+        connections_->stop();
         // Whatever the links posted before they stopped runs before this.
         asio::post(engine_, [this] {
             auto s = calls_.stats();
@@ -265,46 +227,80 @@ private:
     /// Prometheus lines for every PBX link.
     std::string link_metrics() {
         std::ostringstream out;
-        out << "# HELP ringside_pbx_link_up 1 when the PBX link is logged in.\n# TYPE ringside_pbx_link_up gauge\n";
-        std::lock_guard lock(links_mutex_);
-        std::ostringstream events, reconnects;
-        for (const auto& l : links_) {
-            auto s = l.conn->status();
-            auto id = prom_escape(l.id);
-            out << "ringside_pbx_link_up{pbx=\"" << id << "\",state=\"" << ami::to_string(s.state) << "\"} "
-                << (s.state == ami::LinkState::connected ? 1 : 0) << "\n";
-            events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
-            reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
-        }
-        for (const auto& l : esl_links_) {
-            auto s = l.conn->status();
-            auto id = prom_escape(l.id);
-            out << "ringside_pbx_link_up{pbx=\"" << id << "\",state=\"" << esl::to_string(s.state) << "\"} "
-                << (s.state == esl::LinkState::connected ? 1 : 0) << "\n";
-            events << "ringside_pbx_events_total{pbx=\"" << id << "\"} " << s.events_received << "\n";
-            reconnects << "ringside_pbx_reconnects_total{pbx=\"" << id << "\"} " << s.reconnects << "\n";
-        }
-        sip_links_.metrics(out, events, reconnects);
         out << latency_.render();
         out << "# HELP ringside_storage_queued_writes Call-record writes waiting for the disk.\n"
                "# TYPE ringside_storage_queued_writes gauge\nringside_storage_queued_writes "
             << records_.queued() << "\n# HELP ringside_storage_failed_writes_total Call-record writes the store refused.\n"
                "# TYPE ringside_storage_failed_writes_total counter\nringside_storage_failed_writes_total "
             << records_.failed_writes() << "\n";
-        out << "# HELP ringside_pbx_events_total PBX events received.\n# TYPE ringside_pbx_events_total counter\n"
-            << events.str();
-        out << "# HELP ringside_pbx_reconnects_total PBX links lost or refused.\n# TYPE ringside_pbx_reconnects_total counter\n"
-            << reconnects.str();
+        out << connections_->metrics();
         return out.str();
     }
 
-    struct Link {
-        std::string id;
-        std::unique_ptr<ami::Connection> conn;
+    /// The protocol links, as the ConnectionManager runs them.
+    class AmiLink final : public Link {
+    public:
+        AmiLink(asio::any_io_executor ex, ami::ConnectionConfig c, const PbxConfig& p, EventSink sink)
+            : conn_(ex, std::move(c), std::move(sink)), dial_tech_(p.dial_tech.empty() ? "PJSIP" : p.dial_tech),
+              dial_context_(p.dial_context.empty() ? "from-internal" : p.dial_context) {}
+        void start() override { conn_.start(); }
+        void stop() override { conn_.stop(); }
+        adapters::LinkStatus status() const override { return conn_.status(); }
+        /// Click-to-dial: Originate the agent's phone into the dial-out context.
+        DialStart dial(const DialRequest& r, std::function<void(const DialOutcome&)> done) {
+            if (conn_.status().state != ami::LinkState::connected) return DialStart::link_down;
+            ami::OriginateRequest o;
+            o.channel = dial_tech_ + "/" + r.extension.value();
+            o.context = dial_context_;
+            o.exten = r.number;
+            o.caller_id = "Ringside <" + r.extension.value() + ">";
+            if (!ami::originate_action(o)) return DialStart::invalid;
+            conn_.originate(std::move(o), [done = std::move(done)](const ami::client_action::OriginateResult& res) {
+                done(DialOutcome{res.ok, res.reason});
+            });
+            return DialStart::accepted;
+        }
+
+    private:
+        ami::Connection conn_;
+        std::string dial_tech_, dial_context_;
     };
-    struct EslLink {
-        std::string id;
-        std::unique_ptr<esl::Connection> conn;
+    class EslLink final : public Link {
+    public:
+        EslLink(asio::any_io_executor ex, esl::ConnectionConfig c, const PbxConfig& p, EventSink sink)
+            : conn_(ex, std::move(c), std::move(sink)), dial_context_(p.dial_context.empty() ? "default" : p.dial_context) {}
+        void start() override { conn_.start(); }
+        void stop() override { conn_.stop(); }
+        adapters::LinkStatus status() const override { return conn_.status(); }
+        /// Click-to-dial: bgapi originate user/<extension> <number> XML <context>.
+        DialStart dial(const DialRequest& r, std::function<void(const DialOutcome&)> done) {
+            if (conn_.status().state != esl::LinkState::connected) return DialStart::link_down;
+            esl::OriginateRequest o;
+            o.endpoint = "user/" + r.extension.value();
+            o.context = dial_context_;
+            o.number = r.number;
+            o.caller_id_number = r.extension.value();
+            if (!esl::originate_command(o, "")) return DialStart::invalid;
+            conn_.originate(std::move(o), [done = std::move(done)](const esl::OriginateResult& res) {
+                done(DialOutcome{res.ok, res.reason});
+            });
+            return DialStart::accepted;
+        }
+
+    private:
+        esl::Connection conn_;
+        std::string dial_context_;
+    };
+    /// A SIP endpoint (adapters/sip): UDP and TCP on the listen address.
+    class SipLink final : public Link {
+    public:
+        explicit SipLink(std::unique_ptr<sip::Endpoint> ep) : ep_(std::move(ep)) {}
+        void start() override { ep_->start(); }
+        void stop() override { ep_->stop(); }
+        adapters::LinkStatus status() const override { return ep_->status(); }
+
+    private:
+        std::unique_ptr<sip::Endpoint> ep_;
     };
 
     Config cfg_;
@@ -319,57 +315,31 @@ private:
     CallService calls_;
     server::Server server_;
     asio::signal_set signals_;
-    std::mutex links_mutex_;
-    std::vector<Link> links_;
-    std::vector<EslLink> esl_links_;
-    SipLinks sip_links_;
     std::atomic<bool> stopping_{false};
     EngineLatency latency_;
+    // Last: its links post into everything above. Shared with the server (admin routes, webhooks).
+    std::shared_ptr<ConnectionManager> connections_;
 
-    // ---- click-to-dial: a lookup of the PBX link by id (the first configured
-    // when the request names none), then that link's originate.
+    // ---- click-to-dial: the PBX's link found through the connection manager
+    // (the named one, else the first enabled one of the config file), then
+    // that link's originate.
     struct LinkDialer final : Dialer {
         Runtime& rt;
         explicit LinkDialer(Runtime& r) : rt(r) {}
 
-        const PbxConfig* config_of(const std::string& id) const {
-            for (const auto& p : rt.cfg_.pbx)
-                if (p.enabled && p.id == id) return &p;
-            return nullptr;
-        }
-
         DialStart dial(const DialRequest& r, std::function<void(const DialOutcome&)> done) override {
-            std::lock_guard lock(rt.links_mutex_);
-            const std::string want = r.pbx.value();
-            for (auto& l : rt.links_) {
-                if (!want.empty() && l.id != want) continue;
-                if (l.conn->status().state != ami::LinkState::connected) return DialStart::link_down;
-                const PbxConfig* p = config_of(l.id);
-                ami::OriginateRequest o;
-                o.channel = (p && !p->dial_tech.empty() ? p->dial_tech : std::string("PJSIP")) + "/" + r.extension.value();
-                o.context = p && !p->dial_context.empty() ? p->dial_context : std::string("from-internal");
-                o.exten = r.number;
-                o.caller_id = "Ringside <" + r.extension.value() + ">";
-                if (!ami::originate_action(o)) return DialStart::invalid;
-                l.conn->originate(std::move(o), [done = std::move(done)](const ami::client_action::OriginateResult& res) {
-                    done(DialOutcome{res.ok, res.reason});
+            std::vector<std::string> ids;
+            if (!r.pbx.value().empty()) ids.push_back(r.pbx.value());
+            else
+                for (const auto& p : rt.cfg_.pbx)
+                    if (p.enabled && (p.type == "asterisk-ami" || p.type == "freeswitch-esl")) ids.push_back(p.id);
+            for (const auto& id : ids) {
+                std::optional<DialStart> verdict;
+                rt.connections_->with_link(id, [&](Link& link) {
+                    if (auto* ami_link = dynamic_cast<AmiLink*>(&link)) verdict = ami_link->dial(r, std::move(done));
+                    else if (auto* esl_link = dynamic_cast<EslLink*>(&link)) verdict = esl_link->dial(r, std::move(done));
                 });
-                return DialStart::accepted;
-            }
-            for (auto& l : rt.esl_links_) {
-                if (!want.empty() && l.id != want) continue;
-                if (l.conn->status().state != esl::LinkState::connected) return DialStart::link_down;
-                const PbxConfig* p = config_of(l.id);
-                esl::OriginateRequest o;
-                o.endpoint = "user/" + r.extension.value();
-                o.context = p && !p->dial_context.empty() ? p->dial_context : std::string("default");
-                o.number = r.number;
-                o.caller_id_number = r.extension.value();
-                if (!esl::originate_command(o, "")) return DialStart::invalid;
-                l.conn->originate(std::move(o), [done = std::move(done)](const esl::OriginateResult& res) {
-                    done(DialOutcome{res.ok, res.reason});
-                });
-                return DialStart::accepted;
+                if (verdict) return *verdict;
             }
             return DialStart::no_pbx;
         }

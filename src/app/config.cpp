@@ -322,6 +322,18 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
                     c.str(*t, prefix, "secret", p.secret);
                     if (p.path.empty() || p.path.front() != '/')
                         c.error(prefix + ".path", c.line(*t, "path"), "must be an absolute URL path, e.g. \"/hooks/pbx\"");
+                    else if (p.path.size() < 2 || p.path.find_first_of("?# %") != std::string::npos)
+                        c.error(prefix + ".path", c.line(*t, "path"),
+                                "must be a plain URL path without spaces, '%', '?' or '#', e.g. \"/hooks/pbx\"");
+                    else if (p.path == "/ws" || p.path == "/healthz" || p.path == "/metrics" || p.path == "/api" ||
+                             p.path.starts_with("/api/"))
+                        c.error(prefix + ".path", c.line(*t, "path"),
+                                "\"" + p.path + "\" is one of Ringside's own paths; use e.g. \"/hooks/" + p.id + "\"");
+                    else
+                        for (const auto& other : cfg.pbx)
+                            if (other.type == "webhook" && other.path == p.path)
+                                c.error(prefix + ".path", c.line(*t, "path"),
+                                        "pbx \"" + other.id + "\" already receives webhooks at \"" + p.path + "\"");
                     if (p.secret.size() < 16)
                         c.error(prefix + ".secret", c.line(*t, "secret"), "must be at least 16 characters");
                 } else if (p.type.empty()) {

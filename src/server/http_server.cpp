@@ -247,6 +247,10 @@ private:
                 r.set(http::field::allow, m.allow);
                 return ex->respond(std::move(r));
             }
+            if (rq.method() == http::verb::post && try_webhook(*st_, ex)) {
+                route_ = "webhook";
+                return;
+            }
             if (rq.method() == http::verb::get && !st_->opt.web_root.empty() && !ex->path.starts_with("/api/")) {
                 route_ = "static";
                 return ex->respond(static_file(rq, ex->path));
@@ -507,6 +511,8 @@ Server::Server(boost::asio::io_context& ioc, ServerOptions options, Storage& sto
 }
 
 Server::~Server() { stop(); }
+
+void Server::set_pbx_control(std::shared_ptr<PbxControl> control) { impl_->state->pbx_control = std::move(control); }
 
 void Server::start() {
     auto ep = detail::parse_listen(impl_->state->opt.listen);

@@ -360,6 +360,7 @@ void build_routes(State& st) {
     add_routes(st);
     add_supervisor_routes(st);
     add_dial_routes(st);
+    add_admin_routes(st);
 }
 
 }  // namespace ringside::server::detail

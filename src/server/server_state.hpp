@@ -25,6 +25,7 @@
 #include "ringside/core/phone.hpp"
 #include "ringside/server/auth.hpp"
 #include "ringside/server/metrics.hpp"
+#include "ringside/server/pbx_control.hpp"
 #include "ringside/server/pop_hub.hpp"
 #include "ringside/server/router.hpp"
 #include "ringside/server/server.hpp"
@@ -116,6 +117,8 @@ struct State {
     std::shared_ptr<Wallboard> wallboard;
     /// Click-to-dial (routes_dial.cpp); null: no PBX can dial.
     std::atomic<Dialer*> dialer{nullptr};
+    /// PBX connections for the admin routes and webhooks; set before start.
+    std::shared_ptr<PbxControl> pbx_control;
 
     void track(const std::shared_ptr<Closeable>& s);
     void close_all();
@@ -153,6 +156,12 @@ std::optional<std::string> parse_call_log_params(const std::map<std::string, std
 std::string encode_cursor(const CallFilter::Cursor& c);
 /// The customer file's endpoints (routes_customers.cpp); called by build_routes.
 void add_customer_routes(State& st);
+
+/// The admin page's endpoints (routes_admin.cpp).
+void add_admin_routes(State& st);
+/// A POST no route claims may be a webhook PBX's: answers it and returns
+/// true, or returns false (routes_admin.cpp).
+bool try_webhook(State& st, const ExchangePtr& ex);
 
 /// Takes over an upgraded connection (websocket_session.cpp).
 void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);

@@ -244,6 +244,17 @@ CREATE TABLE orders (
 );
 CREATE INDEX orders_customer ON orders (customer_id);
 )sql"},
+    Migration{5, "PBX connections added on the admin page", R"sql(
+-- Connections from the config file are not here: the file stays their truth.
+CREATE TABLE pbx_connections (
+    id         TEXT    PRIMARY KEY,
+    type       TEXT    NOT NULL,
+    settings   TEXT    NOT NULL DEFAULT '{}',
+    enabled    INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    created_at INTEGER NOT NULL,
+    created_by TEXT    NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

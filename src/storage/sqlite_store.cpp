@@ -1696,4 +1696,67 @@ void SqliteStore::for_each_issue(const std::function<bool(const Issue&)>& fn) {
 
 std::array<std::int64_t, 11> SqliteStore::value_score_histogram() { return impl_->histogram(); }
 
+// ---- administration (admin page)
+
+std::vector<AuditEntry> SqliteStore::list_audit(std::optional<std::int64_t> before_id, std::size_t limit) {
+    return impl_->read("list_audit", [&](Connection& c) {
+        Query q(c, "SELECT id, at, actor, action, detail FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?");
+        q.bind(before_id.value_or(std::numeric_limits<std::int64_t>::max()), static_cast<std::int64_t>(limit));
+        std::vector<AuditEntry> out;
+        while (q.step()) out.push_back(AuditEntry{q.i64(0), from_ms(q.i64(1)), q.str(2), q.str(3), q.str(4)});
+        return out;
+    });
+}
+
+bool SqliteStore::update_user(const AgentId& username, const UserChange& ch) {
+    return impl_->write("update_user", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        {
+            Query q(c, "SELECT 1 FROM users WHERE username = ?");
+            q.bind(username);
+            if (!q.step()) return false;
+        }
+        if (ch.name) Query(c, "UPDATE users SET name = ? WHERE username = ?").bind(*ch.name, username).exec();
+        if (ch.role)
+            Query(c, "UPDATE users SET role = ? WHERE username = ?").bind(to_string(*ch.role), username).exec();
+        if (ch.extension)
+            Query(c, "UPDATE users SET extension = ? WHERE username = ?").bind(*ch.extension, username).exec();
+        if (ch.disabled)
+            Query(c, "UPDATE users SET disabled = ? WHERE username = ?").bind(*ch.disabled, username).exec();
+        if (ch.password_hash)
+            Query(c, "UPDATE users SET password_hash = ? WHERE username = ?").bind(*ch.password_hash, username).exec();
+        if ((ch.disabled && *ch.disabled) || ch.password_hash)
+            Query(c, "DELETE FROM sessions WHERE username = ?").bind(username).exec();
+        tx.commit();
+        return true;
+    });
+}
+
+std::vector<StoredPbx> SqliteStore::list_pbx() {
+    return impl_->read("list_pbx", [&](Connection& c) {
+        Query q(c, "SELECT id, type, settings, enabled, created_at, created_by FROM pbx_connections ORDER BY created_at, id");
+        std::vector<StoredPbx> out;
+        while (q.step()) out.push_back(StoredPbx{q.str(0), q.str(1), q.str(2), q.i64(3) != 0, from_ms(q.i64(4)), q.str(5)});
+        return out;
+    });
+}
+
+void SqliteStore::create_pbx(const StoredPbx& p) {
+    try {
+        impl_->write("create_pbx", [&](Connection& c) {
+            Query(c, "INSERT INTO pbx_connections (id, type, settings, enabled, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(p.id, p.type, p.settings, p.enabled, p.created_at, p.created_by)
+                .exec();
+        });
+    } catch (const StorageConflict&) {
+        throw StorageConflict("PBX id '" + p.id + "' is taken");
+    }
+}
+
+bool SqliteStore::set_pbx_enabled(const std::string& id, bool enabled) {
+    return impl_->write("set_pbx_enabled", [&](Connection& c) {
+        return Query(c, "UPDATE pbx_connections SET enabled = ? WHERE id = ?").bind(enabled, id).exec() > 0;
+    });
+}
+
 }  // namespace ringside

@@ -57,7 +57,7 @@ void Site::start_ringside() {
                            "\"\n[log]\nlevel = \"debug\"\n"
                            "[[pbx]]\nid = \"main\"\ntype = \"asterisk-ami\"\nhost = \"127.0.0.1\"\nport = " +
                            std::to_string(pbx ? pbx->port() : 1) + "\nusername = \"ringside\"\nsecret = \"" +
-                           opts.ami_secret + "\"\n");
+                           opts.ami_secret + "\"\n" + opts.extra_config);
     ringside = std::make_unique<Process>(
         std::vector<std::string>{ringside_binary().string(), "serve", "--config", config.string()}, dir.path);
     if (!wait_healthy(port)) throw std::runtime_error("ringside did not become healthy:\n" + ringside->err());

@@ -23,6 +23,7 @@ struct SiteOptions {
     // ring this long, then they talk this long.
     std::chrono::milliseconds originate_ring = std::chrono::milliseconds(500);
     std::chrono::milliseconds originate_talk = std::chrono::milliseconds(1000);
+    std::string extra_config;            // appended to the config file (more [[pbx]] tables, ...)
 };
 
 class Site {

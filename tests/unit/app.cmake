@@ -1,2 +1,3 @@
 ringside_add_test(NAME config_test SOURCES unit/config_test.cpp LIBS ringside_config)
 ringside_add_test(NAME csv_test SOURCES unit/csv_test.cpp LIBS ringside_core)
+ringside_add_test(NAME connections_test SOURCES unit/connections_test.cpp LIBS ringside_connections ringside_webhook ringside_storage)

@@ -150,3 +150,51 @@ TEST_CASE("sip config mistakes name the key and line") {
     auto missing = parse_config("[[pbx]]\nid = \"s\"\ntype = \"sip\"\n", "f.toml");
     CHECK(has_error(missing, "pbx[0].listen", 1));
 }
+
+TEST_CASE("a webhook pbx names a missing, reserved or shared path and a short secret with their lines") {
+    auto r = parse_config(R"([[pbx]]
+id = "cloud"
+type = "webhook"
+path = "/api/calls"
+secret = "short"
+
+[[pbx]]
+id = "cloud2"
+type = "webhook"
+path = "/hooks/a"
+secret = "0123456789abcdef"
+
+[[pbx]]
+id = "cloud3"
+type = "webhook"
+path = "/hooks/a"
+secret = "0123456789abcdef"
+
+[[pbx]]
+id = "cloud4"
+type = "webhook"
+path = "hooks"
+secret = "0123456789abcdef"
+colour = "red"
+)", "ringside.toml");
+    CHECK(has_error(r, "pbx[0].path", 4));
+    CHECK(has_error(r, "pbx[0].secret", 5));
+    CHECK_FALSE(has_error(r, "pbx[1].path"));
+    CHECK(has_error(r, "pbx[2].path", 16));
+    CHECK(has_error(r, "pbx[3].path", 22));
+    CHECK(has_error(r, "pbx[3].colour", 24));
+    for (const auto& e : r.errors)
+        if (e.key == "pbx[2].path") CHECK(e.message.find("cloud2") != std::string::npos);
+}
+
+TEST_CASE("a valid webhook pbx keeps its path and secret") {
+    auto r = parse_config(R"([[pbx]]
+id = "cloud"
+type = "webhook"
+path = "/hooks/cloud"
+secret = "0123456789abcdef"
+)", "ringside.toml");
+    REQUIRE(r.errors.empty());
+    CHECK(r.config->pbx[0].path == "/hooks/cloud");
+    CHECK(r.config->pbx[0].secret == "0123456789abcdef");
+}

@@ -6,3 +6,4 @@ ringside_add_test(NAME password_test SOURCES unit/password_test.cpp LIBS ringsid
 ringside_add_test(NAME time_test SOURCES unit/time_test.cpp LIBS ringside_core)
 ringside_add_test(NAME write_behind_test SOURCES unit/write_behind_test.cpp LIBS ringside_storage)
 ringside_add_test(NAME call_log_test SOURCES unit/call_log_test.cpp LIBS ringside_storage)
+ringside_add_test(NAME sqlite_admin_test SOURCES unit/sqlite_admin_test.cpp LIBS ringside_storage)

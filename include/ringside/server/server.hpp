@@ -23,6 +23,7 @@
 #include "ringside/core/call_service.hpp"
 #include "ringside/core/dialer.hpp"
 #include "ringside/core/phone.hpp"
+#include "ringside/server/pbx_control.hpp"
 #include "ringside/server/pop_hub.hpp"
 #include "ringside/storage/store.hpp"
 
@@ -76,6 +77,10 @@ public:
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
+
+    /// The admin page's PBX routes and the webhook routes go to `control`
+    /// (they answer 503 without one). Call before start().
+    void set_pbx_control(std::shared_ptr<PbxControl> control);
 
     /// Binds and starts accepting. Throws std::runtime_error naming the
     /// address when listen is malformed, the port is in use, or binding is refused.

@@ -77,6 +77,11 @@ public:
     /// Rows only: rings and legs are not stored; an id already present throws
     /// StorageConflict and stores none of the batch.
     void bulk_load_calls(const std::vector<CallRecord>& batch);
+    std::vector<AuditEntry> list_audit(std::optional<std::int64_t> before_id, std::size_t limit) override;
+    bool update_user(const AgentId& username, const UserChange& change) override;
+    std::vector<StoredPbx> list_pbx() override;
+    void create_pbx(const StoredPbx& p) override;
+    bool set_pbx_enabled(const std::string& id, bool enabled) override;
 
 private:
     struct Impl;

@@ -133,6 +133,36 @@ struct ImportMatch {
     std::string matched_on;                // "phone +98..." or "email" when not created
 };
 
+/// A PBX connection added on the admin page (connections from the config
+/// file are not stored). settings is the connection's JSON object as the
+/// admin API takes it, secrets included: the link needs them to log in.
+struct StoredPbx {
+    std::string id;                        // [a-z0-9-]+, unique across config and database
+    std::string type;                      // asterisk-ami | freeswitch-esl | sip | webhook
+    std::string settings;                  // JSON object: host, port, username, secret, password, path, ...
+    bool enabled = true;
+    Timestamp created_at{};
+    std::string created_by;                // username of the admin who added it
+};
+
+/// One audit_log row.
+struct AuditEntry {
+    std::int64_t id = 0;                   // increasing; pages go by it
+    Timestamp at{};
+    std::string actor;                     // username, or "system"
+    std::string action;                    // "pbx.add", "user.disable", "login", ...
+    std::string detail;                    // JSON text, never a secret
+};
+
+/// Changes to one user; unset fields stay as they are.
+struct UserChange {
+    std::optional<std::string> name;
+    std::optional<Role> role;
+    std::optional<std::optional<Extension>> extension;  // set to nullopt to clear the extension
+    std::optional<bool> disabled;
+    std::optional<std::string> password_hash;
+};
+
 struct StoredCredentials {
     User user;
     std::string password_hash;             // libsodium crypto_pwhash_str (Argon2id)
@@ -271,6 +301,19 @@ public:
 
     // ---- audit trail (append-only)
     virtual void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) = 0;
+
+    // ---- administration (admin page)
+    /// Newest first: entries with id < before_id (all when unset), at most limit (1..500).
+    virtual std::vector<AuditEntry> list_audit(std::optional<std::int64_t> before_id, std::size_t limit) = 0;
+    /// Applies the change; false if no such user. Disabling (or a new
+    /// password) also deletes the user's sessions, in the same transaction.
+    virtual bool update_user(const AgentId& username, const UserChange& change) = 0;
+    /// PBX connections added on the admin page, in the order they were added.
+    virtual std::vector<StoredPbx> list_pbx() = 0;
+    /// Throws StorageConflict if the id is taken.
+    virtual void create_pbx(const StoredPbx& p) = 0;
+    /// false if no such stored connection.
+    virtual bool set_pbx_enabled(const std::string& id, bool enabled) = 0;
 };
 
 }  // namespace ringside

@@ -118,6 +118,14 @@ public:
         inner_.audit(a, act, d, at);
     }
 
+    std::vector<AuditEntry> list_audit(std::optional<std::int64_t> before, std::size_t limit) override {
+        return inner_.list_audit(before, limit);
+    }
+    bool update_user(const AgentId& u, const UserChange& c) override { return inner_.update_user(u, c); }
+    std::vector<StoredPbx> list_pbx() override { return inner_.list_pbx(); }
+    void create_pbx(const StoredPbx& p) override { inner_.create_pbx(p); }
+    bool set_pbx_enabled(const std::string& id, bool enabled) override { return inner_.set_pbx_enabled(id, enabled); }
+
 private:
     using Op = CallWrite;
 

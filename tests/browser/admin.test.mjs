@@ -1,0 +1,79 @@
+// The administrator's page: an admin follows the link from the console, sees
+// the config file's PBX connected (read-only), adds a second PBX connection
+// pointing at another simulated Asterisk, sees it connect, tests it, disables
+// it, and reads both changes in the audit log. Then the Persian page.
+import { spawn } from "node:child_process";
+import readline from "node:readline";
+import path from "node:path";
+import { args, run, assert, assertIncludes } from "./lib.mjs";
+
+const a = args();
+let page, branch, branchPort;
+
+/// A second simulated Asterisk (browser_pbx pbx) with its own secret.
+async function startBranchPbx() {
+  branch = spawn(a.pbx, ["pbx", "branch-secret"], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = readline.createInterface({ input: branch.stdout });
+  const first = await new Promise((r) => lines.once("line", r));
+  branchPort = Number(first.replace("port ", ""));
+}
+
+const row = (id) => `#pbx-rows tr[data-id="${id}"]`;
+
+await run("admin", a, [
+  ["an admin reaches the page from the console and sees the config file's PBX connected, read-only", async (site) => {
+    await startBranchPbx();
+    page = await site.page();
+    await site.signIn(page, "admin", "admin-demo").catch(async () => {
+      // An admin has no extension, but the console still connects its socket.
+      await page.waitForSelector("#console:not([hidden])");
+    });
+    await page.waitForSelector("#admin-link:not([hidden])");
+    await page.click("#admin-link");
+    await page.waitForSelector("#panes:not([hidden])");
+    await page.waitForSelector(`${row("main")} [data-state="connected"]`);
+    assertIncludes(await page.textContent(row("main")), "config file", "the source");
+  }],
+  ["a new AMI connection added in the page is stored, connects, and passes the test", async () => {
+    await page.click("#pbx-add-box summary");
+    await page.fill("#pbx-add input[name=id]", "branch");
+    await page.selectOption("#pbx-add select[name=type]", "asterisk-ami");
+    await page.fill("#pbx-add input[name=host]", "127.0.0.1");
+    await page.fill("#pbx-add input[name=port]", String(branchPort));
+    await page.fill("#pbx-add input[name=username]", "ringside");
+    await page.fill("#pbx-add input[name=secret]", "branch-secret");
+    await page.click("#pbx-add button[type=submit]");
+    await page.waitForSelector(`${row("branch")} [data-state="connected"]`, { timeout: 15000 });
+    assertIncludes(await page.textContent(row("branch")), "added here", "the source");
+    await page.click(`${row("branch")} button[data-action="test"]`);
+    await page.waitForSelector("#pbx-verdict.ok");
+    assertIncludes(await page.textContent("#pbx-verdict"), `logged in to 127.0.0.1:${branchPort}`, "verdict");
+  }],
+  ["a wrong field is refused with the field named", async () => {
+    await page.fill("#pbx-add input[name=id]", "Bad Id");
+    await page.click("#pbx-add button[type=submit]");
+    await page.waitForSelector("#pbx-add-error:not([hidden])");
+    assertIncludes(await page.textContent("#pbx-add-error"), "field 'id'", "error");
+  }],
+  ["disabling stops it without a restart, and the audit log shows the addition and the disabling", async (site) => {
+    await page.click(`${row("branch")} button[data-action="disable"]`);
+    await page.waitForSelector(`${row("branch")} [data-state="disabled"]`);
+    await page.waitForSelector('#audit-rows tr[data-action="pbx.disable"]');
+    await page.waitForSelector('#audit-rows tr[data-action="pbx.add"]');
+    const detail = await page.textContent('#audit-rows tr[data-action="pbx.add"]');
+    assertIncludes(detail, "branch", "audit detail");
+    assert(!detail.includes("branch-secret"), "no secret in the audit log");
+    const metrics = await (await fetch(site.base + "/metrics")).text();
+    assertIncludes(metrics, 'ringside_pbx_link_up{pbx="branch",state="stopped"} 0', "the link stopped");
+    await page.screenshot({ path: path.join(a.artifacts, "admin-connections.png"), fullPage: true });
+  }],
+  ["the page speaks Persian, right to left", async () => {
+    await page.selectOption("#lang", "fa");
+    await page.waitForFunction(() => document.documentElement.dir === "rtl");
+    assertIncludes(await page.textContent("#pbx-title"), "اتصال‌های مرکز تلفن", "title");
+    assertIncludes(await page.textContent(row("branch")), "غیرفعال", "state in Persian");
+    await page.screenshot({ path: path.join(a.artifacts, "admin-persian.png"), fullPage: true });
+    branch.stdin.end();
+    branch.kill("SIGTERM");
+  }],
+]);

@@ -1,0 +1,289 @@
+// The administrator's page: PBX connections with live state, test / enable /
+// disable / add; users (create, disable, reset password, role, extension);
+// the audit log, newest first, paged. English and Persian like the console.
+"use strict";
+
+const LANG_KEY = "ringside.lang";  // shared with the agent console
+const POLL_MS = 2000;
+
+const WORDS = {
+  en: {
+    skip: "Skip to the content", title: "Administration", console: "Agent console", language: "Language",
+    pbxTitle: "PBX connections", colId: "Id", colType: "Type", colWhere: "Where", colState: "State",
+    colLastEvent: "Last event", colRate: "Events/s", colReconnects: "Reconnects", colError: "Last error",
+    colActions: "Actions", addPbx: "Add a PBX connection", fId: "Id", fType: "Type", fHost: "Host", fPort: "Port",
+    fUsername: "AMI username", fSecret: "Secret", fPassword: "Password", fPath: "URL path", add: "Add and connect",
+    usersTitle: "Users", colUser: "Username", colName: "Name", colRole: "Role", colExt: "Extension", colStatus: "Status",
+    addUser: "Add a user", create: "Create", auditTitle: "Audit log", colWhen: "When", colActor: "Who",
+    colAction: "Action", colDetail: "Detail", older: "Older entries",
+    r_agent: "Agent", r_supervisor: "Supervisor", r_admin: "Administrator",
+    s_connected: "Connected", s_connecting: "Connecting", s_reconnecting: "Reconnecting", s_login_refused: "Login refused",
+    s_stopped: "Stopped", s_disabled: "Disabled", s_unsupported: "Not supported", s_listening: "Listening",
+    fromConfig: "config file", fromDb: "added here", test: "Test connection", testing: "Testing…",
+    enable: "Enable", disable: "Disable", never: "never", active: "Active", userDisabled: "Disabled",
+    resetPassword: "Reset password", newPassword: "New password for {u} (at least 8 characters):",
+    newExtension: "Extension for {u} (empty to clear):", changeExt: "Change extension",
+    testOk: "{id}: {msg}", testBad: "{id}: {msg}", added: "Connection {id} added.",
+    needAdmin: "This page is for administrators.", signInFirst: "Sign in on the agent console first.",
+    passwordDone: "Password of {u} changed; their sessions ended.", saved: "Saved.",
+  },
+  fa: {
+    skip: "رفتن به محتوا", title: "مدیریت", console: "میز کار اپراتور", language: "زبان",
+    pbxTitle: "اتصال‌های مرکز تلفن", colId: "شناسه", colType: "نوع", colWhere: "نشانی", colState: "وضعیت",
+    colLastEvent: "آخرین رویداد", colRate: "رویداد در ثانیه", colReconnects: "اتصال دوباره", colError: "آخرین خطا",
+    colActions: "کارها", addPbx: "افزودن اتصال مرکز تلفن", fId: "شناسه", fType: "نوع", fHost: "میزبان", fPort: "درگاه",
+    fUsername: "نام کاربری AMI", fSecret: "رمز مشترک", fPassword: "گذرواژه", fPath: "مسیر نشانی", add: "افزودن و اتصال",
+    usersTitle: "کاربران", colUser: "نام کاربری", colName: "نام", colRole: "نقش", colExt: "داخلی", colStatus: "حالت",
+    addUser: "افزودن کاربر", create: "ساختن", auditTitle: "گزارش ممیزی", colWhen: "زمان", colActor: "کاربر",
+    colAction: "کار", colDetail: "جزئیات", older: "موارد قدیمی‌تر",
+    r_agent: "اپراتور", r_supervisor: "سرپرست", r_admin: "مدیر",
+    s_connected: "وصل", s_connecting: "در حال اتصال", s_reconnecting: "اتصال دوباره", s_login_refused: "ورود رد شد",
+    s_stopped: "متوقف", s_disabled: "غیرفعال", s_unsupported: "پشتیبانی نمی‌شود", s_listening: "در انتظار",
+    fromConfig: "فایل پیکربندی", fromDb: "افزوده در اینجا", test: "آزمایش اتصال", testing: "در حال آزمایش…",
+    enable: "فعال کردن", disable: "غیرفعال کردن", never: "هرگز", active: "فعال", userDisabled: "غیرفعال",
+    resetPassword: "گذرواژهٔ تازه", newPassword: "گذرواژهٔ تازه برای {u} (دست‌کم ۸ نویسه):",
+    newExtension: "داخلی {u} (خالی برای برداشتن):", changeExt: "تغییر داخلی",
+    testOk: "{id}: {msg}", testBad: "{id}: {msg}", added: "اتصال {id} افزوده شد.",
+    needAdmin: "این صفحه برای مدیران است.", signInFirst: "نخست در میز کار اپراتور وارد شوید.",
+    passwordDone: "گذرواژهٔ {u} عوض شد و نشست‌هایش بسته شد.", saved: "ذخیره شد.",
+  },
+};
+
+let lang = localStorage.getItem(LANG_KEY) || ((navigator.language || "").startsWith("fa") ? "fa" : "en");
+const $ = (id) => document.getElementById(id);
+function t(key, vars) {
+  let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
+  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}
+function locale() { return lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB"; }
+function num(n) { return new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(n); }
+function when(iso) {
+  if (!iso) return t("never");
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "medium" }).format(d);
+}
+
+async function api(method, path, body) {
+  try {
+    const res = await fetch(path, {
+      method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    let data = null;
+    try { data = await res.json(); } catch { /* empty */ }
+    return { ok: res.ok, status: res.status, data };
+  } catch (e) {
+    return { ok: false, status: 0, data: { message: String(e.message || e) } };
+  }
+}
+function errText(res) { return (res.data && res.data.message) || `HTTP ${res.status}`; }
+
+function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (k === "class") e.className = v;
+    else if (k === "text") e.textContent = v;
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const k of kids.flat()) if (k !== null && k !== undefined && k !== false) e.append(k);
+  return e;
+}
+
+function verdict(el, ok, text) {
+  el.textContent = text;
+  el.className = "verdict " + (ok ? "ok" : "bad");
+  el.hidden = false;
+}
+
+// ---------------------------------------------------------------- PBX connections
+
+let connections = [];
+
+function renderPbx() {
+  const rows = connections.map((c) => {
+    const where = c.path || (c.host ? `${c.host}:${c.port}` : c.listen || "");
+    const state = c.type === "webhook" && c.state === "connected" ? "listening" : c.state;
+    return h("tr", { "data-id": c.id },
+      h("td", {}, h("bdi", { text: c.id }), h("span", { class: "tag", text: c.read_only ? t("fromConfig") : t("fromDb") })),
+      h("td", { text: c.type }),
+      h("td", { dir: "ltr", text: where }),
+      h("td", {}, h("span", { class: `state ${c.state}`, "data-state": c.state, text: t("s_" + state) })),
+      h("td", { text: when(c.last_event_at) }),
+      h("td", { text: num(c.events_per_second) }),
+      h("td", { text: num(c.reconnects) }),
+      h("td", { class: "err", dir: "auto", text: c.last_error || "" }),
+      h("td", {}, h("div", { class: "actions" },
+        h("button", { type: "button", class: "small", "data-action": "test", onclick: () => testPbx(c.id), text: t("test") }),
+        h("button", { type: "button", class: "small", "data-action": c.enabled ? "disable" : "enable",
+                      onclick: () => enablePbx(c.id, !c.enabled), text: c.enabled ? t("disable") : t("enable") }))));
+  });
+  $("pbx-rows").replaceChildren(...rows);
+}
+
+async function loadPbx() {
+  const res = await api("GET", "/api/admin/pbx");
+  if (!res.ok) return;
+  connections = res.data.connections;
+  renderPbx();
+}
+
+async function testPbx(id) {
+  const box = $("pbx-verdict");
+  box.textContent = t("testing");
+  box.className = "verdict";
+  box.hidden = false;
+  const res = await api("POST", `/api/admin/pbx/${encodeURIComponent(id)}/test`);
+  if (!res.ok) return verdict(box, false, errText(res));
+  verdict(box, res.data.ok, t(res.data.ok ? "testOk" : "testBad", { id, msg: res.data.message }));
+}
+
+async function enablePbx(id, enabled) {
+  const res = await api("PATCH", `/api/admin/pbx/${encodeURIComponent(id)}`, { enabled });
+  if (!res.ok) return verdict($("pbx-verdict"), false, errText(res));
+  await Promise.all([loadPbx(), loadAudit(true)]);
+}
+
+function showFieldsFor(type) {
+  for (const l of $("pbx-add").querySelectorAll("label[data-for]")) l.hidden = !l.dataset.for.split(" ").includes(type);
+}
+$("pbx-add").type.addEventListener("change", (e) => showFieldsFor(e.target.value));
+
+$("pbx-add").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target, type = f.type.value;
+  const body = { id: f.id.value.trim(), type };
+  if (type !== "webhook") {
+    body.host = f.host.value.trim();
+    if (f.port.value) body.port = Number(f.port.value);
+  }
+  if (type === "asterisk-ami") { body.username = f.username.value; body.secret = f.secret.value; }
+  if (type === "freeswitch-esl") body.password = f.password.value;
+  if (type === "webhook") { body.path = f.path.value.trim(); body.secret = f.secret.value; }
+  const res = await api("POST", "/api/admin/pbx", body);
+  const err = $("pbx-add-error");
+  if (!res.ok) { err.textContent = errText(res); err.hidden = false; return; }
+  err.hidden = true;
+  f.reset();
+  showFieldsFor(f.type.value);
+  verdict($("pbx-verdict"), true, t("added", { id: body.id }));
+  await Promise.all([loadPbx(), loadAudit(true)]);
+});
+
+// ---------------------------------------------------------------- users
+
+let users = [];
+
+function renderUsers() {
+  const rows = users.map((u) => h("tr", { "data-user": u.username },
+    h("td", { dir: "ltr", text: u.username }),
+    h("td", {}, h("bdi", { text: u.name })),
+    h("td", {}, h("select", { "aria-label": t("colRole"), onchange: (e) => patchUser(u.username, { role: e.target.value }) },
+      ...["agent", "supervisor", "admin"].map((r) => h("option", { value: r, selected: u.role === r, text: t("r_" + r) })))),
+    h("td", { dir: "ltr", text: u.extension || "" }),
+    h("td", { text: u.disabled ? t("userDisabled") : t("active") }),
+    h("td", {}, h("div", { class: "actions" },
+      h("button", { type: "button", class: "small", onclick: () => patchUser(u.username, { disabled: !u.disabled }),
+                    text: u.disabled ? t("enable") : t("disable") }),
+      h("button", { type: "button", class: "small", onclick: () => changeExtension(u), text: t("changeExt") }),
+      h("button", { type: "button", class: "small", onclick: () => resetPassword(u.username), text: t("resetPassword") })))));
+  $("user-rows").replaceChildren(...rows);
+}
+
+async function loadUsers() {
+  const res = await api("GET", "/api/admin/users");
+  if (!res.ok) return;
+  users = res.data.users;
+  renderUsers();
+}
+
+async function patchUser(username, change) {
+  const res = await api("PATCH", `/api/admin/users/${encodeURIComponent(username)}`, change);
+  if (!res.ok) verdict($("user-verdict"), false, errText(res));
+  else verdict($("user-verdict"), true, t("saved"));
+  await Promise.all([loadUsers(), loadAudit(true)]);
+}
+
+async function changeExtension(u) {
+  const ext = prompt(t("newExtension", { u: u.username }), u.extension || "");
+  if (ext === null) return;
+  await patchUser(u.username, { extension: ext.trim() || null });
+}
+
+async function resetPassword(username) {
+  const password = prompt(t("newPassword", { u: username }));
+  if (!password) return;
+  const res = await api("POST", `/api/admin/users/${encodeURIComponent(username)}/password`, { password });
+  verdict($("user-verdict"), res.ok, res.ok ? t("passwordDone", { u: username }) : errText(res));
+  await loadAudit(true);
+}
+
+$("user-add").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const body = { username: f.username.value.trim(), role: f.role.value, password: f.password.value };
+  if (f.name.value.trim()) body.name = f.name.value.trim();
+  if (f.extension.value.trim()) body.extension = f.extension.value.trim();
+  const res = await api("POST", "/api/admin/users", body);
+  const err = $("user-add-error");
+  if (!res.ok) { err.textContent = errText(res); err.hidden = false; return; }
+  err.hidden = true;
+  f.reset();
+  await Promise.all([loadUsers(), loadAudit(true)]);
+});
+
+// ---------------------------------------------------------------- audit log
+
+let audit = [], nextBefore = null;
+
+async function loadAudit(fresh) {
+  const q = fresh || nextBefore === null ? "" : `&before=${nextBefore}`;
+  const res = await api("GET", `/api/admin/audit?limit=50${q}`);
+  if (!res.ok) return;
+  audit = fresh ? res.data.entries : audit.concat(res.data.entries);
+  nextBefore = res.data.next_before;
+  $("audit-more").hidden = nextBefore === null;
+  $("audit-rows").replaceChildren(...audit.map((a) => h("tr", { "data-action": a.action },
+    h("td", { text: when(a.at) }), h("td", { dir: "ltr", text: a.actor }), h("td", { dir: "ltr", text: a.action }),
+    h("td", { class: "detail", dir: "ltr", text: a.detail }))));
+}
+$("audit-more").addEventListener("click", () => loadAudit(false));
+
+// ---------------------------------------------------------------- start
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  document.documentElement.dir = lang === "fa" ? "rtl" : "ltr";
+  $("lang").value = lang;
+  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  renderPbx();
+  renderUsers();
+}
+$("lang").addEventListener("change", (e) => {
+  lang = e.target.value;
+  localStorage.setItem(LANG_KEY, lang);
+  applyLanguage();
+  loadAudit(true);
+});
+
+async function start() {
+  applyLanguage();
+  showFieldsFor($("pbx-add").type.value);
+  const me = await api("GET", "/api/me");
+  const gate = $("gate");
+  if (!me.ok || me.data.user.role !== "admin") {
+    gate.textContent = "";
+    gate.append(me.ok ? t("needAdmin") : h("a", { href: "/", text: t("signInFirst") }));
+    gate.hidden = false;
+    return;
+  }
+  $("who").textContent = me.data.user.name || me.data.user.username;
+  $("who").hidden = false;
+  $("panes").hidden = false;
+  await Promise.all([loadPbx(), loadUsers(), loadAudit(true)]);
+  setInterval(loadPbx, POLL_MS);
+}
+start();
