@@ -73,12 +73,12 @@ const customerFile = (() => {
     render();
   }
 
-  async function open(id) {
+  async function open(id, message = "") {
     const [file, tl] = await Promise.all([api("GET", `/api/customers/${id}`), api("GET", `/api/customers/${id}/timeline?limit=50`)]);
     if (!file.ok) { st.message = errText(file); render(); return; }
     st.file = file.data;
     st.timeline = tl.ok ? tl.data.interactions : [];
-    st.message = "";
+    st.message = message;
     render();
   }
 
@@ -94,16 +94,14 @@ const customerFile = (() => {
     if (tags.join(",") !== (c.tags || []).join(",")) body.tags = tags;
     if (f.tier.value !== (c.tier || "")) body.tier = f.tier.value;
     const res = await api("PATCH", `/api/customers/${c.id}`, body);
-    st.message = res.ok ? ct("saved") : errText(res);
-    if (res.ok) await open(c.id); else render();
+    if (res.ok) await open(c.id, ct("saved")); else { st.message = errText(res); render(); }
   }
 
   async function addEntry(e) {
     e.preventDefault();
     const f = e.target;
     const res = await api("POST", `/api/customers/${st.file.id}/interactions`, { channel: f.channel.value, summary: f.summary.value });
-    st.message = res.ok ? ct("added") : errText(res);
-    if (res.ok) await open(st.file.id); else render();
+    if (res.ok) await open(st.file.id, ct("added")); else { st.message = errText(res); render(); }
   }
 
   function field(name, value, attrs = {}) {
