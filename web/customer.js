@@ -173,7 +173,12 @@ const customerFile = (() => {
   }
 
   return {
-    signedIn() { ensure(); show(button, true); render(); },
+    signedIn() {
+      ensure(); show(button, true); render();
+      // A link from elsewhere (the supervisors' call detail) opens one file: /#customer=ID
+      const m = /^#customer=(\d+)$/.exec(location.hash);
+      if (m) { st.open = true; open(Number(m[1])); }
+    },
     signedOut() { ensure(); st.open = false; st.file = null; st.results = []; st.query = ""; show(button, false); render(); },
     language() { if (panel) render(); },
   };

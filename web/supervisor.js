@@ -325,7 +325,7 @@ function renderDetail(d) {
   fact(t("waitCol") + " / " + t("talkCol"), `${fmtSecs(c.wait_seconds)} / ${fmtSecs(c.talk_seconds)}`);
   fact(t("disposition"), [c.disposition, c.notes].filter(Boolean).join(" — ") || "–");
   if (d.customer) {
-    const a = el("a", { id: "detail-customer", href: "/api/customers/" + d.customer.id, text: d.customer.name, dir: "auto" });
+    const a = el("a", { id: "detail-customer", href: "/#customer=" + d.customer.id, text: d.customer.name, dir: "auto" });
     fact(t("customer"), a);
   }
   const ol = $("timeline");

@@ -169,3 +169,23 @@ TEST_CASE("every domain failure maps to one HTTP status and code") {
     CHECK(error_code_name(DomainError::forbidden) == "forbidden");
     CHECK(error_body("invalid_json", "bad") == R"({"error":"invalid_json","message":"bad"})");
 }
+
+TEST_CASE("a literal path segment wins over a capture whatever the order the routes were added in") {
+    Router<int> r;
+    r.add(http::verb::get, "/api/calls/{id}", 1);
+    r.add(http::verb::post, "/api/calls/dial", 2);
+
+    auto dial = r.match(http::verb::post, "/api/calls/dial");
+    REQUIRE(dial.handler);
+    CHECK(*dial.handler == 2);
+    CHECK(dial.params.empty());
+
+    auto call = r.match(http::verb::get, "/api/calls/main-17.3");
+    REQUIRE(call.handler);
+    CHECK(*call.handler == 1);
+    CHECK(call.params == std::vector<std::string>{"main-17.3"});
+
+    auto wrong = r.match(http::verb::post, "/api/calls/main-17.3");
+    CHECK_FALSE(wrong.handler);
+    CHECK(wrong.allow == "GET");
+}

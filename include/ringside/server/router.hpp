@@ -42,25 +42,34 @@ public:
         routes_.push_back(std::move(r));
     }
 
+    /// The most specific pattern matching the path wins: the one with the
+    /// fewest captures ("/api/calls/dial" before "/api/calls/{id}"), the
+    /// first added among equals; its verbs decide between handler and 405.
     Match match(http_verb::verb v, std::string_view path) const {
         Match m;
         const auto segs = split_path(path);
+        const Route* best = nullptr;
+        std::vector<std::string> best_params;
         for (const auto& r : routes_) {
             std::vector<std::string> params;
             if (!matches(r, segs, params)) continue;
-            m.pattern = r.pattern;
-            for (const auto& [verb, h] : r.verbs) {
-                if (verb == v) {
-                    m.handler = &h;
-                    m.params = std::move(params);
-                    return m;
-                }
+            if (!best || params.size() < best_params.size()) {
+                best = &r;
+                best_params = std::move(params);
             }
-            for (const auto& [verb, h] : r.verbs) {
-                if (!m.allow.empty()) m.allow += ", ";
-                m.allow += std::string(http_verb::to_string(verb));
+        }
+        if (!best) return m;
+        m.pattern = best->pattern;
+        for (const auto& [verb, h] : best->verbs) {
+            if (verb == v) {
+                m.handler = &h;
+                m.params = std::move(best_params);
+                return m;
             }
-            return m;
+        }
+        for (const auto& [verb, h] : best->verbs) {
+            if (!m.allow.empty()) m.allow += ", ";
+            m.allow += std::string(http_verb::to_string(verb));
         }
         return m;
     }
