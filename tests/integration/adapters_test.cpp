@@ -1,14 +1,21 @@
-// The same three calls told by three kinds of PBX at once, to one real
+// The same three calls told by four kinds of PBX at once, to one real
 // `ringside serve`: Asterisk (the simulated Asterisk over real AMI), FreeSWITCH
-// (the in-test event socket peer, real ESL bytes) and a hosted PBX (signed
+// (the in-test event socket peer, real ESL bytes), a hosted PBX (signed
 // webhook POSTs over real HTTP, signed with the openssl command line as the
-// docs show). Agents get the same pops and the calls the same records; only
-// the PBX id in the call id differs. Two broken PBXs are configured too (one
-// unreachable, one refusing the login): they stall nobody.
+// docs show) and a SIP PBX (sipp, Debian's sip-tester, as the real peer
+// forking INVITEs to Ringside's SIP adapter in mode "uas"). Agents get the
+// same pops and the calls the same records; only the PBX id in the call id
+// differs. Two broken PBXs are configured too (one unreachable, one refusing
+// the login): they stall nobody.
 //
 // A new adapter joins by adding a Driver.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <csignal>
+
+#include <filesystem>
 #include <functional>
 
 #include "../unit/esl_fixtures.hpp"
@@ -129,6 +136,48 @@ private:
     std::string call_;
 };
 
+/// sipp as the PBX forking each call's INVITE to Ringside beside the agent's
+/// phone (mode "uas", scenarios in tests/integration/sip/adapters_*.xml). An
+/// answered call is a CANCEL with "Reason: SIP;cause=200" (answered on the
+/// extension's own phone), the caller hanging up a plain CANCEL. A forked
+/// branch never sees the conversation, so SIP's records have talk time 0
+/// where the other PBXs report the real one; record_view leaves talk time
+/// out for all of them. The caller goes in P-Asserted-Identity as the PBX
+/// presents it; the Call-ID is ours, so we know Ringside's call id.
+class SipDriver final : public Driver {
+public:
+    SipDriver(Site& site, unsigned short sip_port) : site_(site), sip_port_(sip_port) {}
+    std::string pbx() const override { return "sip"; }
+    std::string start(const Scenario& s, int n) override {
+        const std::string cid = "adapters-" + std::to_string(n) + "-" + std::to_string(::getpid());
+        const auto scenario = std::filesystem::path(RINGSIDE_SOURCE_DIR) / "tests" / "integration" / "sip" /
+                              (s.answered ? "adapters_answered.xml" : "adapters_caller_cancels.xml");
+        // Bounded: one call (-m 1), 20 s at most (-timeout), a failure if so.
+        sipp_ = std::make_unique<Process>(
+            std::vector<std::string>{"/usr/bin/sipp", "-sf", scenario.string(), "-i", "127.0.0.1", "-p",
+                                     std::to_string(free_port()), "-m", "1", "-timeout", "20s", "-timeout_error",
+                                     "-nostdin", "-s", s.ext, "-key", "caller", s.caller, "-cid_str", cid, "-t",
+                                     "u1", "127.0.0.1:" + std::to_string(sip_port_)},
+            site_.dir.path);
+        return "sip-" + cid;  // call_key(Call-ID): the cid has only safe characters
+    }
+    void finish(const Scenario&, int) override {  // sipp rings 1 s, then CANCELs on its own
+        auto status = sipp_->wait(25s);
+        if (!status) {
+            sipp_->signal(SIGKILL);
+            sipp_->wait(5s);
+        }
+        const bool ok = status && *status == 0;
+        CHECK_MESSAGE(ok, "sipp failed: " << sipp_->out() << sipp_->err());
+        sipp_.reset();
+    }
+
+private:
+    Site& site_;
+    unsigned short sip_port_;
+    std::unique_ptr<Process> sipp_;
+};
+
 /// What an agent saw and what was stored, without what must differ (ids, times).
 json pop_view(const json& m) {
     json v = {{"from", m["call"]["from"]}, {"from_raw", m["call"]["from_raw"]}, {"direction", m["call"]["direction"]},
@@ -144,11 +193,13 @@ json record_view(const json& c) {
 
 }  // namespace
 
-TEST_CASE("the same three calls through AMI, ESL and webhook give the same pops and records, "
+TEST_CASE("the same three calls through AMI, ESL, webhook and SIP give the same pops and records, "
           "while an unreachable PBX and one refusing the login stall nobody") {
     EslServer fs("ClueCon");
     const std::string hook_secret = "webhook-secret-0123456789";
     const unsigned short dead_port = free_port();  // nothing listens here
+    const unsigned short sip_port = free_port();
+    REQUIRE_MESSAGE(std::filesystem::exists("/usr/bin/sipp"), "sipp is missing: scripts/install-deps --test installs sip-tester");
     SiteOptions o;
     o.region = "IR";
     Site site(o);
@@ -160,7 +211,8 @@ TEST_CASE("the same three calls through AMI, ESL and webhook give the same pops 
         "[[pbx]]\nid = \"dead\"\ntype = \"asterisk-ami\"\nhost = \"127.0.0.1\"\nport = " + std::to_string(dead_port) +
         "\nusername = \"ringside\"\nsecret = \"s3cret\"\n"
         "[[pbx]]\nid = \"refused\"\ntype = \"asterisk-ami\"\nhost = \"127.0.0.1\"\nport = " +
-        std::to_string(site.pbx->port()) + "\nusername = \"ringside\"\nsecret = \"wrong\"\n";
+        std::to_string(site.pbx->port()) + "\nusername = \"ringside\"\nsecret = \"wrong\"\n"
+        "[[pbx]]\nid = \"sip\"\ntype = \"sip\"\nmode = \"uas\"\nlisten = \"127.0.0.1:" + std::to_string(sip_port) + "\"\n";
     REQUIRE(site.add_user("alice", "agent", "1001") == 0);
     REQUIRE(site.add_user("bob", "agent", "1002") == 0);
     REQUIRE(site.add_user("sam", "supervisor", "") == 0);
@@ -181,7 +233,7 @@ TEST_CASE("the same three calls through AMI, ESL and webhook give the same pops 
             const json all = http(site.port, "GET", "/api/admin/pbx", "", admin).json();
             for (const auto& c : all["connections"]) byid[c["id"].get<std::string>()] = c;
             if (byid["refused"]["state"] == "login_refused" && byid["dead"]["reconnects"].get<int>() >= 1 &&
-                byid["fs"]["state"] == "connected")
+                byid["fs"]["state"] == "connected" && byid["sip"]["state"] == "connected")
                 break;
             std::this_thread::sleep_for(100ms);
         }
@@ -189,6 +241,7 @@ TEST_CASE("the same three calls through AMI, ESL and webhook give the same pops 
         CHECK(byid["main"]["state"] == "connected");
         CHECK(byid["fs"]["state"] == "connected");
         CHECK(byid["cloud"]["state"] == "connected");
+        CHECK(byid["sip"]["state"] == "connected");
         CHECK(byid["refused"]["state"] == "login_refused");
         CHECK(byid["dead"]["state"] != "connected");
         CHECK(byid["dead"]["last_error"].get<std::string>().find("cannot reach AMI at 127.0.0.1:" +
@@ -202,7 +255,8 @@ TEST_CASE("the same three calls through AMI, ESL and webhook give the same pops 
     AmiDriver ami(site);
     EslDriver esl(fs);
     WebhookDriver hook(site, hook_secret);
-    std::vector<Driver*> drivers = {&ami, &esl, &hook};
+    SipDriver sip(site, sip_port);
+    std::vector<Driver*> drivers = {&ami, &esl, &hook, &sip};
 
     // results[scenario][driver] = {pop, record}
     std::vector<std::vector<std::pair<json, json>>> results(scenarios.size());
