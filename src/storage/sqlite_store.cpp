@@ -1293,7 +1293,7 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
         param(*q.phone);
     } else if (q.email) {
         from = "customers c";
-        where += " AND c.email_key = ?";
+        where += " AND c.email_key = ? AND c.email_key <> ''";  // <> '': lets SQLite use the partial index customers_email_key
         param(lower_ascii(*q.email));
     } else if (!terms.empty()) {
         from = "customer_terms d JOIN customers c ON c.id = d.customer_id";
@@ -1311,7 +1311,7 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
         from = "customers c";
     }
     if (q.email && q.phone) {
-        where += " AND c.email_key = ?";
+        where += " AND c.email_key = ? AND c.email_key <> ''";  // <> '': lets SQLite use the partial index customers_email_key
         param(lower_ascii(*q.email));
     }
     for (const auto& t : terms) {
@@ -1534,7 +1534,7 @@ std::vector<ImportMatch> SqliteStore::import_customers(const std::vector<Custome
                 }
             }
             if (!m.customer_id && !cu.email.empty()) {
-                Query q(c, "SELECT id FROM customers WHERE email_key = ? ORDER BY id LIMIT 1");
+                Query q(c, "SELECT id FROM customers WHERE email_key = ? AND email_key <> '' ORDER BY id LIMIT 1");
                 q.bind(lower_ascii(cu.email));
                 if (q.step()) {
                     m.customer_id = q.i64(0);
@@ -1578,7 +1578,7 @@ std::vector<ImportRowResult> SqliteStore::import_orders(const std::vector<OrderR
                 q.bind(o.phone);
                 if (q.step()) customer = q.i64(0);
             } else {
-                Query q(c, "SELECT id FROM customers WHERE email_key = ? AND status = 'active' ORDER BY id DESC LIMIT 1");
+                Query q(c, "SELECT id FROM customers WHERE email_key = ? AND email_key <> '' AND status = 'active' ORDER BY id DESC LIMIT 1");
                 q.bind(lower_ascii(o.email));
                 if (q.step()) customer = q.i64(0);
             }
