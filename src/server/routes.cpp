@@ -10,6 +10,7 @@
 #include "ringside/core/password.hpp"
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
+#include "route_answers.hpp"
 #include "server_state.hpp"
 
 namespace ringside::server::detail {
@@ -17,56 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 using http::verb;
-
-// ---------------------------------------------------------------- answers
-
-void reply(const ExchangePtr& ex, http::status status, const json& body) {
-    ex->respond(json_reply(ex->req, status, body));
-}
-
-void reply_error(const ExchangePtr& ex, http::status status, std::string_view code, std::string_view message) {
-    ex->respond(error_reply(ex->req, status, code, message));
-}
-
-void reply_failure(const ExchangePtr& ex, const Failure& f) {
-    reply_error(ex, status_for(f.code), error_code_name(f.code), f.message);
-}
-
-void reply_invalid(const ExchangePtr& ex, std::string_view message) {
-    reply_error(ex, http::status::bad_request, "invalid_argument", message);
-}
-
-void reply_internal(const ExchangePtr& ex, std::string_view where, const std::exception& e) {
-    spdlog::error("http: {} failed: {}", where, e.what());
-    reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
-}
-
-/// Runs fn, answering 500 (detail logged, not sent) if it throws. For work
-/// that runs away from the session (engine strand, blocking pool).
-template <class Fn>
-void guarded(const ExchangePtr& ex, std::string_view where, Fn&& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        reply_internal(ex, where, e);
-    }
-}
-
-// ---------------------------------------------------------------- request bodies
-
-/// The body as a JSON object, or an answered 400 "invalid_json".
-std::optional<json> json_body(const ExchangePtr& ex) {
-    auto j = json::parse(ex->req.body(), nullptr, false);
-    if (j.is_discarded()) {
-        reply_error(ex, http::status::bad_request, "invalid_json", "the request body is not valid JSON");
-        return std::nullopt;
-    }
-    if (!j.is_object()) {
-        reply_error(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
-        return std::nullopt;
-    }
-    return j;
-}
 
 /// Reads typed fields from a JSON object; the first problem wins and names the field.
 class Fields {

@@ -10,6 +10,7 @@
 #include "ringside/core/password.hpp"
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
+#include "route_answers.hpp"
 #include "server_state.hpp"
 
 namespace ringside::server::detail {
@@ -17,43 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 using http::verb;
-
-void reply(const ExchangePtr& ex, http::status status, const json& body) { ex->respond(json_reply(ex->req, status, body)); }
-
-void reply_error(const ExchangePtr& ex, http::status status, std::string_view code, std::string_view message) {
-    ex->respond(error_reply(ex->req, status, code, message));
-}
-
-void reply_invalid(const ExchangePtr& ex, std::string_view message) {
-    reply_error(ex, http::status::bad_request, "invalid_argument", message);
-}
-
-void reply_failure(const ExchangePtr& ex, const Failure& f) {
-    reply_error(ex, status_for(f.code), error_code_name(f.code), f.message);
-}
-
-template <class Fn>
-void guarded(const ExchangePtr& ex, std::string_view where, Fn&& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        spdlog::error("http: {} failed: {}", where, e.what());
-        reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
-    }
-}
-
-std::optional<json> json_object_body(const ExchangePtr& ex) {
-    auto j = json::parse(ex->req.body(), nullptr, false);
-    if (j.is_discarded()) {
-        reply_error(ex, http::status::bad_request, "invalid_json", "the request body is not valid JSON");
-        return std::nullopt;
-    }
-    if (!j.is_object()) {
-        reply_error(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
-        return std::nullopt;
-    }
-    return j;
-}
 
 /// The first problem with a body, naming the field.
 std::optional<std::string> unknown_field(const json& j, std::initializer_list<std::string_view> allowed) {
@@ -141,7 +105,7 @@ void add_admin_routes(State& st) {
     r.add(verb::post, "/api/admin/pbx", admin([control](const ExchangePtr& ex) {
         auto* c = control(ex);
         if (!c) return;
-        auto body = json_object_body(ex);
+        auto body = json_body(ex);
         if (!body) return;
         auto result = c->add(*body, ex->user->username.value());
         if (!result) return reply_failure(ex, result.failure());
@@ -152,7 +116,7 @@ void add_admin_routes(State& st) {
     r.add(verb::patch, "/api/admin/pbx/{id}", admin([control](const ExchangePtr& ex) {
         auto* c = control(ex);
         if (!c) return;
-        auto body = json_object_body(ex);
+        auto body = json_body(ex);
         if (!body) return;
         if (auto bad = unknown_field(*body, {"enabled"})) return reply_invalid(ex, *bad);
         auto it = body->find("enabled");
@@ -183,7 +147,7 @@ void add_admin_routes(State& st) {
 
     // POST /api/admin/users {"username","name","role","extension","password"} -> 201 {"user"}
     r.add(verb::post, "/api/admin/users", admin([&st](const ExchangePtr& ex) {
-        auto body = json_object_body(ex);
+        auto body = json_body(ex);
         if (!body) return;
         if (auto bad = unknown_field(*body, {"username", "name", "role", "extension", "password"}))
             return reply_invalid(ex, *bad);
@@ -227,7 +191,7 @@ void add_admin_routes(State& st) {
     // PATCH /api/admin/users/{username} {"name","role","extension","disabled"} -> 200 {"user"}
     // Disabling ends the user's sessions at once. An admin cannot disable or demote themselves.
     r.add(verb::patch, "/api/admin/users/{username}", admin([&st](const ExchangePtr& ex) {
-        auto body = json_object_body(ex);
+        auto body = json_body(ex);
         if (!body) return;
         if (auto bad = unknown_field(*body, {"name", "role", "extension", "disabled"})) return reply_invalid(ex, *bad);
         UserChange ch;
@@ -279,7 +243,7 @@ void add_admin_routes(State& st) {
 
     // POST /api/admin/users/{username}/password {"password"} -> 200 {"status":"ok"}; their sessions end.
     r.add(verb::post, "/api/admin/users/{username}/password", admin([&st](const ExchangePtr& ex) {
-        auto body = json_object_body(ex);
+        auto body = json_body(ex);
         if (!body) return;
         if (auto bad = unknown_field(*body, {"password"})) return reply_invalid(ex, *bad);
         std::string password;

@@ -11,6 +11,7 @@
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
 #include "ringside/storage/customer_import.hpp"
+#include "route_answers.hpp"
 #include "server_state.hpp"
 
 namespace ringside::server::detail {
@@ -19,28 +20,12 @@ namespace {
 using json = nlohmann::json;
 using http::verb;
 
-void reply(const ExchangePtr& ex, http::status status, const json& body) { ex->respond(json_reply(ex->req, status, body)); }
-void reply_error(const ExchangePtr& ex, http::status status, std::string_view code, std::string_view message) {
-    ex->respond(error_reply(ex->req, status, code, message));
-}
-void reply_invalid(const ExchangePtr& ex, std::string_view message) {
-    reply_error(ex, http::status::bad_request, "invalid_argument", message);
-}
 void reply_not_found(const ExchangePtr& ex, std::string_view what) {
     reply_error(ex, http::status::not_found, "not_found", std::string("no such ") + std::string(what));
 }
 void reply_problem(const ExchangePtr& ex, const FieldProblem& p) {
     if (p.forbidden) return reply_error(ex, http::status::forbidden, "forbidden", p.message);
     reply_invalid(ex, p.message);
-}
-
-std::optional<json> json_body(const ExchangePtr& ex) {
-    auto j = json::parse(ex->req.body(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-        reply_error(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
-        return std::nullopt;
-    }
-    return j;
 }
 
 std::optional<std::int64_t> parse_id(std::string_view s) {

@@ -4,6 +4,7 @@
 // outbound call. The outcome reaches the agent over the WebSocket.
 #include <spdlog/spdlog.h>
 
+#include "route_answers.hpp"
 #include "server_state.hpp"
 
 namespace ringside::server::detail {
@@ -11,10 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 using http::verb;
-
-void fail(const ExchangePtr& ex, http::status status, std::string_view code, std::string_view message) {
-    ex->respond(error_reply(ex->req, status, code, message));
-}
 
 /// A string field of at most max_len bytes; "" when absent or null. Sets
 /// `error` (naming the field) when it is there but not a string or too long.
@@ -44,10 +41,10 @@ void add_dial_routes(State& st) {
     st.router.add(verb::post, "/api/calls/dial", Endpoint{Access::user, Role::agent, [&st](const ExchangePtr& ex) {
         auto body = json::parse(ex->req.body(), nullptr, false);
         if (body.is_discarded() || !body.is_object())
-            return fail(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
+            return reply_error(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
         for (const auto& [key, value] : body.items())
             if (key != "number" && key != "customer_id" && key != "extension" && key != "pbx")
-                return fail(ex, http::status::bad_request, "invalid_argument", "unknown field '" + key + "'");
+                return reply_error(ex, http::status::bad_request, "invalid_argument", "unknown field '" + key + "'");
         std::string error;
         const auto number = text_field(body, "number", 64, error);
         const auto ext_field = text_field(body, "extension", 32, error);
@@ -58,28 +55,28 @@ void add_dial_routes(State& st) {
             if (!it->is_number_integer() || it->get<std::int64_t>() <= 0) error = "field 'customer_id' must be a positive whole number";
             else customer_id = it->get<std::int64_t>();
         }
-        if (!error.empty()) return fail(ex, http::status::bad_request, "invalid_argument", error);
+        if (!error.empty()) return reply_error(ex, http::status::bad_request, "invalid_argument", error);
         auto e164 = st.phones.normalize(number);
-        if (!e164) return fail(ex, http::status::bad_request, "invalid_argument", "field 'number' is not a phone number");
+        if (!e164) return reply_error(ex, http::status::bad_request, "invalid_argument", "field 'number' is not a phone number");
 
         const User& me = *ex->user;
         std::optional<Extension> ext = me.extension;
         if (!ext_field.empty()) {
             if (ext_field.find_first_not_of("0123456789*#+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.") !=
                 std::string::npos)
-                return fail(ex, http::status::bad_request, "invalid_argument", "field 'extension' is not an extension");
+                return reply_error(ex, http::status::bad_request, "invalid_argument", "field 'extension' is not an extension");
             if (me.role == Role::agent && (!me.extension || me.extension->value() != ext_field))
-                return fail(ex, http::status::forbidden, "forbidden", "agents dial from their own extension only");
+                return reply_error(ex, http::status::forbidden, "forbidden", "agents dial from their own extension only");
             ext = Extension(ext_field);
         }
         if (!ext)
-            return fail(ex, http::status::bad_request, "invalid_argument",
+            return reply_error(ex, http::status::bad_request, "invalid_argument",
                         "field 'extension' is required: your user has no extension");
         if (customer_id && !st.storage.customer_context(*customer_id))
-            return fail(ex, http::status::not_found, "not_found", "no such customer");
+            return reply_error(ex, http::status::not_found, "not_found", "no such customer");
 
         Dialer* dialer = st.dialer.load();
-        if (!dialer) return fail(ex, http::status::service_unavailable, "pbx_unavailable", "no PBX link can dial");
+        if (!dialer) return reply_error(ex, http::status::service_unavailable, "pbx_unavailable", "no PBX link can dial");
         DialRequest req{PbxId(pbx_field), *ext, e164->e164(), me.username};
         PopHub& hub = st.hub;
         const auto started = dialer->dial(req, [&hub, req, customer_id](const DialOutcome& o) {
@@ -91,11 +88,11 @@ void add_dial_routes(State& st) {
         switch (started) {
         case DialStart::accepted: break;
         case DialStart::no_pbx:
-            return fail(ex, http::status::bad_request, "invalid_argument", "field 'pbx' names no PBX that can dial");
+            return reply_error(ex, http::status::bad_request, "invalid_argument", "field 'pbx' names no PBX that can dial");
         case DialStart::link_down:
-            return fail(ex, http::status::service_unavailable, "pbx_unavailable", "the PBX link is down; try again shortly");
+            return reply_error(ex, http::status::service_unavailable, "pbx_unavailable", "the PBX link is down; try again shortly");
         case DialStart::invalid:
-            return fail(ex, http::status::bad_request, "invalid_argument", "the PBX cannot dial this request");
+            return reply_error(ex, http::status::bad_request, "invalid_argument", "the PBX cannot dial this request");
         }
         st.storage.audit(me.username.value(), "call.dial", ext->value(), now_ms());
         spdlog::info("dial: {} from extension {}", me.username.value(), ext->value());

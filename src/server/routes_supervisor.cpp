@@ -12,6 +12,7 @@
 
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
+#include "route_answers.hpp"
 #include "server_state.hpp"
 #include "wallboard.hpp"
 
@@ -20,28 +21,6 @@ namespace {
 
 using json = nlohmann::json;
 using http::verb;
-
-void reply(const ExchangePtr& ex, http::status status, const json& body) {
-    ex->respond(json_reply(ex->req, status, body));
-}
-
-void reply_error(const ExchangePtr& ex, http::status status, std::string_view code, std::string_view message) {
-    ex->respond(error_reply(ex->req, status, code, message));
-}
-
-void reply_invalid(const ExchangePtr& ex, std::string_view message) {
-    reply_error(ex, http::status::bad_request, "invalid_argument", message);
-}
-
-template <class Fn>
-void guarded(const ExchangePtr& ex, std::string_view where, Fn&& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        spdlog::error("http: {} failed: {}", where, e.what());
-        reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
-    }
-}
 
 std::optional<std::int64_t> parse_int(std::string_view s, std::int64_t lo, std::int64_t hi) {
     std::int64_t v = 0;

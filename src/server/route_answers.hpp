@@ -1,0 +1,62 @@
+#pragma once
+// The answers every route file gives (routes.cpp, routes_admin.cpp,
+// routes_customers.cpp, routes_supervisor.cpp): JSON replies, the error
+// envelope, 500 on a throw (detail logged, not sent), and the JSON-object body.
+#include <optional>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "ringside/server/http_util.hpp"
+#include "server_state.hpp"
+
+namespace ringside::server::detail {
+
+inline void reply(const ExchangePtr& ex, http::status status, const nlohmann::json& body) {
+    ex->respond(json_reply(ex->req, status, body));
+}
+
+inline void reply_error(const ExchangePtr& ex, http::status status, std::string_view code, std::string_view message) {
+    ex->respond(error_reply(ex->req, status, code, message));
+}
+
+inline void reply_failure(const ExchangePtr& ex, const Failure& f) {
+    reply_error(ex, status_for(f.code), error_code_name(f.code), f.message);
+}
+
+inline void reply_invalid(const ExchangePtr& ex, std::string_view message) {
+    reply_error(ex, http::status::bad_request, "invalid_argument", message);
+}
+
+inline void reply_internal(const ExchangePtr& ex, std::string_view where, const std::exception& e) {
+    spdlog::error("http: {} failed: {}", where, e.what());
+    reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
+}
+
+/// Runs fn, answering 500 (detail logged, not sent) if it throws. For work
+/// that runs away from the session (engine strand, blocking pool).
+template <class Fn>
+void guarded(const ExchangePtr& ex, std::string_view where, Fn&& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        reply_internal(ex, where, e);
+    }
+}
+
+/// The body as a JSON object, or an answered 400 "invalid_json".
+inline std::optional<nlohmann::json> json_body(const ExchangePtr& ex) {
+    auto j = nlohmann::json::parse(ex->req.body(), nullptr, false);
+    if (j.is_discarded()) {
+        reply_error(ex, http::status::bad_request, "invalid_json", "the request body is not valid JSON");
+        return std::nullopt;
+    }
+    if (!j.is_object()) {
+        reply_error(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
+        return std::nullopt;
+    }
+    return j;
+}
+
+}  // namespace ringside::server::detail
