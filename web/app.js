@@ -5,7 +5,6 @@
 // the server may add some (repeat callers, match details) and not others.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const SEQ_KEY = "ringside.lastSeq";        // sessionStorage: per tab, survives reload
 const LANG_KEY = "ringside.lang";          // localStorage
 const SOUND_KEY = "ringside.sound";        // localStorage
@@ -164,35 +163,8 @@ const state = {
 const channel = "BroadcastChannel" in window ? new BroadcastChannel("ringside") : null;
 
 // ---------------------------------------------------------------- helpers
+// ($, api, errText and h come from common.js)
 
-async function api(method, path, body) {
-  try {
-    const res = await fetch(path, {
-      method, credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    let data = null;
-    try { data = await res.json(); } catch { /* empty body */ }
-    return { ok: res.ok, status: res.status, data, headers: res.headers };
-  } catch (e) {
-    return { ok: false, status: 0, data: { message: String(e.message || e) } };
-  }
-}
-function errText(res) { return (res.data && res.data.message) || `HTTP ${res.status}`; }
-
-function h(tag, attrs, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const k of kids.flat()) if (k !== null && k !== undefined && k !== false) e.append(k);
-  return e;
-}
 function show(el, on) { el.hidden = !on; }
 function announce(text) { $("announce").textContent = text; }
 function lastSeq() { return Number(sessionStorage.getItem(SEQ_KEY) || 0); }

@@ -39,9 +39,9 @@ void add_dial_routes(State& st) {
     // 404 for an unknown customer_id; 503 when no PBX link can dial now.
     // The outcome follows on the WebSocket as `dial.result`.
     st.router.add(verb::post, "/api/calls/dial", Endpoint{Access::user, Role::agent, [&st](const ExchangePtr& ex) {
-        auto body = json::parse(ex->req.body(), nullptr, false);
-        if (body.is_discarded() || !body.is_object())
-            return reply_error(ex, http::status::bad_request, "invalid_json", "the request body must be a JSON object");
+        auto parsed = json_body(ex);
+        if (!parsed) return;
+        const json& body = *parsed;
         for (const auto& [key, value] : body.items())
             if (key != "number" && key != "customer_id" && key != "extension" && key != "pbx")
                 return reply_error(ex, http::status::bad_request, "invalid_argument", "unknown field '" + key + "'");
