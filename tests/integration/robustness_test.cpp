@@ -6,6 +6,8 @@
 #include <csignal>
 #include <fstream>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "site.hpp"
 
 using namespace ringside;
@@ -187,4 +189,29 @@ TEST_CASE("malformed API requests get a 4xx naming what is wrong and change noth
     auto found = http(site.port, "GET", "/api/customers?phone=%2B989121234567", "", alice).json();
     REQUIRE(found["customers"].size() == 1);
     CHECK(found["customers"][0]["name"] == "Reza");
+}
+
+TEST_CASE("an expired session is refused over HTTP and the WebSocket; signing in again works") {
+    Site site;
+    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
+    site.start_pbx();
+    site.start_ringside();
+    auto alice = site.token("alice");
+    REQUIRE(http(site.port, "GET", "/api/me", "", alice).status == 200);
+
+    // The session's time runs out (the server's clock is not ours to move, so
+    // its row in the real database is aged instead).
+    {
+        SQLite::Database db((site.dir.path / "ringside.db").string(), SQLite::OPEN_READWRITE);
+        db.setBusyTimeout(5000);
+        CHECK(db.exec("UPDATE sessions SET expires_at = 1") == 1);
+    }
+    auto me = http(site.port, "GET", "/api/me", "", alice);
+    CHECK(me.status == 401);
+    CHECK(http(site.port, "GET", "/api/calls", "", alice).status == 401);
+    CHECK_THROWS(WsClient(site.port, alice));
+
+    auto again = site.token("alice");
+    CHECK(again != alice);
+    CHECK(http(site.port, "GET", "/api/me", "", again).status == 200);
 }
