@@ -26,6 +26,9 @@ const WORDS = {
     testOk: "{id}: {msg}", testBad: "{id}: {msg}", added: "Connection {id} added.",
     needAdmin: "This page is for administrators.", signInFirst: "Sign in on the agent console first.",
     passwordDone: "Password of {u} changed; their sessions ended.", saved: "Saved.",
+    edit: "Edit", remove: "Remove", editPbx: "Change connection {id}", save: "Save and reconnect", cancel: "Cancel",
+    keepSecret: "empty keeps the stored one", removeConfirm: "Remove PBX connection {id}? Its calls stay in the log.",
+    changed: "Connection {id} changed.", removed: "Connection {id} removed.",
   },
   fa: {
     skip: "رفتن به محتوا", title: "مدیریت", console: "میز کار اپراتور", language: "زبان",
@@ -46,6 +49,9 @@ const WORDS = {
     testOk: "{id}: {msg}", testBad: "{id}: {msg}", added: "اتصال {id} افزوده شد.",
     needAdmin: "این صفحه برای مدیران است.", signInFirst: "نخست در میز کار اپراتور وارد شوید.",
     passwordDone: "گذرواژهٔ {u} عوض شد و نشست‌هایش بسته شد.", saved: "ذخیره شد.",
+    edit: "ویرایش", remove: "حذف", editPbx: "تغییر اتصال {id}", save: "ذخیره و اتصال دوباره", cancel: "انصراف",
+    keepSecret: "خالی: همان رمز ذخیره‌شده می‌ماند", removeConfirm: "اتصال {id} حذف شود؟ تماس‌هایش در گزارش می‌مانند.",
+    changed: "اتصال {id} تغییر کرد.", removed: "اتصال {id} حذف شد.",
   },
 };
 
@@ -89,7 +95,11 @@ function renderPbx() {
       h("td", {}, h("div", { class: "actions" },
         h("button", { type: "button", class: "small", "data-action": "test", onclick: () => testPbx(c.id), text: t("test") }),
         h("button", { type: "button", class: "small", "data-action": c.enabled ? "disable" : "enable",
-                      onclick: () => enablePbx(c.id, !c.enabled), text: c.enabled ? t("disable") : t("enable") }))));
+                      onclick: () => enablePbx(c.id, !c.enabled), text: c.enabled ? t("disable") : t("enable") }),
+        c.read_only ? null : h("button", { type: "button", class: "small", "data-action": "edit",
+                                          onclick: () => editPbx(c), text: t("edit") }),
+        c.read_only ? null : h("button", { type: "button", class: "small danger", "data-action": "remove",
+                                          onclick: () => removePbx(c.id), text: t("remove") }))));
   });
   $("pbx-rows").replaceChildren(...rows);
 }
@@ -117,6 +127,48 @@ async function enablePbx(id, enabled) {
   await Promise.all([loadPbx(), loadAudit(true)]);
 }
 
+// Editing reuses the add form: id and type are fixed, secrets are never
+// shown, and an empty secret keeps the stored one.
+let editing = null;
+
+function setEditing(c) {
+  const f = $("pbx-add");
+  editing = c ? c.id : null;
+  f.id.readOnly = !!c;
+  f.type.disabled = !!c;
+  f.querySelector("button[type=submit]").textContent = c ? t("save") : t("add");
+  $("pbx-edit-cancel").hidden = !c;
+  $("pbx-add-box").querySelector("summary").textContent = c ? t("editPbx", { id: c.id }) : t("addPbx");
+  for (const name of ["secret", "password"]) f[name].placeholder = c ? t("keepSecret") : "";
+  if (!c) { f.reset(); showFieldsFor(f.type.value); }
+}
+
+function editPbx(c) {
+  const f = $("pbx-add");
+  f.reset();
+  f.id.value = c.id;
+  f.type.value = c.type;
+  if (c.host) f.host.value = c.host;
+  if (c.port) f.port.value = c.port;
+  if (c.username) f.username.value = c.username;
+  if (c.path) f.path.value = c.path;
+  showFieldsFor(c.type);
+  setEditing(c);
+  $("pbx-add-error").hidden = true;
+  $("pbx-add-box").open = true;
+  f.host.focus();
+}
+
+async function removePbx(id) {
+  if (!confirm(t("removeConfirm", { id }))) return;
+  const res = await api("DELETE", `/api/admin/pbx/${encodeURIComponent(id)}`);
+  verdict($("pbx-verdict"), res.ok, res.ok ? t("removed", { id }) : errText(res));
+  if (res.ok && editing === id) setEditing(null);
+  await Promise.all([loadPbx(), loadAudit(true)]);
+}
+
+$("pbx-edit-cancel").addEventListener("click", () => setEditing(null));
+
 function showFieldsFor(type) {
   for (const l of $("pbx-add").querySelectorAll("label[data-for]")) l.hidden = !l.dataset.for.split(" ").includes(type);
 }
@@ -133,13 +185,21 @@ $("pbx-add").addEventListener("submit", async (e) => {
   if (type === "asterisk-ami") { body.username = f.username.value; body.secret = f.secret.value; }
   if (type === "freeswitch-esl") body.password = f.password.value;
   if (type === "webhook") { body.path = f.path.value.trim(); body.secret = f.secret.value; }
-  const res = await api("POST", "/api/admin/pbx", body);
+  const wasEditing = editing;
+  let res;
+  if (wasEditing) {
+    delete body.id;
+    delete body.type;
+    res = await api("PATCH", `/api/admin/pbx/${encodeURIComponent(wasEditing)}`, body);
+  } else {
+    res = await api("POST", "/api/admin/pbx", body);
+  }
   const err = $("pbx-add-error");
   if (!res.ok) { err.textContent = errText(res); err.hidden = false; return; }
   err.hidden = true;
-  f.reset();
-  showFieldsFor(f.type.value);
-  verdict($("pbx-verdict"), true, t("added", { id: body.id }));
+  if (wasEditing) setEditing(null);
+  else { f.reset(); showFieldsFor(f.type.value); }
+  verdict($("pbx-verdict"), true, t(wasEditing ? "changed" : "added", { id: wasEditing || body.id }));
   await Promise.all([loadPbx(), loadAudit(true)]);
 });
 

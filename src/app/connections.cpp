@@ -393,6 +393,70 @@ Result<json> ConnectionManager::set_enabled(const std::string& id, bool enabled,
     return view(*e);
 }
 
+Result<json> ConnectionManager::update(const std::string& id, const json& changes, const std::string& actor) {
+    if (!changes.is_object()) return Failure{DomainError::invalid_argument, "the changes must be a JSON object"};
+    for (const char* fixed : {"id", "type"})
+        if (changes.contains(fixed))
+            return Failure{DomainError::invalid_argument, std::string("field '") + fixed +
+                                                              "' cannot be changed: remove the connection and add a new one"};
+    std::lock_guard lock(mutex_);
+    Entry* e = find(id);
+    if (!e) return Failure{DomainError::not_found, "no PBX connection with id '" + id + "'"};
+    if (stopped_) return Failure{DomainError::conflict, "Ringside is shutting down"};
+    if (e->from_file)
+        return Failure{DomainError::conflict, "PBX " + id + " comes from the config file: change it there"};
+    json merged = pbx_to_json(e->config);
+    merged["enabled"] = e->enabled;
+    std::vector<std::string> changed;
+    for (const auto& [key, value] : changes.items()) {
+        // The page never shows a secret: an empty one means "keep the stored one".
+        if ((key == "secret" || key == "password") && value.is_string() && value.get_ref<const std::string&>().empty())
+            continue;
+        if (value.is_null()) merged.erase(key);
+        else merged[key] = value;
+        changed.push_back(key);
+    }
+    auto parsed = pbx_from_json(merged);
+    if (!parsed) return parsed.failure();
+    PbxConfig p = parsed.value();
+    if (p.type == "webhook")
+        for (const auto& other : entries_)
+            if (other.get() != e && other->config.type == "webhook" && other->config.path == p.path)
+                return Failure{DomainError::conflict,
+                               "field 'path': PBX " + other->config.id + " already receives webhooks there"};
+    if (!store_.update_pbx(id, pbx_to_json(p).dump(), p.enabled))
+        return Failure{DomainError::not_found, "no stored PBX connection with id '" + id + "'"};
+    store_.audit(actor, "pbx.update", json{{"id", id}, {"fields", changed}}.dump(), now_ms());
+    if (e->link) e->link->stop();
+    e->link.reset();
+    e->config = p;
+    e->enabled = p.enabled;
+    e->unsupported.clear();
+    e->samples.clear();
+    if (e->enabled) start_link(*e);
+    spdlog::info("pbx {}: settings changed by {}", id, actor);
+    return view(*e);
+}
+
+Result<json> ConnectionManager::remove(const std::string& id, const std::string& actor) {
+    std::lock_guard lock(mutex_);
+    Entry* e = find(id);
+    if (!e) return Failure{DomainError::not_found, "no PBX connection with id '" + id + "'"};
+    if (stopped_) return Failure{DomainError::conflict, "Ringside is shutting down"};
+    if (e->from_file)
+        return Failure{DomainError::conflict, "PBX " + id + " comes from the config file: remove it there"};
+    if (!store_.remove_pbx(id)) return Failure{DomainError::not_found, "no stored PBX connection with id '" + id + "'"};
+    json detail = pbx_to_json(e->config);
+    detail.erase("secret");
+    detail.erase("password");
+    detail["enabled"] = e->enabled;
+    store_.audit(actor, "pbx.remove", detail.dump(), now_ms());
+    if (e->link) e->link->stop();
+    entries_.erase(std::find_if(entries_.begin(), entries_.end(), [e](const auto& x) { return x.get() == e; }));
+    spdlog::info("pbx {}: removed by {}", id, actor);
+    return json{{"removed", id}};
+}
+
 void ConnectionManager::test(const std::string& id, std::function<void(Result<json>)> done) {
     PbxConfig cfg;
     LinkFactory factory;

@@ -74,6 +74,8 @@ public:
     nlohmann::json list() override;
     Result<nlohmann::json> add(const nlohmann::json& settings, const std::string& actor) override;
     Result<nlohmann::json> set_enabled(const std::string& id, bool enabled, const std::string& actor) override;
+    Result<nlohmann::json> update(const std::string& id, const nlohmann::json& changes, const std::string& actor) override;
+    Result<nlohmann::json> remove(const std::string& id, const std::string& actor) override;
     void test(const std::string& id, std::function<void(Result<nlohmann::json>)> done) override;
     std::optional<WebhookAnswer> webhook(std::string_view path, std::string_view timestamp, std::string_view signature,
                                          std::string_view body) override;

@@ -113,17 +113,35 @@ void add_admin_routes(State& st) {
     }));
 
     // PATCH /api/admin/pbx/{id} {"enabled":bool} -> 200 {"connection":view}; takes effect now.
+    // With any other field of POST (not id or type), a database connection's
+    // settings change and its link restarts with them; "" keeps a secret.
     r.add(verb::patch, "/api/admin/pbx/{id}", admin([control](const ExchangePtr& ex) {
         auto* c = control(ex);
         if (!c) return;
         auto body = json_body(ex);
         if (!body) return;
-        if (auto bad = unknown_field(*body, {"enabled"})) return reply_invalid(ex, *bad);
+        if (body->empty()) return reply_invalid(ex, "nothing to change: send 'enabled' or connection settings");
+        const bool only_enabled = body->size() == 1 && body->contains("enabled");
+        if (!only_enabled) {
+            auto result = c->update(ex->params[0], *body, ex->user->username.value());
+            if (!result) return reply_failure(ex, result.failure());
+            return reply(ex, http::status::ok, {{"connection", result.value()}});
+        }
         auto it = body->find("enabled");
-        if (it == body->end() || !it->is_boolean()) return reply_invalid(ex, "field 'enabled' must be true or false");
+        if (!it->is_boolean()) return reply_invalid(ex, "field 'enabled' must be true or false");
         auto result = c->set_enabled(ex->params[0], it->get<bool>(), ex->user->username.value());
         if (!result) return reply_failure(ex, result.failure());
         reply(ex, http::status::ok, {{"connection", result.value()}});
+    }));
+
+    // DELETE /api/admin/pbx/{id} -> 200 {"removed":id}: a database connection
+    // stops and goes; the audit log keeps what it was. Its calls stay logged.
+    r.add(verb::delete_, "/api/admin/pbx/{id}", admin([control](const ExchangePtr& ex) {
+        auto* c = control(ex);
+        if (!c) return;
+        auto result = c->remove(ex->params[0], ex->user->username.value());
+        if (!result) return reply_failure(ex, result.failure());
+        reply(ex, http::status::ok, result.value());
     }));
 
     // POST /api/admin/pbx/{id}/test -> 200 {"ok","state","message"} after one real connect and login.

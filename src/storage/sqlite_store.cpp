@@ -1763,4 +1763,18 @@ bool SqliteStore::set_pbx_enabled(const std::string& id, bool enabled) {
     });
 }
 
+bool SqliteStore::update_pbx(const std::string& id, const std::string& settings, bool enabled) {
+    return impl_->write("update_pbx", [&](Connection& c) {
+        return Query(c, "UPDATE pbx_connections SET settings = ?, enabled = ? WHERE id = ?")
+                   .bind(settings, enabled, id)
+                   .exec() > 0;
+    });
+}
+
+bool SqliteStore::remove_pbx(const std::string& id) {
+    return impl_->write("remove_pbx", [&](Connection& c) {
+        return Query(c, "DELETE FROM pbx_connections WHERE id = ?").bind(id).exec() > 0;
+    });
+}
+
 }  // namespace ringside

@@ -1,7 +1,8 @@
 // The administrator's page: an admin follows the link from the console, sees
 // the config file's PBX connected (read-only), adds a second PBX connection
 // pointing at another simulated Asterisk, sees it connect, tests it, disables
-// it, and reads both changes in the audit log. Then the Persian page.
+// it, corrects and removes it, and reads every change in the audit log. Then
+// the Persian page.
 import { spawn } from "node:child_process";
 import readline from "node:readline";
 import path from "node:path";
@@ -67,11 +68,29 @@ await run("admin", a, [
     assertIncludes(metrics, 'ringside_pbx_link_up{pbx="branch",state="stopped"} 0', "the link stopped");
     await page.screenshot({ path: path.join(a.artifacts, "admin-connections.png"), fullPage: true });
   }],
+  ["a connection is corrected in place (the secret left empty is kept) and then removed, both audited", async () => {
+    await page.click(`${row("branch")} button[data-action="enable"]`);
+    await page.waitForSelector(`${row("branch")} [data-state="connected"]`, { timeout: 15000 });
+    await page.click(`${row("branch")} button[data-action="edit"]`);
+    assert(await page.inputValue("#pbx-add input[name=port]") === String(branchPort), "the form holds the port");
+    assert(await page.inputValue("#pbx-add input[name=secret]") === "", "the secret is never shown");
+    await page.fill("#pbx-add input[name=host]", "localhost");
+    await page.click("#pbx-add button[type=submit]");
+    await page.waitForSelector('#audit-rows tr[data-action="pbx.update"]');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes("localhost:"), `${row("branch")} td:nth-child(3)`);
+    await page.waitForSelector(`${row("branch")} [data-state="connected"]`, { timeout: 15000 });
+    assert(await page.isHidden("#pbx-edit-cancel"), "back to the add form");
+    page.once("dialog", (d) => d.accept());
+    await page.click(`${row("branch")} button[data-action="remove"]`);
+    await page.waitForSelector('#audit-rows tr[data-action="pbx.remove"]');
+    await page.waitForSelector(row("branch"), { state: "detached" });
+    assert(await page.$(`${row("main")} button[data-action="remove"]`) === null, "config connections have no remove");
+  }],
   ["the page speaks Persian, right to left", async () => {
     await page.selectOption("#lang", "fa");
     await page.waitForFunction(() => document.documentElement.dir === "rtl");
     assertIncludes(await page.textContent("#pbx-title"), "اتصال‌های مرکز تلفن", "title");
-    assertIncludes(await page.textContent(row("branch")), "غیرفعال", "state in Persian");
+    assertIncludes(await page.textContent(row("main")), "وصل", "state in Persian");
     await page.screenshot({ path: path.join(a.artifacts, "admin-persian.png"), fullPage: true });
     branch.stdin.end();
     branch.kill("SIGTERM");

@@ -125,3 +125,55 @@ TEST_CASE("admins manage users and PBX connections at runtime; every change is i
     CHECK(connection(site, root2, "branch")["source"] == "database");
     CHECK(connection(site, root2, "main")["source"] == "config");
 }
+
+TEST_CASE("a connection added on the page can be corrected and removed; config connections stay read-only") {
+    Site site;
+    site.start_pbx();
+    REQUIRE(site.add_user("root", "admin", "") == 0);
+    site.start_ringside();
+    REQUIRE(site.wait_pbx_linked());
+    const auto root = site.token("root");
+
+    // Added with a mistyped secret: the PBX refuses the login.
+    REQUIRE(http(site.port, "POST", "/api/admin/pbx",
+                 json{{"id", "office"}, {"type", "asterisk-ami"}, {"host", "127.0.0.1"}, {"port", site.pbx->port()},
+                      {"username", "ringside"}, {"secret", "typo"}}.dump(), root).status == 201);
+    REQUIRE(wait_state(site, root, "office", "login_refused"));
+
+    // Corrected: the link restarts with the new secret and logs in.
+    auto fixed = http(site.port, "PATCH", "/api/admin/pbx/office", json{{"secret", site.opts.sim_secret}}.dump(), root);
+    REQUIRE(fixed.status == 200);
+    CHECK(fixed.body.find(site.opts.sim_secret) == std::string::npos);
+    REQUIRE(wait_state(site, root, "office", "connected"));
+    // An empty secret (the page never shows the stored one) keeps it.
+    REQUIRE(http(site.port, "PATCH", "/api/admin/pbx/office", R"({"host":"127.0.0.1","secret":""})", root).status == 200);
+    CHECK(wait_state(site, root, "office", "connected"));
+
+    auto retype = http(site.port, "PATCH", "/api/admin/pbx/office", R"({"type":"webhook"})", root);
+    CHECK(retype.status == 400);
+    CHECK(retype.json()["message"].get<std::string>().find("field 'type'") != std::string::npos);
+    auto bad_port = http(site.port, "PATCH", "/api/admin/pbx/office", R"({"port":70000})", root);
+    CHECK(bad_port.status == 400);
+    CHECK(bad_port.json()["message"] == "field 'port' must be a whole number from 1 to 65535");
+    CHECK(connection(site, root, "office")["port"] == site.pbx->port());  // the bad change stored nothing
+    CHECK(http(site.port, "PATCH", "/api/admin/pbx/main", R"({"host":"10.0.0.1"})", root).status == 409);
+    CHECK(http(site.port, "DELETE", "/api/admin/pbx/main", "", root).status == 409);
+    CHECK(http(site.port, "PATCH", "/api/admin/pbx/nowhere", R"({"host":"10.0.0.1"})", root).status == 404);
+
+    // Removed: gone from the list now and after a restart; the audit keeps what it was.
+    auto removed = http(site.port, "DELETE", "/api/admin/pbx/office", "", root);
+    REQUIRE(removed.status == 200);
+    CHECK(removed.json()["removed"] == "office");
+    CHECK(connection(site, root, "office").is_null());
+    CHECK(http(site.port, "DELETE", "/api/admin/pbx/office", "", root).status == 404);
+    const json audit = http(site.port, "GET", "/api/admin/audit?limit=10", "", root).json();
+    REQUIRE(audit["entries"].size() >= 3);
+    CHECK(audit["entries"][0]["action"] == "pbx.remove");
+    CHECK(audit["entries"][1]["action"] == "pbx.update");
+    CHECK(audit.dump().find(site.opts.sim_secret) == std::string::npos);
+    CHECK(audit.dump().find("typo") == std::string::npos);
+    REQUIRE(site.stop_ringside() == 0);
+    site.start_ringside();
+    CHECK(connection(site, site.token("root"), "office").is_null());
+    CHECK(connection(site, site.token("root"), "main")["state"].is_string());
+}

@@ -109,3 +109,24 @@ TEST_CASE("PBX connections added on the page are kept in order, unique by id, an
     CHECK(all[0].settings == R"({"path":"/hooks/b"})");
     CHECK(all[0].created_by == "root");
 }
+
+TEST_CASE("a stored PBX connection's settings can be replaced and the connection removed; others stay") {
+    TempDb db;
+    {
+        SqliteStore inner(db.file());
+        WriteBehindStore s(inner, [](const std::string&) {});
+        s.create_pbx(StoredPbx{"a", "asterisk-ami", R"({"host":"x"})", true, now_ms(), "root"});
+        s.create_pbx(StoredPbx{"b", "webhook", R"({"path":"/hooks/b"})", true, now_ms() + 1ms, "root"});
+        CHECK(s.update_pbx("a", R"({"host":"y"})", false));
+        CHECK_FALSE(s.update_pbx("zz", "{}", true));
+        CHECK(s.remove_pbx("b"));
+        CHECK_FALSE(s.remove_pbx("b"));
+    }
+    SqliteStore again(db.file());
+    auto all = again.list_pbx();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].id == "a");
+    CHECK(all[0].type == "asterisk-ami");
+    CHECK(all[0].settings == R"({"host":"y"})");
+    CHECK_FALSE(all[0].enabled);
+}

@@ -26,6 +26,14 @@ public:
     /// Starts or stops a connection now. Stored for database connections;
     /// config connections return to the file's setting at the next start.
     virtual Result<nlohmann::json> set_enabled(const std::string& id, bool enabled, const std::string& actor) = 0;
+    /// Changes a database connection's settings (the fields of POST but id
+    /// and type; an empty secret or password keeps the stored one) and
+    /// restarts its link with them. Config-file connections are read-only.
+    virtual Result<nlohmann::json> update(const std::string& id, const nlohmann::json& changes,
+                                          const std::string& actor) = 0;
+    /// Stops and removes a database connection; audited with its settings
+    /// (secrets left out); answers {"removed": id}. Its calls stay in the log.
+    virtual Result<nlohmann::json> remove(const std::string& id, const std::string& actor) = 0;
     /// One real connect and login with a deadline, apart from the running
     /// link; done gets {"ok","state","message"} on any thread.
     virtual void test(const std::string& id, std::function<void(Result<nlohmann::json>)> done) = 0;

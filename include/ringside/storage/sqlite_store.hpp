@@ -82,6 +82,8 @@ public:
     std::vector<StoredPbx> list_pbx() override;
     void create_pbx(const StoredPbx& p) override;
     bool set_pbx_enabled(const std::string& id, bool enabled) override;
+    bool update_pbx(const std::string& id, const std::string& settings, bool enabled) override;
+    bool remove_pbx(const std::string& id) override;
 
 private:
     struct Impl;

@@ -314,6 +314,12 @@ public:
     virtual void create_pbx(const StoredPbx& p) = 0;
     /// false if no such stored connection.
     virtual bool set_pbx_enabled(const std::string& id, bool enabled) = 0;
+    /// Replaces a stored connection's settings and enabled flag (type and id
+    /// stay); false if no such stored connection.
+    virtual bool update_pbx(const std::string& id, const std::string& settings, bool enabled) = 0;
+    /// Removes a stored connection (the caller audits what it was); false if
+    /// no such stored connection. Call records of that PBX stay.
+    virtual bool remove_pbx(const std::string& id) = 0;
 };
 
 }  // namespace ringside

@@ -125,6 +125,10 @@ public:
     std::vector<StoredPbx> list_pbx() override { return inner_.list_pbx(); }
     void create_pbx(const StoredPbx& p) override { inner_.create_pbx(p); }
     bool set_pbx_enabled(const std::string& id, bool enabled) override { return inner_.set_pbx_enabled(id, enabled); }
+    bool update_pbx(const std::string& id, const std::string& settings, bool enabled) override {
+        return inner_.update_pbx(id, settings, enabled);
+    }
+    bool remove_pbx(const std::string& id) override { return inner_.remove_pbx(id); }
 
 private:
     using Op = CallWrite;
