@@ -131,6 +131,19 @@ std::size_t PopHub::subscriber_count(const AgentId& user) const {
         std::count_if(it->second.subs.begin(), it->second.subs.end(), [](const Sub& s) { return !s.ptr.expired(); }));
 }
 
+std::size_t PopHub::disconnect(const AgentId& user, const char* reason) {
+    std::vector<std::shared_ptr<PopSubscriber>> open;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = users_.find(user);
+        if (it == users_.end()) return 0;
+        for (const auto& s : it->second.subs)
+            if (auto p = s.ptr.lock()) open.push_back(std::move(p));
+    }
+    for (auto& p : open) p->end(reason);
+    return open.size();
+}
+
 PopHubStats PopHub::stats() const {
     PopHubStats s;
     s.messages = messages_.load(std::memory_order_relaxed);

@@ -254,6 +254,9 @@ void add_admin_routes(State& st) {
             return reply_error(ex, http::status::not_found, "not_found", "no such user");
         const char* action = ch.disabled ? (*ch.disabled ? "user.disable" : "user.enable") : "user.update";
         st.storage.audit(ex->user->username.value(), action, detail.dump(), now_ms());
+        // Open consoles of a disabled or re-roled user close now, not at their next reconnect.
+        if (ch.disabled && *ch.disabled) st.hub.disconnect(AgentId(ex->params[0]), "your account was disabled");
+        else if (ch.role) st.hub.disconnect(AgentId(ex->params[0]), "your role changed: sign in again");
         auto u = st.storage.find_user(AgentId(ex->params[0]));
         if (!u) return reply_error(ex, http::status::not_found, "not_found", "no such user");
         reply(ex, http::status::ok, {{"user", user_view(*u)}});
@@ -276,6 +279,7 @@ void add_admin_routes(State& st) {
                     return reply_error(ex, http::status::not_found, "not_found", "no such user");
                 st.storage.audit(ex->user->username.value(), "user.password_reset",
                                  json{{"username", ex->params[0]}}.dump(), now_ms());
+                st.hub.disconnect(AgentId(ex->params[0]), "your password was reset: sign in again");
                 reply(ex, http::status::ok, {{"status", "ok"}});
             });
         });

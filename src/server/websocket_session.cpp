@@ -55,6 +55,12 @@ public:
         });
     }
 
+    void end(const char* reason) override {
+        net::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+            self->begin_close(websocket::close_code::policy_error, reason);
+        });
+    }
+
     void shutdown() override {
         net::post(ws_.get_executor(), [self = shared_from_this()] {
             self->begin_close(websocket::close_code::going_away, "server shutting down");

@@ -61,8 +61,17 @@ TEST_CASE("admins manage users and PBX connections at runtime; every change is i
     CHECK(weak.json()["message"].get<std::string>().find("field 'password'") != std::string::npos);
     const auto dana = site.token("dana", "dana-password");
     CHECK(http(site.port, "GET", "/api/me", "", dana).status == 200);
+    WsClient dana_console(site.port, dana);
     CHECK(http(site.port, "PATCH", "/api/admin/users/dana", R"({"disabled":true})", root).status == 200);
     CHECK(http(site.port, "GET", "/api/me", "", dana).status == 401);
+    // Her open console is closed by the server now, not at its next reconnect.
+    for (int i = 0; i < 50 && !dana_console.closed(); ++i) {
+        try {
+            dana_console.next(100ms);
+        } catch (const std::runtime_error&) {  // the read failed: closed
+        }
+    }
+    CHECK(dana_console.closed());
     CHECK_THROWS(site.token("dana", "dana-password"));
     CHECK(http(site.port, "PATCH", "/api/admin/users/dana", R"({"disabled":false,"role":"supervisor","extension":null})", root)
               .json()["user"] == json{{"username", "dana"}, {"name", "Dana"}, {"role", "supervisor"}, {"extension", nullptr},

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -191,4 +192,22 @@ TEST_CASE("a supervisors' broadcast reaches joined users only, each in their own
     CHECK(hub.audience_size(PopSink::Audience::supervisors) == 0);
     hub.broadcast(PopSink::Audience::supervisors, {{"type", "board.figures"}});
     CHECK(sup->got.size() == 2);
+}
+
+TEST_CASE("disconnect asks every open session of that user, and only that user, to close") {
+    struct Ending : PopSubscriber {
+        void deliver(std::uint64_t, std::shared_ptr<const std::string>) override {}
+        void end(const char* why) override { reasons.push_back(why); }
+        std::vector<std::string> reasons;
+    };
+    PopHub hub;
+    auto a1 = std::make_shared<Ending>(), a2 = std::make_shared<Ending>(), b = std::make_shared<Ending>();
+    hub.subscribe(AgentId("ann"), a1.get(), a1);
+    hub.subscribe(AgentId("ann"), a2.get(), a2);
+    hub.subscribe(AgentId("bob"), b.get(), b);
+    CHECK(hub.disconnect(AgentId("ann"), "your account was disabled") == 2);
+    CHECK(a1->reasons == std::vector<std::string>{"your account was disabled"});
+    CHECK(a2->reasons.size() == 1);
+    CHECK(b->reasons.empty());
+    CHECK(hub.disconnect(AgentId("nobody"), "x") == 0);
 }

@@ -33,6 +33,9 @@ public:
     /// Must not block and must not call back into the hub synchronously:
     /// a session posts the message to its own strand.
     virtual void deliver(std::uint64_t seq, std::shared_ptr<const std::string> message) = 0;
+    /// The user's access changed (disabled, new password, new role): close
+    /// with this reason. Same rules as deliver(). Default: nothing.
+    virtual void end(const char* /*reason*/) {}
 };
 
 /// A message the hub keeps for resume.
@@ -96,6 +99,9 @@ public:
     /// The user's latest seq (0 before the first message).
     std::uint64_t latest_seq(const AgentId& user) const;
     std::size_t subscriber_count(const AgentId& user) const;
+    /// Asks every open session of `user` to close (end()); returns how many.
+    /// `reason` must be a string literal: sessions keep the pointer.
+    std::size_t disconnect(const AgentId& user, const char* reason);
     void note_dropped(std::uint64_t n) noexcept { dropped_.fetch_add(n, std::memory_order_relaxed); }
     PopHubStats stats() const;
 
