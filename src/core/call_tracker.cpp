@@ -426,6 +426,13 @@ struct CallTracker::Impl {
         // the picker is already Up on the call it made to the pickup code.
         if (caller && caller->call && dest->call && dest->info.state == pbx::ChannelState::up)
             adopt_picker(*caller->call, e.dest.uniqueid, *dest);
+        if (caller && caller->call && e.caller.uniqueid == caller->call->root && caller->call->snap.caller_device &&
+            !caller->call->caller_frozen && (caller->call->snap.dialed.empty() || caller->call->snap.dialed == "s") &&
+            !e.dest.caller_num.empty()) {
+            // A phone's call that sits at exten `s` (an Originate's first
+            // channel) called what it dials: the destination's number.
+            caller->call->snap.dialed = e.dest.caller_num;
+        }
         if (caller && caller->call != dest->call) merge(caller->call, dest->call);
         if (caller && caller->call) maybe_start(*caller->call, true);
         dest->dialled = true;
@@ -531,14 +538,25 @@ struct CallTracker::Impl {
     /// record carry on; the target's leg moves over and is reported on it.
     void on(const pbx::Transfer& e) {
         Channel* by = find(e.transferer_uniqueid);
-        const std::optional<Extension> by_ext = by ? by->device : std::nullopt;
+        std::optional<Extension> by_ext = by ? by->device : std::nullopt;
+        // The transferer's leg may be gone already (FreeSWITCH): its name says which phone.
+        if (!by && !e.transferer_channel.empty() && !pbx::is_local_channel(e.transferer_channel))
+            by_ext = pbx::device_extension(e.transferer_channel);
         Channel* tee = find(e.transferee_uniqueid);
         Call* into = tee && tee->call ? tee->call : (by ? by->call : nullptr);
         if (!into) return;
+        if (e.attended) {
+            // Evidence that cannot tell transferee from target (a bridge of
+            // two calls' legs): the customer's call is the one that goes on.
+            Channel* t = find(e.target_uniqueid);
+            if (t && t->call && t->call != into && into->snap.caller_device && !t->call->snap.caller_device)
+                into = t->call;
+        }
         into->transferred = true;
         into->transfer_by = by_ext;
         if (!e.attended) return;
         Channel* target = find(e.target_uniqueid);
+        if (target && target->call == into && tee && tee->call && tee->call != into) target = tee;
         if (!target || !target->call) return;
         Call* from = target->call;
         if (from == into) {
