@@ -1,6 +1,7 @@
 #include "ringside/core/call_tracker.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 #include <utility>
 
@@ -75,6 +76,21 @@ StopReason stop_reason_of(pbx::DialStatus s) {
 }  // namespace
 
 struct CallTracker::Impl {
+    // Phones whose channels hung up lately, by uniqueid: a transfer reported
+    // after the transferer's hangup (FreeSWITCH) still names its phone.
+    // Bounded: the oldest are forgotten first.
+    static constexpr std::size_t max_gone = 256;
+    std::unordered_map<std::string, Extension> gone_devices;
+    std::deque<std::string> gone_order;
+    void remember_gone(const std::string& uid, const Extension& ext) {
+        if (!gone_devices.insert_or_assign(uid, ext).second) return;
+        gone_order.push_back(uid);
+        if (gone_order.size() > max_gone) {
+            gone_devices.erase(gone_order.front());
+            gone_order.pop_front();
+        }
+    }
+
     std::unordered_map<std::string, Channel> channels;
     std::unordered_map<std::string, std::unique_ptr<Call>> calls;
     bool resyncing = false;
@@ -305,6 +321,7 @@ struct CallTracker::Impl {
         auto it = channels.find(uid);
         if (it == channels.end()) return;
         Channel& ch = it->second;
+        if (ch.device) remember_gone(uid, *ch.device);
         Call* c = ch.call;
         if (c) {
             if (ch.device && uid != c->root) {
@@ -539,9 +556,10 @@ struct CallTracker::Impl {
     void on(const pbx::Transfer& e) {
         Channel* by = find(e.transferer_uniqueid);
         std::optional<Extension> by_ext = by ? by->device : std::nullopt;
-        // The transferer's leg may be gone already (FreeSWITCH): its name says which phone.
-        if (!by && !e.transferer_channel.empty() && !pbx::is_local_channel(e.transferer_channel))
-            by_ext = pbx::device_extension(e.transferer_channel);
+        // The transferer's leg may be gone already (FreeSWITCH hangs it up
+        // before the transfer shows): the phone it was is remembered.
+        if (!by)
+            if (auto g = gone_devices.find(e.transferer_uniqueid); g != gone_devices.end()) by_ext = g->second;
         Channel* tee = find(e.transferee_uniqueid);
         Call* into = tee && tee->call ? tee->call : (by ? by->call : nullptr);
         if (!into) return;

@@ -74,11 +74,10 @@ void EventMapper::map_transfers(const Event& e, Timestamp at, std::vector<pbx::E
         auto it = channels_.find(id);
         return it == channels_.end() ? nullptr : &it->second;
     };
-    // The partner a channel is (or was last) bridged to, as the transferer.
-    auto transferer_of = [&](const Known& k, pbx::Transfer& t) {
+    // The partner a channel is (or was last) bridged to, as the transferer
+    // (the call tracker remembers the phone of a leg that already hung up).
+    auto transferer_of = [](const Known& k, pbx::Transfer& t) {
         t.transferer_uniqueid = k.partner.empty() ? k.last_partner : k.partner;
-        if (const Known* p = known(t.transferer_uniqueid)) t.transferer_channel = p->info.channel;
-        else t.transferer_channel = k.last_partner_channel;
     };
 
     if (iequals(name, "CUSTOM")) {
@@ -91,7 +90,6 @@ void EventMapper::map_transfers(const Event& e, Timestamp at, std::vector<pbx::E
             // caller) goes to the peer of the consultation leg.
             const Known* k = known(uid);
             t.transferer_uniqueid = uid;
-            t.transferer_channel = std::string(e.get("Channel-Name"));
             t.transferee_uniqueid = k && !k->partner.empty() ? k->partner : std::string(e.get("Other-Leg-Unique-ID"));
             t.target_uniqueid = std::string(e.get("att_xfer_destination_peer_uuid"));
         } else if (iequals(sub, "sofia::transferee")) {
@@ -105,7 +103,6 @@ void EventMapper::map_transfers(const Event& e, Timestamp at, std::vector<pbx::E
             // with Replaces): the new leg takes over this leg's partner.
             const Known* k = known(uid);
             t.transferer_uniqueid = uid;
-            t.transferer_channel = std::string(e.get("Channel-Name"));
             t.transferee_uniqueid = std::string(e.get("att_xfer_replaced_by"));
             if (k) t.target_uniqueid = k->partner.empty() ? k->last_partner : k->partner;
         } else {
@@ -141,10 +138,9 @@ void EventMapper::map_transfers(const Event& e, Timestamp at, std::vector<pbx::E
         Known* kb = known(b);
         if (!ka || !kb || a == b) return;
         if (iequals(name, "CHANNEL_UNBRIDGE")) {
-            for (auto [x, y] : {std::pair{ka, kb}, std::pair{kb, ka}}) {
+            for (Known* x : {ka, kb}) {
                 if (x->partner == (x == ka ? b : a)) x->partner.clear();
                 x->last_partner = x == ka ? b : a;
-                x->last_partner_channel = y->info.channel;
             }
             return;
         }
@@ -160,10 +156,7 @@ void EventMapper::map_transfers(const Event& e, Timestamp at, std::vector<pbx::E
             if (!t.transferer_uniqueid.empty()) out.push_back(pbx::Event{pbx_, at, std::move(t)});
         }
         for (Known* x : {ka, kb}) {
-            if (!x->partner.empty()) {
-                x->last_partner = x->partner;
-                if (const Known* p = known(x->partner)) x->last_partner_channel = p->info.channel;
-            }
+            if (!x->partner.empty()) x->last_partner = x->partner;
             x->partner = x == ka ? b : a;
         }
         return;
@@ -178,13 +171,11 @@ void EventMapper::map_transfers(const Event& e, Timestamp at, std::vector<pbx::E
         if (iequals(app, "transfer") && data.substr(0, 5) == "-bleg") {
             // This leg sends its partner elsewhere.
             t.transferer_uniqueid = uid;
-            t.transferer_channel = k->info.channel;
             t.transferee_uniqueid = k->partner;
             t.target_exten = target_of(data.substr(5));
         } else if (iequals(app, "att_xfer")) {
             // This leg calls the target; its partner is joined to it after.
             t.transferer_uniqueid = uid;
-            t.transferer_channel = k->info.channel;
             t.transferee_uniqueid = k->partner;
             t.target_exten = target_of(data);
         } else if (iequals(app, "deflect")) {

@@ -77,10 +77,6 @@ struct Transfer {
     std::string transferee_uniqueid;    // the channel being transferred (the caller)
     std::string target_uniqueid;        // attended: the consultation call's other party
     std::string target_exten;           // blind: the extension transferred to
-    /// The transferer's channel name, for when its channel may already be
-    /// gone by the time the evidence arrives (FreeSWITCH hangs the
-    /// transferor's leg up before bridging the transferee on).
-    std::string transferer_channel = {};
 };
 /// A phone took over a call ringing elsewhere (AMI Pickup: group pickup `*8`
 /// or directed pickup). The picker's channel, which dialled the pickup code as

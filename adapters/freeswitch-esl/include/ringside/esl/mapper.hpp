@@ -71,11 +71,10 @@ private:
         pbx::ChannelInfo info;
         bool dial_reported = false;  // this leg's DialBegin was emitted (or it needs none)
         // Transfers (transfer_mapper.cpp): the leg bridged to this one now, the
-        // last one it was bridged to (uuid and channel name, kept after that
-        // leg is gone), and how many transfer_history entries were seen.
+        // last one it was bridged to (kept after that leg is gone), and how
+        // many transfer_history entries were seen.
         std::string partner = {};
         std::string last_partner = {};
-        std::string last_partner_channel = {};
         std::size_t transfers_seen = 0;
         bool queue_leg = false;  // a mod_callcenter agent leg: linkedid is the member's call
     };
