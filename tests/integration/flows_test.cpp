@@ -269,7 +269,8 @@ TEST_CASE("the AMI link lost during a transfer: the target is popped once, the r
         CHECK(detail["legs"][0]["agent"] == "alice");
         CHECK(detail["legs"][0]["talk_seconds"].get<int>() >= 2);
         CHECK(detail["legs"][1]["agent"] == "bob");
-        CHECK(detail["legs"][1]["talk_seconds"].get<int>() >= 4);
+        // bob's answer may fall in the outage: his talk time counts from when the resync saw it.
+        CHECK(detail["legs"][1]["talk_seconds"].get<int>() >= 2);
         // One call: neither the consultation call nor a second copy of the customer's.
         auto calls = all_calls(site, sup);
         CHECK(calls.size() == 1);
