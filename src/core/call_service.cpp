@@ -477,6 +477,52 @@ struct CallService::Impl {
         calls_started.fetch_add(1, std::memory_order_relaxed);
     }
 
+    /// A call from an agent's phone first seen as internal (an Originate's
+    /// first event sits at exten `s`) is outbound once the number it dials
+    /// shows (the dial's destination, the phone's extension in the dialplan)
+    /// and is an external number, nobody's extension: matched to the customer
+    /// and logged to the agent who dialled, as on_started does.
+    void reclassify_outbound(Active& a, const CallSnapshot& s) {
+        CallRecord& r = a.rec;
+        if (r.direction != Direction::internal || !s.caller_device || s.dialed.empty() || s.dialed == "s") return;
+        auto n = phones.normalize(s.dialed);
+        if (!n || !storage.users_by_extension(Extension(s.dialed)).empty()) return;
+        const auto callers = agents_on(a, *s.caller_device);
+        if (callers.empty()) return;
+        r.direction = Direction::outbound;
+        r.agent = callers.front();
+        r.extension = *s.caller_device;
+        apply_caller(a, s);
+        a.looked_up = true;
+        lookups.fetch_add(1, std::memory_order_relaxed);
+        a.ctx = storage.customer_context_by_phone(n->e164());
+        if (a.ctx) {
+            lookup_hits.fetch_add(1, std::memory_order_relaxed);
+            r.customer_id = a.ctx->customer.id;
+        }
+        board_dirty = true;
+        storage.upsert_call(r);
+    }
+
+    /// The caller's customer, looked up once per call (at the first ring, or
+    /// at the answer of a phone that was never seen ringing). true: found.
+    bool look_up_caller(Active& a, Timestamp at) {
+        if (a.looked_up) return false;
+        a.looked_up = true;
+        if (!a.from_e164) return false;
+        CallRecord& r = a.rec;
+        bool found = false;
+        lookups.fetch_add(1, std::memory_order_relaxed);
+        a.ctx = storage.customer_context_by_phone(r.from);
+        if (a.ctx) {
+            lookup_hits.fetch_add(1, std::memory_order_relaxed);
+            r.customer_id = a.ctx->customer.id;
+            found = true;
+        }
+        if (pops_for(a)) count_caller(a, at);
+        return found;
+    }
+
     void on_ringing(const effect::Ringing& e) {
         auto it = active.find(e.call.id);
         if (it == active.end()) return;
@@ -489,19 +535,7 @@ struct CallService::Impl {
             changed = changed || hold != r.hold_seconds;
             r.hold_seconds = hold;
         }
-        if (!a.looked_up) {
-            a.looked_up = true;
-            if (a.from_e164) {
-                lookups.fetch_add(1, std::memory_order_relaxed);
-                a.ctx = storage.customer_context_by_phone(r.from);
-                if (a.ctx) {
-                    lookup_hits.fetch_add(1, std::memory_order_relaxed);
-                    r.customer_id = a.ctx->customer.id;
-                    changed = true;
-                }
-                if (pops_for(a)) count_caller(a, e.at);
-            }
-        }
+        changed = look_up_caller(a, e.at) || changed;
         Pop pop{e.ext, agents_on(a, e.ext), true};
         ring_at(a, e.ext, e.at);
         for (const auto& agent : pop.agents)
@@ -537,6 +571,9 @@ struct CallService::Impl {
             answerers = agents_on(a, e.ext);
         }
         note_queue(a, e.call);
+        apply_caller(a, e.call);
+        reclassify_outbound(a, e.call);
+        if (!own) look_up_caller(a, e.at);
         stop_ring(a, e.ext);
         r.status = CallStatus::answered;
         if (!r.answered_at) r.answered_at = e.at;
@@ -547,14 +584,18 @@ struct CallService::Impl {
             return;
         }
         r.extension = e.ext;
+        // A record restored after a restart already names who took the call: they had the card.
+        const bool had_card = r.agent && !answerers.empty() && *r.agent == answerers.front();
         r.agent = answerers.empty() ? std::nullopt : std::optional<AgentId>(answerers.front());
         storage.upsert_call(r);
 
         if (own) own->pending = false;
         if (!pops_for(a)) return;
-        if (!own && e.transferred_by && !answerers.empty()) {
-            // An attended transfer joined an agent already talking on the
-            // consultation call: they get the caller's pop now, then the answer.
+        if (!own && !answerers.empty() && !had_card) {
+            // A phone that answered without being seen ringing: an attended
+            // transfer joined an agent already talking on the consultation
+            // call, or a pickup happened while the PBX link was down (seen
+            // only in the resync). They get the caller's pop now, then the answer.
             nlohmann::json pop = pop_of(a);
             add_transfer_note(a, pop, e.transferred_by);
             for (const auto& agent : answerers) {
@@ -608,6 +649,7 @@ struct CallService::Impl {
         }
         if (e.call.queue && !r.queue) r.queue = e.call.queue;
         note_queue(a, e.call);
+        reclassify_outbound(a, e.call);
         r.legs.clear();
         for (const auto& l : e.legs) {
             CallLeg leg;

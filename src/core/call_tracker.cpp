@@ -1,6 +1,7 @@
 #include "ringside/core/call_tracker.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 #include <utility>
 
@@ -75,6 +76,21 @@ StopReason stop_reason_of(pbx::DialStatus s) {
 }  // namespace
 
 struct CallTracker::Impl {
+    // Phones whose channels hung up lately, by uniqueid: a transfer reported
+    // after the transferer's hangup (FreeSWITCH) still names its phone.
+    // Bounded: the oldest are forgotten first.
+    static constexpr std::size_t max_gone = 256;
+    std::unordered_map<std::string, Extension> gone_devices;
+    std::deque<std::string> gone_order;
+    void remember_gone(const std::string& uid, const Extension& ext) {
+        if (!gone_devices.insert_or_assign(uid, ext).second) return;
+        gone_order.push_back(uid);
+        if (gone_order.size() > max_gone) {
+            gone_devices.erase(gone_order.front());
+            gone_order.pop_front();
+        }
+    }
+
     std::unordered_map<std::string, Channel> channels;
     std::unordered_map<std::string, std::unique_ptr<Call>> calls;
     bool resyncing = false;
@@ -305,6 +321,7 @@ struct CallTracker::Impl {
         auto it = channels.find(uid);
         if (it == channels.end()) return;
         Channel& ch = it->second;
+        if (ch.device) remember_gone(uid, *ch.device);
         Call* c = ch.call;
         if (c) {
             if (ch.device && uid != c->root) {
@@ -426,6 +443,13 @@ struct CallTracker::Impl {
         // the picker is already Up on the call it made to the pickup code.
         if (caller && caller->call && dest->call && dest->info.state == pbx::ChannelState::up)
             adopt_picker(*caller->call, e.dest.uniqueid, *dest);
+        if (caller && caller->call && e.caller.uniqueid == caller->call->root && caller->call->snap.caller_device &&
+            !caller->call->caller_frozen && (caller->call->snap.dialed.empty() || caller->call->snap.dialed == "s") &&
+            !e.dest.caller_num.empty()) {
+            // A phone's call that sits at exten `s` (an Originate's first
+            // channel) called what it dials: the destination's number.
+            caller->call->snap.dialed = e.dest.caller_num;
+        }
         if (caller && caller->call != dest->call) merge(caller->call, dest->call);
         if (caller && caller->call) maybe_start(*caller->call, true);
         dest->dialled = true;
@@ -531,14 +555,26 @@ struct CallTracker::Impl {
     /// record carry on; the target's leg moves over and is reported on it.
     void on(const pbx::Transfer& e) {
         Channel* by = find(e.transferer_uniqueid);
-        const std::optional<Extension> by_ext = by ? by->device : std::nullopt;
+        std::optional<Extension> by_ext = by ? by->device : std::nullopt;
+        // The transferer's leg may be gone already (FreeSWITCH hangs it up
+        // before the transfer shows): the phone it was is remembered.
+        if (!by)
+            if (auto g = gone_devices.find(e.transferer_uniqueid); g != gone_devices.end()) by_ext = g->second;
         Channel* tee = find(e.transferee_uniqueid);
         Call* into = tee && tee->call ? tee->call : (by ? by->call : nullptr);
         if (!into) return;
+        if (e.attended) {
+            // Evidence that cannot tell transferee from target (a bridge of
+            // two calls' legs): the customer's call is the one that goes on.
+            Channel* t = find(e.target_uniqueid);
+            if (t && t->call && t->call != into && into->snap.caller_device && !t->call->snap.caller_device)
+                into = t->call;
+        }
         into->transferred = true;
         into->transfer_by = by_ext;
         if (!e.attended) return;
         Channel* target = find(e.target_uniqueid);
+        if (target && target->call == into && tee && tee->call && tee->call != into) target = tee;
         if (!target || !target->call) return;
         Call* from = target->call;
         if (from == into) {

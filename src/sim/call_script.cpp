@@ -245,7 +245,9 @@ CallScript script_originate(const OriginatePlan& o) {
         while (!cid_name.empty() && (cid_name.back() == ' ' || cid_name.back() == '"')) cid_name.pop_back();
         while (!cid_name.empty() && cid_name.front() == '"') cid_name.erase(0, 1);
     }
-    Chan phone = b.make_chan(o.channel + "-" + b.next_seq(), o.context, o.exten);
+    // Asterisk allocates the originated channel at exten `s`; it reaches the
+    // number in the dialplan only once the phone answers.
+    Chan phone = b.make_chan(o.channel + "-" + b.next_seq(), o.context, "s");
     phone.cid_num = or_unknown(cid_num);
     phone.cid_name = or_unknown(cid_name);
     b.newchannel(phone);
@@ -278,6 +280,7 @@ CallScript script_originate(const OriginatePlan& o) {
     b.newstate(phone, up);
     originate_response(true, 4, phone.uniqueid);
     b.later(milliseconds(2));
+    phone.exten = o.exten;
     b.newexten(phone, 1, "Dial", o.trunk + "/" + o.exten + ",60,T");
     Chan far = b.make_chan(o.trunk + "-" + b.next_seq(), "from-trunk", "s");
     b.newchannel(far);
@@ -345,6 +348,117 @@ std::string format_ami_timestamp(Timestamp t) {
     std::snprintf(buf, sizeof buf, "%lld.%06lld", sec, frac * 1000);
     return buf;
 }
+
+namespace {
+
+/// The answering agent (`agent`, in bridge `bridge` with the caller) hands the
+/// caller to p.transfer_to: blind or attended, as Asterisk 13+ reports it
+/// (cacofonisk xfer_blind / xfer_attended shapes), until the target has
+/// talked transfer_talk_time and the caller hangs up (the trunk's own Hangup
+/// is left to the caller of this function).
+void script_transfer(Builder& b, const CallPlan& p, Chan& trunk, Chan& agent, const std::string& bridge) {
+    const std::string& target_ext = *p.transfer_to;
+    auto target_device = [&](const Chan& from, const std::string& linkedid) {
+        Chan t = b.make_chan("SIP/" + target_ext + "-" + b.next_seq(), "from-internal", "s");
+        t.linkedid = linkedid;
+        b.newchannel(t);
+        t.cid_num = target_ext;
+        t.conn_num = from.cid_num;
+        t.conn_name = from.cid_name;
+        t.exten = target_ext;
+        b.newcallerid(t);
+        b.chan_event("NewConnectedLine", t);
+        b.dial_begin(from, t, target_ext);
+        b.later(milliseconds(40));
+        b.newstate(t, ringing);
+        return t;
+    };
+    const std::string second = bridge_uuid(p, 2);
+    if (!p.transfer_attended) {
+        auto m = b.begin("BlindTransfer");
+        Builder::add(m, "Result", "Success");
+        Builder::chan_fields(m, agent, "Transferer");
+        Builder::chan_fields(m, trunk, "Transferee");
+        b.bridge_fields(m, bridge, 2);
+        Builder::add(m, "IsExternal", "Yes");
+        Builder::add(m, "Context", "from-internal");
+        Builder::add(m, "Extension", target_ext);
+        b.emit(std::move(m));
+        b.bridge_chan("BridgeLeave", bridge, 1, agent);
+        trunk.exten = target_ext;
+        trunk.context = "from-internal";
+        b.bridge_chan("BridgeLeave", bridge, 0, trunk);
+        b.hangup(agent, 16);
+        b.bridge("BridgeDestroy", bridge, 0);
+        b.later(milliseconds(2));
+        b.newexten(trunk, 1, "Dial", "SIP/" + target_ext + ",30,tT");
+        Chan t = target_device(trunk, trunk.linkedid);
+        b.at(b.now() + p.ring_time);
+        b.newstate(t, up);
+        b.dial_end(trunk, t, "ANSWER");
+        trunk.conn_num = target_ext;
+        b.chan_event("NewConnectedLine", trunk);
+        b.bridge("BridgeCreate", second, 0);
+        b.bridge_chan("BridgeEnter", second, 1, t);
+        b.bridge_chan("BridgeEnter", second, 2, trunk);
+        b.at(b.now() + p.transfer_talk_time);
+        b.hangup_request(trunk);
+        b.bridge_chan("BridgeLeave", second, 1, trunk);
+        b.bridge_chan("BridgeLeave", second, 0, t);
+        b.bridge("BridgeDestroy", second, 0);
+        b.hangup(t, 16);
+        return;
+    }
+    // The agent's phone calls the target: a call of its own.
+    Chan consult = b.make_chan("SIP/" + agent.cid_num + "-" + b.next_seq(), "from-internal", target_ext);
+    consult.linkedid = consult.uniqueid;
+    consult.cid_num = agent.cid_num;
+    consult.state = ring;
+    b.newchannel(consult);
+    b.newexten(consult, 1, "Dial", "SIP/" + target_ext + ",30,tT");
+    Chan t = target_device(consult, consult.linkedid);
+    b.at(b.now() + p.ring_time);
+    b.newstate(t, up);
+    b.dial_end(consult, t, "ANSWER");
+    b.newstate(consult, up);
+    b.bridge("BridgeCreate", second, 0);
+    b.bridge_chan("BridgeEnter", second, 1, t);
+    b.bridge_chan("BridgeEnter", second, 2, consult);
+    b.at(b.now() + p.consult_time);
+    auto m = b.begin("AttendedTransfer");
+    Builder::add(m, "Result", "Success");
+    Builder::chan_fields(m, agent, "OrigTransferer");
+    b.bridge_fields(m, bridge, 2);
+    for (auto& f : m.fields)
+        if (f.key.rfind("Bridge", 0) == 0) f.key = "Orig" + f.key;
+    Builder::chan_fields(m, consult, "SecondTransferer");
+    ami::Message second_bridge;
+    b.bridge_fields(second_bridge, second, 2);
+    for (auto& f : second_bridge.fields) m.fields.push_back({"Second" + f.key, f.value});
+    Builder::chan_fields(m, trunk, "Transferee");
+    Builder::chan_fields(m, t, "TransferTarget");
+    Builder::add(m, "IsExternal", "No");
+    Builder::add(m, "DestType", "Bridge");
+    Builder::add(m, "DestBridgeUniqueid", second);
+    b.emit(std::move(m));
+    b.bridge_chan("BridgeLeave", bridge, 1, trunk);
+    b.bridge_chan("BridgeEnter", second, 3, trunk);
+    b.bridge_chan("BridgeLeave", bridge, 0, agent);
+    b.bridge("BridgeDestroy", bridge, 0);
+    b.bridge_chan("BridgeLeave", second, 2, consult);
+    b.hangup(consult, 16);
+    b.hangup(agent, 16);
+    trunk.conn_num = target_ext;
+    b.chan_event("NewConnectedLine", trunk);
+    b.at(b.now() + p.transfer_talk_time);
+    b.hangup_request(trunk);
+    b.bridge_chan("BridgeLeave", second, 1, trunk);
+    b.bridge_chan("BridgeLeave", second, 0, t);
+    b.bridge("BridgeDestroy", second, 0);
+    b.hangup(t, 16);
+}
+
+}  // namespace
 
 CallScript script_call(const CallPlan& p) {
     Builder b(p);
@@ -549,6 +663,12 @@ CallScript script_call(const CallPlan& p) {
             b.bridge_chan("BridgeEnter", outer, 1, a.via_local ? a.local1 : a.device);
             b.bridge_chan("BridgeEnter", outer, 2, trunk);
 
+            if (p.transfer_to && !a.via_local && !p.picked_up_by && !p.forward_to) {
+                b.at(b.now() + p.talk_time);
+                script_transfer(b, p, trunk, a.device, outer);
+                hangup_trunk(16, "ANSWER");
+                break;
+            }
             // The caller hangs up after talk_time.
             b.at(b.now() + p.talk_time);
             b.hangup_request(trunk);

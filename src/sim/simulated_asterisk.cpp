@@ -114,6 +114,7 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
     std::atomic<std::uint64_t> next_chan_seq{1};
     std::atomic<std::uint16_t> bound_port{0};
     std::atomic<std::uint64_t> n_clients{0}, n_calls{0}, n_events{0}, n_dropped{0}, n_live{0};
+    std::atomic<std::uint64_t> n_originates{0};
 
     // ---- listener ----
     void start() {
@@ -354,6 +355,7 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
         o.talk_time = cfg.originate_talk_time;
         auto script = std::make_shared<const CallScript>(script_originate(o));
         ++n_calls;
+        ++n_originates;
         schedule(script, steady::now());
     }
 
@@ -471,6 +473,7 @@ SimCounters SimulatedAsterisk::counters() const noexcept {
     c.events_sent = impl_->n_events;
     c.clients_dropped_slow = impl_->n_dropped;
     c.live_channels = impl_->n_live;
+    c.originates = impl_->n_originates;
     return c;
 }
 

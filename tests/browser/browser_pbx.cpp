@@ -9,6 +9,8 @@
 //     call CALLER EXT[,EXT...] answered|caller_cancels|busy|no_answer RING_MS TALK_MS [ANSWERED_BY]
 //   and answers each with "call LINKEDID" (Ringside's call id is "<pbx id>-LINKEDID").
 //   CALLER is the raw caller id as the trunk presents it; "%20" stands for a space.
+//     originates             answers "originates N": Originate actions accepted so far
+//   (each runs as Asterisk would: the agent's phone rings 1.5 s, the far end 2 s, they talk 2 s).
 #include <chrono>
 #include <iostream>
 #include <sstream>
@@ -68,6 +70,7 @@ int run_pbx(const std::string& secret) {
     auto work = boost::asio::make_work_guard(ioc);
     sim::SimConfig sc;
     sc.users = {{"ringside", secret}};
+    sc.originate_talk_time = std::chrono::seconds(2);
     sim::SimulatedAsterisk pbx(ioc, sc);
     pbx.start();
     std::thread io([&] { ioc.run(); });
@@ -79,7 +82,12 @@ int run_pbx(const std::string& secret) {
         std::string cmd, caller, exts, outcome;
         long ring_ms = 0, talk_ms = 0;
         std::size_t answered_by = 0;
-        in >> cmd >> caller >> exts >> outcome >> ring_ms >> talk_ms;
+        in >> cmd;
+        if (cmd == "originates") {
+            std::cout << "originates " << pbx.counters().originates << std::endl;
+            continue;
+        }
+        in >> caller >> exts >> outcome >> ring_ms >> talk_ms;
         if (!(in >> answered_by)) answered_by = 0;
         auto o = outcome_from(outcome);
         if (cmd != "call" || exts.empty() || !o || ring_ms < 0 || talk_ms < 0) {

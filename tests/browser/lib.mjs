@@ -104,6 +104,15 @@ export class Site {
     return "main-" + line.slice(5);
   }
 
+  /// How many Originate actions the simulated Asterisk has accepted.
+  async originates() {
+    const reply = new Promise((r) => this.waiters.push(r));
+    this.pbxProc.stdin.write("originates\n");
+    const line = await reply;
+    if (!line.startsWith("originates ")) throw new Error("browser_pbx: " + line);
+    return Number(line.slice(11));
+  }
+
   async page() {
     const p = await this.browser.newPage();
     p.on("pageerror", (e) => { this.log.push("pageerror: " + e.message); console.error("page error:", e.message); });

@@ -146,6 +146,8 @@ TEST_CASE("the AMI link lost while a call is picked up: the picker is logged wit
     site.start_pbx();
     site.start_ringside();
     REQUIRE(site.wait_pbx_linked());
+    const auto sup = site.token("sam");
+    const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567");
     WsClient alice(site.port, site.token("alice"));
     WsClient bob(site.port, site.token("bob"));
     sim::CallPlan p;
@@ -164,7 +166,15 @@ TEST_CASE("the AMI link lost while a call is picked up: the picker is logged wit
     REQUIRE(withdrawn);
     CHECK((*withdrawn)["call"]["id"] == id);
     CHECK((*withdrawn)["reason"] == "answered_elsewhere");
-    const auto sup = site.token("sam");
+    // bob, seen only in the listing, gets the card with the customer, then the answer.
+    auto card = bob.next_of("call.ringing", 5s);
+    REQUIRE(card);
+    CHECK((*card)["call"]["id"] == id);
+    CHECK((*card)["call"]["from"] == "+989121234567");
+    CHECK((*card)["customer"]["id"] == customer);
+    auto taken = bob.next_of("call.answered", 5s);
+    REQUIRE(taken);
+    CHECK((*taken)["agent"] == "bob");
     auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
     REQUIRE(rec);
     CHECK((*rec)["status"] == "answered");
@@ -214,4 +224,58 @@ TEST_CASE("a restart while a phone rings: the new process pops the ringing agent
     CHECK(count_id(all_calls(site, sup), id) == 1);
     auto ctx = http(site.port, "GET", "/api/customers/" + std::to_string(customer), "", sup).json();
     CHECK(ctx["recent_interactions"].size() == 1);
+}
+
+TEST_CASE("the AMI link lost during a transfer: the target is popped once, the record is one call with both legs") {
+    for (const bool attended : {false, true}) {
+        CAPTURE(attended);
+        Site site;
+        REQUIRE(site.add_user("alice", "agent", "1001") == 0);
+        REQUIRE(site.add_user("bob", "agent", "1002") == 0);
+        REQUIRE(site.add_user("sam", "supervisor", "") == 0);
+        site.start_pbx();
+        site.start_ringside();
+        REQUIRE(site.wait_pbx_linked());
+        const auto sup = site.token("sam");
+        const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567");
+        WsClient alice(site.port, site.token("alice"));
+        WsClient bob(site.port, site.token("bob"));
+        sim::CallPlan p;
+        p.caller_number = "+989121234567";
+        p.extensions = {"1001"};
+        p.outcome = sim::Outcome::answered;
+        p.ring_time = 1s;
+        p.talk_time = 2s;  // alice transfers 2 s after answering: while Ringside is away
+        p.transfer_to = "1002";
+        p.transfer_attended = attended;
+        p.consult_time = 4s;  // attended: the join comes after the link is back
+        p.transfer_talk_time = 4s;
+        const auto id = "main-" + site.pbx->place_call(p);
+        REQUIRE(alice.next_of("call.answered", 10s));
+        site.pbx->drop_clients(2500ms);
+
+        auto pop = bob.next_of("call.ringing", 15s);
+        REQUIRE(pop);
+        CHECK((*pop)["call"]["id"] == id);
+        CHECK((*pop)["call"]["from"] == "+989121234567");
+        CHECK((*pop)["customer"]["id"] == customer);
+        auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 20s);
+        REQUIRE(rec);
+        CHECK((*rec)["status"] == "answered");
+        CHECK((*rec)["agent"] == "bob");
+        CHECK((*rec)["customer_id"] == customer);
+        auto detail = http(site.port, "GET", "/api/calls/" + id, "", sup).json()["call"];
+        REQUIRE(detail["legs"].size() == 2);
+        CHECK(detail["legs"][0]["agent"] == "alice");
+        CHECK(detail["legs"][0]["talk_seconds"].get<int>() >= 2);
+        CHECK(detail["legs"][1]["agent"] == "bob");
+        // bob's answer may fall in the outage: his talk time counts from when the resync saw it.
+        CHECK(detail["legs"][1]["talk_seconds"].get<int>() >= 2);
+        // One call: neither the consultation call nor a second copy of the customer's.
+        auto calls = all_calls(site, sup);
+        CHECK(calls.size() == 1);
+        CHECK(count_id(calls, id) == 1);
+        // bob's card came once.
+        while (auto m = bob.next(300ms)) CHECK((*m)["type"] != "call.ringing");
+    }
 }

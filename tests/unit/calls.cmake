@@ -5,3 +5,4 @@ ringside_add_test(NAME call_fixtures_test SOURCES unit/call_fixtures_test.cpp LI
 ringside_add_test(NAME call_flows_test SOURCES unit/call_flows_test.cpp LIBS ringside_sim ringside_ami ringside_storage)
 ringside_add_test(NAME call_pickup_forward_test SOURCES unit/call_pickup_forward_test.cpp LIBS ringside_sim ringside_ami ringside_storage)
 ringside_add_test(NAME dial_test SOURCES unit/dial_test.cpp LIBS ringside_sim ringside_ami ringside_esl ringside_storage)
+ringside_add_test(NAME call_transfer_sim_test SOURCES unit/call_transfer_sim_test.cpp LIBS ringside_sim ringside_ami ringside_storage)

@@ -240,6 +240,11 @@ TEST_CASE("the simulated Asterisk answers Originate like Asterisk and its call i
     plan.start = at_s(0);
     plan.talk_time = 60s;
     const auto script = sim::script_originate(plan);
+    // As Asterisk does, the phone's channel is born at exten `s`: the call is
+    // first seen as the agent's own (internal) and becomes outbound once the
+    // number shows in the dial.
+    REQUIRE(script.events.front().message.event() == "Newchannel");
+    CHECK(script.events.front().message.get("Exten") == "s");
     ami::EventMapper mapper(PbxId("main"));
     int responses = 0;
     for (const auto& te : script.events) {

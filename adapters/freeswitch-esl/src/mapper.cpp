@@ -129,6 +129,9 @@ std::vector<pbx::Event> EventMapper::map(const Event& e, Timestamp received_at) 
     std::vector<pbx::Event> out;
     const auto name = e.name();
     const Timestamp at = event_time(e.get("Event-Date-Timestamp")).value_or(received_at);
+    // Transfers and mod_callcenter (transfer_mapper.cpp) come first: a
+    // bridge's transfer must precede its link, a hangup's channel still be known.
+    map_transfers(e, at, out);
 
     if (iequals(name, "CHANNEL_BRIDGE") || iequals(name, "CHANNEL_UNBRIDGE")) {
         std::string a(e.get("Bridge-A-Unique-ID")), b(e.get("Bridge-B-Unique-ID"));
@@ -182,6 +185,15 @@ std::vector<pbx::Event> EventMapper::map(const Event& e, Timestamp received_at) 
         }
         if (info.linkedid.empty()) info.linkedid = info.uniqueid;
     } else if (info.linkedid.empty()) {
+        info.linkedid = it->second.info.linkedid;
+    }
+    // A mod_callcenter agent leg is originated on its own; it belongs to the
+    // member's call, which dials it (maybe_dial: the a-leg is the linkedid).
+    if (auto m = channels_.find(std::string(e.get("variable_cc_member_session_uuid")));
+        m != channels_.end() && m->first != info.uniqueid) {
+        info.linkedid = m->second.info.linkedid;
+        it->second.queue_leg = true;
+    } else if (it->second.queue_leg) {
         info.linkedid = it->second.info.linkedid;
     }
     Known& k = it->second;

@@ -44,7 +44,7 @@ void CallEvents::ringing(const std::string& key, const std::string& ext, const s
     leg.connected_name = caller_name;
     leg.exten = ext;
     leg.state = pbx::ChannelState::down;
-    c.legs[ext] = Leg{leg.uniqueid, false};
+    c.legs[ext].uniqueid = leg.uniqueid;
     out.push_back(make(at, pbx::ChannelCreated{leg, false}));
     out.push_back(make(at, pbx::DialBegin{root, leg, ext}));
     leg.state = pbx::ChannelState::ringing;
@@ -55,7 +55,11 @@ void CallEvents::answered(const std::string& key, const std::string& ext, Timest
     auto it = calls_.find(key);
     if (it == calls_.end()) return;
     auto leg = it->second.legs.find(ext);
-    if (leg == it->second.legs.end() || leg->second.answered) return;
+    if (leg == it->second.legs.end() || leg->second.answered || leg->second.forwarded) return;
+    // Forks of one call all cancelled as "completed elsewhere": the first
+    // one reported is taken as the answer, the others only end.
+    if (it->second.answered) return;
+    it->second.answered = true;
     leg->second.answered = true;
     out.push_back(make(at, pbx::DialEnd{it->second.root, leg->second.uniqueid, pbx::DialStatus::answer}));
 }
@@ -66,7 +70,7 @@ void CallEvents::ended(const std::string& key, const std::string& ext, int cause
     if (it == calls_.end()) return;
     auto leg = it->second.legs.find(ext);
     if (leg == it->second.legs.end()) return;
-    if (!leg->second.answered) {
+    if (!leg->second.answered && !leg->second.forwarded) {
         auto status = cause == 17 ? pbx::DialStatus::busy
                       : cause == 19 ? pbx::DialStatus::noanswer
                       : cause == 21 ? pbx::DialStatus::other
@@ -79,6 +83,21 @@ void CallEvents::ended(const std::string& key, const std::string& ext, int cause
         out.push_back(make(at, pbx::Hangup{it->second.root, cause == 17 || cause == 21 ? 16 : cause, ""}));
         calls_.erase(it);
     }
+}
+
+void CallEvents::forwarded(const std::string& key, const std::string& ext, const std::string& to, Timestamp at,
+                           std::vector<pbx::Event>& out) {
+    auto it = calls_.find(key);
+    if (it == calls_.end()) return;
+    auto leg = it->second.legs.find(ext);
+    if (leg == it->second.legs.end() || leg->second.answered || leg->second.forwarded) return;
+    leg->second.forwarded = true;
+    pbx::DialEnd d;
+    d.caller_uniqueid = it->second.root;
+    d.dest_uniqueid = leg->second.uniqueid;
+    d.status = pbx::DialStatus::cancel;
+    d.forward = to;
+    out.push_back(make(at, std::move(d)));
 }
 
 bool CallEvents::has(const std::string& key, const std::string& ext) const {

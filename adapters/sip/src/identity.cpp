@@ -92,6 +92,7 @@ DiversionInfo diversion(const Message& m) {
             for (auto& na : *list) entries.push_back(std::move(na));
     }
     if (!entries.empty()) {
+        for (const auto& na : entries) d.diverted_by.push_back(uri_user(na.uri));
         d.original_called = uri_user(entries.back().uri);
         d.reason = entries.front().param("reason").value_or("");
         return d;
@@ -102,6 +103,7 @@ DiversionInfo diversion(const Message& m) {
             for (auto& na : *list) entries.push_back(std::move(na));
     }
     if (entries.size() >= 2) {  // one entry: not diverted
+        for (std::size_t i = 0; i + 1 < entries.size(); ++i) d.diverted_by.push_back(uri_user(entries[i].uri));
         // The entry with index "1" is the original target; fall back to the first.
         const NameAddr* first = &entries.front();
         for (const auto& na : entries)

@@ -145,6 +145,10 @@ void Uas::on_invite(const Message& m, Origin origin, std::string_view local, std
 
     auto who = caller_identity(m);
     auto div = diversion(m);
+    // A fork for `ext` sent on by another ringing extension of this call
+    // (its phone answered 302): that extension's ring was forwarded.
+    for (const auto& from : div.diverted_by)
+        if (from != ext) calls_.forwarded(inv.key, from, ext, wall, out.events);
     calls_.ringing(inv.key, ext, who.number, who.name, div.original_called.empty() ? ext : div.original_called, wall,
                    out.events);
     invites_.emplace(id, std::move(inv));

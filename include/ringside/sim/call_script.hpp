@@ -66,6 +66,18 @@ struct CallPlan {
     /// phone itself (SIP 302: DialEnd CANCEL with `Forward:`, app_dial dials the target).
     std::optional<std::string> forward_to;
     bool forward_by_phone = false;
+    /// Transfer (Outcome::answered, one extension, no queue, pickup or
+    /// forward): after talk_time the agent who answered transfers the caller
+    /// to this extension, which answers after ring_time and talks
+    /// transfer_talk_time until the caller hangs up. Blind: BlindTransfer,
+    /// the caller's channel leaves the bridge and dials the target. Attended:
+    /// the agent's phone calls the target first (a call of its own Linkedid),
+    /// they talk consult_time, then AttendedTransfer moves the caller into
+    /// the consultation bridge and the agent's two channels hang up.
+    std::optional<std::string> transfer_to;
+    bool transfer_attended = false;
+    std::chrono::milliseconds consult_time{3000};
+    std::chrono::milliseconds transfer_talk_time{20000};
 };
 
 struct TimedEvent {

@@ -68,6 +68,7 @@ struct SimCounters {
     std::uint64_t events_sent = 0;           // event messages queued to clients (one per client per event)
     std::uint64_t clients_dropped_slow = 0;  // disconnected for not reading
     std::uint64_t live_channels = 0;         // what CoreShowChannels would list now
+    std::uint64_t originates = 0;            // Originate actions accepted (each also counts in calls_placed)
 };
 
 class SimulatedAsterisk {

@@ -39,7 +39,9 @@ struct ClientConfig {
 /// The channel events Ringside subscribes to (`event plain ...`).
 inline constexpr std::string_view subscribed_events =
     "CHANNEL_CREATE CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA CHANNEL_ANSWER CHANNEL_CALLSTATE "
-    "CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB";
+    "CHANNEL_BRIDGE CHANNEL_UNBRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE BACKGROUND_JOB "
+    // Transfers and queues (transfer_mapper.cpp).
+    "CHANNEL_EXECUTE CUSTOM sofia::transferor sofia::transferee sofia::replaced callcenter::info";
 
 /// Click-to-dial as FreeSWITCH does it: `bgapi originate` rings the agent's
 /// phone (`endpoint`), and once it answers transfers it to `number` in the

@@ -19,6 +19,21 @@
 // is ringing the switch and a phone that is ringing; the Asterisk vocabulary
 // splits them as `ring` (inbound: the caller) and `ringing` (outbound: the
 // phone being rung), and so does this mapper, by Call-Direction.
+//
+// Transfers and queues (transfer_mapper.cpp) -> pbx::Transfer, QueueJoin,
+// QueueAbandon, AgentConnect, DialBegin:
+//  - blind: a new `bl_xfer` entry in a channel's variable_transfer_history
+//    (the channel was transferred; its bridge partner transferred it), or
+//    CHANNEL_EXECUTE of `transfer -bleg ...`, `deflect` or `att_xfer` (the
+//    executing channel transfers its partner);
+//  - attended (REFER with Replaces): CUSTOM sofia::transferor (Unique-ID is
+//    the transferor's leg, att_xfer_destination_peer_uuid the target's),
+//    sofia::transferee, sofia::replaced (att_xfer_replaced_by), and the
+//    CHANNEL_BRIDGE that joins legs of two different calls, naming as
+//    transferer the phone either leg was bridged to before;
+//  - mod_callcenter (CUSTOM callcenter::info, CC-Action member-queue-start /
+//    member-queue-end / bridge-agent-start): the member's queue; an agent leg
+//    (variable_cc_member_session_uuid) is dialled by the member's session.
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -55,7 +70,17 @@ private:
     struct Known {
         pbx::ChannelInfo info;
         bool dial_reported = false;  // this leg's DialBegin was emitted (or it needs none)
+        // Transfers (transfer_mapper.cpp): the leg bridged to this one now, the
+        // last one it was bridged to (kept after that leg is gone), and how
+        // many transfer_history entries were seen.
+        std::string partner = {};
+        std::string last_partner = {};
+        std::size_t transfers_seen = 0;
+        bool queue_leg = false;  // a mod_callcenter agent leg: linkedid is the member's call
     };
+    /// Transfer and queue evidence of one event, before its channel mapping.
+    void map_transfers(const Event& e, Timestamp at, std::vector<pbx::Event>& out);
+    void map_callcenter(const Event& e, Timestamp at, std::vector<pbx::Event>& out);
     void maybe_dial(const Event& e, Known& k, std::vector<pbx::Event>& out, Timestamp at);
 
     PbxId pbx_;

@@ -39,6 +39,12 @@ public:
     /// The call ends with its last extension.
     void ended(const std::string& key, const std::string& ext, int cause, Timestamp at, std::vector<pbx::Event>& out);
 
+    /// `ext`'s ring was sent on to `to` (SIP 302 or a proxy's forward: the
+    /// INVITE for `to` names `ext` in Diversion / History-Info): its ring
+    /// stops as forwarded; it can no longer be the one who answers.
+    void forwarded(const std::string& key, const std::string& ext, const std::string& to, Timestamp at,
+                   std::vector<pbx::Event>& out);
+
     bool has(const std::string& key, const std::string& ext) const;
     std::size_t active_calls() const noexcept { return calls_.size(); }
     /// Ends every call (the link is going away): Hangup for each leg and root.
@@ -48,10 +54,12 @@ private:
     struct Leg {
         std::string uniqueid;
         bool answered = false;
+        bool forwarded = false;
     };
     struct Call {
         std::string root;  // root channel's uniqueid
         std::map<std::string, Leg> legs;  // ext -> leg
+        bool answered = false;            // one of its extensions answered
     };
     pbx::Event make(Timestamp at, pbx::Payload p) const { return pbx::Event{pbx_, at, std::move(p)}; }
 

@@ -12,6 +12,7 @@
 // Diversion entry (RFC 5806, most recent first), else the first History-Info
 // entry (RFC 7044, index 1), else "".
 #include <string>
+#include <vector>
 
 #include "ringside/sip/message.hpp"
 
@@ -27,6 +28,9 @@ CallerIdentity caller_identity(const Message& invite);
 struct DiversionInfo {
     std::string original_called;  // "" when the call was not diverted
     std::string reason;           // Diversion ;reason= or History-Info cause, "" when none
+    /// Every user that sent the call on: each Diversion entry, each
+    /// History-Info entry but the last (the current target).
+    std::vector<std::string> diverted_by = {};
 };
 DiversionInfo diversion(const Message& invite);
 
