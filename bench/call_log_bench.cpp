@@ -169,6 +169,15 @@ int main(int argc, char** argv) {
         text.since = end_of_data - 7 * day;
         text.limit = 50;
         timed("first page: 'refund' in notes, last 7 days", 20, [&] { return s.list_call_page(text).calls.size(); });
+        CallFilter text_year = text;
+        text_year.since = end_of_data - 365 * day;
+        timed("first page: 'refund' in notes, last 365 days", 20, [&] { return s.list_call_page(text_year).calls.size(); });
+        CallFilter rare = text_year;
+        rare.text = "complaint about d";  // one in 100 calls, matched across a space
+        timed("first page: 'complaint about d', 365 days", 20, [&] { return s.list_call_page(rare).calls.size(); });
+        CallFilter none = text_year;
+        none.text = "no such words";
+        timed("first page: text found nowhere, 365 days", 5, [&] { return s.list_call_page(none).calls.size(); });
 
         CallFilter all;
         all.limit = 50;
@@ -196,6 +205,12 @@ int main(int argc, char** argv) {
         rq.utc_offset_minutes = 210;
         timed("reports: last 7 days (all five lists)", 3, [&] {
             auto r = s.call_report(rq);
+            return r.hourly.size();
+        });
+        ReportQuery year = rq;
+        year.since = end_of_data - 365 * day;
+        timed("reports: last 365 days (all five lists)", 2, [&] {
+            auto r = s.call_report(year);
             return r.hourly.size();
         });
 

@@ -28,6 +28,7 @@ const WORDS = {
     ev_rang: "Rang at {who} for {s}", ev_transferred: "Transferred by {by} to {who}, rang {s}",
     ev_answered: "{who} answered", ev_left: "{who} left the call", ev_ended: "Ended: {status}, wait {wait}, talk {talk}",
     hangupUnknown: "hang-up side not reported by the PBX", notAnswered: "not answered",
+    hung_caller: "the caller hung up first", hung_agent: "{who} hung up first", hung_system: "ended by the phone system",
     connecting: "Connecting…", connected: "Live", reconnecting: "Reconnecting…",
     notAllowed: "The supervisor view is for supervisors and admins.", signInFirst: "Sign in on the agent console first.",
     show: "Show", noCharts: "Charts are not available (Chart.js, Debian package libjs-chart.js, is not installed); the figures are in the tables.",
@@ -55,6 +56,7 @@ const WORDS = {
     ev_rang: "زنگ نزد {who} به مدت {s}", ev_transferred: "انتقال از {by} به {who}، زنگ {s}",
     ev_answered: "{who} پاسخ داد", ev_left: "{who} از تماس خارج شد", ev_ended: "پایان: {status}، انتظار {wait}، مکالمه {talk}",
     hangupUnknown: "طرف قطع‌کننده را مرکز تلفن گزارش نکرده است", notAnswered: "بی‌پاسخ",
+    hung_caller: "تماس‌گیرنده نخست قطع کرد", hung_agent: "{who} نخست قطع کرد", hung_system: "مرکز تلفن تماس را پایان داد",
     connecting: "در حال اتصال…", connected: "برخط", reconnecting: "اتصال دوباره…",
     notAllowed: "این بخش ویژهٔ سرپرستان و مدیران است.", signInFirst: "نخست در کنسول کارشناس وارد شوید.",
     show: "نمایش", noCharts: "نمودارها در دسترس نیستند (بستهٔ libjs-chart.js نصب نیست)؛ ارقام در جدول‌ها آمده است.",
@@ -328,6 +330,14 @@ function renderDetail(d) {
     const a = el("a", { id: "detail-customer", href: "/#customer=" + d.customer.id, text: d.customer.name, dir: "auto" });
     fact(t("customer"), a);
   }
+  // Who hung up first (the "ended" event's by / by_agent / by_extension).
+  const hungUpText = (e) => {
+    if (e.by === "agent") {
+      const who = e.by_agent ? `${e.by_agent} (${e.by_extension})` : (e.by_extension || t("agent"));
+      return t("hung_agent", { who });
+    }
+    return e.by === "caller" || e.by === "system" ? t("hung_" + e.by) : t("hangupUnknown");
+  };
   const ol = $("timeline");
   ol.replaceChildren();
   for (const e of d.timeline) {
@@ -342,7 +352,7 @@ function renderDetail(d) {
       case "answered": text = t("ev_answered", { who }); break;
       case "left": text = t("ev_left", { who }); break;
       case "ended": text = t("ev_ended", { status: t("s_" + e.status), wait: fmtSecs(e.wait_seconds), talk: fmtSecs(e.talk_seconds) }) +
-        (e.by ? "" : " · " + t("hangupUnknown")); break;
+        " · " + hungUpText(e); break;
       default: text = e.event;
     }
     ol.append(el("li", { "data-event": e.event },

@@ -672,9 +672,29 @@ struct CallService::Impl {
         finalise_times(r, e.at);
         if (a.queued_at) r.hold_seconds = seconds_or_zero(*a.queued_at, r.answered_at ? *r.answered_at : e.at);
         calls_ended.fetch_add(1, std::memory_order_relaxed);
+        note_hangup_side(a, e);
         settle_caller(a);
         storage.finish_call(r, history_of(r));
         if (r.agent && pops_for(a)) send(*r.agent, {{"type", "call.ended"}, {"call", r}});
+    }
+
+    /// Hang-up side (issue 4). The tracker's caller is the call's root: on
+    /// an outbound call that is the agent's own phone, and the far end is a
+    /// dialled phone of nobody's (a trunk): the record says it the
+    /// supervisor's way round (caller = the external party).
+    void note_hangup_side(Active& a, const effect::Ended& e) {
+        CallRecord& r = a.rec;
+        r.hangup_by = e.hangup_by;
+        r.hangup_extension = e.hangup_ext;
+        if (r.direction != Direction::outbound || !e.hangup_by) return;
+        if (*e.hangup_by == HangupBy::caller && e.call.caller_device) {
+            r.hangup_by = HangupBy::agent;
+            r.hangup_extension = e.call.caller_device;
+        } else if (const auto* who = e.hangup_ext ? known_agent(a, *e.hangup_ext) : nullptr;
+                   *e.hangup_by == HangupBy::agent && e.hangup_ext && (!who || !*who)) {
+            r.hangup_by = HangupBy::caller;
+            r.hangup_extension.reset();
+        }
     }
 
     void on_merged(const effect::Merged& e) {

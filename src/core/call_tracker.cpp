@@ -62,6 +62,14 @@ struct Call {
     // A transfer happened: rings after it name the phone that transferred.
     bool transferred = false;
     std::optional<Extension> transfer_by;
+    // Hang-up side (issue 4): the first party to leave since the last ring
+    // or answer (a transfer starts a new conversation), and why the last
+    // ringing phone stopped (for calls nobody answered).
+    bool hangup_decided = false;
+    std::optional<HangupBy> hangup_by;
+    std::optional<Extension> hangup_ext;
+    std::optional<StopReason> last_stop;
+    std::optional<Extension> last_stop_ext;
 };
 
 StopReason stop_reason_of(pbx::DialStatus s) {
@@ -175,6 +183,7 @@ struct CallTracker::Impl {
         }
         if (c.transferred && c.transfer_by != ch.device) l->transferred_by = c.transfer_by;
         freeze_caller(c);
+        hangup_reset(c);
         out->push_back(effect::Ringing{c.snap, *ch.device, ev->at, l->transferred_by});
     }
 
@@ -195,6 +204,7 @@ struct CallTracker::Impl {
         l->ended_at.reset();
         freeze_caller(c);
         c.answered = true;
+        hangup_reset(c);
         out->push_back(effect::Answered{c.snap, *ch.device, ev->at, l->transferred_by});
         for (auto& other : c.legs) {
             if (other.state != LegState::ringing) continue;
@@ -208,6 +218,8 @@ struct CallTracker::Impl {
         Leg* l = leg_of(c, *ch.device);
         if (!l || l->state != LegState::ringing || l->uniqueid != uid) return;
         l->state = LegState::stopped;
+        c.last_stop = why;
+        c.last_stop_ext = l->ext;
         out->push_back(effect::StoppedRinging{c.snap, l->ext, why, ev->at});
     }
 
@@ -362,6 +374,8 @@ struct CallTracker::Impl {
             else if (c.busy) outcome = CallStatus::busy;
             else if (c.failed && c.legs.empty()) outcome = CallStatus::failed;
             effect::Ended ended{c.snap, outcome, ev->at, c.root_cause, {}};
+            ended.hangup_by = c.hangup_by;
+            ended.hangup_ext = c.hangup_ext;
             ended.legs.reserve(c.legs.size());
             for (const auto& l : c.legs) {
                 LegSnapshot s{l.ext, l.rang_at, l.answered_at, l.ended_at, l.transferred_by};
@@ -503,7 +517,83 @@ struct CallTracker::Impl {
         if (a && b && a->call != b->call) merge(a->call, b->call);
     }
 
-    void on(const pbx::Hangup& e) { remove_channel(e.uniqueid, e.cause); }
+    void on(const pbx::Hangup& e) {
+        note_hangup(e.uniqueid, std::nullopt, e.order_known);
+        remove_channel(e.uniqueid, e.cause);
+    }
+
+    void on(const pbx::HangupRequest& e) { note_hangup(e.uniqueid, e.by_pbx, true); }
+
+    // ---- hang-up side (issue 4)
+
+    /// A new conversation (a phone rings or answers): whoever leaves next decides.
+    static void hangup_reset(Call& c) {
+        c.hangup_decided = false;
+        c.hangup_by.reset();
+        c.hangup_ext.reset();
+    }
+
+    static void decide_hangup(Call& c, HangupBy by, std::optional<Extension> ext = std::nullopt) {
+        c.hangup_decided = true;
+        c.hangup_by = by;
+        c.hangup_ext = by == HangupBy::agent ? std::move(ext) : std::nullopt;
+    }
+
+    /// The party a channel stands for: the caller's root channel, or an
+    /// agent phone that answered and is still on the call. The transferer's
+    /// phone leaving after a transfer is nobody's hang-up.
+    std::optional<HangupBy> party_of(const Call& c, const std::string& uid, const Channel& ch) const {
+        if (c.transferred && ch.device && ch.device == c.transfer_by) return std::nullopt;
+        if (uid == c.root) return HangupBy::caller;
+        if (!ch.device) return std::nullopt;
+        for (const auto& l : c.legs)
+            if (l.uniqueid == uid && l.state == LegState::answered && !l.ended_at) return HangupBy::agent;
+        return std::nullopt;
+    }
+
+    /// A channel is going (by_pbx set: the PBX said who asked; unset: its
+    /// Hangup, in the order the PBX sent them). The first party to go since
+    /// the last ring or answer decides; a request the PBX states wins over
+    /// the order of the hangups that follow it.
+    void note_hangup(const std::string& uid, std::optional<bool> by_pbx, bool order_known) {
+        Channel* ch = find(uid);
+        if (!ch || !ch->call) return;
+        Call& c = *ch->call;
+        if (!c.started || c.hangup_decided) return;
+        const auto party = party_of(c, uid, *ch);
+        if (!party) return;
+        if (by_pbx && *by_pbx) return decide_hangup(c, HangupBy::system);
+        if (*party == HangupBy::agent) {
+            if (by_pbx || order_known) decide_hangup(c, HangupBy::agent, ch->device);
+            return;
+        }
+        if (c.answered || by_pbx) {
+            if (by_pbx || order_known) decide_hangup(c, HangupBy::caller);
+            return;
+        }
+        decide_unanswered(c);
+    }
+
+    /// Nobody answered and the caller's channel ends without the PBX saying
+    /// who asked: the call's course tells who gave up.
+    static void decide_unanswered(Call& c) {
+        if (c.abandoned || c.in_queue) return decide_hangup(c, HangupBy::caller);
+        for (const auto& l : c.legs)
+            if (l.state == LegState::ringing) return decide_hangup(c, HangupBy::caller);
+        // Left the queue without abandoning it: the queue timed out.
+        if (c.snap.queued_at) return decide_hangup(c, HangupBy::system);
+        if (c.last_stop) {
+            switch (*c.last_stop) {
+            case StopReason::caller_hung_up: return decide_hangup(c, HangupBy::caller);
+            case StopReason::busy:
+            case StopReason::rejected: return decide_hangup(c, HangupBy::agent, c.last_stop_ext);
+            case StopReason::no_answer: return decide_hangup(c, HangupBy::system);
+            case StopReason::answered_elsewhere: return;
+            }
+        }
+        if (c.failed) return decide_hangup(c, HangupBy::system);
+        decide_hangup(c, HangupBy::caller);  // no phone rang (announcement, IVR): the caller left
+    }
 
     void on(const pbx::QueueJoin& e) {
         Channel* ch = find(e.uniqueid);
@@ -632,6 +722,7 @@ struct CallTracker::Impl {
                 into.legs.push_back(m);
                 l = &into.legs.back();
             }
+            if (l->state == LegState::ringing || l->state == LegState::answered) hangup_reset(into);
             if (l->state == LegState::ringing) {
                 out->push_back(effect::Ringing{into.snap, l->ext, ev->at, by});
             } else if (l->state == LegState::answered) {

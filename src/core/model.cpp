@@ -17,6 +17,7 @@ std::optional<E> lookup(const std::array<std::string_view, N>& names, std::strin
 constexpr std::array<std::string_view, 3> role_names{"agent", "supervisor", "admin"};
 constexpr std::array<std::string_view, 3> direction_names{"inbound", "outbound", "internal"};
 constexpr std::array<std::string_view, 6> status_names{"ringing", "answered", "missed", "abandoned", "busy", "failed"};
+constexpr std::array<std::string_view, 3> hangup_by_names{"caller", "agent", "system"};
 
 nlohmann::json opt_time(const std::optional<Timestamp>& t) {
     return t ? nlohmann::json(format_iso(*t)) : nlohmann::json(nullptr);
@@ -33,6 +34,9 @@ std::optional<Direction> direction_from_string(std::string_view s) { return look
 
 std::string_view to_string(CallStatus s) { return status_names[static_cast<std::size_t>(s)]; }
 std::optional<CallStatus> call_status_from_string(std::string_view s) { return lookup<CallStatus>(status_names, s); }
+
+std::string_view to_string(HangupBy h) { return hangup_by_names[static_cast<std::size_t>(h)]; }
+std::optional<HangupBy> hangup_by_from_string(std::string_view s) { return lookup<HangupBy>(hangup_by_names, s); }
 
 void to_json(nlohmann::json& j, const User& u) {
     j = {{"username", u.username.value()},
@@ -64,6 +68,8 @@ void to_json(nlohmann::json& j, const CallRecord& c) {
          {"queue_position", c.queue_position ? nlohmann::json(*c.queue_position) : nlohmann::json(nullptr)},
          {"hold_seconds", c.hold_seconds},
          {"legs", c.legs}};
+    j["hangup_by"] = c.hangup_by ? nlohmann::json(to_string(*c.hangup_by)) : nlohmann::json(nullptr);
+    j["hangup_extension"] = c.hangup_extension ? nlohmann::json(c.hangup_extension->value()) : nlohmann::json(nullptr);
 }
 
 void to_json(nlohmann::json& j, const CallLeg& l) {

@@ -114,10 +114,12 @@ std::string csv_field(std::string_view v) {
 }
 
 namespace {
-constexpr std::array<std::string_view, 19> call_columns{
+constexpr std::array<std::string_view, 21> call_columns{
     "id",         "pbx",    "direction", "from",        "from_raw",    "to",       "customer_id",
     "agent",      "extension", "queue",  "status",      "started_at",  "answered_at", "ended_at",
-    "wait_seconds", "talk_seconds", "disposition", "notes", "from_name"};
+    "wait_seconds", "talk_seconds", "disposition", "notes", "from_name",
+    // issue 4, added at the end so existing column positions hold
+    "hangup_by", "hangup_extension"};
 }  // namespace
 
 std::string calls_csv_header() {
@@ -151,7 +153,9 @@ std::string calls_csv_row(const CallRecord& c) {
         std::to_string(c.talk_seconds),
         c.disposition,
         c.notes,
-        c.from_name};
+        c.from_name,
+        c.hangup_by ? std::string(to_string(*c.hangup_by)) : std::string(),
+        c.hangup_extension ? c.hangup_extension->value() : std::string()};
     std::string s;
     for (std::size_t i = 0; i < v.size(); ++i) {
         if (i) s.push_back(',');

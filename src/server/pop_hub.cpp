@@ -22,7 +22,9 @@ PopHub::UserState& PopHub::user_locked(const AgentId& user) {
     return it->second;
 }
 
-void PopHub::send(const AgentId& to, nlohmann::json message) {
+void PopHub::send(const AgentId& to, nlohmann::json message) { send_to(to, std::move(message), true); }
+
+void PopHub::send_to(const AgentId& to, nlohmann::json message, bool hold) {
     const auto now = options_.clock();
     std::vector<std::shared_ptr<PopSubscriber>> targets;
     std::shared_ptr<const std::string> text;
@@ -34,8 +36,10 @@ void PopHub::send(const AgentId& to, nlohmann::json message) {
         message["seq"] = seq;
         // Caller names come from the PBX and may not be valid UTF-8: replace, never throw.
         text = std::make_shared<const std::string>(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-        u.held.push_back(Held{seq, now, text});
-        prune_locked(u, now);
+        if (hold) {
+            u.held.push_back(Held{seq, now, text});
+            prune_locked(u, now);
+        }
         targets.reserve(u.subs.size());
         std::erase_if(u.subs, [&](const Sub& s) {
             auto p = s.ptr.lock();
@@ -63,9 +67,10 @@ void PopHub::broadcast(Audience to, nlohmann::json message) {
         if (to == Audience::supervisors)
             for (const auto& [user, n] : supervisors_) members.push_back(user);
     }
-    // Each member gets its own seq: a reconnecting browser resumes broadcasts
-    // and pops alike.
-    for (const auto& user : members) send(user, message);
+    // Each member gets its own seq, but broadcasts (board.*) are state, not
+    // a backlog: they are not held for resume, so they never push a pop out
+    // of the resume history; a reconnecting supervisor reads GET /api/wallboard.
+    for (const auto& user : members) send_to(user, message, false);
 }
 
 void PopHub::join(Audience a, const AgentId& user) {

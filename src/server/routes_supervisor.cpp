@@ -31,9 +31,20 @@ std::optional<std::int64_t> parse_int(std::string_view s, std::int64_t lo, std::
 
 std::int64_t secs(Timestamp a, Timestamp b) { return b > a ? seconds_between(a, b) : 0; }
 
-/// The call's story in time order, from the record and its legs. Ringside
-/// does not learn which side hung up from every PBX: "ended" says "by":
-/// null when unknown.
+/// The call's story in time order, from the record and its legs. "ended"
+/// says who hung up first ("by": caller, agent with "by_extension" and
+/// "by_agent", system), or "by": null when the PBX did not let Ringside tell.
+json hangup_side_of(const CallRecord& c) { return c.hangup_by ? json(to_string(*c.hangup_by)) : json(nullptr); }
+
+/// The agent whose phone hung up first: the leg's agent on that extension.
+json hangup_agent_of(const CallRecord& c) {
+    if (c.hangup_by != HangupBy::agent || !c.hangup_extension) return nullptr;
+    for (auto it = c.legs.rbegin(); it != c.legs.rend(); ++it)
+        if (it->extension == *c.hangup_extension && it->agent) return it->agent->value();
+    if (c.extension == c.hangup_extension && c.agent) return c.agent->value();
+    return nullptr;
+}
+
 json timeline_of(const CallRecord& c) {
     struct Ev {
         Timestamp at;
@@ -70,7 +81,9 @@ json timeline_of(const CallRecord& c) {
                         {"agent", c.agent ? json(c.agent->value()) : json(nullptr)}, {"talk_seconds", c.talk_seconds}}});
     if (c.ended_at)
         evs.push_back({*c.ended_at, n++,
-                       {{"event", "ended"}, {"status", to_string(c.status)}, {"by", nullptr},
+                       {{"event", "ended"}, {"status", to_string(c.status)}, {"by", hangup_side_of(c)},
+                        {"by_extension", c.hangup_extension ? json(c.hangup_extension->value()) : json(nullptr)},
+                        {"by_agent", hangup_agent_of(c)},
                         {"wait_seconds", c.wait_seconds}, {"talk_seconds", c.talk_seconds}}});
     std::stable_sort(evs.begin(), evs.end(), [](const Ev& a, const Ev& b) {
         return a.at != b.at ? a.at < b.at : a.order < b.order;

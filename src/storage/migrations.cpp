@@ -255,6 +255,96 @@ CREATE TABLE pbx_connections (
     created_by TEXT    NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 )sql"},
+    Migration{6, "supervisors: hang-up side, text index of notes, report rollups", R"sql(
+-- Who hung up first (issue 4): NULL when the PBX did not let Ringside tell.
+ALTER TABLE calls ADD COLUMN hangup_by TEXT CHECK (hangup_by IN ('caller', 'agent', 'system'));
+-- The agent's phone when hangup_by = 'agent'.
+ALTER TABLE calls ADD COLUMN hangup_extension TEXT;
+
+-- Text search in the call log ('q': a case-insensitive substring of the notes
+-- or the disposition): a trigram index, so a search over a year reads the
+-- matching calls instead of every call of the year. External content (the
+-- text stays in calls only), keyed by calls' rowid; only calls with some
+-- text are indexed, kept so by the triggers below. Ringside never VACUUMs;
+-- after a manual VACUUM (which may renumber rowids) rebuild it with
+-- DELETE FROM calls_text; INSERT INTO calls_text (rowid, notes, disposition)
+-- SELECT rowid, notes, disposition FROM calls WHERE notes <> '' OR disposition <> ''.
+CREATE VIRTUAL TABLE calls_text USING fts5(notes, disposition, content = 'calls', content_rowid = 'rowid',
+                                           tokenize = 'trigram case_sensitive 0', columnsize = 0);
+INSERT INTO calls_text (rowid, notes, disposition)
+    SELECT rowid, notes, disposition FROM calls WHERE notes <> '' OR disposition <> '';
+CREATE TRIGGER calls_text_insert AFTER INSERT ON calls WHEN new.notes <> '' OR new.disposition <> ''
+BEGIN
+    INSERT INTO calls_text (rowid, notes, disposition) VALUES (new.rowid, new.notes, new.disposition);
+END;
+CREATE TRIGGER calls_text_update AFTER UPDATE OF notes, disposition ON calls
+WHEN old.notes IS NOT new.notes OR old.disposition IS NOT new.disposition
+BEGIN
+    INSERT INTO calls_text (calls_text, rowid, notes, disposition)
+        SELECT 'delete', old.rowid, old.notes, old.disposition WHERE old.notes <> '' OR old.disposition <> '';
+    INSERT INTO calls_text (rowid, notes, disposition)
+        SELECT new.rowid, new.notes, new.disposition WHERE new.notes <> '' OR new.disposition <> '';
+END;
+CREATE TRIGGER calls_text_delete AFTER DELETE ON calls WHEN old.notes <> '' OR old.disposition <> ''
+BEGIN
+    INSERT INTO calls_text (calls_text, rowid, notes, disposition) VALUES ('delete', old.rowid, old.notes, old.disposition);
+END;
+
+-- Reports over long ranges: calls per 15-minute slot (UTC) and status, and
+-- answered calls per UTC day and agent, kept by triggers in the transaction
+-- of every write to calls, so a report over a year reads some 35,000 slots
+-- instead of millions of calls. 15 minutes: local hours and days of every
+-- UTC offset in use are whole slots. Rows may hold 0 after a call moved.
+CREATE TABLE call_slots (
+    slot   INTEGER NOT NULL,  -- started_at / 900000 * 900000 (UTC ms)
+    status TEXT    NOT NULL,
+    calls  INTEGER NOT NULL,
+    PRIMARY KEY (slot, status)
+) WITHOUT ROWID;
+CREATE TABLE call_agent_days (
+    day          INTEGER NOT NULL,  -- started_at / 86400000 * 86400000 (UTC ms)
+    agent        TEXT    NOT NULL,
+    answered     INTEGER NOT NULL,  -- calls with status 'answered' and this agent
+    talk_seconds INTEGER NOT NULL,  -- their talk_seconds summed
+    PRIMARY KEY (day, agent)
+) WITHOUT ROWID;
+INSERT INTO call_slots (slot, status, calls)
+    SELECT started_at / 900000 * 900000, status, count(*) FROM calls GROUP BY 1, 2;
+INSERT INTO call_agent_days (day, agent, answered, talk_seconds)
+    SELECT started_at / 86400000 * 86400000, agent, count(*), sum(talk_seconds) FROM calls
+    WHERE status = 'answered' AND agent IS NOT NULL GROUP BY 1, 2;
+CREATE TRIGGER call_rollup_insert AFTER INSERT ON calls
+BEGIN
+    INSERT INTO call_slots (slot, status, calls) VALUES (new.started_at / 900000 * 900000, new.status, 1)
+        ON CONFLICT (slot, status) DO UPDATE SET calls = calls + 1;
+    INSERT INTO call_agent_days (day, agent, answered, talk_seconds)
+        SELECT new.started_at / 86400000 * 86400000, new.agent, 1, new.talk_seconds
+        WHERE new.status = 'answered' AND new.agent IS NOT NULL
+        ON CONFLICT (day, agent) DO UPDATE SET answered = answered + 1,
+                                                talk_seconds = talk_seconds + excluded.talk_seconds;
+END;
+CREATE TRIGGER call_rollup_update AFTER UPDATE OF started_at, status, agent, talk_seconds ON calls
+WHEN old.started_at IS NOT new.started_at OR old.status IS NOT new.status OR old.agent IS NOT new.agent
+     OR old.talk_seconds IS NOT new.talk_seconds
+BEGIN
+    UPDATE call_slots SET calls = calls - 1 WHERE slot = old.started_at / 900000 * 900000 AND status = old.status;
+    INSERT INTO call_slots (slot, status, calls) VALUES (new.started_at / 900000 * 900000, new.status, 1)
+        ON CONFLICT (slot, status) DO UPDATE SET calls = calls + 1;
+    UPDATE call_agent_days SET answered = answered - 1, talk_seconds = talk_seconds - old.talk_seconds
+        WHERE old.status = 'answered' AND day = old.started_at / 86400000 * 86400000 AND agent = old.agent;
+    INSERT INTO call_agent_days (day, agent, answered, talk_seconds)
+        SELECT new.started_at / 86400000 * 86400000, new.agent, 1, new.talk_seconds
+        WHERE new.status = 'answered' AND new.agent IS NOT NULL
+        ON CONFLICT (day, agent) DO UPDATE SET answered = answered + 1,
+                                                talk_seconds = talk_seconds + excluded.talk_seconds;
+END;
+CREATE TRIGGER call_rollup_delete AFTER DELETE ON calls
+BEGIN
+    UPDATE call_slots SET calls = calls - 1 WHERE slot = old.started_at / 900000 * 900000 AND status = old.status;
+    UPDATE call_agent_days SET answered = answered - 1, talk_seconds = talk_seconds - old.talk_seconds
+        WHERE old.status = 'answered' AND day = old.started_at / 86400000 * 86400000 AND agent = old.agent;
+END;
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

@@ -256,7 +256,8 @@ const std::string call_select =
     "(SELECT json_group_array(r.agent) FROM call_rings r WHERE r.call_id = calls.id), "
     "queue_position, hold_seconds, "
     "(SELECT json_group_array(json_array(l.agent, l.extension, l.rang_at, l.answered_at, l.ended_at, l.talk_seconds, "
-    "l.transferred_by)) FROM call_legs l WHERE l.call_id = calls.id) "
+    "l.transferred_by)) FROM call_legs l WHERE l.call_id = calls.id), "
+    "hangup_by, hangup_extension "
     "FROM calls";
 
 std::vector<CallLeg> legs_from_json(const std::string& text) {
@@ -306,6 +307,8 @@ CallRecord read_call(const Query& q) {
     if (auto p = q.opt_i64(20)) c.queue_position = static_cast<int>(*p);
     c.hold_seconds = q.i64(21);
     c.legs = legs_from_json(q.str(22));
+    if (auto by = q.opt_str(23)) c.hangup_by = hangup_by_from_string(*by);
+    c.hangup_extension = q.opt_strong<Extension>(24);
     return c;
 }
 
@@ -602,6 +605,11 @@ struct SqliteStore::Impl {
         Query(c, "UPDATE calls SET queue_position = ?, hold_seconds = ? WHERE id = ?")
             .bind(r.queue_position, r.hold_seconds, r.id)
             .exec();
+        // Hang-up side (issue 4): known once the call ended.
+        if (r.hangup_by)
+            Query(c, "UPDATE calls SET hangup_by = ?, hangup_extension = ? WHERE id = ?")
+                .bind(std::string(to_string(*r.hangup_by)), r.hangup_extension, r.id)
+                .exec();
         Query(c, "DELETE FROM call_legs WHERE call_id = ?").bind(r.id).exec();
         pos = 0;
         for (const auto& l : r.legs)
@@ -622,11 +630,40 @@ struct SqliteStore::Impl {
         return "started_at";
     }
 
+    /// The trigram index answers texts of three characters (code points) or
+    /// more; shorter ones have no trigram to look up.
+    static bool text_indexable(std::string_view text) {
+        std::size_t chars = 0;
+        for (unsigned char ch : text)
+            if ((ch & 0xC0) != 0x80) ++chars;
+        return chars >= 3;
+    }
+
+    /// One FTS5 phrase: a substring for the trigram tokenizer; only '"' is
+    /// special inside it (doubled).
+    static std::string fts_phrase(const std::string& text) {
+        std::string phrase = "\"";
+        for (char ch : text) {
+            if (ch == '"') phrase += '"';
+            phrase += ch;
+        }
+        return phrase + "\"";
+    }
+
+    /// Whether the text index should drive a call-log query: at most 2,000
+    /// calls hold the text (counted in the index alone, stopping there).
+    static bool text_drives(Connection& c, const CallFilter& f) {
+        if (!f.text || !text_indexable(*f.text)) return false;
+        Query q(c, "SELECT count(*) FROM (SELECT 1 FROM calls_text WHERE calls_text MATCH ? LIMIT 2001)");
+        q.bind(fts_phrase(*f.text));
+        return q.step() && q.i64(0) <= 2000;
+    }
+
     /// with_limit: LIMIT ?7 (the caller binds one more than a page to learn
     /// whether another follows). Numbered parameters: an absent filter
     /// leaves its number unused, and the SQL text (the statement cache key)
     /// depends only on which filters are present.
-    static CallQuery build_call_query(const CallFilter& f, bool with_limit) {
+    static CallQuery build_call_query(const CallFilter& f, bool with_limit, bool by_text = false) {
         CallQuery cq;
         cq.sql = call_select + " WHERE 1 = 1";
         if (f.since) cq.sql += " AND started_at >= ?1";
@@ -638,8 +675,16 @@ struct SqliteStore::Impl {
         if (f.phone) cq.sql += " AND (from_number = ?8 OR to_number = ?8)";
         if (f.direction) cq.sql += " AND direction = ?9";
         if (f.queue) cq.sql += " AND queue = ?10";
-        // instr on lower(): no LIKE wildcards to escape in what a user typed.
-        if (f.text) cq.sql += " AND (instr(lower(notes), ?11) > 0 OR instr(lower(disposition), ?11) > 0)";
+        // by_text (at most 2,000 calls hold the text, see text_drives()):
+        // the trigram index (calls_text) names the calls, which are looked
+        // up and sorted. Else the text is common (a page is found after a
+        // short walk in the range/sort index) or too short for trigrams:
+        // instr on lower() over the rows the other filters leave (no LIKE
+        // wildcards to escape in what a user typed).
+        if (f.text && by_text)
+            cq.sql += " AND calls.rowid IN (SELECT rowid FROM calls_text WHERE calls_text MATCH ?11)";
+        else if (f.text)
+            cq.sql += " AND (instr(lower(notes), ?11) > 0 OR instr(lower(disposition), ?11) > 0)";
         const std::string col = sort_column(f.sort);
         const char* dir = f.ascending ? " ASC" : " DESC";
         // The plain bound first lets the planner seek the sort index; the
@@ -652,7 +697,8 @@ struct SqliteStore::Impl {
         return cq;
     }
 
-    static void bind_call_filter(Query& q, const CallFilter& f, bool with_limit, std::size_t extra = 0) {
+    static void bind_call_filter(Query& q, const CallFilter& f, bool with_limit, std::size_t extra = 0,
+                                 bool by_text = false) {
         auto& s = *q;
         if (f.since) s.bind(1, static_cast<int64_t>(to_ms(*f.since)));
         if (f.until) s.bind(2, static_cast<int64_t>(to_ms(*f.until)));
@@ -664,7 +710,9 @@ struct SqliteStore::Impl {
         if (f.phone) s.bind(8, *f.phone);
         if (f.direction) s.bind(9, std::string(to_string(*f.direction)));
         if (f.queue) s.bind(10, *f.queue);
-        if (f.text) {
+        if (f.text && by_text) {
+            s.bind(11, fts_phrase(*f.text));
+        } else if (f.text) {
             std::string lower = *f.text;
             for (auto& ch : lower)
                 if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
@@ -1052,9 +1100,10 @@ void SqliteStore::for_each_call(const CallFilter& f, const std::function<bool(co
     impl_->read("for_each_call", [&](Connection& c) {
         // One statement stepped row by row: memory stays flat for any export,
         // and the read snapshot keeps the stream consistent while writers go on.
-        auto cq = Impl::build_call_query(f, false);
+        const bool by_text = Impl::text_drives(c, f);
+        auto cq = Impl::build_call_query(f, false, by_text);
         Query q(c, cq.sql);
-        Impl::bind_call_filter(q, f, false);
+        Impl::bind_call_filter(q, f, false, 0, by_text);
         while (q.step())
             if (!fn(read_call(q))) break;
     });
@@ -1115,9 +1164,10 @@ std::int64_t sort_value(const CallRecord& c, CallFilter::Sort s) {
 
 CallPage SqliteStore::list_call_page(const CallFilter& f) {
     return impl_->read("list_call_page", [&](Connection& c) {
-        auto cq = Impl::build_call_query(f, true);
+        const bool by_text = Impl::text_drives(c, f);
+        auto cq = Impl::build_call_query(f, true, by_text);
         Query q(c, cq.sql);
-        Impl::bind_call_filter(q, f, true, 1);  // one more row says whether a next page exists
+        Impl::bind_call_filter(q, f, true, 1, by_text);  // one more row says whether a next page exists
         const std::size_t page = std::clamp<std::size_t>(f.limit, 1, 1000);
         CallPage out;
         while (q.step()) {
@@ -1168,41 +1218,92 @@ CallReport SqliteStore::call_report(const ReportQuery& rq) {
         CallReport rep;
         const std::int64_t off = static_cast<std::int64_t>(rq.utc_offset_minutes) * 60'000;
         const auto rows = static_cast<std::int64_t>(std::clamp<std::size_t>(rq.max_rows, 1, 1000));
+        // Rollups (call_slots, call_agent_days) answer the whole slots / days
+        // inside the range; the calls themselves the ragged ends. An offset
+        // that is no multiple of 15 minutes does not fit the slots: all raw.
+        const std::int64_t since_ms = to_ms(rq.since), until_ms = to_ms(rq.until);
+        constexpr std::int64_t slot_ms = 900'000, day_ms = 86'400'000;
+        const auto ceil_to = [](std::int64_t t, std::int64_t w) { return (t + w - 1) / w * w; };
+        const bool slots_fit = off % slot_ms == 0 && since_ms >= 0;
+        std::int64_t s_from = ceil_to(since_ms, slot_ms), s_to = until_ms / slot_ms * slot_ms;
+        if (!slots_fit || s_from >= s_to) s_from = s_to = until_ms;
         auto buckets = [&](std::int64_t width, std::vector<CallReport::Bucket>& out) {
-            // Local boundaries: shift by the offset, floor to the width, shift back.
-            Query q(c,
-                    "SELECT ((started_at + ?3) / ?4) * ?4 - ?3 AS b, status, count(*) "
-                    "FROM calls INDEXED BY calls_day_figures WHERE started_at >= ?1 AND started_at < ?2 "
-                    "GROUP BY b, status ORDER BY b");
-            q.bind(rq.since, rq.until, off, width);
-            while (q.step()) {
-                const auto b = q.i64(0);
-                if (out.empty() || out.back().start_ms != b) out.push_back(CallReport::Bucket{b, 0, 0, 0, 0});
-                auto& bk = out.back();
-                const auto st = q.str(1);
-                const auto n = q.i64(2);
+            std::map<std::int64_t, CallReport::Bucket> by_start;
+            const auto add = [&](std::int64_t b, const std::string& st, std::int64_t n) {
+                if (n <= 0) return;
+                auto& bk = by_start.try_emplace(b, CallReport::Bucket{b, 0, 0, 0, 0}).first->second;
                 if (st == "answered") bk.answered += n;
                 else if (st == "missed") bk.missed += n;
                 else if (st == "abandoned") bk.abandoned += n;
                 else bk.other += n;
+            };
+            // Local boundaries: shift by the offset, floor to the width, shift back.
+            const auto raw = [&](std::int64_t from, std::int64_t to) {
+                if (from >= to) return;
+                Query q(c,
+                        "SELECT ((started_at + ?3) / ?4) * ?4 - ?3 AS b, status, count(*) "
+                        "FROM calls INDEXED BY calls_day_figures WHERE started_at >= ?1 AND started_at < ?2 "
+                        "GROUP BY b, status ORDER BY b");
+                q.bind(from, to, off, width);
+                while (q.step()) add(q.i64(0), q.str(1), q.i64(2));
+            };
+            raw(since_ms, s_from);
+            if (s_from < s_to) {
+                Query q(c,
+                        "SELECT ((slot + ?3) / ?4) * ?4 - ?3 AS b, status, sum(calls) FROM call_slots "
+                        "WHERE slot >= ?1 AND slot < ?2 AND calls > 0 GROUP BY b, status ORDER BY b");
+                q.bind(s_from, s_to, off, width);
+                while (q.step()) add(q.i64(0), q.str(1), q.i64(2));
             }
+            raw(s_to, until_ms);
+            for (auto& [b, bk] : by_start) out.push_back(bk);
         };
         buckets(3'600'000, rep.hourly);
         buckets(86'400'000, rep.daily);
         {
-            Query q(c,
-                    "SELECT agent, count(*), sum(talk_seconds) FROM calls INDEXED BY calls_day_figures "
-                    "WHERE started_at >= ?1 AND started_at < ?2 AND status = 'answered' AND agent IS NOT NULL "
-                    "GROUP BY agent ORDER BY 2 DESC, agent LIMIT ?3");
-            q.bind(rq.since, rq.until, rows);
-            while (q.step()) {
+            std::int64_t d_from = ceil_to(since_ms, day_ms), d_to = until_ms / day_ms * day_ms;
+            if (since_ms < 0 || d_from >= d_to) d_from = d_to = until_ms;
+            std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_agent;  // answered, talk
+            const auto raw = [&](std::int64_t from, std::int64_t to) {
+                if (from >= to) return;
+                Query q(c,
+                        "SELECT agent, count(*), sum(talk_seconds) FROM calls INDEXED BY calls_day_figures "
+                        "WHERE started_at >= ?1 AND started_at < ?2 AND status = 'answered' AND agent IS NOT NULL "
+                        "GROUP BY agent");
+                q.bind(from, to);
+                while (q.step()) {
+                    auto& a = by_agent[q.str(0)];
+                    a.first += q.i64(1);
+                    a.second += q.i64(2);
+                }
+            };
+            raw(since_ms, d_from);
+            if (d_from < d_to) {
+                Query q(c,
+                        "SELECT agent, sum(answered), sum(talk_seconds) FROM call_agent_days "
+                        "WHERE day >= ?1 AND day < ?2 AND answered > 0 GROUP BY agent");
+                q.bind(d_from, d_to);
+                while (q.step()) {
+                    auto& a = by_agent[q.str(0)];
+                    a.first += q.i64(1);
+                    a.second += q.i64(2);
+                }
+            }
+            raw(d_to, until_ms);
+            for (const auto& [agent, v] : by_agent) {
+                if (v.first <= 0) continue;
                 CallReport::AgentRow a;
-                a.agent = q.str(0);
-                a.answered = q.i64(1);
-                a.talk_seconds = q.i64(2);
-                a.average_handle_seconds = a.answered ? static_cast<double>(a.talk_seconds) / static_cast<double>(a.answered) : 0;
+                a.agent = agent;
+                a.answered = v.first;
+                a.talk_seconds = v.second;
+                a.average_handle_seconds = static_cast<double>(a.talk_seconds) / static_cast<double>(a.answered);
                 rep.agents.push_back(std::move(a));
             }
+            // As the query ordered them: most answered first, then by name (bytes).
+            std::stable_sort(rep.agents.begin(), rep.agents.end(), [](const auto& x, const auto& y) {
+                return x.answered != y.answered ? x.answered > y.answered : x.agent < y.agent;
+            });
+            if (rep.agents.size() > static_cast<std::size_t>(rows)) rep.agents.resize(static_cast<std::size_t>(rows));
         }
         {
             Query q(c,

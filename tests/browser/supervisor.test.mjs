@@ -1,6 +1,6 @@
 // A supervisor's day: the wallboard changes live while a call rings and is
 // answered, the call log filters what calls replayed over AMI left, a call's
-// timeline opens, the CSV export holds exactly the rows /api/calls lists,
+// timeline opens (with who hung up), the CSV export holds exactly the rows /api/calls lists,
 // reports draw their charts, the view reads in Persian, and an agent is kept
 // to their own calls by the API itself.
 import { execFileSync } from "node:child_process";
@@ -128,6 +128,8 @@ await run("supervisor", a, [
     assert(rang.some((r) => r.includes("alice (1001)")) && rang.some((r) => r.includes("bob (1002)")), "both named: " + rang);
     assertIncludes(await page.textContent('#timeline li[data-event="answered"]'), "bob", "bob answered");
     assertIncludes(await page.textContent('#timeline li[data-event="ended"]'), "answered", "ended answered");
+    // The simulated Asterisk says (HangupRequest on the trunk) that the caller hung up.
+    assertIncludes(await page.textContent('#timeline li[data-event="ended"]'), "the caller hung up first", "hang-up side");
     await page.click(`#log-rows tr[data-call-id="${answeredId}"]`);
     await page.waitForSelector(`#detail[data-call-id="${answeredId}"] #detail-customer`);
     assertIncludes(await page.textContent("#detail-customer"), "Sara Ahmadi", "the customer is linked");

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
 
 #include "site.hpp"
 
@@ -187,4 +188,55 @@ TEST_CASE("the call log exports as CSV with the same rows as /api/calls") {
     CHECK(csv.body.find(a) != std::string::npos);
     CHECK(csv.body.find(b) != std::string::npos);
     CHECK(http(s.site.port, "GET", "/api/calls.csv", "", s.alice_token).status == 403);
+}
+
+TEST_CASE("the call timeline, the call log and the CSV export say who hung up first") {
+    Staffed s;
+    // The simulated Asterisk sends HangupRequest on the trunk when the caller
+    // hangs up; a busy phone and a ring that runs out end without one.
+    auto talked = s.site.call("+989121234567", {"1001"}, sim::Outcome::answered, 300ms, 300ms);
+    auto busy = s.site.call("+31201234567", {"1002"}, sim::Outcome::busy, 300ms);
+    auto unanswered = s.site.call("+31201234568", {"1001"}, sim::Outcome::no_answer, 300ms);
+    for (const auto& id : {talked, busy, unanswered})
+        REQUIRE(s.site.wait_call(s.sup, id, [](const json& c) { return !c["ended_at"].is_null(); }));
+
+    const auto ended_event = [&](const std::string& id) {
+        auto r = http(s.site.port, "GET", "/api/calls/" + id, "", s.sup);
+        REQUIRE(r.status == 200);
+        const auto tl = r.json()["timeline"];
+        REQUIRE(!tl.empty());
+        REQUIRE(tl.back()["event"] == "ended");
+        return tl.back();
+    };
+    auto e = ended_event(talked);
+    CHECK(e["by"] == "caller");
+    CHECK(e["by_agent"].is_null());
+    e = ended_event(busy);
+    CHECK(e["by"] == "agent");
+    CHECK(e["by_extension"] == "1002");
+    CHECK(e["by_agent"] == "bob");
+    e = ended_event(unanswered);
+    CHECK(e["by"] == "system");
+
+    auto list = http(s.site.port, "GET", "/api/calls", "", s.sup).json()["calls"];
+    std::map<std::string, std::string> side;
+    for (const auto& c : list) side[c["id"]] = c["hangup_by"].dump() + "/" + c["hangup_extension"].dump();
+    CHECK(side[talked] == R"("caller"/null)");
+    CHECK(side[busy] == R"("agent"/"1002")");
+    CHECK(side[unanswered] == R"("system"/null)");
+
+    // CSV: the two columns come last; the ones before keep their places.
+    auto csv = http(s.site.port, "GET", "/api/calls.csv", "", s.sup);
+    REQUIRE(csv.status == 200);
+    CHECK(csv.body.starts_with("id,pbx,direction,from,from_raw,to,customer_id,agent,extension,queue,status,started_at,"
+                               "answered_at,ended_at,wait_seconds,talk_seconds,disposition,notes,from_name,hangup_by,"
+                               "hangup_extension\r\n"));
+    const auto row_of = [&](const std::string& id) {
+        const auto at = csv.body.find("\r\n" + id + ",");
+        REQUIRE(at != std::string::npos);
+        return csv.body.substr(at + 2, csv.body.find("\r\n", at + 2) - at - 2);
+    };
+    CHECK(row_of(talked).ends_with(",caller,"));
+    CHECK(row_of(busy).ends_with(",agent,1002"));
+    CHECK(row_of(unanswered).ends_with(",system,"));
 }

@@ -76,6 +76,9 @@ struct ExpectedCall {
     std::int64_t talk_seconds;
     std::vector<ExpectedLeg> legs;
     std::optional<std::string> queue = std::nullopt;
+    // Who hung up first: "caller", "system" or "agent:<extension>", read
+    // from the order of the capture's Hangup events (see each scenario).
+    std::string hangup = "";
 };
 
 struct Scenario {
@@ -88,6 +91,12 @@ struct Scenario {
     std::uint64_t merged = 0;  // consultation calls folded in
 };
 
+// hang-up side, from each capture's Hangup order: ab_success_a_hangup: A's
+// phone (message 45) before B's (46); ab_a_cancel: A cancels while B rings;
+// ab_reject: B answers busy (DialEnd BUSY), then the PBX ends A; queue:
+// QueueCallerAbandon; blind transfer: after the transfer (A leaving is the
+// transfer, not a hang-up) B (85) before C (86); attended: B leaving is the
+// transfer, then C (92) before A (94).
 // wait/talk: message indexes in the capture (one second apart) between the
 // root's Newchannel, the first answer (the callee's Newstate Up) and the
 // call's last Hangup, counted from the JSON independently of this code. A
@@ -96,27 +105,27 @@ const std::vector<Scenario> scenarios = {
     {"internal call, popped with pop_internal", "simple/ab_success_a_hangup.json", true, true,
      {"alice call.ringing", "alice call.answered", "alice call.ended"},
      {{"main-195176c06ab8-1529936170.42", CallStatus::answered, Direction::internal, "201", "alice", 21, 23,
-       {{"alice", 23}}}}},
+       {{"alice", 23}}, std::nullopt, "caller"}}},
     {"internal call, not popped by default", "simple/ab_success_a_hangup.json", true, false,
      {},
      {{"main-195176c06ab8-1529936170.42", CallStatus::answered, Direction::internal, "201", "alice", 21, 23,
-       {{"alice", 23}}}}},
+       {{"alice", 23}}, std::nullopt, "caller"}}},
     {"inbound call answered", "simple/ab_success_a_hangup.json", false, false,
      {"alice call.ringing", "alice call.answered", "alice call.ended"},
      {{"main-195176c06ab8-1529936170.42", CallStatus::answered, Direction::inbound, "201", "alice", 21, 23,
-       {{"alice", 23}}}}},
+       {{"alice", 23}}, std::nullopt, "caller"}}},
     {"caller cancels", "simple/ab_a_cancel.json", true, true,
      {"alice call.ringing", "alice call.retracted caller_hung_up"},
      {{"main-195176c06ab8-1529936141.21", CallStatus::missed, Direction::internal, "201", std::nullopt, 26, 0,
-       {{"alice", 0}}}}},
+       {{"alice", 0}}, std::nullopt, "caller"}}},
     {"callee rejects", "simple/ab_reject.json", true, true,
      {"alice call.ringing", "alice call.retracted caller_hung_up"},
      {{"main-195176c06ab8-1529936241.98", CallStatus::busy, Direction::internal, "201", std::nullopt, 26, 0,
-       {{"alice", 0}}}}},
+       {{"alice", 0}}, std::nullopt, "agent:150010002"}}},
     {"queue caller abandons", "queue/queue_a_cancel.json", false, false,
      {"alice call.ringing", "alice call.retracted caller_hung_up"},
      {{"main-40a7a1f2a669-1585318545.326", CallStatus::abandoned, Direction::inbound, "+31150010001", std::nullopt,
-       33, 0, {{"alice", 0}}, "670100-540100"}}},
+       33, 0, {{"alice", 0}}, "670100-540100", "caller"}}},
     // Blind transfer: A calls B, B answers, A blind-transfers B to C. One
     // call (one Linkedid); C's pop names A, the original caller, and who
     // transferred (A's phone: its agent, else its extension); the agent is
@@ -124,12 +133,12 @@ const std::vector<Scenario> scenarios = {
     {"blind transfer, internal, popped", "xfer_blind/xfer_blind_abacbc.json", true, true,
      {"alice call.ringing", "alice call.answered", "bob call.ringing by=carol", "bob call.answered", "bob call.ended"},
      {{"main-07b796be1962-1529998985.130", CallStatus::answered, Direction::internal, "201", "bob", 21, 63,
-       {{"alice", 62}, {"bob", 22, "carol"}}}}},
+       {{"alice", 62}, {"bob", 22, "carol"}}, std::nullopt, "agent:150010002"}}},
     {"blind transfer from an external caller", "xfer_blind/xfer_blind_abacbc.json", false, false,
      {"alice call.ringing", "alice call.answered", "bob call.ringing by=150010001", "bob call.answered",
       "bob call.ended"},
      {{"main-07b796be1962-1529998985.130", CallStatus::answered, Direction::inbound, "201", "bob", 21, 63,
-       {{"alice", 62}, {"bob", 22, "150010001"}}}}},
+       {{"alice", 62}, {"bob", 22, "150010001"}}, std::nullopt, "agent:150010002"}}},
     // Attended transfer: A-B talk, B consults C on a second call (its own
     // Linkedid), B joins A and C. The consultation is merged into A's call:
     // one record under A's call id, a leg per agent, and C gets A's pop
@@ -139,7 +148,7 @@ const std::vector<Scenario> scenarios = {
      {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "bob call.answered",
       "bob call.ended"},
      {{"main-195176c06ab8-1529941338.663", CallStatus::answered, Direction::inbound, "201", "bob", 21, 71,
-       {{"alice", 66}, {"bob", 29, "alice"}}}},
+       {{"alice", 66}, {"bob", 29, "alice"}}, std::nullopt, "agent:150010003"}},
      1},
     // With pop_internal the consultation itself pops on C (B calling C);
     // after the transfer C gets the caller's pop for the merged call.
@@ -147,7 +156,7 @@ const std::vector<Scenario> scenarios = {
      {"alice call.ringing", "alice call.answered", "bob call.ringing", "bob call.answered",
       "bob call.ringing by=alice", "bob call.answered", "bob call.ended"},
      {{"main-195176c06ab8-1529941338.663", CallStatus::answered, Direction::internal, "201", "bob", 21, 71,
-       {{"alice", 66}, {"bob", 29, "alice"}}}},
+       {{"alice", 66}, {"bob", 29, "alice"}}, std::nullopt, "agent:150010003"}},
      1},
 };
 
@@ -183,6 +192,10 @@ TEST_CASE("cacofonisk calls: who is popped, retracted, told of the answer and th
             CHECK(rec->talk_seconds == want.talk_seconds);
             if (want.queue) CHECK(rec->queue == want.queue);
             CHECK(rec->ended_at);
+            const std::string side = !rec->hangup_by ? "" : *rec->hangup_by == HangupBy::agent
+                                                                ? "agent:" + rec->hangup_extension.value_or(Extension("")).value()
+                                                                : std::string(to_string(*rec->hangup_by));
+            CHECK(side == want.hangup);
             REQUIRE(rec->legs.size() == want.legs.size());
             for (std::size_t i = 0; i < want.legs.size(); ++i) {
                 CAPTURE(i);
@@ -539,5 +552,38 @@ TEST_CASE("attended and blonde transfers of a customer's call: the target pops w
         CHECK(ctx->recent_interactions[0].agent == AgentId("bob"));
         CHECK(e.svc.stats().active_calls == 0);
         CHECK(e.store.open_calls(PbxId("main")).empty());
+    }
+}
+
+TEST_CASE("AMI HangupRequest names the party that hung up; SoftHangupRequest first means Asterisk ended the call") {
+    // ab_success_a_hangup with a request inserted before the first Hangup of
+    // a phone: the request decides, whatever order the Hangups then come in.
+    const auto msgs = cacofonisk("simple/ab_success_a_hangup.json");
+    std::size_t first_hangup = 0;
+    for (std::size_t i = 0; i < msgs.size() && !first_hangup; ++i)
+        if (msgs[i].event() == "Hangup" && msgs[i].get("Channel").starts_with("SIP/")) first_hangup = i;
+    REQUIRE(first_hangup == 45);
+    struct Case {
+        const char* event;
+        const char* uniqueid;
+        std::optional<HangupBy> side;
+        std::string ext;
+    };
+    for (const auto& c : {Case{"HangupRequest", "195176c06ab8-1529936170.50", HangupBy::agent, "150010002"},
+                          Case{"HangupRequest", "195176c06ab8-1529936170.42", HangupBy::caller, ""},
+                          Case{"SoftHangupRequest", "195176c06ab8-1529936170.42", HangupBy::system, ""}}) {
+        CAPTURE(c.event);
+        CAPTURE(c.uniqueid);
+        auto with = msgs;
+        with.insert(with.begin() + static_cast<std::ptrdiff_t>(first_hangup),
+                    amsg({{"Event", c.event}, {"Channel", "SIP/x"}, {"Uniqueid", c.uniqueid}, {"Cause", "16"}}));
+        CallTracker t;
+        std::vector<effect::Ended> ends;
+        for (const auto& e : mapped(with))
+            for (const auto& eff : t.on_event(e))
+                if (auto* x = std::get_if<effect::Ended>(&eff)) ends.push_back(*x);
+        REQUIRE(ends.size() == 1);
+        CHECK(ends[0].hangup_by == c.side);
+        CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
     }
 }

@@ -2,9 +2,15 @@
 // real SQLite file.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <set>
+#include <tuple>
+
+#include <sqlite3.h>
 
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
@@ -224,4 +230,177 @@ TEST_CASE("reports bucket by local hour and day, rank agents, find repeat caller
         CHECK(t.daily[0].start_ms == (day0 - std::chrono::minutes(210)).time_since_epoch().count());
         CHECK(t.hourly[0].start_ms == (day0 - std::chrono::minutes(30)).time_since_epoch().count());
     }
+}
+
+TEST_CASE("text search finds parts of words in any case and script through the index, and follows edits and migration") {
+    TempDir dir;
+    const auto found = [](Storage& s, const std::string& text) {
+        CallFilter f;
+        f.text = text;
+        return ids(s.list_calls(f));
+    };
+    using V = std::vector<std::string>;
+    {
+        SqliteStore s(dir.file());
+        auto a = call("a", at(1), CallStatus::answered, "alice", 3, 60);
+        a.notes = "Customer asked for a REFUND of order 77";
+        auto p = call("p", at(2), CallStatus::answered, "bob", 2, 30);
+        p.notes = "مشتری درخواست بازپرداخت داشت";
+        auto d = call("d", at(3), CallStatus::answered, "bob");
+        d.disposition = "callback-needed";
+        auto n = call("n", at(4), CallStatus::missed);
+        for (auto* c : {&a, &p, &d, &n}) s.upsert_call(*c);
+
+        CHECK(found(s, "efun") == V{"a"});          // inside a word
+        CHECK(found(s, "ReFuNd oF") == V{"a"});     // any case, across a space
+        CHECK(found(s, "بازپر") == V{"p"});          // Persian, part of a word
+        CHECK(found(s, "درخواست باز") == V{"p"});
+        CHECK(found(s, "back-need") == V{"d"});     // the disposition
+        CHECK(found(s, "77") == V{"a"});            // two characters: no trigram, the plain scan
+        CHECK(found(s, "OR ") == V{"a"});           // "for a": FTS operators are plain text
+        CHECK(found(s, "or") == V{"a"});            // two characters, same answer by the scan
+        CHECK(found(s, "a \"refund").empty());      // quotes are text too
+        CHECK(found(s, "refund*").empty());
+        CHECK(found(s, "NEAR(refund order)").empty());
+
+        // An agent's new notes replace the old text in the index.
+        REQUIRE(s.set_disposition(CallId("a"), "done", "all settled"));
+        CHECK(found(s, "refund").empty());
+        CHECK(found(s, "settled") == V{"a"});
+        CHECK(found(s, "DONE") == V{"a"});
+        // A consultation call merged away takes its text with it.
+        auto m = call("m", at(5), CallStatus::answered, "bob");
+        m.notes = "consultation about a refund";
+        s.upsert_call(m);
+        CHECK(found(s, "refund") == V{"m"});
+        m.merged_into = CallId("p");
+        s.upsert_call(m);
+        CHECK(found(s, "refund").empty());
+    }
+    // A database from before the index (schema 5) gets its existing notes indexed when opened.
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(dir.file().string().c_str(), &db) == SQLITE_OK);
+        const char* back_to_5 =
+            "DROP TRIGGER calls_text_insert; DROP TRIGGER calls_text_update; DROP TRIGGER calls_text_delete;"
+            "DROP TABLE calls_text; DROP TRIGGER call_rollup_insert; DROP TRIGGER call_rollup_update;"
+            "DROP TRIGGER call_rollup_delete; DROP TABLE call_slots; DROP TABLE call_agent_days;"
+            "ALTER TABLE calls DROP COLUMN hangup_extension;"
+            "ALTER TABLE calls DROP COLUMN hangup_by; PRAGMA user_version = 5;";
+        CHECK(sqlite3_exec(db, back_to_5, nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    SqliteStore s(dir.file());
+    CHECK(found(s, "settled") == V{"a"});
+    CHECK(found(s, "بازپر") == V{"p"});
+    CHECK(found(s, "back-need") == V{"d"});
+}
+
+namespace {
+
+/// The report's buckets and agents computed from the records themselves, as
+/// the original one-query-per-list report did (the reference for the rollups).
+struct Reference {
+    std::map<std::int64_t, std::array<std::int64_t, 4>> hourly, daily;  // answered, missed, abandoned, other
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> agents;
+};
+
+Reference reference(const std::map<std::string, CallRecord>& calls, const ReportQuery& q) {
+    Reference r;
+    const std::int64_t off = q.utc_offset_minutes * 60'000LL;
+    for (const auto& [id, c] : calls) {
+        const auto t = c.started_at.time_since_epoch().count();
+        if (c.started_at < q.since || c.started_at >= q.until) continue;
+        const int k = c.status == CallStatus::answered ? 0 : c.status == CallStatus::missed ? 1
+                      : c.status == CallStatus::abandoned ? 2 : 3;
+        ++r.hourly[(t + off) / 3'600'000 * 3'600'000 - off][static_cast<std::size_t>(k)];
+        ++r.daily[(t + off) / 86'400'000 * 86'400'000 - off][static_cast<std::size_t>(k)];
+        if (c.status == CallStatus::answered && c.agent) {
+            auto& a = r.agents[c.agent->value()];
+            ++a.first;
+            a.second += c.talk_seconds;
+        }
+    }
+    return r;
+}
+
+void check_report_matches(Storage& s, const std::map<std::string, CallRecord>& calls, const ReportQuery& q) {
+    CAPTURE(q.since.time_since_epoch().count());
+    CAPTURE(q.until.time_since_epoch().count());
+    CAPTURE(q.utc_offset_minutes);
+    const auto want = reference(calls, q);
+    const auto got = s.call_report(q);
+    const auto same = [](const std::vector<CallReport::Bucket>& g, const auto& w) {
+        REQUIRE(g.size() == w.size());
+        std::size_t i = 0;
+        for (const auto& [b, n] : w) {
+            CHECK(g[i].start_ms == b);
+            CHECK(std::array<std::int64_t, 4>{g[i].answered, g[i].missed, g[i].abandoned, g[i].other} == n);
+            ++i;
+        }
+    };
+    same(got.hourly, want.hourly);
+    same(got.daily, want.daily);
+    std::vector<std::tuple<std::int64_t, std::string, std::int64_t>> w;  // -answered, agent, talk
+    for (const auto& [a, v] : want.agents) w.emplace_back(-v.first, a, v.second);
+    std::sort(w.begin(), w.end());
+    REQUIRE(got.agents.size() == w.size());
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        CHECK(got.agents[i].agent == std::get<1>(w[i]));
+        CHECK(got.agents[i].answered == -std::get<0>(w[i]));
+        CHECK(got.agents[i].talk_seconds == std::get<2>(w[i]));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("reports from the rollup tables equal the reports counted from the calls, also after calls change") {
+    TempDir dir;
+    SqliteStore s(dir.file());
+    std::map<std::string, CallRecord> calls;
+    std::mt19937 rng(4);
+    const CallStatus statuses[] = {CallStatus::answered, CallStatus::answered, CallStatus::missed,
+                                   CallStatus::abandoned, CallStatus::busy, CallStatus::failed};
+    const char* agents[] = {"alice", "bob", "carol", "دانیال"};
+    const auto random_call = [&](const std::string& id) {
+        // Five days from day0, at any millisecond.
+        auto c = call(id, day0 + std::chrono::milliseconds(rng() % (5LL * 86'400'000)), statuses[rng() % 6]);
+        if (c.status == CallStatus::answered) {
+            c.agent = AgentId(agents[rng() % 4]);
+            c.talk_seconds = rng() % 600;
+        }
+        return c;
+    };
+    for (int i = 0; i < 600; ++i) {
+        auto c = random_call("c" + std::to_string(i));
+        s.upsert_call(c);
+        calls[c.id.value()] = c;
+    }
+    const auto ms = [](std::int64_t v) { return Timestamp{std::chrono::milliseconds{v}}; };
+    const std::int64_t d0 = day0.time_since_epoch().count();
+    std::vector<ReportQuery> queries;
+    for (int off : {0, 210, -300, 330, 37}) {  // 37: no multiple of 15 minutes, counted from the calls
+        queries.push_back({day0 - std::chrono::hours(24), day0 + std::chrono::hours(24 * 7), off, 1000});
+        queries.push_back({ms(d0 + 3'599'999), ms(d0 + 4 * 86'400'000LL + 1), off, 1000});  // ragged ends
+        queries.push_back({ms(d0 + 86'400'000LL + 450'000), ms(d0 + 86'400'000LL + 1'350'000), off, 1000});
+        queries.push_back({ms(d0 + 86'400'000LL), ms(d0 + 3 * 86'400'000LL), off, 1000});  // whole days
+    }
+    for (const auto& q : queries) check_report_matches(s, calls, q);
+
+    // Calls change (status, agent, talk, start) and go (a merged consultation call).
+    for (int i = 0; i < 200; ++i) {
+        const std::string id = "c" + std::to_string(rng() % 600);
+        if (!calls.count(id)) continue;
+        if (i % 10 == 0) {
+            auto gone = calls.at(id);
+            gone.merged_into = CallId("elsewhere");
+            s.upsert_call(gone);
+            calls.erase(id);
+            continue;
+        }
+        auto c = random_call(id);
+        s.upsert_call(c);
+        calls[id] = c;
+    }
+    for (const auto& q : queries) check_report_matches(s, calls, q);
 }

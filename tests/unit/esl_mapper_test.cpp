@@ -223,3 +223,61 @@ TEST_CASE("after a reconnect a listed call ringing 1001 rings it again and its l
     for (const auto& e : map_all(m, call.answer + call.hangup)) feed(e);
     CHECK(kinds == std::vector<std::string>{"ringing 1001", "answered 1001", "answered"});
 }
+
+// ---------------------------------------------------------------- hang-up side (issue 4)
+
+namespace {
+
+/// One leg's CHANNEL_HANGUP with FreeSWITCH's sip_hangup_disposition.
+std::string hangup_of(const std::string& uid, const std::string& disposition, long long at_us) {
+    return esl_fixtures::wire_event({{"Event-Name", "CHANNEL_HANGUP"},
+                                     {"Event-Date-Timestamp", std::to_string(at_us)},
+                                     {"Unique-ID", uid},
+                                     {"Channel-Call-State", "HANGUP"},
+                                     {"Hangup-Cause", "NORMAL_CLEARING"},
+                                     {"variable_sip_hangup_disposition", disposition}});
+}
+
+struct SideCase {
+    const char* name;
+    bool answered;
+    std::vector<std::pair<std::string, std::string>> hangups;  // leg ("a" caller, "b" 1001), disposition; in order
+    std::optional<HangupBy> side;
+    std::string ext;
+};
+
+}  // namespace
+
+TEST_CASE("hang-up side over ESL: which leg FreeSWITCH received the BYE or CANCEL from first") {
+    const std::vector<SideCase> cases = {
+        {"the agent's phone sends BYE", true, {{"b", "recv_bye"}, {"a", "send_bye"}}, HangupBy::agent, "1001"},
+        {"the caller sends BYE", true, {{"a", "recv_bye"}, {"b", "send_bye"}}, HangupBy::caller, ""},
+        {"FreeSWITCH hangs up both (uuid_kill, limits)", true, {{"a", "send_bye"}, {"b", "send_bye"}},
+         HangupBy::system, ""},
+        {"the caller cancels while 1001 rings", false, {{"a", "recv_cancel"}, {"b", "send_cancel"}}, HangupBy::caller,
+         ""},
+        {"no disposition: the agent's leg going first says it", true, {{"b", ""}, {"a", ""}}, HangupBy::agent, "1001"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.name);
+        EventMapper m(PbxId{"fs"});
+        CallTracker tracker;
+        auto call = esl_fixtures::scripted_call("a-9", "b-9", "+15551234567", "", "1001", c.answered);
+        std::string hangups;
+        long long t = 1700000100000000LL;
+        for (const auto& [leg, disp] : c.hangups) hangups += hangup_of(leg == "a" ? "a-9" : "b-9", disp, t += 1000);
+        std::vector<effect::Ended> ends;
+        int requests = 0;
+        for (auto& e : map_all(m, call.ring + call.answer + hangups)) {
+            if (auto* r = std::get_if<pbx::HangupRequest>(&e.payload)) {
+                ++requests;
+                CHECK(r->by_pbx == (c.hangups[static_cast<std::size_t>(requests - 1)].second.rfind("send_", 0) == 0));
+            }
+            for (auto& f : tracker.on_event(e))
+                if (auto* x = std::get_if<effect::Ended>(&f)) ends.push_back(*x);
+        }
+        REQUIRE(ends.size() == 1);
+        CHECK(ends[0].hangup_by == c.side);
+        CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
+    }
+}

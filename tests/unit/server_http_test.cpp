@@ -123,7 +123,13 @@ TEST_CASE("a call becomes one CSV row in the header's column order") {
     CHECK(row.find("\"called back, \"\"happy\"\"\"") != std::string::npos);
     CHECK(row.ends_with("\r\n"));
     const auto commas = [](const std::string& s) { return std::count(s.begin(), s.end(), ','); };
-    CHECK(commas(header) == 18);
+    CHECK(commas(header) == 20);
+    // The hang-up side comes last, after the columns older exports had.
+    CHECK(header.ends_with(",from_name,hangup_by,hangup_extension\r\n"));
+    CHECK(row.ends_with(",,\r\n"));  // unknown side: both empty
+    c.hangup_by = HangupBy::agent;
+    c.hangup_extension = Extension("1001");
+    CHECK(calls_csv_row(c).ends_with(",agent,1001\r\n"));
 }
 
 TEST_CASE("query strings and paths are percent-decoded and malformed escapes refused") {

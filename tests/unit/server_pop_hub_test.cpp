@@ -211,3 +211,26 @@ TEST_CASE("disconnect asks every open session of that user, and only that user, 
     CHECK(b->reasons.empty());
     CHECK(hub.disconnect(AgentId("nobody"), "x") == 0);
 }
+
+TEST_CASE("board broadcasts are delivered live but never held for resume, so they cannot push pops out") {
+    PopHubOptions o;
+    o.max_held_per_user = 10;
+    PopHub hub(o);
+    auto sup = std::make_shared<Collector>();
+    hub.subscribe(AgentId("maryam"), sup.get(), sup);
+    hub.join(PopSink::Audience::supervisors, AgentId("maryam"));
+    hub.send(AgentId("maryam"), ringing("m1"));
+    for (int i = 0; i < 50; ++i)
+        hub.broadcast(PopSink::Audience::supervisors, {{"type", "board.calls"}, {"calls", json::array()}});
+    hub.send(AgentId("maryam"), ringing("m2"));
+    CHECK(sup->got.size() == 52);  // every board message went out live
+    auto held = hub.replay(AgentId("maryam"), 0);
+    REQUIRE(held.size() == 2);     // only the two pops, the first one not evicted
+    CHECK(json::parse(*held[0].text)["call"]["id"] == "m1");
+    CHECK(json::parse(*held[1].text)["call"]["id"] == "m2");
+    CHECK(held[1].seq == held[0].seq + 51);  // board messages still take their place in the user's seq
+    // A resume from a board message's seq gets the pop after it.
+    auto after_board = hub.replay(AgentId("maryam"), held[0].seq + 10);
+    REQUIRE(after_board.size() == 1);
+    CHECK(after_board[0].seq == held[1].seq);
+}

@@ -480,3 +480,74 @@ TEST_CASE("a NOTIFY for no subscription gets 481") {
     CHECK(status_of(out.replies.at(0).bytes) == 481);
     CHECK(h.effects.empty());
 }
+
+// ---------------------------------------------------------------- hang-up side (issue 4)
+
+namespace {
+
+std::optional<HangupBy> side_of(const std::vector<Effect>& effects) {
+    auto ends = of<effect::Ended>(effects);
+    REQUIRE(ends.size() == 1);
+    return ends[0].hangup_by;
+}
+
+}  // namespace
+
+TEST_CASE("hang-up side in mode uas: the caller's CANCEL or early BYE is the caller, max ring the system") {
+    {
+        Harness h;
+        h.feed(invite());
+        h.feed(cancel());
+        CHECK(side_of(h.effects) == HangupBy::caller);
+    }
+    {
+        Harness h;
+        h.feed(bye(to_tag(h.feed(invite()).replies[1].bytes)));
+        CHECK(side_of(h.effects) == HangupBy::caller);
+    }
+    {
+        Harness h;
+        h.feed(invite());
+        h.now += 61s;
+        for (const auto& ev : h.uas.tick(h.now, Timestamp{}).events)
+            for (auto& e : h.tracker.on_event(ev)) h.effects.push_back(std::move(e));
+        CHECK(side_of(h.effects) == HangupBy::system);
+    }
+    {
+        // Two forks of one call: the first CANCEL leaves the call ringing on
+        // the other; the caller ends it with the last.
+        Harness h;
+        h.feed(invite());
+        h.feed(invite("", "sip:1002@10.0.0.9", "z9hG4bK-fork2"));
+        h.feed(cancel());
+        CHECK(of<effect::Ended>(h.effects).empty());
+    }
+}
+
+TEST_CASE("hang-up side in mode uas: an answer elsewhere ends our branch without telling who hung up") {
+    Harness h;
+    h.feed(invite());
+    h.feed(cancel("Reason: SIP ;cause=200 ;text=\"Call completed elsewhere\"\r\n"));
+    CHECK(side_of(h.effects) == std::nullopt);
+}
+
+TEST_CASE("hang-up side in mode watch: local-bye is the watched agent's phone, remote-bye the caller") {
+    struct Case {
+        std::string event;
+        HangupBy want;
+        std::string ext;
+    };
+    for (const auto& c : {Case{"local-bye", HangupBy::agent, "1001"}, Case{"remote-bye", HangupBy::caller, ""}}) {
+        CAPTURE(c.event);
+        WatchHarness h;
+        auto sub = h.w.start(h.now).requests.at(0);
+        h.feed(h.ok(sub));
+        h.feed(h.notify(sub, dialog("early")));
+        h.feed(h.notify(sub, dialog("confirmed")));
+        h.feed(h.notify(sub, dialog("terminated", " event=\"" + c.event + "\"")));
+        auto ends = of<effect::Ended>(h.effects);
+        REQUIRE(ends.size() == 1);
+        CHECK(ends[0].hangup_by == c.want);
+        CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
+    }
+}

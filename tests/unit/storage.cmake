@@ -5,5 +5,5 @@ ringside_add_test(NAME privacy_test SOURCES unit/privacy_test.cpp LIBS ringside_
 ringside_add_test(NAME password_test SOURCES unit/password_test.cpp LIBS ringside_core)
 ringside_add_test(NAME time_test SOURCES unit/time_test.cpp LIBS ringside_core)
 ringside_add_test(NAME write_behind_test SOURCES unit/write_behind_test.cpp LIBS ringside_storage)
-ringside_add_test(NAME call_log_test SOURCES unit/call_log_test.cpp LIBS ringside_storage)
+ringside_add_test(NAME call_log_test SOURCES unit/call_log_test.cpp LIBS ringside_storage sqlite3)
 ringside_add_test(NAME sqlite_admin_test SOURCES unit/sqlite_admin_test.cpp LIBS ringside_storage)

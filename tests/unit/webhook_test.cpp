@@ -232,3 +232,37 @@ TEST_CASE("the parser survives every prefix of a valid body") {
     REQUIRE(std::holds_alternative<Event>(ok));
     CHECK(std::get<Event>(ok).at.has_value());
 }
+
+// ---------------------------------------------------------------- hang-up side (issue 4)
+
+TEST_CASE("call.ended's optional hangup_by says who hung up; without it an answered call's side is unknown") {
+    const auto side = [](const std::string& end_fields) {
+        auto ended = only<effect::Ended>(through_tracker({
+            ringing(),
+            R"({"id":"e2","type":"call.answered","call_id":"c1","extension":"1002"})",
+            R"({"id":"e3","type":"call.ended","call_id":"c1")" + end_fields + "}",
+        }));
+        REQUIRE(ended.size() == 1);
+        return std::pair{ended[0].hangup_by, ended[0].hangup_ext.value_or(Extension("")).value()};
+    };
+    CHECK(side(R"(,"hangup_by":"caller")") == std::pair{std::optional(HangupBy::caller), std::string()});
+    CHECK(side(R"(,"hangup_by":"system")") == std::pair{std::optional(HangupBy::system), std::string()});
+    // "agent" without an extension: the phone that answered.
+    CHECK(side(R"(,"hangup_by":"agent")") == std::pair{std::optional(HangupBy::agent), std::string("1002")});
+    CHECK(side(R"(,"hangup_by":"agent","extension":"1002")") ==
+          std::pair{std::optional(HangupBy::agent), std::string("1002")});
+    CHECK(side("").first == std::nullopt);
+    // A caller who cancels hangs up first by the format's own definition.
+    auto cancelled = only<effect::Ended>(through_tracker({
+        ringing(), R"({"id":"e2","type":"call.ended","call_id":"c1","cause":"cancelled"})"}));
+    REQUIRE(cancelled.size() == 1);
+    CHECK(cancelled[0].hangup_by == HangupBy::caller);
+}
+
+TEST_CASE("a hangup_by that is not caller, agent or system is a 400 naming the field") {
+    auto r = parse_event(R"({"id":"e3","type":"call.ended","call_id":"c1","hangup_by":"customer"})");
+    auto* err = std::get_if<ringside::webhook::ParseError>(&r);
+    REQUIRE(err);
+    CHECK(err->field == "hangup_by");
+    CHECK(err->message.find("caller, agent, system") != std::string::npos);
+}

@@ -215,6 +215,11 @@ std::vector<pbx::Event> EventMapper::map(const Message& m, Timestamp received_at
         }
         dialled_by_caller_.erase(uid);
         emit(pbx::Hangup{std::move(uid), to_int(m.get("Cause")), std::string(m.get("Cause-txt"))});
+    } else if (iequals(ev, "HangupRequest") || iequals(ev, "SoftHangupRequest")) {
+        // Hang-up side (issue 4): HangupRequest is queued by the channel
+        // driver when the channel's party hangs up (SIP BYE/CANCEL);
+        // SoftHangupRequest when Asterisk itself ends the channel.
+        emit(pbx::HangupRequest{std::string(m.get("Uniqueid")), iequals(ev, "SoftHangupRequest")});
     } else if (iequals(ev, "QueueCallerJoin") || iequals(ev, "Join")) {
         emit(pbx::QueueJoin{std::string(m.get("Uniqueid")), std::string(m.get("Queue")), to_int(m.get("Position"))});
     } else if (iequals(ev, "QueueCallerLeave") || iequals(ev, "Leave")) {

@@ -157,6 +157,15 @@ std::vector<pbx::Event> EventMapper::map(const Event& e, Timestamp received_at) 
             }
             if (ok) h.cause = v;
         }
+        // Hang-up side (issue 4): whether FreeSWITCH received the BYE,
+        // CANCEL or refusal from this leg's party (recv_*) or sent it (send_*).
+        {
+            auto disp = e.get("Hangup-Disposition");
+            if (disp.empty()) disp = e.get("variable_sip_hangup_disposition");
+            if (disp.empty()) disp = e.get("variable_hangup_disposition");
+            if (disp.starts_with("recv_") || disp.starts_with("send_"))
+                out.push_back(pbx::Event{pbx_, at, pbx::HangupRequest{h.uniqueid, disp.starts_with("send_")}});
+        }
         channels_.erase(h.uniqueid);
         // A second Hangup (HANGUP then HANGUP_COMPLETE) names a channel the
         // tracker already forgot: it is ignored there.

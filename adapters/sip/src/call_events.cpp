@@ -65,7 +65,7 @@ void CallEvents::answered(const std::string& key, const std::string& ext, Timest
 }
 
 void CallEvents::ended(const std::string& key, const std::string& ext, int cause, Timestamp at,
-                       std::vector<pbx::Event>& out) {
+                       std::vector<pbx::Event>& out, bool order_known) {
     auto it = calls_.find(key);
     if (it == calls_.end()) return;
     auto leg = it->second.legs.find(ext);
@@ -77,10 +77,10 @@ void CallEvents::ended(const std::string& key, const std::string& ext, int cause
                                     : pbx::DialStatus::cancel;
         out.push_back(make(at, pbx::DialEnd{it->second.root, leg->second.uniqueid, status}));
     }
-    out.push_back(make(at, pbx::Hangup{leg->second.uniqueid, cause, ""}));
+    out.push_back(make(at, pbx::Hangup{leg->second.uniqueid, cause, "", order_known}));
     it->second.legs.erase(leg);
     if (it->second.legs.empty()) {
-        out.push_back(make(at, pbx::Hangup{it->second.root, cause == 17 || cause == 21 ? 16 : cause, ""}));
+        out.push_back(make(at, pbx::Hangup{it->second.root, cause == 17 || cause == 21 ? 16 : cause, "", order_known}));
         calls_.erase(it);
     }
 }
@@ -98,6 +98,20 @@ void CallEvents::forwarded(const std::string& key, const std::string& ext, const
     d.status = pbx::DialStatus::cancel;
     d.forward = to;
     out.push_back(make(at, std::move(d)));
+}
+
+void CallEvents::hangup_request(const std::string& key, const std::string& ext, HangupBy by, Timestamp at,
+                                std::vector<pbx::Event>& out) {
+    auto it = calls_.find(key);
+    if (it == calls_.end()) return;
+    auto leg = it->second.legs.find(ext);
+    if (leg == it->second.legs.end()) return;
+    if (by == HangupBy::agent) {
+        out.push_back(make(at, pbx::HangupRequest{leg->second.uniqueid, false}));
+        return;
+    }
+    if (it->second.legs.size() != 1) return;
+    out.push_back(make(at, pbx::HangupRequest{it->second.root, by == HangupBy::system}));
 }
 
 bool CallEvents::has(const std::string& key, const std::string& ext) const {

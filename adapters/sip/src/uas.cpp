@@ -174,8 +174,10 @@ void Uas::on_cancel(const Message& m, Origin origin, std::chrono::steady_clock::
     out.replies.push_back({origin, response(m, 200, "OK", inv.to_tag)});
     if (!inv.ringing) return;
     finish(inv, 487, "Request Terminated", now, out);
-    if (completed_elsewhere(m)) calls_.answered(inv.key, inv.ext, wall, out.events);
-    calls_.ended(inv.key, inv.ext, 16, wall, out.events);
+    const bool elsewhere = completed_elsewhere(m);
+    if (elsewhere) calls_.answered(inv.key, inv.ext, wall, out.events);
+    else calls_.hangup_request(inv.key, inv.ext, HangupBy::caller, wall, out.events);  // the caller gave up
+    calls_.ended(inv.key, inv.ext, 16, wall, out.events, !elsewhere);
 }
 
 void Uas::on_bye(const Message& m, Origin origin, std::chrono::steady_clock::time_point now, Timestamp wall,
@@ -188,6 +190,7 @@ void Uas::on_bye(const Message& m, Origin origin, std::chrono::steady_clock::tim
         out.replies.push_back({origin, response(m, 200, "OK", "")});
         if (inv.ringing) {
             finish(inv, 487, "Request Terminated", now, out);
+            calls_.hangup_request(inv.key, inv.ext, HangupBy::caller, wall, out.events);  // early BYE from the caller
             calls_.ended(inv.key, inv.ext, 16, wall, out.events);
         }
         return;
@@ -202,6 +205,7 @@ UasOutput Uas::tick(std::chrono::steady_clock::time_point now, Timestamp wall) {
         if (inv.ringing) {
             if (now - inv.since >= config_.max_ring) {
                 finish(inv, 480, "Temporarily Unavailable", now, out);
+                calls_.hangup_request(inv.key, inv.ext, HangupBy::system, wall, out.events);  // max ring
                 calls_.ended(inv.key, inv.ext, 19, wall, out.events);
             }
         } else if (now - inv.since >= config_.linger) {

@@ -203,6 +203,11 @@ void Watcher::on_notify(const Message& m, Origin origin, std::chrono::steady_clo
                     auto known = s.dialogs.find(d.id);
                     if (d.state == "terminated") {
                         if (known != s.dialogs.end()) {
+                            // Hang-up side (issue 4): the watched phone (the agent) or its peer sent the BYE.
+                            if (d.event == "local-bye" || d.event == "remote-bye")
+                                calls_.hangup_request(known->second.key, s.ext,
+                                                      d.event == "local-bye" ? HangupBy::agent : HangupBy::caller,
+                                                      wall, out.events);
                             calls_.ended(known->second.key, s.ext, cause_of(d), wall, out.events);
                             s.dialogs.erase(known);
                         }

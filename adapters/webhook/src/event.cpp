@@ -105,7 +105,8 @@ private:
 };
 
 constexpr const char* known_fields[] = {"id",         "type",      "call_id", "at",     "from",  "from_name",
-                                        "to",         "extensions", "extension", "target", "cause"};
+                                        "to",         "extensions", "extension", "target", "cause",
+                                        "hangup_by"};
 
 }  // namespace
 
@@ -203,6 +204,11 @@ std::variant<Event, ParseError> parse_event(std::string_view body, const Limits&
         else if (cause == "rejected") e.cause = EndCause::rejected;
         else if (cause == "failed") e.cause = EndCause::failed;
         else r.fail("cause", "must be one of normal, busy, no_answer, cancelled, rejected, failed");
+        if (const auto by = r.text("hangup_by", false); !r.error() && !by.empty()) {
+            e.hangup_by = hangup_by_from_string(by);
+            if (!e.hangup_by) r.fail("hangup_by", "must be one of caller, agent, system");
+            else if (*e.hangup_by == HangupBy::agent) e.extension = r.token("extension", false, 32);
+        }
         break;
     }
     }

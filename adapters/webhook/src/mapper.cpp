@@ -91,6 +91,19 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
         case EndCause::failed: status = pbx::DialStatus::chanunavail; break;
         default: break;
         }
+        // Hang-up side (issue 4): the PBX's word, when it gives it, comes
+        // before the hangups; without it the hangups of an answered call
+        // below come in an order of our own.
+        const bool order_known = e.hangup_by.has_value();
+        if (e.hangup_by == HangupBy::agent) {
+            auto leg = c.legs.find(e.extension);
+            if (leg == c.legs.end())
+                for (auto l = c.legs.begin(); l != c.legs.end() && leg == c.legs.end(); ++l)
+                    if (l->second.state == LegState::answered) leg = l;
+            if (leg != c.legs.end()) emit(pbx::HangupRequest{leg->second.info.uniqueid, false});
+        } else if (e.hangup_by) {
+            emit(pbx::HangupRequest{c.caller.uniqueid, *e.hangup_by == HangupBy::system});
+        }
         // A caller who gave up hangs up first, so the phones stop because of it.
         if (e.cause == EndCause::cancelled) {
             emit(pbx::Hangup{c.caller.uniqueid, cause, to_string(e.cause)});
@@ -102,9 +115,9 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
             for (const auto& [ext, l] : c.legs) legs.push_back(ext);
             for (const auto& ext : legs) {
                 const bool answered = c.legs.at(ext).state == LegState::answered;
-                hangup_leg(c, ext, answered ? 16 : cause, status, out, at);
+                hangup_leg(c, ext, answered ? 16 : cause, status, out, at, order_known);
             }
-            emit(pbx::Hangup{c.caller.uniqueid, cause, to_string(e.cause)});
+            emit(pbx::Hangup{c.caller.uniqueid, cause, to_string(e.cause), order_known});
         }
         calls_.erase(it);
         break;
@@ -132,12 +145,12 @@ void Mapper::ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out,
 }
 
 void Mapper::hangup_leg(Call& c, const std::string& ext, int cause, pbx::DialStatus status,
-                        std::vector<pbx::Event>& out, Timestamp at) {
+                        std::vector<pbx::Event>& out, Timestamp at, bool order_known) {
     auto it = c.legs.find(ext);
     if (it == c.legs.end()) return;
     if (it->second.state == LegState::ringing)
         out.push_back(pbx::Event{pbx_, at, pbx::DialEnd{c.caller.uniqueid, it->second.info.uniqueid, status}});
-    out.push_back(pbx::Event{pbx_, at, pbx::Hangup{it->second.info.uniqueid, cause, ""}});
+    out.push_back(pbx::Event{pbx_, at, pbx::Hangup{it->second.info.uniqueid, cause, "", order_known}});
     c.legs.erase(it);
 }
 

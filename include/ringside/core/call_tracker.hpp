@@ -75,6 +75,11 @@ struct Ended {
     Timestamp at{};
     int hangup_cause = 0;                     // Q.850 cause of the caller's hangup
     std::vector<LegSnapshot> legs;            // in the order the phones first rang
+    /// Who hung up first on the call's last conversation (see HangupBy);
+    /// hangup_ext names the phone when hangup_by is agent. Unset when the
+    /// events do not tell (channels swept by a resync, unordered hangups).
+    std::optional<HangupBy> hangup_by = {};
+    std::optional<Extension> hangup_ext = {};
 };
 /// An attended (or blonde) transfer joined the consultation call `from` into
 /// `into` (the caller's call). `from` never ends on its own: it lives on in

@@ -29,6 +29,14 @@ enum class CallStatus { ringing, answered, missed, abandoned, busy, failed };
 std::string_view to_string(CallStatus s);
 std::optional<CallStatus> call_status_from_string(std::string_view s);
 
+/// Who ended a call (issue 4): the first party to hang up on the call's last
+/// conversation. caller: the external party (or the calling phone); agent:
+/// an agent's phone (the record names its extension); system: the PBX
+/// itself (queue timeout, max ring time, a hang-up ordered by the PBX).
+enum class HangupBy { caller, agent, system };
+std::string_view to_string(HangupBy h);
+std::optional<HangupBy> hangup_by_from_string(std::string_view s);
+
 struct User {
     std::int64_t id = 0;
     AgentId username;
@@ -81,6 +89,10 @@ struct CallRecord {
     /// merged into the caller's call: storing such a record removes it (the
     /// call lives on under this id). Not on the wire.
     std::optional<CallId> merged_into;
+    /// Who hung up first; unset when the PBX did not let Ringside tell
+    /// (link down at the end, a webhook without `hangup_by`, older records).
+    std::optional<HangupBy> hangup_by;
+    std::optional<Extension> hangup_extension;  // the agent's phone when hangup_by is agent
 };
 
 struct Customer {

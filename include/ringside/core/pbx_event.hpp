@@ -62,7 +62,16 @@ struct BridgeLeave { std::string bridge_id; std::string uniqueid; };
 /// Pre-12 Bridge Link: both channels at once.
 struct BridgeLink { std::string uniqueid1; std::string uniqueid2; bool linked = true; };
 /// The channel hung up (Hangup). cause is Q.850 (16 normal, 17 busy, 19 no answer, 21 rejected...).
-struct Hangup { std::string uniqueid; int cause = 0; std::string cause_txt; };
+/// order_known false: the adapter emits a call's hangups in an order of its
+/// own (a webhook end without `hangup_by`), so their order says nothing of
+/// who hung up first.
+struct Hangup { std::string uniqueid; int cause = 0; std::string cause_txt; bool order_known = true; };
+/// Who asked for a channel's hangup, when the PBX says so; sent before that
+/// channel's Hangup. by_pbx false: the party on this channel hung up (AMI
+/// HangupRequest, ESL recv_bye/recv_cancel/recv_refuse, SIP CANCEL or BYE
+/// from the caller, webhook `hangup_by`); true: the PBX ended the channel
+/// (AMI SoftHangupRequest, ESL send_bye/send_cancel/send_refuse, max ring).
+struct HangupRequest { std::string uniqueid; bool by_pbx = false; };
 /// Queue events (QueueCallerJoin/Leave/Abandon, Join/Leave before 12).
 struct QueueJoin { std::string uniqueid; std::string queue; int position = 0; };
 struct QueueLeave { std::string uniqueid; std::string queue; };
@@ -95,7 +104,8 @@ struct LinkDown {};
 
 using Payload = std::variant<ChannelCreated, ChannelUpdated, ChannelRenamed, DialBegin, DialEnd, LocalPair,
                              BridgeEnter, BridgeLeave, BridgeLink, Hangup, QueueJoin, QueueLeave, QueueAbandon,
-                             AgentCalled, AgentConnect, Transfer, Pickup, ResyncBegin, ResyncEnd, LinkDown>;
+                             AgentCalled, AgentConnect, Transfer, Pickup, ResyncBegin, ResyncEnd, LinkDown,
+                             HangupRequest>;
 
 struct Event {
     PbxId pbx;

@@ -76,7 +76,9 @@ public:
     void send(const AgentId& to, nlohmann::json message) override;
 
     /// Sends message to each member of the audience (see join), as send() does
-    /// for one user. Serialised with send() by the caller (the engine strand).
+    /// for one user, but does not keep it for resume: broadcasts are state
+    /// (the wallboard), and a reconnecting supervisor reads the current state.
+    /// Serialised with send() by the caller (the engine strand).
     void broadcast(Audience to, nlohmann::json message) override;
     /// A session of `user` joins the audience (a supervisor's WebSocket); the
     /// user is a member while at least one of their sessions is joined.
@@ -121,6 +123,8 @@ private:
         std::vector<Sub> subs;
     };
     void prune_locked(UserState& u, std::chrono::steady_clock::time_point now) const;
+    /// send() with hold: kept for resume or not (broadcasts).
+    void send_to(const AgentId& to, nlohmann::json message, bool hold);
     UserState& user_locked(const AgentId& user);
 
     std::unordered_map<AgentId, int> supervisors_;  // Audience::supervisors: user -> joined sessions

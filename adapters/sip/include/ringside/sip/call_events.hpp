@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "ringside/core/model.hpp"
 #include "ringside/core/pbx_event.hpp"
 
 namespace ringside::sip {
@@ -37,7 +38,16 @@ public:
     /// `ext`'s part ended: ringing stopped (cancelled, rejected) or its talk
     /// ended. cause is Q.850 (16 normal, 17 busy, 19 no answer, 21 rejected).
     /// The call ends with its last extension.
-    void ended(const std::string& key, const std::string& ext, int cause, Timestamp at, std::vector<pbx::Event>& out);
+    /// order_known false: the end was not seen as it happened (a branch
+    /// told "answered elsewhere"), so it says nothing of who hung up.
+    void ended(const std::string& key, const std::string& ext, int cause, Timestamp at, std::vector<pbx::Event>& out,
+               bool order_known = true);
+    /// Hang-up side (issue 4), before ended(): who asked for `ext`'s part to
+    /// end. agent: the phone of `ext` sent the BYE; caller: the caller's side
+    /// (CANCEL, BYE); system: the PBX side (max ring). The caller's and the
+    /// PBX's word count only for the call's last extension (a fork rings on).
+    void hangup_request(const std::string& key, const std::string& ext, HangupBy by, Timestamp at,
+                        std::vector<pbx::Event>& out);
 
     /// `ext`'s ring was sent on to `to` (SIP 302 or a proxy's forward: the
     /// INVITE for `to` names `ext` in Diversion / History-Info): its ring

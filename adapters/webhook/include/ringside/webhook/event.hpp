@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "ringside/core/model.hpp"
 #include "ringside/core/time.hpp"
 
 namespace ringside::webhook {
@@ -46,6 +47,9 @@ struct Event {
     std::string extension;              // answered: who answered; transferred: who transferred
     std::string target;                 // transferred: the extension the call goes to
     EndCause cause = EndCause::normal;  // ended
+    /// ended, optional: who hung up first ("caller", "agent", "system"); with
+    /// "agent", `extension` may name the phone (else the one that answered).
+    std::optional<HangupBy> hangup_by;
 };
 
 /// Why a body is not a valid event: `field` names the JSON field ("" for

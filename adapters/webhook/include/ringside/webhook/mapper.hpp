@@ -51,7 +51,7 @@ private:
 
     void ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out, Timestamp at);
     void hangup_leg(Call& c, const std::string& ext, int cause, pbx::DialStatus status, std::vector<pbx::Event>& out,
-                    Timestamp at);
+                    Timestamp at, bool order_known = true);
 
     PbxId pbx_;
     std::size_t max_calls_;
