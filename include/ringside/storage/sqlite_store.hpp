@@ -83,6 +83,10 @@ public:
     void create_pbx(const StoredPbx& p) override;
     bool set_pbx_enabled(const std::string& id, bool enabled) override;
 
+    // the customer file's audit trail (issue 7)
+    std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                std::optional<std::int64_t> before_id, std::size_t limit) override;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

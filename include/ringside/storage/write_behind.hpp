@@ -126,6 +126,12 @@ public:
     void create_pbx(const StoredPbx& p) override { inner_.create_pbx(p); }
     bool set_pbx_enabled(const std::string& id, bool enabled) override { return inner_.set_pbx_enabled(id, enabled); }
 
+    // the customer file's audit trail (issue 7): customer writes are not queued here
+    std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                std::optional<std::int64_t> before, std::size_t limit) override {
+        return inner_.list_customer_audit(customer_id, before, limit);
+    }
+
 private:
     using Op = CallWrite;
 
