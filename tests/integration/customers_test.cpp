@@ -240,7 +240,8 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
     auto trail = http(port, "GET", "/api/customers/audit?customer_id=" + std::to_string(id), "", sam);
     REQUIRE(trail.status == 200);
     std::vector<std::string> sara_trail;
-    for (const auto& e : trail.json()["entries"])
+    const auto trail_json = trail.json();  // kept alive while iterated
+    for (const auto& e : trail_json["entries"])
         sara_trail.push_back(e["actor"].get<std::string>() + " " + e["action"].get<std::string>());
     CHECK(sara_trail == std::vector<std::string>{"alice customer.update", "sam customer.create"});  // newest first
     auto page = http(port, "GET", "/api/customers/audit?limit=2", "", sam);
@@ -251,7 +252,8 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
     auto older = http(port, "GET", "/api/customers/audit?limit=500&before=" + std::to_string(next), "", sam);
     REQUIRE(older.status == 200);
     bool saw_export = false, saw_login = false;
-    for (const auto& e : older.json()["entries"]) {
+    const auto older_json = older.json();
+    for (const auto& e : older_json["entries"]) {
         CHECK(e["id"].get<std::int64_t>() < next);
         saw_export = saw_export || e["action"] == "customers.export";
         saw_login = saw_login || e["action"] == "login";
