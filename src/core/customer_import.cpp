@@ -60,7 +60,19 @@ std::string column_message(std::string m) {
 
 ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& phones, const CustomerRules& rules,
                                 const std::string& actor) {
+    return parse_customer_csv(text, phones, rules, actor, nullptr, 0);
+}
+
+ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& phones, const CustomerRules& rules,
+                                const std::string& actor, const CustomerChunkSink& sink, std::size_t chunk_rows) {
     ParsedImport out;
+    chunk_rows = std::max<std::size_t>(chunk_rows, 1);
+    auto hand_over = [&](bool last) {
+        if (sink && !out.customers.empty() && (last || out.customers.size() >= chunk_rows)) {
+            sink(std::move(out.customers));
+            out.customers.clear();
+        }
+    };
     std::string parse_error;
     auto rows = csv::parse(text, &parse_error);
     if (rows.empty()) {
@@ -123,33 +135,38 @@ ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& ph
             reject("name is empty");
             continue;
         }
-        // Phones: normalised here so the reason can quote the number as written.
         json phone_list = json::array();
-        std::string bad;
         for (const auto& item : split_list(field("phones") + ";" + field("phone"))) {
             std::string label, raw = item;
             if (auto colon = item.find(':'); colon != std::string::npos) {
                 label = trim(item.substr(0, colon));
                 raw = trim(item.substr(colon + 1));
             }
-            if (!phones.normalize(raw)) {
-                bad = raw;
-                break;
-            }
             phone_list.push_back({{"number", raw}, {"label", label}});
-        }
-        if (!bad.empty()) {
-            reject("phone \"" + mask_card_numbers(bad) + "\" is not a valid number for region " + phones.default_region());
-            continue;
         }
         if (phone_list.empty()) {
             reject("no phone number");
             continue;
         }
-        body["phones"] = std::move(phone_list);
+        body["phones"] = phone_list;
         Customer c;
         if (auto problem = apply_customer_fields(c, body, rules, phones, Role::admin, actor, true)) {
-            reject(column_message(problem->message));
+            // A bad number is named as written, before any other problem of
+            // the row. Only a refused row pays for this second pass: a row
+            // that passed had every number normalised once, by the check.
+            std::string bad;
+            for (const auto& p : phone_list) {
+                const auto& raw = p["number"].get_ref<const std::string&>();
+                if (!phones.normalize(raw)) {
+                    bad = raw;
+                    break;
+                }
+            }
+            if (!bad.empty())
+                reject("phone \"" + mask_card_numbers(bad) + "\" is not a valid number for region " +
+                       phones.default_region());
+            else
+                reject(column_message(problem->message));
             continue;
         }
         // The same person twice in one file: the first row wins.
@@ -173,7 +190,9 @@ ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& ph
         for (const auto& p : c.phones) seen_phone.emplace(p, row_no);
         if (!email_key.empty()) seen_email.emplace(email_key, row_no);
         out.customers.emplace_back(row_no, std::move(c));
+        hand_over(false);
     }
+    hand_over(true);
     if (!parse_error.empty()) out.results.push_back({rows.size(), "rejected", parse_error, std::nullopt});
     return out;
 }

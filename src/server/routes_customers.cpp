@@ -293,6 +293,34 @@ void add_customer_routes(State& st) {
         });
     }));
 
+    // GET /api/customers/audit?customer_id=ID&before=ID&limit=N -> 200
+    //   {"entries":[{id,at,actor,action,detail}],"next_before":ID|null}. Supervisor and admin, read-only:
+    //   the audit entries about customers (customer.*, customers.*, issues.export), newest first.
+    r.add(verb::get, "/api/customers/audit", user(Role::supervisor, [&st](const ExchangePtr& ex) {
+        std::optional<std::int64_t> customer, before;
+        std::size_t limit = 50;
+        if (auto v = query_param(ex, "customer_id")) {
+            customer = parse_id(*v);
+            if (!customer) return reply_invalid(ex, "'customer_id' must be a customer id");
+        }
+        if (auto v = query_param(ex, "before")) {
+            before = parse_id(*v);
+            if (!before) return reply_invalid(ex, "'before' must be an audit entry id");
+        }
+        if (auto v = query_param(ex, "limit")) {
+            const auto n = parse_id(*v);
+            if (!n || *n < 1 || *n > 500) return reply_invalid(ex, "'limit' must be a whole number from 1 to 500");
+            limit = static_cast<std::size_t>(*n);
+        }
+        const auto entries = st.storage.list_customer_audit(customer, before, limit);
+        json list = json::array();
+        for (const auto& e : entries)
+            list.push_back({{"id", e.id}, {"at", format_iso(e.at)}, {"actor", e.actor}, {"action", e.action},
+                            {"detail", e.detail}});
+        json next = entries.size() == limit ? json(entries.back().id) : json(nullptr);
+        reply(ex, http::status::ok, {{"entries", std::move(list)}, {"next_before", std::move(next)}});
+    }));
+
     // POST /api/customers/import[?dry_run=1] (body: the CSV, up to 1 MiB) -> 200 report. Supervisor and admin.
     r.add(verb::post, "/api/customers/import", user(Role::supervisor, [&st](const ExchangePtr& ex) {
         const auto dry = query_param(ex, "dry_run");

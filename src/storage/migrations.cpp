@@ -345,6 +345,21 @@ BEGIN
         WHERE old.status = 'answered' AND day = old.started_at / 86400000 * 86400000 AND agent = old.agent;
 END;
 )sql"},
+    Migration{7, "customer file: audit entries by customer, name search inside words", R"sql(
+-- A supervisor reads one customer's audit trail: entries found by the
+-- customer id in their detail. json_valid guards rows whose detail is not
+-- JSON (the expression must be the same in the query).
+CREATE INDEX audit_log_customer
+    ON audit_log ((CASE WHEN json_valid(detail) THEN json_extract(detail, '$.id') END), id)
+    WHERE action GLOB 'customer*';
+
+-- Name search inside words ("hmad" finds "Ahmadi"): the folded words of
+-- each customer (customer_terms, space separated) in an FTS5 trigram index,
+-- rowid = customer id. Queries of 3 characters or more use it; shorter ones
+-- keep the prefix scan on customer_terms. The store fills it at open from
+-- the stored terms when it is empty (so right after this migration).
+CREATE VIRTUAL TABLE customer_names USING fts5(words, tokenize = 'trigram');
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

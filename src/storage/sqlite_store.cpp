@@ -549,6 +549,9 @@ struct SqliteStore::Impl {
     /// Customers stored before search terms existed (or by an older build)
     /// get theirs: folding is C++ (ICU), not SQL, so a migration cannot.
     void backfill_search_terms();
+    /// An empty trigram index (customer_names) beside stored customers, as
+    /// right after its migration, is filled from customer_terms.
+    void fill_customer_names();
 
     std::int64_t upsert_interaction(Connection& c, const Interaction& i, const std::string& notes) {
         Query q(c,
@@ -743,8 +746,13 @@ SqliteStore::SqliteStore(const std::filesystem::path& file) : impl_(std::make_un
         impl_->version = storage_detail::migrate(db, path);
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
+        // The writer's page cache (SQLite's default is 2 MB): imports and
+        // bulk writes at a million customers touch index pages all over the
+        // file, and re-reading them from the OS cost more than the inserts.
+        db.exec("PRAGMA cache_size = -65536");  // KiB: 64 MB at most, only as used
         db.exec("PRAGMA wal_autocheckpoint = 0");  // see Impl::run_checkpoints
         impl_->backfill_search_terms();
+        impl_->fill_customer_names();
         {
             Impl::ReadLease lease(*impl_);
             impl_->refresh_histogram(*lease);
@@ -916,12 +924,21 @@ std::string lower_ascii(std::string s) {
     return s;
 }
 
+/// The customer's folded words in the trigram index (customer_names), for
+/// name search inside words; the caller has removed any earlier row.
+void write_customer_words(Connection& c, std::int64_t id, const std::vector<std::string>& terms) {
+    std::string words;
+    for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
+    Query(c, "INSERT INTO customer_names (rowid, words) VALUES (?, ?)").bind(id, words).exec();
+}
+
 /// Phones, search terms and labels of a customer row, rewritten whole.
 void write_customer_children(Connection& c, std::int64_t id, const Customer& cu, bool fresh) {
     if (!fresh) {
         Query(c, "DELETE FROM customer_phones WHERE customer_id = ?").bind(id).exec();
         Query(c, "DELETE FROM customer_terms WHERE customer_id = ?").bind(id).exec();
         Query(c, "DELETE FROM customer_labels WHERE customer_id = ?").bind(id).exec();
+        Query(c, "DELETE FROM customer_names WHERE rowid = ?").bind(id).exec();
     }
     std::int64_t pos = 0;
     for (std::size_t i = 0; i < cu.phones.size(); ++i) {
@@ -931,8 +948,10 @@ void write_customer_children(Connection& c, std::int64_t id, const Customer& cu,
             .bind(cu.phones[i], id, label, pos++)
             .exec();
     }
-    for (const auto& t : search_terms(cu))
+    const auto terms = search_terms(cu);
+    for (const auto& t : terms)
         Query(c, "INSERT OR IGNORE INTO customer_terms (term, customer_id) VALUES (?, ?)").bind(t, id).exec();
+    write_customer_words(c, id, terms);
     for (const auto& t : cu.tags)
         Query(c, "INSERT OR IGNORE INTO customer_labels (kind, label, customer_id) VALUES ('t', ?, ?)").bind(t, id).exec();
     for (const auto& g : cu.groups)
@@ -1372,6 +1391,13 @@ namespace {
 // starting with the prefix sorts below prefix + "\xFF" (BINARY collation).
 std::string prefix_end(const std::string& prefix) { return prefix + "\xFF"; }
 
+// Characters, not bytes: the trigram index needs a word of 3 characters or more.
+std::size_t utf8_chars(const std::string& s) {
+    return static_cast<std::size_t>(
+        std::count_if(s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+}
+constexpr std::size_t min_inside_word_chars = 3;
+
 // A customer query as SQL: one index-backed driver (phone, email, name
 // words, tag, group, or the table itself) and the other conditions as
 // EXISTS/column tests. Parameters are all text or integers, bound in order.
@@ -1388,6 +1414,13 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
     std::vector<std::string> terms = q.terms;
     // The longest word narrows most: it drives, the others are checked per row.
     std::sort(terms.begin(), terms.end(), [](const auto& a, const auto& c) { return a.size() > c.size(); });
+    // Words of 3 characters or more match anywhere inside a name's words
+    // ("hmad" finds "Ahmadi"), through the trigram index; shorter ones match
+    // the start of a word (a prefix range on customer_terms).
+    std::vector<std::string> inside, prefixes;
+    for (auto& t : terms) (utf8_chars(t) >= min_inside_word_chars ? inside : prefixes).push_back(std::move(t));
+    terms.clear();
+    bool fts_driven = false;
     if (q.phone) {
         from = "customer_phones d JOIN customers c ON c.id = d.customer_id";
         where += " AND d.e164 = ?";
@@ -1396,12 +1429,26 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
         from = "customers c";
         where += " AND c.email_key = ? AND c.email_key <> ''";  // <> '': lets SQLite use the partial index customers_email_key
         param(lower_ascii(*q.email));
-    } else if (!terms.empty()) {
+    } else if (!inside.empty()) {
+        // Every long word as a phrase: the index answers them together, in
+        // rowid (= customer id) order, so the LIMIT stops the walk early.
+        from = "customer_names d JOIN customers c ON c.id = d.rowid";
+        std::string match;
+        for (const auto& t : inside) {
+            std::string quoted;  // folded words hold no quotes; doubled anyway, as FTS5 wants
+            for (char ch : t) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+            match += (match.empty() ? "\"" : " \"") + quoted + "\"";
+        }
+        where += " AND customer_names MATCH ?";
+        param(match);
+        inside.clear();
+        fts_driven = true;
+    } else if (!prefixes.empty()) {
         from = "customer_terms d JOIN customers c ON c.id = d.customer_id";
         where += " AND d.term >= ? AND d.term < ?";
-        param(terms[0]);
-        param(prefix_end(terms[0]));
-        terms.erase(terms.begin());
+        param(prefixes[0]);
+        param(prefix_end(prefixes[0]));
+        prefixes.erase(prefixes.begin());
         distinct = true;  // one customer may have two words with the prefix
     } else if (q.tag || q.group) {
         from = "customer_labels d JOIN customers c ON c.id = d.customer_id";
@@ -1415,18 +1462,15 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
         where += " AND c.email_key = ? AND c.email_key <> ''";  // <> '': lets SQLite use the partial index customers_email_key
         param(lower_ascii(*q.email));
     }
-    for (const auto& t : terms) {
+    // Words that did not drive are checked on the row's own few words.
+    for (const auto& t : prefixes) {
         where += " AND EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id AND t.term >= ? AND t.term < ?)";
         param(t);
         param(prefix_end(t));
     }
-    if (!q.terms.empty() && (q.phone || q.email)) {
-        // The name words were not the driver: check the first one too.
-        where += " AND EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id AND t.term >= ? AND t.term < ?)";
-        const auto& first = *std::max_element(q.terms.begin(), q.terms.end(),
-                                              [](const auto& a, const auto& c) { return a.size() < c.size(); });
-        param(first);
-        param(prefix_end(first));
+    for (const auto& t : inside) {
+        where += " AND EXISTS (SELECT 1 FROM customer_terms t WHERE t.customer_id = c.id AND instr(t.term, ?) > 0)";
+        param(t);
     }
     const bool label_driven = from.rfind("customer_labels", 0) == 0;
     if (q.tag && !(label_driven && !q.phone && !q.email && q.terms.empty())) {
@@ -1462,7 +1506,7 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
     // Label-driven: order by the label index's own customer_id, so SQLite
     // walks that index in order and stops at the limit instead of sorting
     // every customer with the tag (1M customers: ~1 s down to ~4 ms).
-    const std::string order_col = label_driven ? "d.customer_id" : "c.id";
+    const std::string order_col = label_driven ? "d.customer_id" : fts_driven ? "d.rowid" : "c.id";
     if (!distinct) b.sql += " ORDER BY " + order_col + (oldest_first ? "" : " DESC");
     if (with_limit) {
         b.sql += " LIMIT ?";
@@ -1522,12 +1566,31 @@ void SqliteStore::Impl::backfill_search_terms() {
             if (batch.empty()) return;
             Transaction tx(c, "BEGIN IMMEDIATE");
             for (const auto& cu : batch) {
-                for (const auto& t : search_terms(cu))
+                const auto terms = search_terms(cu);
+                for (const auto& t : terms)
                     Query(c, "INSERT OR IGNORE INTO customer_terms (term, customer_id) VALUES (?, ?)").bind(t, cu.id).exec();
+                Query(c, "DELETE FROM customer_names WHERE rowid = ?").bind(cu.id).exec();
+                write_customer_words(c, cu.id, terms);
                 Query(c, "UPDATE customers SET terms_version = 1 WHERE id = ?").bind(cu.id).exec();
             }
             tx.commit();
         }
+    });
+}
+
+void SqliteStore::Impl::fill_customer_names() {
+    guarded("fill_customer_names", [&] {
+        std::lock_guard lk(write_mutex);
+        auto& c = *writer;
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        {
+            Query q(c, "SELECT EXISTS (SELECT 1 FROM customer_names) OR NOT EXISTS (SELECT 1 FROM customers)");
+            if (q.step() && q.i64(0) != 0) return;
+        }
+        Query(c, "INSERT INTO customer_names (rowid, words) "
+                 "SELECT customer_id, group_concat(term, ' ') FROM customer_terms GROUP BY customer_id")
+            .exec();
+        tx.commit();
     });
 }
 
@@ -1800,6 +1863,29 @@ void SqliteStore::for_each_issue(const std::function<bool(const Issue&)>& fn) {
 }
 
 std::array<std::int64_t, 11> SqliteStore::value_score_histogram() { return impl_->histogram(); }
+
+std::vector<AuditEntry> SqliteStore::list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                         std::optional<std::int64_t> before_id, std::size_t limit) {
+    return impl_->read("list_customer_audit", [&](Connection& c) {
+        // One customer: a seek on audit_log_customer (the expression and the
+        // GLOB are the index's own). All: newest first by id, skipping others.
+        static const std::string one =
+            "SELECT id, at, actor, action, detail FROM audit_log WHERE action GLOB 'customer*' "
+            "AND (CASE WHEN json_valid(detail) THEN json_extract(detail, '$.id') END) = ? AND id < ? "
+            "ORDER BY id DESC LIMIT ?";
+        static const std::string all =
+            "SELECT id, at, actor, action, detail FROM audit_log "
+            "WHERE (action GLOB 'customer*' OR action = 'issues.export') AND id < ? ORDER BY id DESC LIMIT ?";
+        const auto before = before_id.value_or(std::numeric_limits<std::int64_t>::max());
+        const auto n = static_cast<std::int64_t>(std::clamp<std::size_t>(limit, 1, 500));
+        Query q(c, customer_id ? one : all);
+        if (customer_id) q.bind(*customer_id, before, n);
+        else q.bind(before, n);
+        std::vector<AuditEntry> out;
+        while (q.step()) out.push_back(AuditEntry{q.i64(0), from_ms(q.i64(1)), q.str(2), q.str(3), q.str(4)});
+        return out;
+    });
+}
 
 // ---- administration (admin page)
 

@@ -234,6 +234,37 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
         CHECK(detail.find("\"company\":{\"after\":\"Ahmadi & Sons\",\"before\":\"\"}") != std::string::npos);
         CHECK(db.execAndGet("SELECT count(*) FROM customers").getInt() == 3);
     }
+    // ---- supervisors read the customer audit trail (read-only); agents may not.
+    CHECK(http(port, "GET", "/api/customers/audit", "", alice).status == 403);
+    CHECK(http(port, "GET", "/api/customers/audit?customer_id=" + std::to_string(id), "", alice).status == 403);
+    auto trail = http(port, "GET", "/api/customers/audit?customer_id=" + std::to_string(id), "", sam);
+    REQUIRE(trail.status == 200);
+    std::vector<std::string> sara_trail;
+    const auto trail_json = trail.json();  // kept alive while iterated
+    for (const auto& e : trail_json["entries"])
+        sara_trail.push_back(e["actor"].get<std::string>() + " " + e["action"].get<std::string>());
+    CHECK(sara_trail == std::vector<std::string>{"alice customer.update", "sam customer.create"});  // newest first
+    auto page = http(port, "GET", "/api/customers/audit?limit=2", "", sam);
+    REQUIRE(page.status == 200);
+    REQUIRE(page.json()["entries"].size() == 2);
+    CHECK(page.json()["entries"][0]["action"] == "customer.update");  // the orders import, last of all
+    const auto next = page.json()["next_before"].get<std::int64_t>();
+    auto older = http(port, "GET", "/api/customers/audit?limit=500&before=" + std::to_string(next), "", sam);
+    REQUIRE(older.status == 200);
+    bool saw_export = false, saw_login = false;
+    const auto older_json = older.json();
+    for (const auto& e : older_json["entries"]) {
+        CHECK(e["id"].get<std::int64_t>() < next);
+        saw_export = saw_export || e["action"] == "customers.export";
+        saw_login = saw_login || e["action"] == "login";
+    }
+    CHECK(saw_export);
+    CHECK_FALSE(saw_login);  // only entries about customers
+    CHECK(http(port, "GET", "/api/customers/audit?limit=0", "", sam).status == 400);
+    CHECK(http(port, "GET", "/api/customers/audit?customer_id=x", "", sam).json()["message"].get<std::string>().find(
+              "customer_id") != std::string::npos);
+    CHECK(http(port, "POST", "/api/customers/audit", "{}", sam).status == 405);
+
     // Personal data stays out of the log.
     CHECK(site.ringside->err().find("Sara") == std::string::npos);
     CHECK(site.ringside->err().find("9121234567") == std::string::npos);

@@ -109,6 +109,58 @@ TEST_CASE("customers are found by name words in any script, number, email, tag a
     CHECK(s.search_customers(CustomerQuery{}).size() == 3);
 }
 
+TEST_CASE("a name word of 3 characters or more is found inside words; a shorter one only at a word's start") {
+    TempDir d;
+    const auto file = d.path / "r.db";
+    std::int64_t sara_id = 0;
+    {
+        SqliteStore s(file);
+        auto sara = make("Sara Ahmadi", {"+989121234567"}, "sara@example.com");
+        sara.company = "Bluewater Trading";
+        sara_id = s.create_customer(sara);
+        s.create_customer(make("علي كريمي", {"+989351112233"}));
+        s.create_customer(make("Mahmoud Hamadani", {"+982188881234"}));
+
+        CHECK(names(s.search_customers(by_name("hmad"))) == std::vector<std::string>{"Sara Ahmadi"});
+        CHECK(names(s.search_customers(by_name("AHM"))) ==
+              std::vector<std::string>{"Mahmoud Hamadani", "Sara Ahmadi"});  // AHMadi, mAHMoud
+        CHECK(names(s.search_customers(by_name("water"))) == std::vector<std::string>{"Sara Ahmadi"});  // company
+        CHECK(names(s.search_customers(by_name("ریم"))) == std::vector<std::string>{"علي كريمي"});  // inside, Persian
+        CHECK(names(s.search_customers(by_name("ara hmad"))) == std::vector<std::string>{"Sara Ahmadi"});
+        CHECK(s.search_customers(by_name("ara hmadani")).empty());   // both words must match
+        CHECK(s.search_customers(by_name("di sa")).empty());         // across words: no
+        CHECK(s.search_customers(by_name("hm")).empty());             // two letters: a word's start only
+        CHECK(names(s.search_customers(by_name("ha"))) == std::vector<std::string>{"Mahmoud Hamadani"});
+        CHECK(names(s.search_customers(by_name("sa hmad"))) == std::vector<std::string>{"Sara Ahmadi"});
+        CustomerQuery q = by_name("hmad");
+        q.phone = "+989121234567";
+        CHECK(s.search_customers(q).size() == 1);
+        q.terms = {"zzz"};
+        CHECK(s.search_customers(q).empty());
+
+        // A renamed customer is found by the new name only.
+        auto after = *s.find_customer(sara_id);
+        after.name = "Sara Moradi";
+        after.company = "";
+        REQUIRE(s.update_customer(after, "bob", "customer.update", "{}", t0));
+        CHECK(s.search_customers(by_name("hmad")).empty());
+        CHECK(names(s.search_customers(by_name("orad"))) == std::vector<std::string>{"Sara Moradi"});
+        // Newest first, and the limit stops the walk.
+        q = by_name("ara");
+        q.limit = 1;
+        REQUIRE(s.search_customers(q).size() == 1);
+    }
+    // A file from before the trigram index (its migration leaves it empty):
+    // the store fills it from the stored words when it opens.
+    {
+        SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
+        db.exec("DELETE FROM customer_names");
+    }
+    SqliteStore s(file);
+    CHECK(names(s.search_customers(by_name("orad"))) == std::vector<std::string>{"Sara Moradi"});
+    CHECK(names(s.search_customers(by_name("amadan"))) == std::vector<std::string>{"Mahmoud Hamadani"});
+}
+
 TEST_CASE("an edit is stored with its audit entry and a removal keeps the file with who and why") {
     TempDir d;
     const auto file = d.path / "r.db";
@@ -262,4 +314,36 @@ TEST_CASE("imported orders make the lifetime value, once per order, with the cha
     }
     SQLite::Database db(file.string());
     CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE action = 'customer.update'").getInt() == 1);
+}
+
+TEST_CASE("the customer audit trail lists customer entries newest first, by customer, in pages") {
+    TempDir d;
+    SqliteStore s(d.path / "r.db");
+    const auto a = s.create_customer_audited(make("Sara", {"+989121234567"}), "alice", "{}", t0);
+    const auto b = s.create_customer_audited(make("Reza", {"+989121234568"}), "alice", "{}", t0);
+    s.audit("bob", "login", "{}", t0);                               // not about customers
+    s.audit("bob", "customers.export", "{\"filter\":{}}", t0);
+    s.audit("bob", "customer.update", "not json at all", t0);        // a detail that is not JSON is skipped by id
+    auto after = *s.find_customer(a);
+    after.company = "Acme";
+    REQUIRE(s.update_customer(after, "bob", "customer.update", "{\"id\":" + std::to_string(a) + "}", t0));
+
+    auto all = s.list_customer_audit(std::nullopt, std::nullopt, 10);
+    std::vector<std::string> actions;
+    for (const auto& e : all) actions.push_back(e.action);
+    CHECK(actions == std::vector<std::string>{"customer.update", "customer.update", "customers.export",
+                                              "customer.create", "customer.create"});
+    auto mine = s.list_customer_audit(a, std::nullopt, 10);
+    REQUIRE(mine.size() == 2);
+    CHECK(mine[0].action == "customer.update");
+    CHECK(mine[0].actor == "bob");
+    CHECK(mine[1].action == "customer.create");
+    CHECK(s.list_customer_audit(b, std::nullopt, 10).size() == 1);
+    CHECK(s.list_customer_audit(999, std::nullopt, 10).empty());
+
+    auto first = s.list_customer_audit(std::nullopt, std::nullopt, 2);
+    REQUIRE(first.size() == 2);
+    auto rest = s.list_customer_audit(std::nullopt, first.back().id, 10);
+    CHECK(rest.size() == 3);
+    CHECK(rest.front().id < first.back().id);
 }

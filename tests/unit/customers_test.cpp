@@ -160,6 +160,27 @@ TEST_CASE("a CSV with broken rows, mixed digits, repeated numbers and card numbe
     CHECK(why[8] == "rejected: has 2 fields, the header has 7");
     CHECK(why[9].find("rejected: tier must be one of gold, silver, bronze") == 0);
 
+    // Chunks for a caller that stores while it parses: the same customers, in
+    // row order, never more than chunk_rows at a time; the same report.
+    std::vector<std::size_t> chunked_rows, chunk_sizes;
+    auto chunked = parse_customer_csv(
+        csv, ir(), CustomerRules{}, "cli",
+        [&](std::vector<std::pair<std::size_t, Customer>>&& chunk) {
+            chunk_sizes.push_back(chunk.size());
+            for (const auto& [row, c] : chunk) chunked_rows.push_back(row);
+        },
+        2);
+    CHECK(chunked.customers.empty());
+    CHECK(chunk_sizes == std::vector<std::size_t>{2, 1});
+    CHECK(chunked_rows == std::vector<std::size_t>{2, 3, 10});
+    CHECK(chunked.results.size() == p.results.size());
+    // A row with a bad number and another bad field is refused for the number, as written.
+    auto both = parse_customer_csv("name,phones,tier\nX,hello,diamond\nY,09121112233;nope,diamond\n", ir(),
+                                   CustomerRules{}, "cli");
+    REQUIRE(both.results.size() == 2);
+    CHECK(both.results[0].reason.find("phone \"hello\"") == 0);
+    CHECK(both.results[1].reason.find("phone \"nope\"") == 0);
+
     auto bad = parse_customer_csv("name,phones,shoe_size\n", ir(), CustomerRules{}, "cli");
     REQUIRE(bad.fatal);
     CHECK(bad.fatal->find("unknown column \"shoe_size\"") == 0);

@@ -3,6 +3,7 @@
 // rows rejected (with why) out. Storing, and finding who is already a
 // customer, is storage's (ringside/storage/customer_import.hpp).
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,16 @@ struct ParsedImport {
 /// A row repeating an earlier row's phone or email is "already_present".
 ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& phones, const CustomerRules& rules,
                                 const std::string& actor);
+
+/// Receives accepted customers (row number, customer) in row order, a chunk at a time.
+using CustomerChunkSink = std::function<void(std::vector<std::pair<std::size_t, Customer>>&&)>;
+
+/// As above, but accepted customers go to `sink` in chunks of `chunk_rows`
+/// as soon as they are checked (the last chunk may be shorter), so a caller
+/// can store one chunk while the next is parsed; the result's `customers`
+/// stays empty. Nothing reaches the sink when the header is fatal.
+ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& phones, const CustomerRules& rules,
+                                const std::string& actor, const CustomerChunkSink& sink, std::size_t chunk_rows);
 
 struct ImportReport {
     std::size_t imported = 0;             // (dry run: would be imported)

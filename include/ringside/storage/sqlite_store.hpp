@@ -85,6 +85,10 @@ public:
     bool update_pbx(const std::string& id, const std::string& settings, bool enabled) override;
     bool remove_pbx(const std::string& id) override;
 
+    // the customer file's audit trail (issue 7)
+    std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                std::optional<std::int64_t> before_id, std::size_t limit) override;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

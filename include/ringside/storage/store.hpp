@@ -112,7 +112,8 @@ struct CallReport {
 
 /// Which customers a search or an export wants; every set field must match.
 struct CustomerQuery {
-    std::vector<std::string> terms;        // folded name words (fold_for_search), each matched as a word prefix
+    std::vector<std::string> terms;        // folded name words (fold_for_search): each of 3+ characters matches
+                                           // anywhere inside a word of the name or company, shorter ones a word's start
     std::optional<std::string> phone;      // E.164
     std::optional<std::string> email;      // matched case-insensitively, whole address
     std::optional<std::string> tag;
@@ -249,7 +250,10 @@ public:
     virtual std::vector<IssueChange> issue_history(std::int64_t issue_id) = 0;
     /// Streams every issue, oldest first; stops when fn returns false.
     virtual void for_each_issue(const std::function<bool(const Issue&)>& fn) = 0;
-    /// Active customers per value score (index 1..10), at most ~10 s old.
+    /// Active customers per value score (index 1..10). Kept in memory: every
+    /// write through this store adjusts the counts at once, and a full
+    /// recount (every ~10 s, or soon after a write) catches changes made by
+    /// other processes on the same file. A read never waits for the count.
     virtual std::array<std::int64_t, 11> value_score_histogram() = 0;
 
     // ---- calls
@@ -320,6 +324,14 @@ public:
     /// Removes a stored connection (the caller audits what it was); false if
     /// no such stored connection. Call records of that PBX stay.
     virtual bool remove_pbx(const std::string& id) = 0;
+
+    // ---- the customer file's audit trail, for supervisors (issue 7)
+    /// Newest first: the audit entries about customers (actions customer.*
+    /// and customers.*, and issues.export) with id < before_id (all when
+    /// unset), at most limit (1..500). With customer_id, only the entries
+    /// whose detail names that customer ({"id": customer_id}).
+    virtual std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                        std::optional<std::int64_t> before_id, std::size_t limit) = 0;
 };
 
 }  // namespace ringside

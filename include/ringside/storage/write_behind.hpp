@@ -130,6 +130,12 @@ public:
     }
     bool remove_pbx(const std::string& id) override { return inner_.remove_pbx(id); }
 
+    // the customer file's audit trail (issue 7): customer writes are not queued here
+    std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                std::optional<std::int64_t> before, std::size_t limit) override {
+        return inner_.list_customer_audit(customer_id, before, limit);
+    }
+
 private:
     using Op = CallWrite;
 
