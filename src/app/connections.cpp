@@ -181,6 +181,19 @@ json pbx_to_json(const PbxConfig& p) {
     return j;
 }
 
+namespace {
+
+/// A connection's settings for the audit log: everything but its secrets.
+std::string audit_detail(const PbxConfig& p, bool enabled) {
+    json detail = pbx_to_json(p);
+    detail.erase("secret");
+    detail.erase("password");
+    detail["enabled"] = enabled;
+    return detail.dump();
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------- manager
 
 ConnectionManager::ConnectionManager(asio::io_context& ioc, Storage& store, EventSink sink)
@@ -332,6 +345,14 @@ json ConnectionManager::list() {
     return {{"connections", list}};
 }
 
+std::optional<Failure> ConnectionManager::webhook_path_taken(const PbxConfig& p, const Entry* except) const {
+    if (p.type != "webhook") return std::nullopt;
+    for (const auto& other : entries_)
+        if (other.get() != except && other->config.type == "webhook" && other->config.path == p.path)
+            return Failure{DomainError::conflict, "field 'path': PBX " + other->config.id + " already receives webhooks there"};
+    return std::nullopt;
+}
+
 Result<json> ConnectionManager::add(const json& settings, const std::string& actor) {
     auto parsed = pbx_from_json(settings);
     if (!parsed) return parsed.failure();
@@ -341,10 +362,7 @@ Result<json> ConnectionManager::add(const json& settings, const std::string& act
     if (find(p.id)) return Failure{DomainError::conflict, "a PBX connection with id '" + p.id + "' exists"};
     if (!factories_.count(p.type))
         return Failure{DomainError::invalid_argument, "field 'type': " + p.type + " is not supported by this build"};
-    if (p.type == "webhook")
-        for (const auto& e : entries_)
-            if (e->config.type == "webhook" && e->config.path == p.path)
-                return Failure{DomainError::conflict, "field 'path': PBX " + e->config.id + " already receives webhooks there"};
+    if (auto taken = webhook_path_taken(p, nullptr)) return *taken;
     StoredPbx s;
     s.id = p.id;
     s.type = p.type;
@@ -357,11 +375,7 @@ Result<json> ConnectionManager::add(const json& settings, const std::string& act
     } catch (const StorageConflict&) {
         return Failure{DomainError::conflict, "a PBX connection with id '" + p.id + "' exists"};
     }
-    json detail = pbx_to_json(p);
-    detail.erase("secret");
-    detail.erase("password");
-    detail["enabled"] = p.enabled;
-    store_.audit(actor, "pbx.add", detail.dump(), s.created_at);
+    store_.audit(actor, "pbx.add", audit_detail(p, p.enabled), s.created_at);
     auto e = std::make_unique<Entry>();
     e->config = p;
     e->from_file = false;
@@ -419,11 +433,7 @@ Result<json> ConnectionManager::update(const std::string& id, const json& change
     auto parsed = pbx_from_json(merged);
     if (!parsed) return parsed.failure();
     PbxConfig p = parsed.value();
-    if (p.type == "webhook")
-        for (const auto& other : entries_)
-            if (other.get() != e && other->config.type == "webhook" && other->config.path == p.path)
-                return Failure{DomainError::conflict,
-                               "field 'path': PBX " + other->config.id + " already receives webhooks there"};
+    if (auto taken = webhook_path_taken(p, e)) return *taken;
     if (!store_.update_pbx(id, pbx_to_json(p).dump(), p.enabled))
         return Failure{DomainError::not_found, "no stored PBX connection with id '" + id + "'"};
     store_.audit(actor, "pbx.update", json{{"id", id}, {"fields", changed}}.dump(), now_ms());
@@ -446,11 +456,7 @@ Result<json> ConnectionManager::remove(const std::string& id, const std::string&
     if (e->from_file)
         return Failure{DomainError::conflict, "PBX " + id + " comes from the config file: remove it there"};
     if (!store_.remove_pbx(id)) return Failure{DomainError::not_found, "no stored PBX connection with id '" + id + "'"};
-    json detail = pbx_to_json(e->config);
-    detail.erase("secret");
-    detail.erase("password");
-    detail["enabled"] = e->enabled;
-    store_.audit(actor, "pbx.remove", detail.dump(), now_ms());
+    store_.audit(actor, "pbx.remove", audit_detail(e->config, e->enabled), now_ms());
     if (e->link) e->link->stop();
     entries_.erase(std::find_if(entries_.begin(), entries_.end(), [e](const auto& x) { return x.get() == e; }));
     spdlog::info("pbx {}: removed by {}", id, actor);

@@ -98,6 +98,9 @@ private:
     nlohmann::json view(const Entry& e) const;
     void sample();
     Entry* find(const std::string& id);
+    /// The conflict when another connection than `except` already receives
+    /// webhooks at p's path (only for webhook connections).
+    std::optional<Failure> webhook_path_taken(const PbxConfig& p, const Entry* except) const;
 
     boost::asio::io_context& ioc_;
     Storage& store_;
