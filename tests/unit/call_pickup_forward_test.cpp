@@ -79,10 +79,7 @@ TEST_CASE("pickups and forwards: the phone that answers gets the pop and the cal
         e.add_user(make_user("alice", Role::agent, "1001"));
         e.add_user(make_user("bob", Role::agent, "1002"));
         e.add_user(make_user("sara", Role::agent, "1003"));
-        Customer cust;
-        cust.name = "Sara Ahmadi";
-        cust.phones = {"+989121234567"};
-        const auto customer = e.store.create_customer(cust);
+        const auto customer = e.add_customer("Sara Ahmadi", "+989121234567");
 
         sim::CallPlan p;
         p.epoch_seconds = 1700000000;

@@ -89,6 +89,13 @@ struct Env {
     CallService svc;
 
     void add_user(const User& u) { store.create_user(u, "$argon2id$v=19$test-only"); }
+    /// A customer with one number (E.164); returns its id.
+    std::int64_t add_customer(std::string name, std::string e164) {
+        Customer c;
+        c.name = std::move(name);
+        c.phones = {std::move(e164)};
+        return store.create_customer(c);
+    }
 };
 
 }  // namespace call_test

@@ -230,10 +230,7 @@ TEST_CASE("the simulated Asterisk answers Originate like Asterisk and its call i
     TempDir dir;
     Env e(dir.path() / "ringside.db", "IR");
     e.add_user(make_user("alice", Role::agent, "1001"));
-    Customer cust;
-    cust.name = "Sara Ahmadi";
-    cust.phones = {"+989121234567"};
-    const auto customer = e.store.create_customer(cust);
+    const auto customer = e.add_customer("Sara Ahmadi", "+989121234567");
 
     auto plan = *r.originate;
     plan.epoch_seconds = 1700000000;

@@ -324,10 +324,7 @@ TEST_CASE("FreeSWITCH flows: pops, withdrawals, the logged agent, status and eac
         Env e(dir.path() / "ringside.db", "IR");
         e.add_user(make_user("alice", Role::agent, "1001"));
         e.add_user(make_user("bob", Role::agent, "1002"));
-        Customer cust;
-        cust.name = "Sara Ahmadi";
-        cust.phones = {customer_number};
-        const auto customer = e.store.create_customer(cust);
+        const auto customer = e.add_customer("Sara Ahmadi", customer_number);
 
         esl_flow::Script s;
         c.play(s);

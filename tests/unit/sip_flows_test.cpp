@@ -145,10 +145,7 @@ TEST_CASE("SIP UAS flows: pops, withdrawals, the logged agent, status and legs")
         Env e(dir.path() / "ringside.db", "IR");
         e.add_user(make_user("alice", Role::agent, "1001"));
         e.add_user(make_user("bob", Role::agent, "1002"));
-        Customer cust;
-        cust.name = "Sara Ahmadi";
-        cust.phones = {"+989121234567"};
-        const auto customer = e.store.create_customer(cust);
+        const auto customer = e.add_customer("Sara Ahmadi", "+989121234567");
         Flow f{e};
         c.play(f);
 
