@@ -36,6 +36,7 @@ namespace {
 constexpr int busy_timeout_ms = 5000;
 constexpr std::size_t max_idle_readers = 4;
 constexpr std::size_t recent_limit = 5;
+constexpr std::int64_t reader_mmap_bytes = std::int64_t{64} << 30;  // asked for; SQLite clamps it
 
 std::int64_t to_ms(Timestamp t) { return t.time_since_epoch().count(); }
 Timestamp from_ms(std::int64_t v) { return Timestamp{std::chrono::milliseconds{v}}; }
@@ -394,6 +395,13 @@ struct SqliteStore::Impl {
     std::unique_ptr<Connection> open_reader() {
         auto c = std::make_unique<Connection>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX);
         c->db.exec("PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
+        // Reads map the file instead of copying each page through read():
+        // a pop at a million customers touches about 20 pages scattered over
+        // a file of a gigabyte or more, and the copies were most of its time.
+        // Address space only; the OS page cache holds the pages either way.
+        // SQLite caps the size at its build's limit (2 GB in Debian's), past
+        // which pages are read as before.
+        c->db.exec("PRAGMA mmap_size = " + std::to_string(reader_mmap_bytes));
         return c;
     }
 
