@@ -16,6 +16,7 @@ const CWORDS = {
     f_contact_time: "Best time to call", f_notes: "Notes",
     score: "Value {s}/10", segment: "Quartile {q}", complaints: "{n} complaints", since: "Customer for {d} days",
     lastContact: "Last contact {when}: {what}", lead: "Lead", removed: "Removed",
+    scoreComputed: "Computed from contacts, orders and open issues", scoreSet: "Set by a supervisor",
   },
   fa: {
     customers: "مشتریان", search: "جستجوی مشتری", searchHint: "نام، شماره یا ایمیل",
@@ -27,6 +28,7 @@ const CWORDS = {
     f_contact_time: "بهترین زمان تماس", f_notes: "یادداشت‌ها",
     score: "ارزش {s} از ۱۰", segment: "چارک {q}", complaints: "{n} شکایت", since: "{d} روز مشتری",
     lastContact: "آخرین ارتباط {when}: {what}", lead: "سرنخ", removed: "حذف‌شده",
+    scoreComputed: "محاسبه‌شده از تماس‌ها، خریدها و مشکلات باز", scoreSet: "تعیین‌شده توسط سرپرست",
   },
 };
 
@@ -42,7 +44,8 @@ function evaluationChips(source) {
   if (!ev) return null;
   const last = ev.last_contact;
   return h("p", { class: "chips evaluation", id: "card-evaluation" },
-    ev.value_score ? h("span", { class: "tag", text: ct("score", { s: num(ev.value_score) }) }) : null,
+    ev.value_score ? h("span", { class: "tag score", text: ct("score", { s: num(ev.value_score) }),
+      title: ct(ev.value_score_source === "computed" ? "scoreComputed" : "scoreSet") }) : null,
     ev.value_quartile ? h("span", { class: "tag", text: ct("segment", { q: num(ev.value_quartile) }) }) : null,
     ev.complaints ? h("span", { class: "flag", text: ct("complaints", { n: num(ev.complaints) }) }) : null,
     h("span", { class: "muted", text: ct("since", { d: num(ev.relationship_days || 0) }) }),

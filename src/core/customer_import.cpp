@@ -16,9 +16,9 @@ using json = nlohmann::json;
 const std::vector<std::string_view> known_columns{
     "name", "phones", "phone", "salutation", "email", "tier", "tags", "groups", "opt_outs", "company", "notes",
     "language", "birthday", "owner", "kind", "source_campaign", "preferred_channel", "contact_time", "value_score",
-    "lifetime_value", "customer_since", "id", "status", "created_at"};
+    "lifetime_value", "customer_since", "id", "status", "created_at", "value_score_source"};
 // Columns of the export that an import reads past, so an export imports back.
-const std::set<std::string_view> ignored_columns{"id", "status", "created_at"};
+const std::set<std::string_view> ignored_columns{"id", "status", "created_at", "value_score_source"};
 const std::set<std::string_view> list_columns{"tags", "groups", "opt_outs"};
 const std::set<std::string_view> number_columns{"value_score", "lifetime_value"};
 
@@ -131,6 +131,9 @@ ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& ph
                 body[name] = v;
             }
         }
+        // An exported score Ringside computed is not turned into one set by
+        // hand when the export is imported back: it is computed again.
+        if (lower_ascii(field("value_score_source")) == "computed") body.erase("value_score");
         if (field("name").empty()) {
             reject("name is empty");
             continue;

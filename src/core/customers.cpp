@@ -199,10 +199,33 @@ std::optional<int> value_quartile(int score, const std::array<std::int64_t, 11>&
     return std::clamp(static_cast<int>(rank * 4.0) + 1, 1, 4);
 }
 
+int compute_value_score(const ValueInputs& in, Timestamp now) {
+    auto days_since = [&](Timestamp t) { return std::chrono::duration_cast<std::chrono::hours>(now - t).count() / 24; };
+    int recency = 0;
+    if (in.last_contact_at) {
+        const auto d = days_since(*in.last_contact_at);
+        recency = d <= 30 ? 3 : d <= 90 ? 2 : d <= 365 ? 1 : 0;
+    }
+    const auto n = in.interactions_last_year;
+    const int frequency = n >= 12 ? 3 : n >= 4 ? 2 : n >= 1 ? 1 : 0;
+    int money = 0;
+    if (in.lifetime_value && *in.lifetime_value > 0) {
+        const auto v = *in.lifetime_value;
+        const auto& q = in.lifetime_quartiles;
+        // Without quartiles yet (nobody else had a lifetime value at the
+        // last count) a value earns the first point only.
+        money = q[2] <= 0 ? 1 : v >= q[2] ? 3 : v >= q[1] ? 2 : 1;
+    }
+    const int tenure = days_since(in.customer_since) >= 730 ? 1 : 0;
+    const int trouble = in.open_issues >= 2 ? 1 : 0;
+    return std::clamp(1 + recency + frequency + money + tenure - trouble, 1, 10);
+}
+
 CustomerEvaluation evaluate(const CustomerContext& ctx, Timestamp now) {
     const auto& c = ctx.customer;
     CustomerEvaluation e;
     e.value_score = c.value_score;
+    if (c.value_score) e.value_score_source = c.value_score_computed ? "computed" : "set";
     if (c.value_score) e.value_quartile = value_quartile(*c.value_score, ctx.score_histogram);
     const auto since = c.customer_since.value_or(c.created_at);
     e.relationship_days = std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::hours>(now - since).count() / 24);
@@ -304,10 +327,13 @@ std::optional<FieldProblem> apply_customer_fields(Customer& c, const json& body,
 
     if (const auto* v = r.get("value_score")) {
         if (!senior) return FieldProblem{"field 'value_score' may only be set by a supervisor or admin", true};
+        // A number is set by hand and stays; null hands the score back to
+        // Ringside, which computes it from the customer's history.
         if (v->is_null()) c.value_score.reset();
         else if (v->is_number_integer() && v->get<std::int64_t>() >= 1 && v->get<std::int64_t>() <= 10)
             c.value_score = static_cast<int>(v->get<std::int64_t>());
-        else return FieldProblem{"field 'value_score' must be a whole number from 1 to 10", false};
+        else return FieldProblem{"field 'value_score' must be a whole number from 1 to 10, or null to compute it", false};
+        c.value_score_computed = false;
     }
     if (const auto* v = r.get("lifetime_value")) {
         if (!senior) return FieldProblem{"field 'lifetime_value' may only be set by a supervisor or admin", true};

@@ -99,6 +99,9 @@ void to_json(nlohmann::json& j, const Customer& c) {
     j["contact_time"] = c.contact_time;
     j["opt_outs"] = c.opt_outs;
     j["value_score"] = c.value_score ? nlohmann::json(*c.value_score) : nlohmann::json(nullptr);
+    j["value_score_source"] = !c.value_score         ? nlohmann::json(nullptr)
+                              : c.value_score_computed ? nlohmann::json("computed")
+                                                       : nlohmann::json("set");
     j["lifetime_value"] = c.lifetime_value ? nlohmann::json(*c.lifetime_value) : nlohmann::json(nullptr);
     j["customer_since"] = format_iso(c.customer_since.value_or(c.created_at));
     j["status"] = c.status;
@@ -112,6 +115,7 @@ void to_json(nlohmann::json& j, const Customer& c) {
 
 void to_json(nlohmann::json& j, const CustomerEvaluation& e) {
     j = {{"value_score", e.value_score ? nlohmann::json(*e.value_score) : nlohmann::json(nullptr)},
+         {"value_score_source", e.value_score_source.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.value_score_source)},
          {"value_quartile", e.value_quartile ? nlohmann::json(*e.value_quartile) : nlohmann::json(nullptr)},
          {"relationship_days", e.relationship_days},
          {"complaints", e.complaints},

@@ -193,7 +193,8 @@ std::string join_list(const std::vector<std::string>& v) {
 
 const char* const customers_csv_header =
     "id,name,salutation,phones,email,tier,tags,groups,company,notes,language,birthday,owner,kind,source_campaign,"
-    "preferred_channel,contact_time,opt_outs,value_score,lifetime_value,customer_since,status,created_at\r\n";
+    "preferred_channel,contact_time,opt_outs,value_score,lifetime_value,customer_since,status,created_at,"
+    "value_score_source\r\n";
 
 std::string customer_csv_row(const Customer& c) {
     std::string phones;
@@ -208,7 +209,8 @@ std::string customer_csv_row(const Customer& c) {
                                      c.value_score ? std::to_string(*c.value_score) : "",
                                      c.lifetime_value ? std::to_string(*c.lifetime_value) : "",
                                      format_iso(c.customer_since.value_or(c.created_at)), c.status,
-                                     format_iso(c.created_at)};
+                                     format_iso(c.created_at),
+                                     !c.value_score ? "" : c.value_score_computed ? "computed" : "set"};
     std::string row;
     for (std::size_t i = 0; i < f.size(); ++i) row += (i ? "," : "") + csv_field(f[i]);
     return row + "\r\n";

@@ -199,8 +199,10 @@ void seed_demo(Storage& store, const PhoneNormalizer& phones) {
             if (!raw.empty())
                 if (auto p = phones.normalize(international(raw))) c.phones.push_back(p->e164());
         c.created_at = now - std::chrono::hours(24 * (400 - 9 * static_cast<int>(k)));
-        // The customer file's evaluation: a value score by tier, a spread of lifetime values.
-        c.value_score = d.tier == "gold" ? 9 - static_cast<int>(k % 2) : d.tier == "silver" ? 6 : 3;
+        // The customer file's evaluation: gold accounts carry a score their
+        // supervisor set by hand; the others' is computed from their history
+        // (contacts, issues, lifetime value), so the demo shows both.
+        if (d.tier == "gold") c.value_score = 9 - static_cast<int>(k % 2);
         c.lifetime_value = 1000 * static_cast<std::int64_t>((k * 37) % 50 + 1);
         ids.push_back(store.create_customer(c));
     }
@@ -268,6 +270,9 @@ void seed_demo(Storage& store, const PhoneNormalizer& phones) {
             store.finish_call(c, h);
         }
     }
+    // Scores computed while the seed went in compared lifetime values with
+    // quartiles from before it: recount them against the seeded ones.
+    store.recount_value_scores();
 }
 
 std::vector<std::string> demo_caller_numbers() {

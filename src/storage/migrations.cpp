@@ -356,9 +356,37 @@ CREATE INDEX audit_log_customer
 -- Name search inside words ("hmad" finds "Ahmadi"): the folded words of
 -- each customer (customer_terms, space separated) in an FTS5 trigram index,
 -- rowid = customer id. Queries of 3 characters or more use it; shorter ones
--- keep the prefix scan on customer_terms. The store fills it at open from
--- the stored terms when it is empty (so right after this migration).
+-- keep the prefix scan on customer_terms. Migration 8 marks it for filling
+-- from the stored terms, which the store does in the background.
 CREATE VIRTUAL TABLE customer_names USING fts5(words, tokenize = 'trigram');
+)sql"},
+    Migration{8, "customer file: computed value scores, background upkeep", R"sql(
+-- Value scores computed by Ringside from the customer's history (issue 7).
+-- A score with value_score_computed = 0 was set by hand (a supervisor or an
+-- import) and is never replaced; one with 1 follows the history. Scores
+-- stored before this migration were all set by hand. Adding a column with a
+-- constant default rewrites no row, so this is instant at any size.
+ALTER TABLE customers ADD COLUMN value_score_computed INTEGER NOT NULL DEFAULT 0;
+
+-- The score's money part compares a customer's lifetime value with the
+-- quartiles of everybody's: read from this index by offset.
+CREATE INDEX customers_lifetime_value ON customers (lifetime_value) WHERE lifetime_value > 0;
+
+-- The store's own bookkeeping between runs: where a background job stands.
+--   customer_names_fill_from: the next customer id whose words go into the
+--     trigram index (absent: the index is complete);
+--   value_sweep_at / value_sweep_from: when the last daily recount of
+--     computed scores finished, and where an unfinished one stands.
+CREATE TABLE store_meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- A trigram index left empty by migration 7 beside stored customers is
+-- filled in the background from now on (it used to block the open).
+INSERT INTO store_meta (key, value)
+    SELECT 'customer_names_fill_from', 0
+    WHERE NOT EXISTS (SELECT 1 FROM customer_names) AND EXISTS (SELECT 1 FROM customers);
 )sql"},
 };
 

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
@@ -180,7 +181,7 @@ const std::string customer_columns =
     "c.id, c.name, c.salutation, c.email, c.tier, c.tags, c.company, c.notes, c.language, c.created_at, "
     "c.birthday, c.groups, c.owner, c.kind, c.source_campaign, c.preferred_channel, c.contact_time, c.opt_outs, "
     "c.value_score, c.lifetime_value, c.customer_since, c.status, c.removed_at, c.removed_by, c.removed_reason, "
-    "c.updated_at";
+    "c.updated_at, c.value_score_computed";
 
 Customer read_customer(const Query& q) {
     Customer c;
@@ -210,6 +211,7 @@ Customer read_customer(const Query& q) {
     c.removed_by = q.str(23);
     c.removed_reason = q.str(24);
     c.updated_at = q.opt_time(25);
+    c.value_score_computed = c.value_score && q.i64(26) != 0;
     return c;
 }
 
@@ -376,14 +378,13 @@ struct SqliteStore::Impl {
     }
 
     ~Impl() {
-        if (checkpointer.joinable()) {
-            {
-                std::lock_guard lk(checkpoint_mutex);
-                stopping = true;
-            }
-            checkpoint_cv.notify_all();
-            checkpointer.join();
+        {
+            std::lock_guard lk(checkpoint_mutex);
+            stopping = true;
         }
+        checkpoint_cv.notify_all();
+        if (upkeep.joinable()) upkeep.join();  // between batches: a batch is one short transaction
+        if (checkpointer.joinable()) checkpointer.join();
     }
 
     std::mutex write_mutex;
@@ -457,11 +458,31 @@ struct SqliteStore::Impl {
         });
     }
 
+    // Writes hold the one writer connection. Score changes recorded during
+    // the write (pending_moves) reach the histogram only when it returns
+    // normally; a write that rolls back on purpose (a dry run) discards them.
     template <class F>
     auto write(const char* op, F&& f) {
         return guarded(op, [&] {
             std::lock_guard lk(write_mutex);
-            return f(*writer);
+            pending_moves.clear();
+            struct Settle {
+                Impl& impl;
+                bool done = false;
+                ~Settle() {
+                    if (done)
+                        for (const auto& m : impl.pending_moves) impl.hist_adjust(m.before, m.after);
+                    impl.pending_moves.clear();
+                }
+            } settle{*this};
+            if constexpr (std::is_void_v<decltype(f(*writer))>) {
+                f(*writer);
+                settle.done = true;
+            } else {
+                auto r = f(*writer);
+                settle.done = true;
+                return r;
+            }
         });
     }
 
@@ -525,6 +546,152 @@ struct SqliteStore::Impl {
         return hist;
     }
 
+    // ---- computed value scores (compute_value_score in the core has the rule)
+
+    /// An active customer's score went from before to after in the write
+    /// under way (write_mutex held); the histogram follows when it succeeds.
+    struct ScoreMove {
+        std::optional<std::int64_t> before, after;
+    };
+    std::vector<ScoreMove> pending_moves;
+
+    std::mutex ltv_mutex;
+    std::array<std::int64_t, 3> ltv_quartiles{};
+
+    /// Lifetime values at 25/50/75% among customers with one, read by offset
+    /// from the partial index customers_lifetime_value.
+    void refresh_lifetime_quartiles(Connection& c) {
+        std::array<std::int64_t, 3> qs{};
+        std::int64_t n = 0;
+        {
+            Query q(c, "SELECT count(*) FROM customers WHERE lifetime_value > 0");
+            if (q.step()) n = q.i64(0);
+        }
+        for (std::size_t k = 0; k < 3 && n > 0; ++k) {
+            Query q(c, "SELECT lifetime_value FROM customers WHERE lifetime_value > 0 ORDER BY lifetime_value "
+                       "LIMIT 1 OFFSET ?");
+            q.bind(n * static_cast<std::int64_t>(k + 1) / 4);
+            if (q.step()) qs[k] = q.i64(0);
+        }
+        std::lock_guard lk(ltv_mutex);
+        ltv_quartiles = qs;
+    }
+    std::array<std::int64_t, 3> lifetime_quartiles() {
+        std::lock_guard lk(ltv_mutex);
+        return ltv_quartiles;
+    }
+
+    /// A customer about to be inserted: without a score set by hand it gets
+    /// the computed one, from what it brings (no interactions or issues yet).
+    Customer with_initial_score(Customer cu, Timestamp now) {
+        if (cu.value_score && !cu.value_score_computed) return cu;
+        ValueInputs in;
+        in.lifetime_value = cu.lifetime_value;
+        in.lifetime_quartiles = lifetime_quartiles();
+        in.customer_since = cu.customer_since.value_or(cu.created_at);
+        cu.value_score = compute_value_score(in, now);
+        cu.value_score_computed = true;
+        return cu;
+    }
+    /// Inside the caller's write transaction: inserts with the initial score.
+    std::int64_t insert_scored(Connection& c, const Customer& cu, Timestamp now);
+
+    /// Inside the caller's write transaction: recomputes the customer's score
+    /// from the stored history, unless a score was set by hand. Four indexed
+    /// reads; the row is written only when the score changes.
+    void rescore(Connection& c, std::int64_t id, Timestamp now) {
+        ValueInputs in;
+        std::optional<std::int64_t> score;
+        bool active = false;
+        {
+            static const std::string sql =
+                "SELECT value_score, value_score_computed, status, lifetime_value, coalesce(customer_since, created_at) "
+                "FROM customers WHERE id = ?";
+            Query q(c, sql);
+            q.bind(id);
+            if (!q.step()) return;
+            score = q.opt_i64(0);
+            if (score && q.i64(1) == 0) return;  // set by hand
+            active = q.str(2) == "active";
+            in.lifetime_value = q.opt_i64(3);
+            in.customer_since = from_ms(q.i64(4));
+        }
+        in.lifetime_quartiles = lifetime_quartiles();
+        {
+            static const std::string sql =
+                "SELECT at FROM interactions WHERE customer_id = ? ORDER BY at DESC LIMIT 1";
+            Query q(c, sql);
+            q.bind(id);
+            if (q.step()) in.last_contact_at = from_ms(q.i64(0));
+        }
+        if (in.last_contact_at && now - *in.last_contact_at <= std::chrono::days(365)) {
+            static const std::string sql =
+                "SELECT count(*) FROM (SELECT 1 FROM interactions WHERE customer_id = ? AND at >= ? LIMIT 12)";
+            Query q(c, sql);
+            q.bind(id, now - std::chrono::days(365));
+            if (q.step()) in.interactions_last_year = q.i64(0);
+        }
+        {
+            static const std::string sql = "SELECT count(*) FROM issues WHERE customer_id = ? AND status = 'open'";
+            Query q(c, sql);
+            q.bind(id);
+            if (q.step()) in.open_issues = q.i64(0);
+        }
+        const std::int64_t computed = compute_value_score(in, now);
+        if (score == computed) return;
+        static const std::string sql = "UPDATE customers SET value_score = ?, value_score_computed = 1 WHERE id = ?";
+        Query(c, sql).bind(computed, id).exec();
+        if (active) pending_moves.push_back({score, computed});
+    }
+    /// The customer of an issue, for rescore; nullopt if no such issue.
+    std::optional<std::int64_t> issue_customer(Connection& c, std::int64_t issue_id) {
+        static const std::string sql = "SELECT customer_id FROM issues WHERE id = ?";
+        Query q(c, sql);
+        q.bind(issue_id);
+        if (!q.step()) return std::nullopt;
+        return q.i64(0);
+    }
+
+    // ---- background upkeep: work too long for the open or a request,
+    // done in batches on a thread of its own so writes interleave.
+    std::thread upkeep;
+    std::atomic<bool> names_ready{true};   // customer_names holds every customer's words
+    std::mutex upkeep_mutex;
+    std::condition_variable upkeep_cv;
+    bool upkeep_settled = false;           // the jobs due at open are done
+
+    std::optional<std::int64_t> meta(Connection& c, const char* key) {
+        Query q(c, "SELECT value FROM store_meta WHERE key = ?");
+        q.bind(std::string(key));
+        if (!q.step()) return std::nullopt;
+        return q.i64(0);
+    }
+    void set_meta(Connection& c, const char* key, std::optional<std::int64_t> v) {
+        if (v) Query(c, "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                   .bind(std::string(key), *v).exec();
+        else Query(c, "DELETE FROM store_meta WHERE key = ?").bind(std::string(key)).exec();
+    }
+    bool stop_requested() {
+        std::lock_guard lk(checkpoint_mutex);
+        return stopping;
+    }
+    bool upkeep_wanted = false;  // under checkpoint_mutex: work was asked for
+    void wake_upkeep() {
+        {
+            std::lock_guard lk(checkpoint_mutex);
+            upkeep_wanted = true;
+        }
+        checkpoint_cv.notify_all();
+    }
+    /// Inside a write: the recount starts over from the first customer
+    /// (an unfinished one restarts, since the quartiles changed under it).
+    void start_recount(Connection& c) { set_meta(c, "value_sweep_from", 0); }
+    /// One batch of the trigram fill; false when the index is complete.
+    bool fill_names_batch();
+    /// One batch of the daily recount of computed scores; false when none is due.
+    bool sweep_scores_batch(Timestamp now);
+    void run_upkeep();
+
     CustomerContext context_of(Connection& c, Customer customer) {
         CustomerContext ctx;
         load_phones(c, customer);
@@ -557,12 +724,12 @@ struct SqliteStore::Impl {
     /// Customers stored before search terms existed (or by an older build)
     /// get theirs: folding is C++ (ICU), not SQL, so a migration cannot.
     void backfill_search_terms();
-    /// An empty trigram index (customer_names) beside stored customers, as
-    /// right after its migration, is filled from customer_terms.
-    void fill_customer_names();
 
+    /// Inside the caller's transaction; the customer's computed score follows.
     std::int64_t upsert_interaction(Connection& c, const Interaction& i, const std::string& notes) {
-        Query q(c,
+        std::int64_t id = 0;
+        {
+            static const std::string sql =
                 "INSERT INTO interactions (customer_id, at, channel, direction, summary, agent, call_id, status, "
                 "disposition, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (call_id) WHERE call_id IS NOT NULL DO UPDATE SET "
@@ -572,11 +739,15 @@ struct SqliteStore::Impl {
                 "disposition = CASE WHEN excluded.disposition <> '' THEN excluded.disposition "
                 "ELSE interactions.disposition END, "
                 "notes = CASE WHEN excluded.notes <> '' THEN excluded.notes ELSE interactions.notes END "
-                "RETURNING id");
-        q.bind(i.customer_id, i.at, i.channel, i.direction, mask_card_numbers(i.summary), i.agent, i.call_id, i.status,
-               i.disposition, mask_card_numbers(notes));
-        if (!q.step()) throw StorageError("storage: interaction upsert returned no row on " + path);
-        return q.i64(0);
+                "RETURNING id";
+            Query q(c, sql);
+            q.bind(i.customer_id, i.at, i.channel, i.direction, mask_card_numbers(i.summary), i.agent, i.call_id,
+                   i.status, i.disposition, mask_card_numbers(notes));
+            if (!q.step()) throw StorageError("storage: interaction upsert returned no row on " + path);
+            id = q.i64(0);
+        }
+        rescore(c, i.customer_id, now_ms());
+        return id;
     }
 
     void upsert_call(Connection& c, const CallRecord& r) {
@@ -760,12 +931,17 @@ SqliteStore::SqliteStore(const std::filesystem::path& file) : impl_(std::make_un
         db.exec("PRAGMA cache_size = -65536");  // KiB: 64 MB at most, only as used
         db.exec("PRAGMA wal_autocheckpoint = 0");  // see Impl::run_checkpoints
         impl_->backfill_search_terms();
-        impl_->fill_customer_names();
         {
             Impl::ReadLease lease(*impl_);
             impl_->refresh_histogram(*lease);
         }
         impl_->checkpointer = std::thread([impl = impl_.get()] { impl->run_checkpoints(); });
+        {
+            Impl::ReadLease lease(*impl_);
+            impl_->names_ready = !impl_->meta(*lease, "customer_names_fill_from");
+            impl_->refresh_lifetime_quartiles(*lease);
+        }
+        impl_->upkeep = std::thread([impl = impl_.get()] { impl->run_upkeep(); });
     } catch (const StorageError&) {
         throw;
     } catch (const SQLite::Exception& e) {
@@ -971,13 +1147,13 @@ std::int64_t insert_customer(Connection& c, const Customer& cu) {
     Query(c,
           "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at, "
           "birthday, groups, owner, kind, source_campaign, preferred_channel, contact_time, opt_outs, value_score, "
-          "lifetime_value, customer_since, email_key, terms_version) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)")
+          "lifetime_value, customer_since, email_key, terms_version, value_score_computed) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)")
         .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company,
               mask_card_numbers(cu.notes), cu.language, cu.created_at, cu.birthday, tags_to_json(cu.groups), cu.owner,
               cu.kind.empty() ? std::string("customer") : cu.kind, cu.source_campaign, cu.preferred_channel,
               cu.contact_time, tags_to_json(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
-              lower_ascii(cu.email))
+              lower_ascii(cu.email), cu.value_score && cu.value_score_computed)
         .exec();
     const std::int64_t id = c.db.getLastInsertRowid();
     write_customer_children(c, id, cu, true);
@@ -990,7 +1166,7 @@ std::int64_t SqliteStore::create_customer(const Customer& cu) {
     require_e164(cu);
     return impl_->write("create_customer", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        const auto id = insert_customer(c, cu);
+        const auto id = impl_->insert_scored(c, cu, now_ms());
         tx.commit();
         return id;
     });
@@ -1002,7 +1178,8 @@ std::vector<std::int64_t> SqliteStore::create_customers(const std::vector<Custom
         Transaction tx(c, "BEGIN IMMEDIATE");
         std::vector<std::int64_t> ids;
         ids.reserve(batch.size());
-        for (const auto& cu : batch) ids.push_back(insert_customer(c, cu));
+        const auto now = now_ms();
+        for (const auto& cu : batch) ids.push_back(impl_->insert_scored(c, cu, now));
         tx.commit();
         return ids;
     });
@@ -1018,6 +1195,7 @@ std::int64_t SqliteStore::create_issue(const Issue& i) {
                   i.resolved_at, i.priority.empty() ? std::string("normal") : i.priority, i.owner)
             .exec();
         const auto id = static_cast<std::int64_t>(c.db.getLastInsertRowid());
+        impl_->rescore(c, i.customer_id, now_ms());
         tx.commit();
         return id;
     });
@@ -1036,16 +1214,24 @@ bool SqliteStore::set_issue_status(std::int64_t id, const std::string& status, T
     if (status != "open" && status != "resolved")
         throw std::invalid_argument("set_issue_status: status must be \"open\" or \"resolved\"");
     return impl_->write("set_issue_status", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
         std::optional<Timestamp> resolved_at;
         if (status == "resolved") resolved_at = at;
-        return Query(c, "UPDATE issues SET status = ?, resolved_at = ? WHERE id = ?")
-                   .bind(status, resolved_at, id)
-                   .exec() > 0;
+        if (Query(c, "UPDATE issues SET status = ?, resolved_at = ? WHERE id = ?").bind(status, resolved_at, id).exec() == 0)
+            return false;
+        if (const auto customer = impl_->issue_customer(c, id)) impl_->rescore(c, *customer, now_ms());
+        tx.commit();
+        return true;
     });
 }
 
 std::int64_t SqliteStore::add_interaction(const Interaction& i) {
-    return impl_->write("add_interaction", [&](Connection& c) { return impl_->upsert_interaction(c, i, ""); });
+    return impl_->write("add_interaction", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        const auto id = impl_->upsert_interaction(c, i, "");
+        tx.commit();
+        return id;
+    });
 }
 
 std::size_t SqliteStore::customer_count() {
@@ -1414,7 +1600,10 @@ struct BuiltQuery {
     std::vector<std::variant<std::string, std::int64_t>> params;
 };
 
-BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool oldest_first) {
+// trigram_ready: customer_names holds every customer (not while the
+// background fill after its migration runs); until then words of any length
+// match a word's start, as before the index existed.
+BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool oldest_first, bool trigram_ready) {
     BuiltQuery b;
     std::string from, where = " WHERE 1 = 1";
     bool distinct = false;
@@ -1426,7 +1615,8 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
     // ("hmad" finds "Ahmadi"), through the trigram index; shorter ones match
     // the start of a word (a prefix range on customer_terms).
     std::vector<std::string> inside, prefixes;
-    for (auto& t : terms) (utf8_chars(t) >= min_inside_word_chars ? inside : prefixes).push_back(std::move(t));
+    for (auto& t : terms)
+        (trigram_ready && utf8_chars(t) >= min_inside_word_chars ? inside : prefixes).push_back(std::move(t));
     terms.clear();
     bool fts_driven = false;
     if (q.phone) {
@@ -1537,13 +1727,13 @@ void update_customer_row(Connection& c, const Customer& cu, Timestamp at) {
           "UPDATE customers SET name = ?, salutation = ?, email = ?, tier = ?, tags = ?, company = ?, notes = ?, "
           "language = ?, birthday = ?, groups = ?, owner = ?, kind = ?, source_campaign = ?, preferred_channel = ?, "
           "contact_time = ?, opt_outs = ?, value_score = ?, lifetime_value = ?, customer_since = ?, status = ?, "
-          "removed_at = ?, removed_by = ?, removed_reason = ?, updated_at = ?, email_key = ?, terms_version = 1 "
-          "WHERE id = ?")
+          "removed_at = ?, removed_by = ?, removed_reason = ?, updated_at = ?, email_key = ?, terms_version = 1, "
+          "value_score_computed = ? WHERE id = ?")
         .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company, mask_card_numbers(cu.notes),
               cu.language, cu.birthday, tags_to_json(cu.groups), cu.owner, cu.kind, cu.source_campaign,
               cu.preferred_channel, cu.contact_time, tags_to_json(cu.opt_outs), cu.value_score, cu.lifetime_value,
               cu.customer_since, cu.status, cu.removed_at, cu.removed_by, mask_card_numbers(cu.removed_reason), at,
-              lower_ascii(cu.email), cu.id)
+              lower_ascii(cu.email), cu.value_score && cu.value_score_computed, cu.id)
         .exec();
     write_customer_children(c, cu.id, cu, false);
 }
@@ -1586,20 +1776,129 @@ void SqliteStore::Impl::backfill_search_terms() {
     });
 }
 
-void SqliteStore::Impl::fill_customer_names() {
-    guarded("fill_customer_names", [&] {
-        std::lock_guard lk(write_mutex);
-        auto& c = *writer;
+std::int64_t SqliteStore::Impl::insert_scored(Connection& c, const Customer& cu, Timestamp now) {
+    const auto scored = with_initial_score(cu, now);
+    const auto id = insert_customer(c, scored);
+    if (scored.value_score) pending_moves.push_back({std::nullopt, *scored.value_score});
+    return id;
+}
+
+bool SqliteStore::Impl::fill_names_batch() {
+    constexpr std::int64_t batch = 20000;  // customers per transaction: ~0.2 s at most under the write lock
+    return write("fill_customer_names", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        {
-            Query q(c, "SELECT EXISTS (SELECT 1 FROM customer_names) OR NOT EXISTS (SELECT 1 FROM customers)");
-            if (q.step() && q.i64(0) != 0) return;
+        const auto from = meta(c, "customer_names_fill_from");
+        if (!from) {
+            names_ready = true;
+            return false;
         }
+        // Customers written since the fill began are in the index already.
         Query(c, "INSERT INTO customer_names (rowid, words) "
-                 "SELECT customer_id, group_concat(term, ' ') FROM customer_terms GROUP BY customer_id")
+                 "SELECT customer_id, group_concat(term, ' ') FROM customer_terms "
+                 "WHERE customer_id >= ?1 AND customer_id < ?2 "
+                 "AND customer_id NOT IN (SELECT rowid FROM customer_names WHERE rowid >= ?1 AND rowid < ?2) "
+                 "GROUP BY customer_id")
+            .bind(*from, *from + batch)
             .exec();
+        std::int64_t last = 0;
+        {
+            Query q(c, "SELECT coalesce(max(id), 0) FROM customers");
+            if (q.step()) last = q.i64(0);
+        }
+        const bool done = *from + batch > last;
+        set_meta(c, "customer_names_fill_from", done ? std::nullopt : std::optional<std::int64_t>(*from + batch));
         tx.commit();
+        if (done) names_ready = true;
+        return !done;
     });
+}
+
+bool SqliteStore::Impl::sweep_scores_batch(Timestamp now) {
+    constexpr std::int64_t batch = 2000;  // ids per transaction: at most a few hundred ms under the write lock
+    return write("sweep_value_scores", [&](Connection& c) {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        auto from = meta(c, "value_sweep_from");
+        if (!from) {
+            const auto at = meta(c, "value_sweep_at");
+            if (at && now - from_ms(*at) < std::chrono::hours(24)) return false;
+            from = 0;
+        }
+        if (*from == 0) refresh_lifetime_quartiles(c);  // every score of the recount compares with the same ones
+        std::vector<std::int64_t> ids;
+        {
+            // A bounded id range: a file of scores set by hand is walked in
+            // short steps too, never in one long scan under the lock.
+            Query q(c, "SELECT id FROM customers WHERE id > ? AND id <= ? AND status = 'active' "
+                       "AND (value_score_computed = 1 OR value_score IS NULL)");
+            q.bind(*from, *from + batch);
+            while (q.step()) ids.push_back(q.i64(0));
+        }
+        for (const auto id : ids) rescore(c, id, now);
+        std::int64_t last = 0;
+        {
+            Query q(c, "SELECT coalesce(max(id), 0) FROM customers");
+            if (q.step()) last = q.i64(0);
+        }
+        const bool done = *from + batch >= last;
+        set_meta(c, "value_sweep_from", done ? std::nullopt : std::optional<std::int64_t>(*from + batch));
+        if (done) set_meta(c, "value_sweep_at", to_ms(now));
+        tx.commit();
+        return true;
+    });
+}
+
+// The upkeep thread: first the trigram fill left by a migration, then the
+// daily recount of computed scores (recency ages without any write), then
+// an hourly look at whether the next recount is due. Each batch is its own
+// short write; a pause between batches lets calls and edits in. Failures
+// are retried at the next round: the work is idempotent and resumable.
+void SqliteStore::Impl::run_upkeep() {
+    // false when the store is closing; a wake_upkeep ends the wait early.
+    auto pause = [&](std::chrono::milliseconds d) {
+        std::unique_lock lk(checkpoint_mutex);
+        checkpoint_cv.wait_for(lk, d, [&] { return stopping || upkeep_wanted; });
+        upkeep_wanted = false;
+        return !stopping;
+    };
+    auto settle = [&] {
+        std::lock_guard lk(upkeep_mutex);
+        upkeep_settled = true;
+        upkeep_cv.notify_all();
+    };
+    for (;;) {
+        try {
+            while (!stop_requested() && fill_names_batch()) pause(std::chrono::milliseconds(5));
+            bool swept = false;
+            while (!stop_requested() && sweep_scores_batch(now_ms())) {
+                swept = true;
+                pause(std::chrono::milliseconds(5));
+            }
+            if (swept) hist_dirty = true;
+        } catch (const StorageError&) {
+            // Busy or I/O trouble: the next round resumes where this one stopped.
+        }
+        settle();
+        if (!pause(std::chrono::minutes(10))) return;
+        // Asked for work (an import's batches ask one after another): start
+        // once the asking has paused for a moment, not between batches.
+        for (;;) {
+            std::unique_lock lk(checkpoint_mutex);
+            checkpoint_cv.wait_for(lk, std::chrono::seconds(2), [&] { return stopping || upkeep_wanted; });
+            if (stopping) return;
+            if (!upkeep_wanted) break;
+            upkeep_wanted = false;
+        }
+        try {
+            ReadLease lease(*this);
+            refresh_lifetime_quartiles(*lease);
+        } catch (const SQLite::Exception&) {
+        }
+    }
+}
+
+void SqliteStore::wait_for_upkeep() {
+    std::unique_lock lk(impl_->upkeep_mutex);
+    impl_->upkeep_cv.wait(lk, [&] { return impl_->upkeep_settled; });
 }
 
 std::optional<Customer> SqliteStore::find_customer(std::int64_t id) {
@@ -1631,10 +1930,18 @@ bool SqliteStore::update_customer(const Customer& after, const std::string& acto
             if (q.str(1) == "active") before_score = q.opt_i64(0);
         }
         update_customer_row(c, after, at);
+        // A score handed back to Ringside (none set by hand) follows the
+        // history again, and a computed one follows a new lifetime value.
+        if (!after.value_score || after.value_score_computed) impl_->rescore(c, after.id, now_ms());
         insert_audit(c, actor, action, detail, at);
-        tx.commit();
         std::optional<std::int64_t> after_score;
-        if (after.status == "active" && after.value_score) after_score = *after.value_score;
+        {
+            Query q(c, "SELECT value_score, status FROM customers WHERE id = ?");
+            q.bind(after.id);
+            if (q.step() && q.str(1) == "active") after_score = q.opt_i64(0);
+        }
+        tx.commit();
+        impl_->pending_moves.clear();  // one move for the whole edit:
         impl_->hist_adjust(before_score, after_score);
         return true;
     });
@@ -1645,7 +1952,7 @@ std::int64_t SqliteStore::create_customer_audited(const Customer& cu, const std:
     require_e164(cu);
     const auto id = impl_->write("create_customer_audited", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        const auto new_id = insert_customer(c, cu);
+        const auto new_id = impl_->insert_scored(c, cu, now_ms());
         auto d = nlohmann::json::parse(detail, nullptr, false);
         if (!d.is_object()) d = nlohmann::json::object();
         d["id"] = new_id;
@@ -1653,14 +1960,13 @@ std::int64_t SqliteStore::create_customer_audited(const Customer& cu, const std:
         tx.commit();
         return new_id;
     });
-    if (cu.value_score) impl_->hist_adjust(std::nullopt, *cu.value_score);
     return id;
 }
 
 std::vector<Customer> SqliteStore::search_customers(const CustomerQuery& cq) {
     return impl_->read("search_customers", [&](Connection& c) {
         Transaction tx(c, "BEGIN");
-        const auto b = build_customer_query(cq, true, false);
+        const auto b = build_customer_query(cq, true, false, impl_->names_ready);
         std::vector<Customer> out;
         {
             Query q(c, b.sql);
@@ -1676,7 +1982,7 @@ std::vector<Customer> SqliteStore::search_customers(const CustomerQuery& cq) {
 void SqliteStore::for_each_customer(const CustomerQuery& cq, const std::function<bool(const Customer&)>& fn) {
     impl_->read("for_each_customer", [&](Connection& c) {
         Transaction tx(c, "BEGIN");
-        const auto b = build_customer_query(cq, false, true);
+        const auto b = build_customer_query(cq, false, true, impl_->names_ready);
         Query q(c, b.sql);
         bind_built(q, b);
         while (q.step()) {
@@ -1692,6 +1998,7 @@ std::vector<ImportMatch> SqliteStore::import_customers(const std::vector<Custome
     for (const auto& cu : batch) require_e164(cu);
     auto out = impl_->write("import_customers", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
+        const auto now = now_ms();
         std::vector<ImportMatch> res;
         res.reserve(batch.size());
         for (const auto& cu : batch) {
@@ -1715,25 +2022,26 @@ std::vector<ImportMatch> SqliteStore::import_customers(const std::vector<Custome
             }
             if (!m.customer_id) {
                 m.created = true;
-                m.customer_id = insert_customer(c, cu);
+                m.customer_id = impl_->insert_scored(c, cu, now);
                 insert_audit(c, actor, "customer.create",
                              nlohmann::json{{"id", m.customer_id}, {"via", "import"}}.dump(), at);
                 if (dry_run) m.customer_id = 0;
             }
             res.push_back(std::move(m));
         }
+        const bool values = std::any_of(batch.begin(), batch.end(), [](const Customer& cu) { return cu.lifetime_value; });
+        if (values && !dry_run) impl_->start_recount(c);  // new lifetime values move the quartiles
         if (!dry_run) tx.commit();  // a dry run rolls back in ~Transaction
+        else impl_->pending_moves.clear();
         return res;
     });
-    if (!dry_run)
-        for (std::size_t k = 0; k < out.size(); ++k)
-            if (out[k].created && batch[k].value_score) impl_->hist_adjust(std::nullopt, *batch[k].value_score);
+    if (!dry_run) impl_->wake_upkeep();
     return out;
 }
 
 std::vector<ImportRowResult> SqliteStore::import_orders(const std::vector<OrderRow>& batch, bool dry_run,
                                                        const std::string& actor, Timestamp at) {
-    return impl_->write("import_orders", [&](Connection& c) {
+    auto out = impl_->write("import_orders", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
         std::vector<ImportRowResult> res;
         std::map<std::int64_t, std::optional<std::int64_t>> touched;  // customer -> lifetime value before
@@ -1796,9 +2104,18 @@ std::vector<ImportRowResult> SqliteStore::import_orders(const std::vector<OrderR
                              at);
             }
         }
+        // The money part of computed scores compares with everybody's
+        // lifetime values: new orders move the quartiles first.
+        if (!touched.empty() && !dry_run) impl_->refresh_lifetime_quartiles(c);
+        const auto now = now_ms();
+        for (const auto& [id, before] : touched) impl_->rescore(c, id, now);
+        if (!touched.empty() && !dry_run) impl_->start_recount(c);  // the others' money part moved too
         if (!dry_run) tx.commit();
+        else impl_->pending_moves.clear();
         return res;
     });
+    if (!dry_run) impl_->wake_upkeep();
+    return out;
 }
 
 void SqliteStore::add_interactions(const std::vector<Interaction>& batch) {
@@ -1847,6 +2164,7 @@ bool SqliteStore::update_issue(const Issue& i, const std::vector<IssueChange>& c
             Query(c, "INSERT INTO issue_changes (issue_id, at, actor, field, before, after) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(i.id, ch.at, ch.actor, ch.field, mask_card_numbers(ch.before), mask_card_numbers(ch.after))
                 .exec();
+        if (const auto customer = impl_->issue_customer(c, i.id)) impl_->rescore(c, *customer, now_ms());
         tx.commit();
         return true;
     });
@@ -1871,6 +2189,11 @@ void SqliteStore::for_each_issue(const std::function<bool(const Issue&)>& fn) {
 }
 
 std::array<std::int64_t, 11> SqliteStore::value_score_histogram() { return impl_->histogram(); }
+
+void SqliteStore::recount_value_scores() {
+    impl_->write("recount_value_scores", [&](Connection& c) { impl_->start_recount(c); });
+    impl_->wake_upkeep();
+}
 
 std::vector<AuditEntry> SqliteStore::list_customer_audit(std::optional<std::int64_t> customer_id,
                                                          std::optional<std::int64_t> before_id, std::size_t limit) {

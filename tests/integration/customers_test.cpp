@@ -166,6 +166,7 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
     CHECK(csv.body.find("Sara Ahmadi") != std::string::npos);
     CHECK(csv.body.find("mobile:+989121234567") != std::string::npos);
     CHECK(csv.body.find("4111 1111 1111 1111") == std::string::npos);
+    CHECK(csv.body.find(",set\r\n") != std::string::npos);  // Sara's score was set by hand
     auto issues_csv = http(port, "GET", "/api/issues.csv", "", sam);
     REQUIRE(issues_csv.status == 200);
     CHECK(issues_csv.body.find("Refund not received") != std::string::npos);
@@ -264,6 +265,31 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
     CHECK(http(port, "GET", "/api/customers/audit?customer_id=x", "", sam).json()["message"].get<std::string>().find(
               "customer_id") != std::string::npos);
     CHECK(http(port, "POST", "/api/customers/audit", "{}", sam).status == 405);
+
+    // ---- value scores: Sara's was set by hand; Reza's is computed from his
+    // history and follows it: 1 + money 1 (his lifetime value is below the
+    // upper half of all), then + recency 3 + frequency 1 once he has called.
+    CHECK(as_sam["value_score_source"] == "set");
+    auto reza_file = http(port, "GET", path_of(reza[0]), "", sam).json();
+    CHECK(reza_file["value_score_source"] == "computed");
+    CHECK(reza_file["value_score"] == 2);
+    CHECK(reza_file["evaluation"]["value_score_source"] == "computed");
+    site.call("0912 777 8899", {"1001"}, sim::Outcome::answered, 300ms, 300ms);
+    REQUIRE(ws.next_of("call.ringing"));
+    REQUIRE(ws.next_of("call.ended", 10s));
+    int reza_score = 0;
+    for (int i = 0; i < 50 && reza_score != 6; ++i) {
+        reza_score = http(port, "GET", path_of(reza[0]), "", sam).json()["value_score"].get<int>();
+        if (reza_score != 6) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(reza_score == 6);
+    auto set_by_hand = http(port, "PATCH", path_of(reza[0]), json{{"value_score", 3}}.dump(), sam);
+    REQUIRE(set_by_hand.status == 200);
+    CHECK(set_by_hand.json()["value_score_source"] == "set");
+    auto handed_back = http(port, "PATCH", path_of(reza[0]), json{{"value_score", nullptr}}.dump(), sam);
+    REQUIRE(handed_back.status == 200);
+    CHECK(handed_back.json()["value_score"] == 6);
+    CHECK(handed_back.json()["value_score_source"] == "computed");
 
     // Personal data stays out of the log.
     CHECK(site.ringside->err().find("Sara") == std::string::npos);

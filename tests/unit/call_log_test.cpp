@@ -287,7 +287,9 @@ TEST_CASE("text search finds parts of words in any case and script through the i
             "DROP TRIGGER call_rollup_delete; DROP TABLE call_slots; DROP TABLE call_agent_days;"
             "ALTER TABLE calls DROP COLUMN hangup_extension;"
             "ALTER TABLE calls DROP COLUMN hangup_by;"
-            "DROP INDEX audit_log_customer; DROP TABLE customer_names; PRAGMA user_version = 5;";
+            "DROP INDEX audit_log_customer; DROP TABLE customer_names;"
+            "DROP TABLE store_meta; DROP INDEX customers_lifetime_value;"
+            "ALTER TABLE customers DROP COLUMN value_score_computed; PRAGMA user_version = 5;";
         CHECK(sqlite3_exec(db, back_to_5, nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }

@@ -150,15 +150,22 @@ TEST_CASE("a name word of 3 characters or more is found inside words; a shorter 
         q.limit = 1;
         REQUIRE(s.search_customers(q).size() == 1);
     }
-    // A file from before the trigram index (its migration leaves it empty):
-    // the store fills it from the stored words when it opens.
+    // A file from before the trigram index (its migration leaves it empty
+    // and marked for filling): the store fills it in the background, and a
+    // search meanwhile matches word starts, never nothing.
     {
         SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
         db.exec("DELETE FROM customer_names");
+        db.exec("INSERT INTO store_meta (key, value) VALUES ('customer_names_fill_from', 0)");
     }
     SqliteStore s(file);
+    const auto early = names(s.search_customers(by_name("mora")));
+    CHECK(early == std::vector<std::string>{"Sara Moradi"});
+    s.wait_for_upkeep();
     CHECK(names(s.search_customers(by_name("orad"))) == std::vector<std::string>{"Sara Moradi"});
     CHECK(names(s.search_customers(by_name("amadan"))) == std::vector<std::string>{"Mahmoud Hamadani"});
+    SQLite::Database db(file.string());
+    CHECK(db.execAndGet("SELECT count(*) FROM store_meta WHERE key = 'customer_names_fill_from'").getInt() == 0);
 }
 
 TEST_CASE("an edit is stored with its audit entry and a removal keeps the file with who and why") {
@@ -314,6 +321,117 @@ TEST_CASE("imported orders make the lifetime value, once per order, with the cha
     }
     SQLite::Database db(file.string());
     CHECK(db.execAndGet("SELECT count(*) FROM audit_log WHERE action = 'customer.update'").getInt() == 1);
+}
+
+TEST_CASE("a computed value score follows interactions, issues and orders; one set by hand stays") {
+    TempDir d;
+    const auto file = d.path / "r.db";
+    SqliteStore s(file);
+    const auto now = now_ms();
+    auto fresh = make("Nima", {"+989121110000"});
+    fresh.created_at = now;
+    const auto nima = s.create_customer(fresh);
+    auto stored = *s.find_customer(nima);
+    CHECK(stored.value_score == 1);  // nothing known yet
+    CHECK(stored.value_score_computed);
+
+    // A call today: recency 3, frequency 1.
+    Interaction call;
+    call.customer_id = nima;
+    call.at = now - std::chrono::hours(2);
+    call.status = "answered";
+    s.add_interaction(call);
+    CHECK(s.find_customer(nima)->value_score == 5);
+    // Four contacts this year: frequency 2.
+    std::vector<Interaction> more(3, call);
+    for (std::size_t k = 0; k < more.size(); ++k) more[k].at = now - std::chrono::days(10 * static_cast<int>(k + 1));
+    s.add_interactions(more);
+    CHECK(s.find_customer(nima)->value_score == 6);
+    // Two unresolved issues cost a point; resolving one gives it back.
+    Issue issue;
+    issue.customer_id = nima;
+    issue.title = "late delivery";
+    issue.opened_at = now;
+    const auto first = s.create_issue(issue);
+    s.create_issue(issue);
+    CHECK(s.find_customer(nima)->value_score == 5);
+    REQUIRE(s.set_issue_status(first, "resolved", now));
+    CHECK(s.find_customer(nima)->value_score == 6);
+    // Orders: the only customer with a lifetime value is in the top quarter.
+    auto r = run_orders_import(s, "order_id,phone,amount\nN-1,09121110000,800\n", ir(), false, "cli");
+    REQUIRE(r.imported == 1);
+    CHECK(s.find_customer(nima)->value_score == 9);  // money 3: the only lifetime value is the top one
+
+    // A score set by hand wins over the history, and null hands it back.
+    auto edit = *s.find_customer(nima);
+    REQUIRE(edit.value_score_computed);
+    edit.value_score = 2;
+    edit.value_score_computed = false;
+    REQUIRE(s.update_customer(edit, "sup", "customer.update", "{}", now));
+    s.add_interaction(call);
+    stored = *s.find_customer(nima);
+    CHECK(stored.value_score == 2);
+    CHECK_FALSE(stored.value_score_computed);
+    edit = stored;
+    edit.value_score.reset();
+    REQUIRE(s.update_customer(edit, "sup", "customer.update", "{}", now));
+    stored = *s.find_customer(nima);
+    CHECK(stored.value_score == 9);
+    CHECK(stored.value_score_computed);
+    // Imported scores are set by hand; customers without one are computed.
+    auto set = make("Set By Hand", {"+989121110001"});
+    set.value_score = 9;
+    const auto by_hand = s.create_customer(set);
+    CHECK_FALSE(s.find_customer(by_hand)->value_score_computed);
+    // The quartile segment counts computed scores too.
+    const auto h = s.value_score_histogram();
+    CHECK(h[9] == 2);
+}
+
+TEST_CASE("the daily recount ages computed scores and resumes where it stopped") {
+    TempDir d;
+    const auto file = d.path / "r.db";
+    const auto now = now_ms();
+    std::int64_t id = 0, by_hand = 0;
+    {
+        SqliteStore s(file);
+        id = s.create_customer(make("Leila", {"+989121110002"}));
+        auto set = make("Set", {"+989121110003"});
+        set.value_score = 9;
+        by_hand = s.create_customer(set);
+        Interaction call;
+        call.customer_id = id;
+        call.at = now - std::chrono::days(1);
+        s.add_interaction(call);
+        REQUIRE(s.find_customer(id)->value_score == 5);
+        s.wait_for_upkeep();
+    }
+    // Time passes: the contact is 100 days old and no write touches the
+    // customer. The recount is due (last one more than a day ago).
+    {
+        SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
+        const auto shift = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::days(99)).count();
+        db.exec("UPDATE interactions SET at = at - " + std::to_string(shift));
+        db.exec("UPDATE store_meta SET value = value - 2 * 86400000 WHERE key = 'value_sweep_at'");
+        CHECK(db.execAndGet("SELECT count(*) FROM store_meta WHERE key = 'value_sweep_at'").getInt() == 1);
+    }
+    {
+        SqliteStore s(file);
+        s.wait_for_upkeep();
+        CHECK(s.find_customer(id)->value_score == 3);  // 1 + recency 1 (within a year) + frequency 1
+        CHECK(s.find_customer(by_hand)->value_score == 9);
+    }
+    // An unfinished recount (the process stopped mid-way) resumes from its mark.
+    {
+        SQLite::Database db(file.string(), SQLite::OPEN_READWRITE);
+        db.exec("UPDATE customers SET value_score = 8 WHERE id = " + std::to_string(id));
+        db.exec("INSERT INTO store_meta (key, value) VALUES ('value_sweep_from', 0)");
+    }
+    SqliteStore s(file);
+    s.wait_for_upkeep();
+    CHECK(s.find_customer(id)->value_score == 3);
+    SQLite::Database db(file.string());
+    CHECK(db.execAndGet("SELECT count(*) FROM store_meta WHERE key = 'value_sweep_from'").getInt() == 0);
 }
 
 TEST_CASE("the customer audit trail lists customer entries newest first, by customer, in pages") {

@@ -69,6 +69,70 @@ TEST_CASE("the evaluation gives relationship length, complaints, lifetime value 
     CHECK(evaluation_view(e, Role::supervisor)["lifetime_value"] == 1200);
 }
 
+TEST_CASE("the computed value score adds recency, frequency, money and tenure, and takes a point for open issues") {
+    const auto now = at("2026-11-30T12:00:00.000Z");
+    ValueInputs in;
+    in.customer_since = now - std::chrono::days(10);
+    CHECK(compute_value_score(in, now) == 1);  // nothing known yet: the floor
+    in.last_contact_at = now - std::chrono::days(3);
+    in.interactions_last_year = 1;
+    CHECK(compute_value_score(in, now) == 5);  // 1 + recency 3 + frequency 1
+    in.last_contact_at = now - std::chrono::days(60);
+    CHECK(compute_value_score(in, now) == 4);  // recency 2
+    in.last_contact_at = now - std::chrono::days(200);
+    CHECK(compute_value_score(in, now) == 3);  // recency 1
+    in.last_contact_at = now - std::chrono::days(400);
+    in.interactions_last_year = 0;
+    CHECK(compute_value_score(in, now) == 1);  // recency and frequency gone
+    in.last_contact_at = now - std::chrono::days(1);
+    in.interactions_last_year = 4;
+    CHECK(compute_value_score(in, now) == 6);
+    in.interactions_last_year = 12;
+    CHECK(compute_value_score(in, now) == 7);
+    // Money against everybody's lifetime values: any, upper half, top quarter.
+    in.lifetime_value = 5000;
+    CHECK(compute_value_score(in, now) == 8);  // no quartiles known yet: any
+    in.lifetime_quartiles = {100, 500, 2000};
+    in.lifetime_value = 50;
+    CHECK(compute_value_score(in, now) == 8);
+    in.lifetime_value = 500;
+    CHECK(compute_value_score(in, now) == 9);
+    in.lifetime_value = 2000;
+    CHECK(compute_value_score(in, now) == 10);
+    in.customer_since = now - std::chrono::days(800);
+    CHECK(compute_value_score(in, now) == 10);  // 11 clamped
+    in.open_issues = 2;
+    CHECK(compute_value_score(in, now) == 10);  // 11 - 1
+    in.customer_since = now - std::chrono::days(10);
+    CHECK(compute_value_score(in, now) == 9);
+    ValueInputs troubled;
+    troubled.customer_since = now;
+    troubled.open_issues = 5;
+    CHECK(compute_value_score(troubled, now) == 1);  // never below 1
+}
+
+TEST_CASE("a value score set by hand is marked set; null hands it back to be computed") {
+    Customer c;
+    c.name = "Sara";
+    c.phones = {"+989121234567"};
+    c.value_score = 4;
+    c.value_score_computed = true;
+    REQUIRE_FALSE(apply_customer_fields(c, json{{"value_score", 8}}, CustomerRules{}, ir(), Role::supervisor, "sup", false));
+    CHECK(c.value_score == 8);
+    CHECK_FALSE(c.value_score_computed);
+    CHECK(json(c)["value_score_source"] == "set");
+    REQUIRE_FALSE(apply_customer_fields(c, json{{"value_score", nullptr}}, CustomerRules{}, ir(), Role::supervisor, "sup", false));
+    CHECK_FALSE(c.value_score.has_value());
+    CHECK(json(c)["value_score_source"].is_null());
+    c.value_score = 6;
+    c.value_score_computed = true;
+    CHECK(json(c)["value_score_source"] == "computed");
+    CustomerContext ctx;
+    ctx.customer = c;
+    ctx.score_histogram[6] = 1;
+    CHECK(evaluate(ctx, at("2026-11-30T12:00:00.000Z")).value_score_source == "computed");
+}
+
 TEST_CASE("a birthday is today on its month and day; 29 February on the 28th in other years") {
     CHECK(is_birthday("1990-11-30", at("2026-11-30T23:59:00.000Z")));
     CHECK_FALSE(is_birthday("1990-11-29", at("2026-11-30T10:00:00.000Z")));

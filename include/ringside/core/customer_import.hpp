@@ -34,6 +34,8 @@ struct ParsedImport {
 /// lists), company, notes, language, birthday, owner, kind, source_campaign,
 /// preferred_channel, contact_time, value_score, lifetime_value,
 /// customer_since; id, status and created_at (the export's) are read past.
+/// A value_score is set by hand unless value_score_source (the export's) is
+/// "computed": such a score is left for Ringside to compute again.
 /// Persian and Arabic-Indic digits are accepted anywhere.
 /// A row repeating an earlier row's phone or email is "already_present".
 ParsedImport parse_customer_csv(std::string_view text, const PhoneNormalizer& phones, const CustomerRules& rules,

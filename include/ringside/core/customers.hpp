@@ -39,6 +39,27 @@ std::vector<std::string> search_terms(const Customer& c);
 /// nobody has a score.
 std::optional<int> value_quartile(int score, const std::array<std::int64_t, 11>& histogram);
 
+/// What a computed value score is made of; a store gathers it.
+struct ValueInputs {
+    std::optional<std::int64_t> lifetime_value;
+    /// Lifetime values at the 25th, 50th and 75th percentile among the
+    /// customers that have one (0 while nobody has one).
+    std::array<std::int64_t, 3> lifetime_quartiles{};
+    std::int64_t interactions_last_year = 0;   // counting stops at 12
+    std::optional<Timestamp> last_contact_at;  // newest interaction
+    std::int64_t open_issues = 0;
+    Timestamp customer_since{};                // customer_since, else created_at
+};
+
+/// The value score (1..10) a customer earns from their history, an RFM
+/// score as call centers use it: 1, plus up to 3 points each for recency
+/// (last contact within 30 / 90 / 365 days), frequency (12 / 4 / 1
+/// interactions in the last 365 days) and money (lifetime value in the top
+/// quarter / the upper half / any; any only, while no quartiles are known),
+/// plus 1 for a relationship of two years
+/// or more, minus 1 for two or more unresolved issues; clamped to 1..10.
+int compute_value_score(const ValueInputs& in, Timestamp now);
+
 /// The evaluation of a customer as of `now`.
 CustomerEvaluation evaluate(const CustomerContext& ctx, Timestamp now);
 

@@ -118,7 +118,12 @@ struct Customer {
     std::string preferred_channel;    // "phone" | "sms" | "email" | "visit" | ""
     std::string contact_time;         // free text, e.g. "09:00-12:00"
     std::vector<std::string> opt_outs;  // of "calls", "sms", "email", "marketing"
-    std::optional<int> value_score;   // 1..10, set by a supervisor or an import
+    std::optional<int> value_score;   // 1..10
+    /// The score was computed by Ringside from the customer's history
+    /// (compute_value_score) and follows it; false with a score: set by hand
+    /// (a supervisor or an import), which a computed score never replaces.
+    /// A store computes the score of a customer written without one.
+    bool value_score_computed = false;
     std::optional<std::int64_t> lifetime_value;  // whole currency units; sum of imported orders or set
     std::optional<Timestamp> customer_since;     // relationship start; created_at when unset
     std::string status = "active";    // "active" | "removed" (never hard-deleted)
@@ -132,6 +137,7 @@ struct Customer {
 /// and usable as filters. Computed from stored data (customer_eval.hpp).
 struct CustomerEvaluation {
     std::optional<int> value_score;            // 1..10
+    std::string value_score_source;            // "set" (by hand) | "computed" | "" (no score)
     std::optional<int> value_quartile;         // 1 (bottom 25%) .. 4 (top 25%) among scored customers
     std::int64_t relationship_days = 0;        // since customer_since (or created_at)
     std::int64_t complaints = 0;               // issues ever opened for this customer

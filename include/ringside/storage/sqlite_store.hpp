@@ -18,6 +18,13 @@ public:
     /// Schema version after migrations (1, 2, ...).
     int schema_version() const;
 
+    /// Blocks until the background work due when the file was opened is
+    /// done: filling the name index after its migration, and the daily
+    /// recount of computed value scores when one is due. The store serves
+    /// reads and writes meanwhile (name search inside words waits for the
+    /// fill, matching word starts until then). For tests and benchmarks.
+    void wait_for_upkeep();
+
     std::int64_t create_user(const User& u, const std::string& password_hash) override;
     std::optional<User> find_user(const AgentId& username) override;
     std::optional<StoredCredentials> find_credentials(const AgentId& username) override;
@@ -57,6 +64,7 @@ public:
     std::vector<IssueChange> issue_history(std::int64_t issue_id) override;
     void for_each_issue(const std::function<bool(const Issue&)>& fn) override;
     std::array<std::int64_t, 11> value_score_histogram() override;
+    void recount_value_scores() override;
 
     void upsert_call(const CallRecord& c) override;
     void finish_call(const CallRecord& c, const std::optional<Interaction>& history) override;

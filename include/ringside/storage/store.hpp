@@ -255,6 +255,12 @@ public:
     /// recount (every ~10 s, or soon after a write) catches changes made by
     /// other processes on the same file. A read never waits for the count.
     virtual std::array<std::int64_t, 11> value_score_histogram() = 0;
+    /// Recomputes every computed value score soon, in the background, with
+    /// fresh lifetime-value quartiles; returns at once. For a bulk change the
+    /// per-customer updates do not cover (a seed, a large import): each
+    /// customer's own writes already keep their score current. Imports of
+    /// orders, and of customers with lifetime values, ask for it themselves.
+    virtual void recount_value_scores() = 0;
 
     // ---- calls
     /// Inserts the record or replaces the one with the same id, with its legs.

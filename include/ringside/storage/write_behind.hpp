@@ -101,6 +101,7 @@ public:
     std::vector<IssueChange> issue_history(std::int64_t id) override { return inner_.issue_history(id); }
     void for_each_issue(const std::function<bool(const Issue&)>& fn) override { inner_.for_each_issue(fn); }
     std::array<std::int64_t, 11> value_score_histogram() override { return inner_.value_score_histogram(); }
+    void recount_value_scores() override { inner_.recount_value_scores(); }
 
     void upsert_call(const CallRecord& c) override;
     void finish_call(const CallRecord& c, const std::optional<Interaction>& history) override;
