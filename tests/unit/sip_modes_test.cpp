@@ -112,6 +112,13 @@ std::vector<T> of(const std::vector<Effect>& effects) {
     return v;
 }
 
+/// The one end of the call among the effects (REQUIRE: exactly one).
+effect::Ended the_end(const std::vector<Effect>& effects) {
+    auto ends = of<effect::Ended>(effects);
+    REQUIRE(ends.size() == 1);
+    return ends[0];
+}
+
 }  // namespace
 
 TEST_CASE("a forked INVITE gets 100 and 180, never 200, and rings the Request-URI's extension with the caller") {
@@ -144,9 +151,7 @@ TEST_CASE("CANCEL gets 200, the INVITE 487, the ACK closes it, and the call ends
     auto stops = of<effect::StoppedRinging>(h.effects);
     REQUIRE(stops.size() == 1);
     CHECK(stops[0].reason == StopReason::caller_hung_up);
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::missed);
+    CHECK(the_end(h.effects).outcome == CallStatus::missed);
     CHECK(h.uas.transactions() == 1);
     CHECK(h.feed(ack(tag)).replies.empty());
     CHECK(h.uas.transactions() == 0);
@@ -172,9 +177,7 @@ TEST_CASE("CANCEL with Reason cause=200 (completed elsewhere) is the agent's own
     auto answers = of<effect::Answered>(h.effects);
     REQUIRE(answers.size() == 1);
     CHECK(answers[0].ext.value() == "1001");
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::answered);
+    CHECK(the_end(h.effects).outcome == CallStatus::answered);
 }
 
 TEST_CASE("BYE on the early dialog gets 200 and the INVITE 487; an unknown BYE gets 481") {
@@ -343,6 +346,12 @@ struct WatchHarness {
     std::chrono::steady_clock::time_point now{};
     std::uint64_t version = 0;
 
+    /// Starts watching and answers the SUBSCRIBE 200; returns the SUBSCRIBE.
+    std::string subscribed() {
+        auto sub = w.start(now).requests.at(0);
+        feed(ok(sub));
+        return sub;
+    }
     WatcherOutput feed(const std::string& bytes) {
         auto out = w.on_item(parse_datagram(bytes), 9, now, Timestamp{});
         for (const auto& ev : out.events)
@@ -407,8 +416,7 @@ TEST_CASE("the watcher subscribes to each extension's dialog state and refreshes
 
 TEST_CASE("NOTIFYs early, confirmed, terminated ring, answer and end the agent's call with the remote identity") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     auto out = h.feed(h.notify(sub, dialog("early")));
     REQUIRE(out.replies.size() == 1);
     CHECK(status_of(out.replies[0].bytes) == 200);
@@ -420,43 +428,34 @@ TEST_CASE("NOTIFYs early, confirmed, terminated ring, answer and end the agent's
     h.feed(h.notify(sub, dialog("confirmed")));
     REQUIRE(of<effect::Answered>(h.effects).size() == 1);
     h.feed(h.notify(sub, dialog("terminated", " event=\"remote-bye\"")));
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::answered);
+    CHECK(the_end(h.effects).outcome == CallStatus::answered);
 }
 
 TEST_CASE("a dialog that a full NOTIFY no longer lists has ended; initiator dialogs pop nothing") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     h.feed(h.notify(sub, dialog("early") +
                              "<dialog id=\"d2\" call-id=\"out-1\" direction=\"initiator\"><state>early</state></dialog>"));
     CHECK(of<effect::Ringing>(h.effects).size() == 1);
     h.feed(h.notify(sub, "", "active;expires=600", "full"));
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::missed);
+    CHECK(the_end(h.effects).outcome == CallStatus::missed);
 }
 
 TEST_CASE("a rejected dialog ends busy; an older NOTIFY version is ignored") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     h.feed(h.notify(sub, dialog("early")));
     h.version = 0;  // stale
     h.feed(h.notify(sub, dialog("terminated")));
     CHECK(of<effect::Ended>(h.effects).empty());
     h.version = 10;
     h.feed(h.notify(sub, dialog("terminated", " event=\"rejected\" code=\"486\"")));
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::busy);
+    CHECK(the_end(h.effects).outcome == CallStatus::busy);
 }
 
 TEST_CASE("Subscription-State terminated starts a new subscription; 423 asks again with Min-Expires; 401 warns once") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     h.feed(h.notify(sub, "", "terminated;reason=deactivated"));
     CHECK(h.w.active_subscriptions() == 0);
     h.now += 2s;
@@ -540,14 +539,12 @@ TEST_CASE("hang-up side in mode watch: local-bye is the watched agent's phone, r
     for (const auto& c : {Case{"local-bye", HangupBy::agent, "1001"}, Case{"remote-bye", HangupBy::caller, ""}}) {
         CAPTURE(c.event);
         WatchHarness h;
-        auto sub = h.w.start(h.now).requests.at(0);
-        h.feed(h.ok(sub));
+        auto sub = h.subscribed();
         h.feed(h.notify(sub, dialog("early")));
         h.feed(h.notify(sub, dialog("confirmed")));
         h.feed(h.notify(sub, dialog("terminated", " event=\"" + c.event + "\"")));
-        auto ends = of<effect::Ended>(h.effects);
-        REQUIRE(ends.size() == 1);
-        CHECK(ends[0].hangup_by == c.want);
-        CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
+        const auto end = the_end(h.effects);
+        CHECK(end.hangup_by == c.want);
+        CHECK(end.hangup_ext.value_or(Extension("")).value() == c.ext);
     }
 }
