@@ -3,41 +3,27 @@
 // records what each agent was sent.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 #include "ringside/core/call_service.hpp"
 #include "ringside/storage/sqlite_store.hpp"
+#include "store_fixture.hpp"
 
 namespace call_test {
 
 using namespace ringside;
 
+/// The storage tests' temp directory (store_fixture.hpp), its path as the call tests ask for it.
 class TempDir {
 public:
-    TempDir() {
-        static std::atomic<int> n{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("ringside-calls-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
+    const std::filesystem::path& path() const { return dir_.path; }
 
 private:
-    std::filesystem::path path_;
+    store_test::TempDir dir_;
 };
 
 struct Sent {
