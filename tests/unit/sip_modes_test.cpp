@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "fixture_file.hpp"
 #include "ringside/core/call_tracker.hpp"
 #include "ringside/sip/dialog_info.hpp"
 #include "ringside/sip/grammar.hpp"
@@ -23,14 +24,6 @@ using namespace ringside::sip;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot read " << p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 Message parse(const std::string& bytes) {
     auto item = parse_datagram(bytes);
@@ -294,7 +287,7 @@ TEST_CASE("the extension comes from the To user when the Request-URI has none") 
 TEST_CASE("the RFC 4235 examples read into dialogs with state, direction and remote identity") {
     auto dir = std::filesystem::path(RINGSIDE_FIXTURES_DIR) / "sip" / "dialog-info";
     std::string err;
-    auto both = parse_dialog_info(slurp(dir / "rfc4235_example_confirmed_plus_early.xml"), &err);
+    auto both = parse_dialog_info(fixture_file::read_path(dir / "rfc4235_example_confirmed_plus_early.xml"), &err);
     REQUIRE_MESSAGE(both, err);
     CHECK(both->full);
     CHECK(both->version == 3);
@@ -303,11 +296,11 @@ TEST_CASE("the RFC 4235 examples read into dialogs with state, direction and rem
     CHECK(both->dialogs[0].direction == "initiator");
     CHECK(both->dialogs[1].state == "early");
     CHECK(both->dialogs[1].call_id == "ASDRRVASDRF");
-    auto remote = parse_dialog_info(slurp(dir / "rfc4235_example_early_local_remote.xml"), &err);
+    auto remote = parse_dialog_info(fixture_file::read_path(dir / "rfc4235_example_early_local_remote.xml"), &err);
     REQUIRE_MESSAGE(remote, err);
     CHECK(remote->dialogs.at(0).remote_uri == "sip:bob@example.org");
     CHECK(remote->dialogs.at(0).remote_display == "Bob");
-    auto init = parse_dialog_info(slurp(dir / "rfc4235_example_early_initiator.xml"), &err);
+    auto init = parse_dialog_info(fixture_file::read_path(dir / "rfc4235_example_early_initiator.xml"), &err);
     REQUIRE_MESSAGE(init, err);
 }
 
