@@ -3,9 +3,9 @@
 // CSV export, and reports with charts (Debian's Chart.js when present).
 // Plain DOM, no build step. Server text goes in through textContent only.
 // Languages follow the agent console: English and Persian (RTL, Solar Hijri).
+// $() and api() come from common.js, loaded first.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const LANG_KEY = "ringside.lang";          // shared with the agent console
 
 const WORDS = {
@@ -96,13 +96,6 @@ function el(tag, attrs = {}, ...kids) {
 }
 function show(e, on) { e.hidden = !on; }
 
-async function api(path) {
-  const r = await fetch(path, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  let data = null;
-  try { data = await r.json(); } catch { /* not JSON */ }
-  return { ok: r.ok, status: r.status, data };
-}
-
 const state = { me: null, ws: null, board: { calls: [], agents: [], figures: null }, cursor: null, charts: {}, report: null, serverSkew: 0 };
 
 // ---------------------------------------------------------------- tabs and language
@@ -134,7 +127,7 @@ $("lang").addEventListener("change", (e) => { lang = e.target.value; localStorag
 
 async function start() {
   applyLanguage();
-  const me = await api("/api/me");
+  const me = await api("GET", "/api/me");
   if (!me.ok) return deny(t("signInFirst"));
   if (me.data.user.role === "agent") return deny(t("notAllowed"));
   state.me = me.data.user;
@@ -168,14 +161,14 @@ function renderConn() {
 async function connect() {
   // Start from the server's latest seq: board.* messages are state, not a
   // backlog; the snapshot below is the current state.
-  const seq = await api("/api/pops/seq");
+  const seq = await api("GET", "/api/pops/seq");
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/ws`);
   state.ws = ws;
   connState = "connecting"; renderConn();
   ws.onopen = async () => {
     ws.send(JSON.stringify({ type: "resume", after_seq: seq.ok ? seq.data.seq : 0 }));
-    const snap = await api("/api/wallboard");
+    const snap = await api("GET", "/api/wallboard");
     if (snap.ok) {
       state.serverSkew = Date.parse(snap.data.server_time) - Date.now();
       state.board = { calls: snap.data.calls, agents: snap.data.agents, figures: snap.data.figures };
@@ -270,7 +263,7 @@ async function searchLog(more = false) {
   $("export").href = "/api/calls.csv?" + p.toString();
   p.set("limit", "50");
   if (more && state.cursor) p.set("after", state.cursor);
-  const r = await api("/api/calls?" + p.toString());
+  const r = await api("GET", "/api/calls?" + p.toString());
   show($("filter-error"), !r.ok);
   if (!r.ok) { $("filter-error").textContent = (r.data && r.data.message) || t("failed", { m: r.status }); return; }
   state.rows = more ? (state.rows || []).concat(r.data.calls) : r.data.calls;
@@ -305,7 +298,7 @@ function renderLogRows() {
 }
 
 async function openCall(id) {
-  const r = await api("/api/calls/" + encodeURIComponent(id));
+  const r = await api("GET", "/api/calls/" + encodeURIComponent(id));
   if (!r.ok) return;
   state.detail = r.data;
   renderDetail(r.data);
@@ -367,7 +360,7 @@ async function loadReport() {
   const since = new Date(f.since.value + "T00:00:00"), until = new Date(f.until.value + "T00:00:00");
   until.setDate(until.getDate() + 1);
   const p = new URLSearchParams({ since: since.toISOString(), until: until.toISOString(), utc_offset: String(-since.getTimezoneOffset()) });
-  const r = await api("/api/reports?" + p.toString());
+  const r = await api("GET", "/api/reports?" + p.toString());
   if (!r.ok) return;
   state.report = r.data;
   renderReport(r.data);

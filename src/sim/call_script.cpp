@@ -185,6 +185,25 @@ public:
         chan_fields(m, c);
         emit(std::move(m));
     }
+    /// Two channels are bridged: BridgeCreate, then BridgeEnter of each in turn.
+    void bridge_two(const std::string& id, const Chan& first, const Chan& second) {
+        bridge("BridgeCreate", id, 0);
+        bridge_chan("BridgeEnter", id, 1, first);
+        bridge_chan("BridgeEnter", id, 2, second);
+    }
+    /// A two-channel bridge comes apart: BridgeLeave of each in turn, then BridgeDestroy.
+    void unbridge_two(const std::string& id, const Chan& first, const Chan& second) {
+        bridge_chan("BridgeLeave", id, 1, first);
+        bridge_chan("BridgeLeave", id, 0, second);
+        bridge("BridgeDestroy", id, 0);
+    }
+    /// `who` hangs up a two-channel bridge: its HangupRequest, the bridge
+    /// comes apart, and the other side is hung up (Normal Clearing).
+    void hang_up_bridged(const Chan& who, const std::string& id, const Chan& other) {
+        hangup_request(who);
+        unbridge_two(id, who, other);
+        hangup(other, 16);
+    }
     void queue_event(std::string_view event, const Chan& caller, const Member* member,
                      std::vector<std::pair<std::string, std::string>> extra) {
         auto m = begin(event, "agent,all");
@@ -295,15 +314,9 @@ CallScript script_originate(const OriginatePlan& o) {
     b.newstate(far, up);
     b.dial_end(phone, far, "ANSWER");
     const std::string bridge = bridge_uuid(p, 0);
-    b.bridge("BridgeCreate", bridge, 0);
-    b.bridge_chan("BridgeEnter", bridge, 1, phone);
-    b.bridge_chan("BridgeEnter", bridge, 2, far);
+    b.bridge_two(bridge, phone, far);
     b.at(b.now() + o.talk_time);
-    b.hangup_request(phone);
-    b.bridge_chan("BridgeLeave", bridge, 1, phone);
-    b.bridge_chan("BridgeLeave", bridge, 0, far);
-    b.bridge("BridgeDestroy", bridge, 0);
-    b.hangup(far, 16);
+    b.hang_up_bridged(phone, bridge, far);
     b.hangup(phone, 16);
     return b.finish();
 }
@@ -398,15 +411,9 @@ void script_transfer(Builder& b, const CallPlan& p, Chan& trunk, Chan& agent, co
         b.dial_end(trunk, t, "ANSWER");
         trunk.conn_num = target_ext;
         b.chan_event("NewConnectedLine", trunk);
-        b.bridge("BridgeCreate", second, 0);
-        b.bridge_chan("BridgeEnter", second, 1, t);
-        b.bridge_chan("BridgeEnter", second, 2, trunk);
+        b.bridge_two(second, t, trunk);
         b.at(b.now() + p.transfer_talk_time);
-        b.hangup_request(trunk);
-        b.bridge_chan("BridgeLeave", second, 1, trunk);
-        b.bridge_chan("BridgeLeave", second, 0, t);
-        b.bridge("BridgeDestroy", second, 0);
-        b.hangup(t, 16);
+        b.hang_up_bridged(trunk, second, t);
         return;
     }
     // The agent's phone calls the target: a call of its own.
@@ -421,9 +428,7 @@ void script_transfer(Builder& b, const CallPlan& p, Chan& trunk, Chan& agent, co
     b.newstate(t, up);
     b.dial_end(consult, t, "ANSWER");
     b.newstate(consult, up);
-    b.bridge("BridgeCreate", second, 0);
-    b.bridge_chan("BridgeEnter", second, 1, t);
-    b.bridge_chan("BridgeEnter", second, 2, consult);
+    b.bridge_two(second, t, consult);
     b.at(b.now() + p.consult_time);
     auto m = b.begin("AttendedTransfer");
     Builder::add(m, "Result", "Success");
@@ -451,11 +456,7 @@ void script_transfer(Builder& b, const CallPlan& p, Chan& trunk, Chan& agent, co
     trunk.conn_num = target_ext;
     b.chan_event("NewConnectedLine", trunk);
     b.at(b.now() + p.transfer_talk_time);
-    b.hangup_request(trunk);
-    b.bridge_chan("BridgeLeave", second, 1, trunk);
-    b.bridge_chan("BridgeLeave", second, 0, t);
-    b.bridge("BridgeDestroy", second, 0);
-    b.hangup(t, 16);
+    b.hang_up_bridged(trunk, second, t);
 }
 
 }  // namespace
@@ -653,11 +654,7 @@ CallScript script_call(const CallPlan& p) {
             }
             const std::string outer = bridge_uuid(p, 0);
             const std::string inner = bridge_uuid(p, 1);
-            if (a.via_local) {
-                b.bridge("BridgeCreate", inner, 0);
-                b.bridge_chan("BridgeEnter", inner, 1, a.device);
-                b.bridge_chan("BridgeEnter", inner, 2, a.local2);
-            }
+            if (a.via_local) b.bridge_two(inner, a.device, a.local2);
             b.bridge("BridgeCreate", outer, 0);
             if (!a.via_local) b.newexten(a.device, 1, "AppDial", "(Outgoing Line)");
             b.bridge_chan("BridgeEnter", outer, 1, a.via_local ? a.local1 : a.device);
@@ -677,14 +674,10 @@ CallScript script_call(const CallPlan& p) {
                               {{"HoldTime", secs(dialled_at + p.ring_time - queue_joined)},
                                {"TalkTime", secs(p.talk_time)},
                                {"Reason", "caller"}});
-            b.bridge_chan("BridgeLeave", outer, 1, trunk);
-            b.bridge_chan("BridgeLeave", outer, 0, a.via_local ? a.local1 : a.device);
-            b.bridge("BridgeDestroy", outer, 0);
+            b.unbridge_two(outer, trunk, a.via_local ? a.local1 : a.device);
             if (a.via_local) {
                 b.hangup(a.local1, 16);
-                b.bridge_chan("BridgeLeave", inner, 1, a.local2);
-                b.bridge_chan("BridgeLeave", inner, 0, a.device);
-                b.bridge("BridgeDestroy", inner, 0);
+                b.unbridge_two(inner, a.local2, a.device);
                 b.hangup(a.local2, 16);
             }
             b.hangup(a.device, 16);

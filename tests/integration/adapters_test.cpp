@@ -275,7 +275,7 @@ TEST_CASE("the same three calls through AMI, ESL, webhook and SIP give the same 
             REQUIRE(pop);
             CHECK((*pop)["call"]["pbx"] == d->pbx());
             d->finish(s, n);
-            auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); });
+            auto rec = site.wait_ended(sup, id);
             REQUIRE(rec);
             results[i].push_back({pop_view(*pop), record_view(*rec)});
         }

@@ -7,35 +7,11 @@
 #include <fstream>
 #include <map>
 
-#include "site.hpp"
+#include "staffed.hpp"
 
 using namespace ringside;
 using namespace ringside::test;
 using json = nlohmann::json;
-
-namespace {
-
-/// Alice 1001 and Bob 1002 (agents), Sam (supervisor), a known customer.
-struct Staffed {
-    Site site;
-    std::string sup, alice_token, bob_token;
-    std::int64_t sara = 0;
-
-    explicit Staffed(SiteOptions o = {}) : site(std::move(o)) {
-        REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-        REQUIRE(site.add_user("bob", "agent", "1002") == 0);
-        REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-        site.start_pbx();
-        site.start_ringside();
-        sup = site.token("sam");
-        alice_token = site.token("alice");
-        bob_token = site.token("bob");
-        sara = site.add_customer(sup, "Sara Ahmadi", "+989121234567", "Refund not received");
-        REQUIRE(site.wait_pbx_linked());
-    }
-};
-
-}  // namespace
 
 TEST_CASE("a known caller pops on the ringing agent only, before answer, and is logged answered") {
     Staffed s;
@@ -100,7 +76,7 @@ TEST_CASE("in a ring group the first to answer keeps the pop and the other is re
     CHECK((*retracted)["reason"] == "answered_elsewhere");
     REQUIRE(bob.next_of("call.answered"));
     REQUIRE(bob.next_of("call.ended"));
-    auto rec = s.site.wait_call(s.sup, id, [](const json& c) { return !c["ended_at"].is_null(); });
+    auto rec = s.site.wait_ended(s.sup, id);
     REQUIRE(rec);
     CHECK((*rec)["agent"] == "bob");
 }
@@ -144,7 +120,7 @@ TEST_CASE("a browser that reconnects resumes exactly the pops it missed") {
     }
     // While the browser is away, a call rings, is answered and ends.
     auto id = s.site.call("+989121234567", {"1001"}, sim::Outcome::answered, 300ms, 300ms);
-    REQUIRE(s.site.wait_call(s.sup, id, [](const json& c) { return !c["ended_at"].is_null(); }));
+    REQUIRE(s.site.wait_ended(s.sup, id));
     WsClient again(s.site.port, s.alice_token);
     again.send({{"type", "resume"}, {"after_seq", last_seq}});
     std::vector<std::string> types;
@@ -180,8 +156,8 @@ TEST_CASE("the call log exports as CSV with the same rows as /api/calls") {
     Staffed s;
     auto a = s.site.call("+989121234567", {"1001"}, sim::Outcome::answered, 300ms, 300ms);
     auto b = s.site.call("+31201234567", {"1002"}, sim::Outcome::caller_cancels, 300ms);
-    REQUIRE(s.site.wait_call(s.sup, a, [](const json& c) { return !c["ended_at"].is_null(); }));
-    REQUIRE(s.site.wait_call(s.sup, b, [](const json& c) { return !c["ended_at"].is_null(); }));
+    REQUIRE(s.site.wait_ended(s.sup, a));
+    REQUIRE(s.site.wait_ended(s.sup, b));
     auto csv = http(s.site.port, "GET", "/api/calls.csv", "", s.sup);
     REQUIRE(csv.status == 200);
     CHECK(csv.headers["content-type"].find("text/csv") == 0);
@@ -198,7 +174,7 @@ TEST_CASE("the call timeline, the call log and the CSV export say who hung up fi
     auto busy = s.site.call("+31201234567", {"1002"}, sim::Outcome::busy, 300ms);
     auto unanswered = s.site.call("+31201234568", {"1001"}, sim::Outcome::no_answer, 300ms);
     for (const auto& id : {talked, busy, unanswered})
-        REQUIRE(s.site.wait_call(s.sup, id, [](const json& c) { return !c["ended_at"].is_null(); }));
+        REQUIRE(s.site.wait_ended(s.sup, id));
 
     const auto ended_event = [&](const std::string& id) {
         auto r = http(s.site.port, "GET", "/api/calls/" + id, "", s.sup);

@@ -7,7 +7,6 @@
 
 #include <sys/socket.h>
 
-#include <csignal>
 
 #include <atomic>
 #include <mutex>
@@ -45,34 +44,12 @@ struct EslSite {
                                std::to_string(esl_port) + "\npassword = \"" + password + "\"\n");
     }
     void add_user(const std::string& name, const std::string& role, const std::string& ext) {
-        std::vector<std::string> argv{ringside_binary().string(), "user", "add", "--username", name, "--role", role,
-                                      "--password-stdin", "--config", config.string()};
-        if (!ext.empty()) {
-            argv.push_back("--extension");
-            argv.push_back(ext);
-        }
-        REQUIRE(run(argv, dir.path, "password-123\n").status == 0);
+        REQUIRE(ringside::test::add_user(config, dir.path, name, role, ext) == 0);
     }
     void start() {
-        ringside = std::make_unique<Process>(
-            std::vector<std::string>{ringside_binary().string(), "serve", "--config", config.string()}, dir.path);
-        if (!wait_healthy(port)) FAIL("ringside did not become healthy:\n" << ringside->err());
+        ringside = serve(config, dir.path, port);
     }
-    bool wait_metric(const std::string& needle, std::chrono::milliseconds timeout = 15s) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (http(port, "GET", "/metrics").body.find(needle) != std::string::npos) return true;
-            std::this_thread::sleep_for(50ms);
-        }
-        return false;
-    }
-    ~EslSite() {
-        if (ringside && ringside->running()) {
-            ringside->signal(SIGTERM);
-            ringside->wait(10s);
-        }
-        if (ringside && std::getenv("RINGSIDE_TEST_LOGS")) std::fprintf(stderr, "%s", ringside->err().c_str());
-    }
+    ~EslSite() { stop_serve(ringside.get()); }
 };
 
 long long now_us() {
@@ -95,7 +72,7 @@ TEST_CASE("a FreeSWITCH call to user/1001 pops on the agent at 1001 and is logge
                         json{{"name", "Jane Roe"}, {"phones", {"+12025550143"}}, {"tier", "gold"}}.dump(), sup);
     REQUIRE(created.status == 201);
     REQUIRE(fs.wait_ready());
-    REQUIRE(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
+    REQUIRE(wait_metric(site.port, "ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
     auto cmds = fs.commands();
     REQUIRE(cmds.size() >= 3);
     CHECK(cmds[0] == "auth ClueCon");
@@ -124,23 +101,14 @@ TEST_CASE("a FreeSWITCH call to user/1001 pops on the agent at 1001 and is logge
     CHECK((*ended)["call"]["status"] == "answered");
     CHECK_FALSE(bob.next(300ms));  // Bob's phone never rang
 
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    json rec;
-    HttpResponse r;
-    while (std::chrono::steady_clock::now() < deadline) {
-        r = http(site.port, "GET", "/api/calls?limit=100", "", sup);
-        const auto doc = r.status == 200 ? r.json() : json::object();
-        for (const auto& c : doc.value("calls", json::array()))
-            if (c["id"] == "fs-" + a && c["status"] == "answered" && !c["ended_at"].is_null()) rec = c;
-        if (!rec.is_null()) break;
-        std::this_thread::sleep_for(100ms);
-    }
-    INFO("last /api/calls answer: " << r.status << " " << r.body);
-    REQUIRE(!rec.is_null());
-    CHECK(rec["agent"] == "alice");
-    CHECK(rec["extension"] == "1001");
-    CHECK(rec["pbx"] == "fs");
-    CHECK(rec["customer_id"] == created.json()["id"]);
+    auto rec = wait_for_call(site.port, sup, [&](const json& c) {
+        return c["id"] == "fs-" + a && c["status"] == "answered" && !c["ended_at"].is_null();
+    });
+    REQUIRE(rec);
+    CHECK((*rec)["agent"] == "alice");
+    CHECK((*rec)["extension"] == "1001");
+    CHECK((*rec)["pbx"] == "fs");
+    CHECK((*rec)["customer_id"] == created.json()["id"]);
 }
 
 TEST_CASE("a wrong event socket password shows as a refused login in /metrics, not a crash loop") {
@@ -148,7 +116,7 @@ TEST_CASE("a wrong event socket password shows as a refused login in /metrics, n
     EslSite site;
     site.write_config(fs.port(), "not-the-password");
     site.start();
-    REQUIRE(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"login_refused\"} 0"));
+    REQUIRE(wait_metric(site.port, "ringside_pbx_link_up{pbx=\"fs\",state=\"login_refused\"} 0"));
     CHECK(fs.refused.load() >= 1);
     CHECK(site.ringside->running());
 }
@@ -159,10 +127,10 @@ TEST_CASE("after FreeSWITCH's disconnect notice Ringside logs in again and lists
     site.write_config(fs.port(), "ClueCon");
     site.start();
     REQUIRE(fs.wait_ready());
-    REQUIRE(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
+    REQUIRE(wait_metric(site.port, "ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
     fs.send("Content-Type: text/disconnect-notice\nContent-Length: 67\n\n"
             "Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n");
-    REQUIRE(site.wait_metric("ringside_pbx_reconnects_total{pbx=\"fs\"} 1"));
+    REQUIRE(wait_metric(site.port, "ringside_pbx_reconnects_total{pbx=\"fs\"} 1"));
     const auto deadline = std::chrono::steady_clock::now() + 15s;
     int listings = 0;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -172,7 +140,7 @@ TEST_CASE("after FreeSWITCH's disconnect notice Ringside logs in again and lists
         std::this_thread::sleep_for(50ms);
     }
     CHECK(listings == 2);
-    CHECK(site.wait_metric("ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
+    CHECK(wait_metric(site.port, "ringside_pbx_link_up{pbx=\"fs\",state=\"connected\"} 1"));
     CHECK(site.ringside->err().find("FreeSWITCH ended the event socket session: Disconnected, goodbye.") !=
           std::string::npos);
 }

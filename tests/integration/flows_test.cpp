@@ -6,7 +6,7 @@
 // logged once and finished.
 #include <doctest/doctest.h>
 
-#include "site.hpp"
+#include "staffed.hpp"
 
 using namespace ringside;
 using namespace ringside::test;
@@ -14,46 +14,27 @@ using json = nlohmann::json;
 
 namespace {
 
-/// The calls list as a supervisor sees it.
-json all_calls(Site& site, const std::string& token) {
-    return http(site.port, "GET", "/api/calls?limit=1000", "", token).json()["calls"];
-}
-
-std::size_t count_id(const json& calls, const std::string& id) {
-    std::size_t n = 0;
-    for (const auto& c : calls) n += c["id"] == id ? 1 : 0;
-    return n;
-}
-
-/// Polls until a call matches pred (any id); the last list when none did.
-std::optional<json> wait_any_call(Site& site, const std::string& token, const std::function<bool(const json&)>& pred,
-                                  std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        for (const auto& c : all_calls(site, token))
-            if (pred(c)) return c;
-        std::this_thread::sleep_for(100ms);
-    }
-    return std::nullopt;
-}
-
 HttpResponse dial(Site& site, const std::string& token, const json& body) {
     return http(site.port, "POST", "/api/calls/dial", body.dump(), token);
+}
+
+/// The customer Sara Ahmadi calls alice's extension, who answers.
+sim::CallPlan sara_calls_alice() {
+    sim::CallPlan p;
+    p.caller_number = "+989121234567";
+    p.extensions = {"1001"};
+    p.outcome = sim::Outcome::answered;
+    return p;
 }
 
 }  // namespace
 
 TEST_CASE("click-to-dial rings the agent's own phone, calls the customer, and logs an outbound call to them") {
-    Site site;
-    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-    REQUIRE(site.add_user("bob", "agent", "1002") == 0);
-    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-    site.start_pbx();
-    site.start_ringside();
-    REQUIRE(site.wait_pbx_linked());
-    const auto sup = site.token("sam");
-    const auto alice_token = site.token("alice");
-    const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567", "Refund not received");
+    Staffed s;
+    Site& site = s.site;
+    const auto& sup = s.sup;
+    const auto& alice_token = s.alice_token;
+    const auto customer = s.sara;
     WsClient alice(site.port, alice_token);
 
     // Who may dial what: each refusal names the problem and dials nothing.
@@ -88,7 +69,7 @@ TEST_CASE("click-to-dial rings the agent's own phone, calls the customer, and lo
     CHECK((*outcome)["number"] == "+989121234567");
     CHECK((*outcome)["customer_id"] == customer);
 
-    auto rec = wait_any_call(site, sup, [](const json& c) { return c["direction"] == "outbound" && !c["ended_at"].is_null(); });
+    auto rec = wait_for_call(site.port, sup, [](const json& c) { return c["direction"] == "outbound" && !c["ended_at"].is_null(); });
     REQUIRE(rec);
     CHECK((*rec)["status"] == "answered");
     CHECK((*rec)["agent"] == "alice");
@@ -96,7 +77,7 @@ TEST_CASE("click-to-dial rings the agent's own phone, calls the customer, and lo
     CHECK((*rec)["to"] == "+989121234567");
     CHECK((*rec)["customer_id"] == customer);
     // It is alice's call, and the customer's history shows it once.
-    auto mine = all_calls(site, alice_token);
+    auto mine = site.calls(alice_token);
     CHECK(count_id(mine, (*rec)["id"].get<std::string>()) == 1);
     auto ctx = http(site.port, "GET", "/api/customers/" + std::to_string(customer), "", alice_token).json();
     REQUIRE(ctx["recent_interactions"].size() == 1);
@@ -105,17 +86,13 @@ TEST_CASE("click-to-dial rings the agent's own phone, calls the customer, and lo
     // A supervisor may dial from any phone by naming it.
     r = dial(site, sup, {{"number", "+989121234567"}, {"extension", "1002"}});
     CHECK(r.status == 202);
-    CHECK(all_calls(site, sup).size() >= 1);
+    CHECK(site.calls(sup).size() >= 1);
 }
 
 TEST_CASE("the AMI link lost while a phone rings: the pop stands, the answer seen by the resync is logged once") {
-    Site site;
-    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-    site.start_pbx();
-    site.start_ringside();
-    REQUIRE(site.wait_pbx_linked());
-    WsClient alice(site.port, site.token("alice"));
+    Staffed s;
+    Site& site = s.site;
+    WsClient alice(site.port, s.alice_token);
     // Answered 2 s in, while Ringside cannot reach the PBX; still talking when it is back.
     const auto id = site.call("+989121234567", {"1001"}, sim::Outcome::answered, 2s, 6s);
     auto ring = alice.next_of("call.ringing");
@@ -127,33 +104,25 @@ TEST_CASE("the AMI link lost while a phone rings: the pop stands, the answer see
     REQUIRE(answered);
     CHECK((*answered)["call"]["id"] == id);
     CHECK((*answered)["agent"] == "alice");
-    const auto sup = site.token("sam");
-    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
+    const auto& sup = s.sup;
+    auto rec = site.wait_ended(sup, id, 15s);
     REQUIRE(rec);
     CHECK((*rec)["status"] == "answered");
     CHECK((*rec)["agent"] == "alice");
-    CHECK(count_id(all_calls(site, sup), id) == 1);
+    CHECK(count_id(site.calls(sup), id) == 1);
     CHECK(http(site.port, "GET", "/metrics").body.find("ringside_pbx_reconnects_total{pbx=\"main\"} 0") == std::string::npos);
     // No second pop for the same ring after the reconnect.
     while (auto m = alice.next(300ms)) CHECK((*m)["type"] != "call.ringing");
 }
 
 TEST_CASE("the AMI link lost while a call is picked up: the picker is logged with the call, the rung phone withdrawn") {
-    Site site;
-    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-    REQUIRE(site.add_user("bob", "agent", "1002") == 0);
-    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-    site.start_pbx();
-    site.start_ringside();
-    REQUIRE(site.wait_pbx_linked());
-    const auto sup = site.token("sam");
-    const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567");
-    WsClient alice(site.port, site.token("alice"));
-    WsClient bob(site.port, site.token("bob"));
-    sim::CallPlan p;
-    p.caller_number = "+989121234567";
-    p.extensions = {"1001"};
-    p.outcome = sim::Outcome::answered;
+    Staffed s;
+    Site& site = s.site;
+    const auto& sup = s.sup;
+    const auto customer = s.sara;
+    WsClient alice(site.port, s.alice_token);
+    WsClient bob(site.port, s.bob_token);
+    auto p = sara_calls_alice();
     p.picked_up_by = "1002";  // bob dials *8 after 1.5 s
     p.ring_time = 1500ms;
     p.talk_time = 6s;
@@ -175,27 +144,23 @@ TEST_CASE("the AMI link lost while a call is picked up: the picker is logged wit
     auto taken = bob.next_of("call.answered", 5s);
     REQUIRE(taken);
     CHECK((*taken)["agent"] == "bob");
-    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
+    auto rec = site.wait_ended(sup, id, 15s);
     REQUIRE(rec);
     CHECK((*rec)["status"] == "answered");
     CHECK((*rec)["agent"] == "bob");
     CHECK((*rec)["extension"] == "1002");
     // One record: neither bob's *8 call nor a second copy of the caller's.
-    auto calls = all_calls(site, sup);
+    auto calls = site.calls(sup);
     CHECK(calls.size() == 1);
     CHECK(count_id(calls, id) == 1);
 }
 
 TEST_CASE("a restart while a phone rings: the new process pops the ringing agent again and finishes the one record") {
-    Site site;
-    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-    site.start_pbx();
-    site.start_ringside();
-    REQUIRE(site.wait_pbx_linked());
-    const auto sup = site.token("sam");
-    const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567");
-    std::optional<WsClient> before(std::in_place, site.port, site.token("alice"));
+    Staffed s;
+    Site& site = s.site;
+    const auto& sup = s.sup;
+    const auto customer = s.sara;
+    std::optional<WsClient> before(std::in_place, site.port, s.alice_token);
     const auto id = site.call("09121234567", {"1001"}, sim::Outcome::answered, 5s, 1s);
     auto first = before->next_of("call.ringing");
     REQUIRE(first);
@@ -215,13 +180,13 @@ TEST_CASE("a restart while a phone rings: the new process pops the ringing agent
     REQUIRE(answered);
     CHECK((*answered)["call"]["id"] == id);
 
-    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
+    auto rec = site.wait_ended(sup, id, 15s);
     REQUIRE(rec);
     CHECK((*rec)["status"] == "answered");
     CHECK((*rec)["agent"] == "alice");
     CHECK((*rec)["customer_id"] == customer);
     CHECK((*rec)["wait_seconds"].get<int>() >= 4);  // from the first run's start, not the restart
-    CHECK(count_id(all_calls(site, sup), id) == 1);
+    CHECK(count_id(site.calls(sup), id) == 1);
     auto ctx = http(site.port, "GET", "/api/customers/" + std::to_string(customer), "", sup).json();
     CHECK(ctx["recent_interactions"].size() == 1);
 }
@@ -229,21 +194,13 @@ TEST_CASE("a restart while a phone rings: the new process pops the ringing agent
 TEST_CASE("the AMI link lost during a transfer: the target is popped once, the record is one call with both legs") {
     for (const bool attended : {false, true}) {
         CAPTURE(attended);
-        Site site;
-        REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-        REQUIRE(site.add_user("bob", "agent", "1002") == 0);
-        REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-        site.start_pbx();
-        site.start_ringside();
-        REQUIRE(site.wait_pbx_linked());
-        const auto sup = site.token("sam");
-        const auto customer = site.add_customer(sup, "Sara Ahmadi", "+989121234567");
-        WsClient alice(site.port, site.token("alice"));
-        WsClient bob(site.port, site.token("bob"));
-        sim::CallPlan p;
-        p.caller_number = "+989121234567";
-        p.extensions = {"1001"};
-        p.outcome = sim::Outcome::answered;
+        Staffed s;
+        Site& site = s.site;
+        const auto& sup = s.sup;
+        const auto customer = s.sara;
+        WsClient alice(site.port, s.alice_token);
+        WsClient bob(site.port, s.bob_token);
+        auto p = sara_calls_alice();
         p.ring_time = 1s;
         p.talk_time = 2s;  // alice transfers 2 s after answering: while Ringside is away
         p.transfer_to = "1002";
@@ -259,7 +216,7 @@ TEST_CASE("the AMI link lost during a transfer: the target is popped once, the r
         CHECK((*pop)["call"]["id"] == id);
         CHECK((*pop)["call"]["from"] == "+989121234567");
         CHECK((*pop)["customer"]["id"] == customer);
-        auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 20s);
+        auto rec = site.wait_ended(sup, id, 20s);
         REQUIRE(rec);
         CHECK((*rec)["status"] == "answered");
         CHECK((*rec)["agent"] == "bob");
@@ -272,7 +229,7 @@ TEST_CASE("the AMI link lost during a transfer: the target is popped once, the r
         // bob's answer may fall in the outage: his talk time counts from when the resync saw it.
         CHECK(detail["legs"][1]["talk_seconds"].get<int>() >= 2);
         // One call: neither the consultation call nor a second copy of the customer's.
-        auto calls = all_calls(site, sup);
+        auto calls = site.calls(sup);
         CHECK(calls.size() == 1);
         CHECK(count_id(calls, id) == 1);
         // bob's card came once.

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -224,6 +226,63 @@ std::optional<nlohmann::json> WsClient::next_of(const std::string& type, std::ch
 void WsClient::close() {
     beast::error_code ec;
     ws_.close(beast::websocket::close_code::normal, ec);
+}
+
+int add_user(const std::filesystem::path& config, const std::filesystem::path& log_dir, const std::string& username,
+             const std::string& role, const std::string& ext, const std::string& password) {
+    std::vector<std::string> argv{ringside_binary().string(), "user", "add", "--username", username, "--role", role,
+                                  "--password-stdin", "--config", config.string()};
+    if (!ext.empty()) {
+        argv.push_back("--extension");
+        argv.push_back(ext);
+    }
+    return run(argv, log_dir, password + "\n").status;
+}
+
+std::unique_ptr<Process> serve(const std::filesystem::path& config, const std::filesystem::path& log_dir,
+                               unsigned short port) {
+    auto ringside = std::make_unique<Process>(
+        std::vector<std::string>{ringside_binary().string(), "serve", "--config", config.string()}, log_dir);
+    if (!wait_healthy(port)) throw std::runtime_error("ringside did not become healthy:\n" + ringside->err());
+    return ringside;
+}
+
+void stop_serve(Process* ringside) {
+    if (!ringside) return;
+    if (ringside->running()) {
+        ringside->signal(SIGTERM);
+        ringside->wait(10s);
+    }
+    if (std::getenv("RINGSIDE_TEST_LOGS")) std::fprintf(stderr, "%s", ringside->err().c_str());
+}
+
+bool wait_metric(unsigned short port, const std::string& needle, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (http(port, "GET", "/metrics").body.find(needle) != std::string::npos) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return false;
+}
+
+std::optional<nlohmann::json> wait_for_call(unsigned short port, const std::string& token,
+                                            const std::function<bool(const nlohmann::json&)>& pred,
+                                            std::chrono::milliseconds timeout, const std::string& what) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    HttpResponse r;
+    while (std::chrono::steady_clock::now() < deadline) {
+        r = http(port, "GET", "/api/calls?limit=1000", "", token);
+        if (r.status == 200) {
+            const auto doc = r.json();
+            for (const auto& c : doc["calls"])
+                if (pred(c)) return c;
+        }
+        std::this_thread::sleep_for(100ms);
+    }
+    // Say what was there instead, so a failing test explains itself.
+    std::fprintf(stderr, "waiting for %s: condition not met; last answer %d: %.2000s\n", what.c_str(), r.status,
+                 r.body.c_str());
+    return std::nullopt;
 }
 
 }  // namespace ringside::test

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -104,5 +106,30 @@ private:
     std::string error_;
     bool reading_ = false;
 };
+
+// ---- The real `ringside` binary as every site drives it (Site, and the
+// ESL and SIP tests' own sites).
+
+/// `ringside user add` against this config, the password on stdin; returns its exit status.
+int add_user(const std::filesystem::path& config, const std::filesystem::path& log_dir, const std::string& username,
+             const std::string& role, const std::string& ext, const std::string& password = "password-123");
+
+/// Starts `ringside serve --config config` and waits for /healthz on port;
+/// throws with ringside's stderr when it does not become healthy.
+std::unique_ptr<Process> serve(const std::filesystem::path& config, const std::filesystem::path& log_dir,
+                               unsigned short port);
+
+/// SIGTERM to a `ringside serve` still running and a wait for it to exit;
+/// its stderr goes to ours when RINGSIDE_TEST_LOGS is set.
+void stop_serve(Process* ringside);
+
+/// Polls GET /metrics until its body holds needle (or timeout).
+bool wait_metric(unsigned short port, const std::string& needle, std::chrono::milliseconds timeout = 15s);
+
+/// Polls GET /api/calls?limit=1000 with this token until a call satisfies
+/// pred; after timeout, nullopt, and what the last answer was on stderr (naming `what`).
+std::optional<nlohmann::json> wait_for_call(unsigned short port, const std::string& token,
+                                            const std::function<bool(const nlohmann::json&)>& pred,
+                                            std::chrono::milliseconds timeout = 10s, const std::string& what = "a call");
 
 }  // namespace ringside::test

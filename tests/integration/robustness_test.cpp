@@ -8,7 +8,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include "site.hpp"
+#include "staffed.hpp"
 
 using namespace ringside;
 using namespace ringside::test;
@@ -70,18 +70,14 @@ TEST_CASE("garbage, oversized and truncated AMI frames do not stop the next call
     junk += std::string("\x00\xff\xfe\r\n\r\n", 7);
     junk += "Event: Hangup\r\nUniqueid: nonexistent.1\r\nLinkedid: nonexistent.1\r\nCause: 16\r\n\r\n";
     o.replay = junk;
-    Site site(o);
-    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-    site.start_pbx();
-    site.start_ringside();
-    REQUIRE(site.wait_pbx_linked());
-    WsClient alice(site.port, site.token("alice"));
+    Staffed s(o);
+    Site& site = s.site;
+    WsClient alice(site.port, s.alice_token);
     auto id = site.call("+989121234567", {"1001"}, sim::Outcome::answered, 300ms, 300ms);
     auto ring = alice.next_of("call.ringing");
     REQUIRE(ring);
     CHECK((*ring)["call"]["id"] == id);
-    auto rec = site.wait_call(site.token("sam"), id, [](const json& c) { return !c["ended_at"].is_null(); });
+    auto rec = site.wait_ended(s.sup, id);
     REQUIRE(rec);
     CHECK(site.ringside->running());
 }
@@ -106,13 +102,9 @@ TEST_CASE("wrong AMI credentials are logged naming the PBX and retried") {
 }
 
 TEST_CASE("a restart mid-call closes the call record instead of losing it") {
-    Site site;
-    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-    site.start_pbx();
-    site.start_ringside();
-    REQUIRE(site.wait_pbx_linked());
-    auto sup = site.token("sam");
+    Staffed s;
+    Site& site = s.site;
+    auto sup = s.sup;
     auto id = site.call("+989121234567", {"1001"}, sim::Outcome::answered, 300ms, 60s);
     REQUIRE(site.wait_call(sup, id, [](const json& c) { return c["status"] == "answered"; }));
     CHECK(site.stop_ringside() == 0);
@@ -124,31 +116,26 @@ TEST_CASE("a restart mid-call closes the call record instead of losing it") {
     site.start_ringside();
     REQUIRE(site.wait_pbx_linked());
     sup = site.token("sam");
-    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); });
+    auto rec = site.wait_ended(sup, id);
     REQUIRE(rec);
     CHECK((*rec)["status"] == "answered");
     CHECK((*rec)["agent"] == "alice");
-    auto all = http(site.port, "GET", "/api/calls?limit=1000", "", sup).json();
-    CHECK(all["calls"].size() == 1);
+    CHECK(site.calls(sup).size() == 1);
 }
 
 TEST_CASE("a call still up on the PBX after a Ringside restart continues as the same record") {
-    Site site;
-    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
-    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
-    site.start_pbx();
-    site.start_ringside();
-    REQUIRE(site.wait_pbx_linked());
+    Staffed s;
+    Site& site = s.site;
     auto id = site.call("+989121234567", {"1001"}, sim::Outcome::answered, 300ms, 4s);
-    REQUIRE(site.wait_call(site.token("sam"), id, [](const json& c) { return c["status"] == "answered"; }));
+    REQUIRE(site.wait_call(s.sup, id, [](const json& c) { return c["status"] == "answered"; }));
     CHECK(site.stop_ringside() == 0);
     site.start_ringside();
     auto sup = site.token("sam");
-    auto rec = site.wait_call(sup, id, [](const json& c) { return !c["ended_at"].is_null(); }, 15s);
+    auto rec = site.wait_ended(sup, id, 15s);
     REQUIRE(rec);
     CHECK((*rec)["status"] == "answered");
     CHECK((*rec)["talk_seconds"].get<int>() >= 3);
-    CHECK(http(site.port, "GET", "/api/calls?limit=1000", "", sup).json()["calls"].size() == 1);
+    CHECK(site.calls(sup).size() == 1);
 }
 
 TEST_CASE("malformed API requests get a 4xx naming what is wrong and change nothing") {

@@ -46,32 +46,16 @@ struct SipSite {
         add_user("sam", "supervisor", "");
     }
     void add_user(const std::string& name, const std::string& role, const std::string& ext) {
-        std::vector<std::string> argv{ringside_binary().string(), "user", "add", "--username", name, "--role", role,
-                                      "--password-stdin", "--config", config.string()};
-        if (!ext.empty()) {
-            argv.push_back("--extension");
-            argv.push_back(ext);
-        }
-        REQUIRE(run(argv, dir.path, "password-123\n").status == 0);
+        REQUIRE(ringside::test::add_user(config, dir.path, name, role, ext) == 0);
     }
     void start() {
         REQUIRE_MESSAGE(std::filesystem::exists(sipp), "sipp is missing: scripts/install-deps --test installs sip-tester");
-        ringside = std::make_unique<Process>(
-            std::vector<std::string>{ringside_binary().string(), "serve", "--config", config.string()}, dir.path);
-        if (!wait_healthy(port)) FAIL("ringside did not become healthy:\n" << ringside->err());
+        ringside = serve(config, dir.path, port);
         sup = login(port, "sam", "password-123");
         auto created = http(port, "POST", "/api/customers",
                             json{{"name", "Jane Roe"}, {"phones", {"+12025550143"}}, {"tier", "gold"}}.dump(), sup);
         REQUIRE(created.status == 201);
         customer_id = created.json()["id"];
-    }
-    bool wait_metric(const std::string& needle, std::chrono::milliseconds timeout = 10s) {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (http(port, "GET", "/metrics").body.find(needle) != std::string::npos) return true;
-            std::this_thread::sleep_for(50ms);
-        }
-        return false;
     }
     /// sipp's argv for one bounded run of a scenario.
     std::vector<std::string> sipp_args(const std::string& scenario, unsigned short local_port,
@@ -91,25 +75,12 @@ struct SipSite {
     }
     /// The call's record once it is final (ended_at set), as the supervisor sees it.
     json final_record(const std::string& id) {
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        HttpResponse r;
-        while (std::chrono::steady_clock::now() < deadline) {
-            r = http(port, "GET", "/api/calls?limit=100", "", sup);
-            const auto doc = r.status == 200 ? r.json() : json::object();
-            for (const auto& c : doc.value("calls", json::array()))
-                if (c["id"] == id && !c["ended_at"].is_null()) return c;
-            std::this_thread::sleep_for(100ms);
-        }
-        FAIL("no final record for " << id << "; last /api/calls: " << r.status << " " << r.body);
-        return {};
+        auto rec = wait_for_call(
+            port, sup, [&](const json& c) { return c["id"] == id && !c["ended_at"].is_null(); }, 10s, "call " + id);
+        if (!rec) FAIL("no final record for " << id);
+        return *rec;
     }
-    ~SipSite() {
-        if (ringside && ringside->running()) {
-            ringside->signal(SIGTERM);
-            ringside->wait(10s);
-        }
-        if (ringside && std::getenv("RINGSIDE_TEST_LOGS")) std::fprintf(stderr, "%s", ringside->err().c_str());
-    }
+    ~SipSite() { stop_serve(ringside.get()); }
 };
 
 }  // namespace
@@ -117,7 +88,7 @@ struct SipSite {
 TEST_CASE("forked INVITEs from sipp pop on the ringing agent and end as the PBX says: cancel, answered elsewhere, BYE") {
     SipSite site("mode = \"uas\"\n");
     site.start();
-    REQUIRE(site.wait_metric("ringside_pbx_link_up{pbx=\"sip\",state=\"connected\"} 1"));
+    REQUIRE(wait_metric(site.port, "ringside_pbx_link_up{pbx=\"sip\",state=\"connected\"} 1"));
     WsClient alice(site.port, login(site.port, "alice", "password-123"));
     WsClient bob(site.port, login(site.port, "bob", "password-123"));
 
@@ -168,7 +139,7 @@ TEST_CASE("forked INVITEs from sipp pop on the ringing agent and end as the PBX 
     CHECK((*retracted)["call"]["id"] == id3);
     CHECK(site.final_record(id3)["status"] == "missed");
     CHECK_FALSE(alice.next(300ms));
-    CHECK(site.wait_metric("ringside_pbx_events_total{pbx=\"sip\"} "));
+    CHECK(wait_metric(site.port, "ringside_pbx_events_total{pbx=\"sip\"} "));
     CHECK(site.ringside->running());
 }
 
@@ -203,7 +174,7 @@ TEST_CASE("watch mode: sipp as the presence server gets the SUBSCRIBE, and its d
     auto status = presence.wait(25s);
     REQUIRE_MESSAGE(status, "sipp did not finish");
     CHECK_MESSAGE(*status == 0, "sipp (presence server) failed: " << presence.out() << presence.err());
-    CHECK(site.wait_metric("ringside_pbx_link_up{pbx=\"sip\",state=\"connected\"} 1"));
+    CHECK(wait_metric(site.port, "ringside_pbx_link_up{pbx=\"sip\",state=\"connected\"} 1"));
 
     auto rec = site.final_record(id);
     CHECK(rec["status"] == "answered");

@@ -13,15 +13,11 @@ Site::Site(SiteOptions o) : opts(std::move(o)) {
 }
 
 Site::~Site() {
-    if (ringside && ringside->running()) {
-        ringside->signal(SIGTERM);
-        ringside->wait(10s);
-    }
+    stop_serve(ringside.get());
     stop_pbx();
     work_.reset();
     pbx_ioc.stop();
     pbx_thread_.join();
-    if (ringside && std::getenv("RINGSIDE_TEST_LOGS")) std::fprintf(stderr, "%s", ringside->err().c_str());
 }
 
 void Site::start_pbx(std::uint16_t pbx_port) {
@@ -58,9 +54,7 @@ void Site::start_ringside() {
                            "[[pbx]]\nid = \"main\"\ntype = \"asterisk-ami\"\nhost = \"127.0.0.1\"\nport = " +
                            std::to_string(pbx ? pbx->port() : 1) + "\nusername = \"ringside\"\nsecret = \"" +
                            opts.ami_secret + "\"\n" + opts.extra_config);
-    ringside = std::make_unique<Process>(
-        std::vector<std::string>{ringside_binary().string(), "serve", "--config", config.string()}, dir.path);
-    if (!wait_healthy(port)) throw std::runtime_error("ringside did not become healthy:\n" + ringside->err());
+    ringside = serve(config, dir.path, port);
 }
 
 int Site::stop_ringside() {
@@ -74,13 +68,7 @@ int Site::add_user(const std::string& username, const std::string& role, const s
     if (!std::filesystem::exists(config)) {
         write_file(config, "[database]\npath = \"" + (dir.path / "ringside.db").string() + "\"\n");
     }
-    std::vector<std::string> argv{ringside_binary().string(), "user", "add", "--username", username, "--role", role,
-                                  "--password-stdin", "--config", config.string()};
-    if (!ext.empty()) {
-        argv.push_back("--extension");
-        argv.push_back(ext);
-    }
-    return run(argv, dir.path, password + "\n").status;
+    return ::ringside::test::add_user(config, dir.path, username, role, ext, password);
 }
 
 std::int64_t Site::add_customer(const std::string& sup_token, const std::string& name, const std::string& phone,
@@ -113,37 +101,19 @@ std::string Site::call(const std::string& caller, std::vector<std::string> exts,
 }
 
 bool Site::wait_pbx_linked(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        auto m = http(port, "GET", "/metrics");
-        if (m.body.find("ringside_pbx_link_up{pbx=\"main\",state=\"connected\"} 1") != std::string::npos) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return false;
+    return wait_metric(port, "ringside_pbx_link_up{pbx=\"main\",state=\"connected\"} 1", timeout);
 }
 
 std::optional<nlohmann::json> Site::wait_call(const std::string& token, const std::string& id,
                                               const std::function<bool(const nlohmann::json&)>& pred,
                                               std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::optional<nlohmann::json> last;
-    HttpResponse r;
-    while (std::chrono::steady_clock::now() < deadline) {
-        r = http(port, "GET", "/api/calls?limit=1000", "", token);
-        if (r.status == 200) {
-            auto doc = r.json();
-            for (const auto& c : doc["calls"])
-                if (c["id"] == id) {
-                    last = c;
-                    if (pred(c)) return c;
-                }
-        }
-        std::this_thread::sleep_for(100ms);
-    }
-    // Say what was there instead, so a failing test explains itself.
-    std::fprintf(stderr, "wait_call %s: condition not met; last answer %d: %.2000s\n", id.c_str(), r.status,
-                 r.body.c_str());
-    return std::nullopt;
+    return wait_for_call(
+        port, token, [&](const nlohmann::json& c) { return c["id"] == id && pred(c); }, timeout, "call " + id);
+}
+
+std::optional<nlohmann::json> Site::wait_ended(const std::string& token, const std::string& id,
+                                               std::chrono::milliseconds timeout) {
+    return wait_call(token, id, [](const nlohmann::json& c) { return !c["ended_at"].is_null(); }, timeout);
 }
 
 }  // namespace ringside::test

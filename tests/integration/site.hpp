@@ -54,12 +54,20 @@ public:
                      std::chrono::milliseconds ring = 1500ms, std::chrono::milliseconds talk = 1000ms,
                      std::size_t answered_by = 0);
 
+    /// The calls list (GET /api/calls?limit=1000) as this user sees it.
+    nlohmann::json calls(const std::string& token) {
+        return http(port, "GET", "/api/calls?limit=1000", "", token).json()["calls"];
+    }
+
     /// Waits for the AMI link to be logged in (pbx link up in /metrics).
     bool wait_pbx_linked(std::chrono::milliseconds timeout = 15s);
     /// Polls GET /api/calls?limit=... until pred holds for the call with this id.
     std::optional<nlohmann::json> wait_call(const std::string& token, const std::string& id,
                                             const std::function<bool(const nlohmann::json&)>& pred,
                                             std::chrono::milliseconds timeout = 10s);
+    /// wait_call until the call has ended (its record is final).
+    std::optional<nlohmann::json> wait_ended(const std::string& token, const std::string& id,
+                                             std::chrono::milliseconds timeout = 10s);
 
     SiteOptions opts;
     TempDir dir;

@@ -9,17 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fixture_file.hpp"
 #include "ringside/ami/reader.hpp"
 
 namespace ami_test {
 
-inline std::string fixture(const std::string& rel) {
-    std::ifstream in(std::string(RINGSIDE_FIXTURES_DIR) + "/ami/" + rel, std::ios::binary);
-    if (!in) throw std::runtime_error("missing fixture " + rel);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+inline std::string fixture(const std::string& rel) { return fixture_file::read("ami/" + rel); }
 
 /// A cacofonisk scenario (JSON array of {header: value}) as the wire bytes
 /// Asterisk sent: headers in recorded order, CRLF, a blank line after each.

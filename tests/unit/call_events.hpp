@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fixture_file.hpp"
 #include "ringside/core/call_tracker.hpp"
 #include "ringside/core/pbx_event.hpp"
 
@@ -79,12 +80,6 @@ inline std::vector<std::string> describe_all(const std::vector<Effect>& v) {
     return out;
 }
 
-inline std::string read_fixture(const std::string& rel) {
-    std::ifstream in(std::string(RINGSIDE_FIXTURES_DIR) + "/" + rel, std::ios::binary);
-    if (!in) throw std::runtime_error("missing fixture " + rel);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+inline std::string read_fixture(const std::string& rel) { return fixture_file::read(rel); }
 
 }  // namespace call_test

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "ami_calls.hpp"
 #include "call_events.hpp"
 #include "call_service_env.hpp"
 #include "ringside/ami/mapper.hpp"
@@ -18,20 +19,6 @@ using namespace call_test;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-/// A cacofonisk scenario: one AMI message per JSON object, fields in recorded
-/// order ("content" is cacofonisk's body slot, not a header).
-std::vector<ami::Message> cacofonisk(const std::string& rel) {
-    auto doc = nlohmann::ordered_json::parse(read_fixture("ami/cacofonisk/" + rel));
-    std::vector<ami::Message> out;
-    for (const auto& obj : doc) {
-        ami::Message m;
-        for (const auto& [k, v] : obj.items())
-            if (k != "content") m.fields.push_back({k, v.get<std::string>()});
-        out.push_back(std::move(m));
-    }
-    return out;
-}
 
 /// Raw wire bytes through the AMI reader.
 std::vector<ami::Message> wire(const std::string& rel) {

@@ -3,10 +3,7 @@
 // agent's phone, and repeat / missed callers, on a real SQLite file.
 #include <doctest/doctest.h>
 
-#include "call_events.hpp"
-#include "call_service_env.hpp"
-#include "ringside/ami/mapper.hpp"
-#include "ringside/sim/call_script.hpp"
+#include "sim_calls.hpp"
 
 using namespace ringside;
 using namespace call_test;
@@ -15,42 +12,14 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-struct Seeded {
-    TempDir dir;
-    Env env{dir.path() / "ringside.db", "IR"};
-    std::int64_t customer = 0;
-    Seeded() {
-        env.add_user(make_user("alice", Role::agent, "1001"));
-        env.add_user(make_user("bob", Role::agent, "1002"));
-        Customer c;
-        c.name = "Sara Ahmadi";
-        c.phones = {"+989121234567"};
-        customer = env.store.create_customer(c);
-    }
-};
-
-/// Plays a simulated call through the AMI mapper; returns its call id.
-CallId play(Env& e, sim::CallPlan plan) {
-    const auto script = sim::script_call(plan);
-    ami::EventMapper mapper(PbxId("main"));
-    for (const auto& te : script.events)
-        for (auto& ev : mapper.map(te.message, plan.start + te.offset)) e.svc.on_pbx_event(ev);
-    return CallId("main-" + script.linkedid);
-}
-
 sim::CallPlan queue_plan(sim::Outcome outcome, std::uint64_t first_id = 1, Timestamp start = at_s(0)) {
-    sim::CallPlan p;
-    p.epoch_seconds = 1700000000;
+    auto p = customer_plan();
     p.first_id = first_id;
     p.first_channel_seq = first_id;
-    p.caller_number = "09121234567";
-    p.dialed = "500";
     p.extensions = {"1001", "1002"};
     p.queue = "sales";
     p.outcome = outcome;
     p.answered_by = 1;
-    p.ring_time = std::chrono::seconds(5);
-    p.talk_time = std::chrono::seconds(30);
     p.start = start;
     return p;
 }
@@ -82,7 +51,7 @@ TEST_CASE("queue calls: every member pops with queue, position and hold time; th
     };
     for (const auto& qc : cases) {
         CAPTURE(qc.name);
-        Seeded s;
+        TwoAgents s;
         auto& e = s.env;
         const auto id = play(e, queue_plan(qc.outcome));
         CHECK(e.sink.lines() == qc.sent);
@@ -109,7 +78,7 @@ TEST_CASE("queue calls: every member pops with queue, position and hold time; th
 }
 
 TEST_CASE("the abandoned queue capture gets its hold time from QueueCallerAbandon when no join was seen") {
-    Seeded s;
+    TwoAgents s;
     auto& e = s.env;
     const std::string L = "1800.1";
     e.svc.on_pbx_event(ev(0, pbx::ChannelCreated{chan(L, L, "SIP/trunk-1", "09121234567", CS::ring, "500")}));
@@ -127,7 +96,7 @@ TEST_CASE("the abandoned queue capture gets its hold time from QueueCallerAbando
 }
 
 TEST_CASE("an agent's call to an external number is outbound: matched to the customer, logged, never popped") {
-    Seeded s;
+    TwoAgents s;
     auto& e = s.env;
     const std::string L = "1900.1";
     const std::string phone = "SIP/1001-00000001", trunk = "SIP/trunk-00000002";
@@ -155,7 +124,7 @@ TEST_CASE("an agent's call to an external number is outbound: matched to the cus
 }
 
 TEST_CASE("repeat callers: the pop counts today's calls and shows a missed call until a call-back closes it") {
-    Seeded s;
+    TwoAgents s;
     auto& e = s.env;
     auto missed = queue_plan(sim::Outcome::caller_cancels, 1, at_s(0));
     const auto first = play(e, missed);
@@ -198,10 +167,7 @@ TEST_CASE("after a restart a known customer's missed call still waits for a call
         Env e(db, "IR");
         e.add_user(make_user("alice", Role::agent, "1001"));
         e.add_user(make_user("bob", Role::agent, "1002"));
-        Customer c;
-        c.name = "Sara Ahmadi";
-        c.phones = {"+989121234567"};
-        customer = e.store.create_customer(c);
+        customer = e.add_customer("Sara Ahmadi", sara_number);
         first = play(e, queue_plan(sim::Outcome::no_answer, 1, at_s(0)));
     }
     Env e(db, "IR");  // a new engine: nothing in memory

@@ -14,25 +14,14 @@
 
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
+#include "store_fixture.hpp"
 
 using namespace ringside;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("ringside-calllog-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path file() const { return path / "ringside.db"; }
-};
+using store_test::TempDir;
 
 // 2026-11-23T00:00:00Z
 const Timestamp day0 = Timestamp{std::chrono::milliseconds{1'795'392'000'000}};

@@ -11,21 +11,13 @@
 // `Forward:` key.
 #include <doctest/doctest.h>
 
-#include "call_events.hpp"
-#include "call_service_env.hpp"
-#include "ringside/ami/mapper.hpp"
-#include "ringside/sim/call_script.hpp"
+#include "sim_calls.hpp"
 
 using namespace ringside;
 using namespace call_test;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-struct Leg {
-    std::string agent;
-    std::int64_t talk_seconds;
-};
 
 struct Case {
     std::string name;
@@ -38,7 +30,7 @@ struct Case {
     Strings sent;           // "<agent> <type> [reason]", in order
     Strings retract_detail; // "detail" of each call.retracted, in order
     std::string agent;      // logged as the one who took the call
-    std::vector<Leg> legs;  // in the order the phones first rang
+    std::vector<LegTalk> legs;  // in the order the phones first rang
     std::uint64_t merged;   // the picker's own call (to the pickup code) folded in
 };
 
@@ -74,17 +66,12 @@ const std::vector<Case> cases = {
 TEST_CASE("pickups and forwards: the phone that answers gets the pop and the call, the others are withdrawn") {
     for (const auto& c : cases) {
         CAPTURE(c.name);
-        TempDir dir;
-        Env e(dir.path() / "ringside.db", "IR");
-        e.add_user(make_user("alice", Role::agent, "1001"));
-        e.add_user(make_user("bob", Role::agent, "1002"));
+        TwoAgents t;
+        auto& e = t.env;
         e.add_user(make_user("sara", Role::agent, "1003"));
-        const auto customer = e.add_customer("Sara Ahmadi", "+989121234567");
+        const auto customer = t.customer;
 
-        sim::CallPlan p;
-        p.epoch_seconds = 1700000000;
-        p.caller_number = "09121234567";
-        p.dialed = "500";
+        auto p = customer_plan();
         p.extensions = c.extensions;
         p.queue = c.queue;
         p.outcome = sim::Outcome::answered;
@@ -92,48 +79,29 @@ TEST_CASE("pickups and forwards: the phone that answers gets the pop and the cal
         if (!c.pickup_code.empty()) p.pickup_code = c.pickup_code;
         p.forward_to = c.forward_to;
         p.forward_by_phone = c.forward_by_phone;
-        p.ring_time = std::chrono::seconds(5);
-        p.talk_time = std::chrono::seconds(30);
-        p.start = at_s(0);
-        const auto script = sim::script_call(p);
-        ami::EventMapper mapper(PbxId("main"));
-        for (const auto& te : script.events)
-            for (auto& ev : mapper.map(te.message, p.start + te.offset)) e.svc.on_pbx_event(ev);
+        const auto id = play(e, p);
 
-        CHECK(e.sink.lines() == c.sent);
+        check_sent(e.sink, c.sent);
         Strings details;
         for (const auto& s : e.sink.of_type("call.retracted")) details.push_back(s.msg.value("detail", ""));
         CHECK(details == c.retract_detail);
         // Every pop shows the customer who called, never the picker's or forwarder's extension.
-        for (const auto& s : e.sink.of_type("call.ringing")) {
-            CHECK(s.msg["call"]["from"] == "+989121234567");
-            CHECK(s.msg["customer"]["id"] == customer);
-            CHECK(s.msg["call"]["id"] == "main-" + script.linkedid);
-        }
+        check_pops(e.sink, customer, id.value());
 
-        const auto stored = e.store.list_calls(CallFilter{});
-        REQUIRE(stored.size() == 1);  // the picker's call to the pickup code is not a call of its own
+        // The picker's call to the pickup code is not a call of its own.
+        const auto rec = only_call(e);
+        CHECK(rec.id == id);
         CHECK(e.svc.stats().calls_merged == c.merged);
-        CHECK(e.svc.stats().active_calls == 0);
         CHECK(e.store.open_calls(PbxId("main")).empty());
-        auto rec = e.store.find_call(CallId("main-" + script.linkedid));
-        REQUIRE(rec);
-        CHECK(rec->status == CallStatus::answered);
-        CHECK(rec->direction == Direction::inbound);
-        CHECK(rec->agent == AgentId(c.agent));
-        CHECK(rec->customer_id == customer);
-        CHECK(rec->talk_seconds == 30);
-        REQUIRE(rec->legs.size() == c.legs.size());
-        for (std::size_t i = 0; i < c.legs.size(); ++i) {
-            CAPTURE(i);
-            CHECK(rec->legs[i].agent == AgentId(c.legs[i].agent));
-            CHECK(rec->legs[i].talk_seconds == c.legs[i].talk_seconds);
-        }
+        CHECK(rec.status == CallStatus::answered);
+        CHECK(rec.direction == Direction::inbound);
+        CHECK(rec.agent == AgentId(c.agent));
+        CHECK(rec.customer_id == customer);
+        CHECK(rec.talk_seconds == 30);
+        check_legs(rec, c.legs);
         // Only the agent who took it lists it as theirs; the history shows one call.
-        auto ctx = e.store.customer_context(customer);
-        REQUIRE(ctx);
-        CHECK(ctx->recent_interactions.size() == 1);
-        CHECK(ctx->recent_interactions[0].agent == std::optional<AgentId>(AgentId(c.agent)));
+        check_history_once(e, customer);
+        CHECK(e.store.customer_context(customer)->recent_interactions[0].agent == std::optional<AgentId>(AgentId(c.agent)));
     }
 }
 
@@ -145,15 +113,11 @@ TEST_CASE("a transfer target's pop carries the note the transferring agent saved
     e.add_user(make_user("alice", Role::agent, "150010002"));
     e.add_user(make_user("bob", Role::agent, "150010003"));
     const User alice = make_user("alice", Role::agent, "150010002");
-    auto doc = nlohmann::ordered_json::parse(read_fixture("ami/cacofonisk/xfer_attended/xfer_abbcac.json"));
     ami::EventMapper mapper(PbxId("main"));
     const CallId id("main-195176c06ab8-1529941338.663");
     bool noted = false;
     int i = 0;
-    for (const auto& obj : doc) {
-        ami::Message m;
-        for (const auto& [k, v] : obj.items())
-            if (k != "content") m.fields.push_back({k, v.get<std::string>()});
+    for (const auto& m : cacofonisk("xfer_attended/xfer_abbcac.json")) {
         for (auto& ev : mapper.map(m, at_s(i++))) e.svc.on_pbx_event(ev);
         if (!noted && !e.sink.of_type("call.answered").empty()) {
             REQUIRE(static_cast<bool>(e.svc.set_disposition(alice, id, "escalated", "wants a manager; card 4111 1111 1111 1111")));
@@ -182,15 +146,10 @@ TEST_CASE("without a saved disposition the transfer note names only who transfer
     Env e(dir.path() / "ringside.db", "NL");
     e.add_user(make_user("alice", Role::agent, "150010002"));
     e.add_user(make_user("bob", Role::agent, "150010003"));
-    auto doc = nlohmann::ordered_json::parse(read_fixture("ami/cacofonisk/xfer_attended/xfer_abbcac.json"));
     ami::EventMapper mapper(PbxId("main"));
     int i = 0;
-    for (const auto& obj : doc) {
-        ami::Message m;
-        for (const auto& [k, v] : obj.items())
-            if (k != "content") m.fields.push_back({k, v.get<std::string>()});
+    for (const auto& m : cacofonisk("xfer_attended/xfer_abbcac.json"))
         for (auto& ev : mapper.map(m, at_s(i++))) e.svc.on_pbx_event(ev);
-    }
     const auto pop = e.sink.of_type("call.ringing").at(1).msg;
     CHECK(pop["transferred_by"] == "alice");
     CHECK(pop["transfer_note"] == nlohmann::json{{"by", "alice"}, {"disposition", nullptr}, {"notes", nullptr}});

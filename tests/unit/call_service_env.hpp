@@ -1,40 +1,29 @@
 #pragma once
 // A CallService over a real SQLite file in a temp dir and a PopSink that
 // records what each agent was sent.
-#include <atomic>
+#include <doctest/doctest.h>
+
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <unistd.h>
-
 #include "ringside/core/call_service.hpp"
 #include "ringside/storage/sqlite_store.hpp"
+#include "store_fixture.hpp"
 
 namespace call_test {
 
 using namespace ringside;
 
+/// The storage tests' temp directory (store_fixture.hpp), its path as the call tests ask for it.
 class TempDir {
 public:
-    TempDir() {
-        static std::atomic<int> n{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("ringside-calls-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
+    const std::filesystem::path& path() const { return dir_.path; }
 
 private:
-    std::filesystem::path path_;
+    store_test::TempDir dir_;
 };
 
 struct Sent {
@@ -97,5 +86,80 @@ struct Env {
         return store.create_customer(c);
     }
 };
+
+// ---- The scenario tables (AMI, ESL and SIP flows): each row plays one
+// customer's call into a fresh engine and checks the same things of it.
+
+/// The customer's number, E.164.
+inline const std::string sara_number = "+989121234567";
+
+/// A fresh engine on its own database with agents alice (1001) and bob
+/// (1002) and one customer, Sara Ahmadi at +989121234567.
+struct TwoAgents {
+    TempDir dir;
+    Env env;
+    std::int64_t customer = 0;
+    explicit TwoAgents(std::string region = "IR") : env(dir.path() / "ringside.db", std::move(region)) {
+        env.add_user(make_user("alice", Role::agent, "1001"));
+        env.add_user(make_user("bob", Role::agent, "1002"));
+        customer = env.add_customer("Sara Ahmadi", sara_number);
+    }
+};
+
+/// What the agents were sent is what the row says; all of it is shown when not.
+inline void check_sent(const RecordingSink& sink, const std::vector<std::string>& want) {
+    CHECK(sink.lines() == want);
+    if (sink.lines() != want)
+        for (const auto& l : sink.lines()) MESSAGE(l);
+}
+
+/// Every pop is the customer's call: from Sara's number, with her card, and
+/// under call_id when one is given.
+inline void check_pops(const RecordingSink& sink, std::int64_t customer,
+                       const std::optional<std::string>& call_id = std::nullopt) {
+    for (const auto& p : sink.of_type("call.ringing")) {
+        CHECK(p.msg["call"]["from"] == sara_number);
+        CHECK(p.msg["customer"]["id"] == customer);
+        if (call_id) CHECK(p.msg["call"]["id"] == *call_id);
+    }
+}
+
+/// The one call stored, however many legs and transfers it had (REQUIRE),
+/// with its legs; nothing is left active.
+inline CallRecord only_call(Env& e) {
+    const auto stored = e.store.list_calls(CallFilter{});
+    REQUIRE(stored.size() == 1);
+    CHECK(e.svc.stats().active_calls == 0);
+    auto rec = e.store.find_call(stored.front().id);
+    REQUIRE(rec);
+    return *rec;
+}
+
+/// The agent logged with a call, as the rows name it (nullopt: nobody).
+inline std::optional<AgentId> agent_id(const std::optional<std::string>& name) {
+    return name ? std::optional<AgentId>(AgentId(*name)) : std::nullopt;
+}
+
+struct LegTalk {
+    std::string agent;
+    std::int64_t talk_seconds;
+};
+
+/// The call's legs are these, in the order the phones first rang.
+inline void check_legs(const CallRecord& rec, const std::vector<LegTalk>& legs) {
+    REQUIRE(rec.legs.size() == legs.size());
+    for (std::size_t i = 0; i < legs.size(); ++i) {
+        CAPTURE(i);
+        CHECK(rec.legs[i].agent == AgentId(legs[i].agent));
+        CHECK(rec.legs[i].talk_seconds == legs[i].talk_seconds);
+    }
+}
+
+/// The customer's history shows the call once.
+inline void check_history_once(Env& e, std::int64_t customer) {
+    auto ctx = e.store.customer_context(customer);
+    REQUIRE(ctx);
+    CHECK(ctx->recent_interactions.size() == 1);
+}
 
 }  // namespace call_test

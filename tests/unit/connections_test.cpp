@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <random>
 
 #include "connections.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/webhook/receiver.hpp"
+#include "store_fixture.hpp"
 
 using namespace ringside;
 using namespace ringside::app;
@@ -19,15 +19,7 @@ using json = nlohmann::json;
 
 namespace {
 
-struct TempDb {
-    std::filesystem::path dir;
-    TempDb() {
-        dir = std::filesystem::temp_directory_path() / ("ringside-conn-" + std::to_string(std::random_device{}()));
-        std::filesystem::create_directories(dir);
-    }
-    ~TempDb() { std::filesystem::remove_all(dir); }
-    std::filesystem::path file() const { return dir / "ringside.db"; }
-};
+using TempDb = store_test::TempDir;
 
 /// A link type that only records what the manager asks of it.
 struct Counters {

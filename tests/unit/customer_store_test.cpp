@@ -11,24 +11,14 @@
 #include "ringside/core/customers.hpp"
 #include "ringside/storage/customer_import.hpp"
 #include "ringside/storage/sqlite_store.hpp"
+#include "store_fixture.hpp"
 
 using namespace ringside;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("ringside-cust-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using store_test::TempDir;
 
 const Timestamp t0 = Timestamp{std::chrono::milliseconds{1'795'000'000'000}};
 const PhoneNormalizer& ir() {

@@ -6,14 +6,11 @@
 #include <utility>
 #include <vector>
 
+#include "fixture_file.hpp"
+
 namespace esl_fixtures {
 
-inline std::string read(const std::string& rel) {
-    std::ifstream in(std::string(RINGSIDE_FIXTURES_DIR) + "/esl/" + rel, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+inline std::string read(const std::string& rel) { return fixture_file::read("esl/" + rel); }
 
 /// Restores what a C# string literal cannot end with: the line ends after the
 /// last body line (Content-Length says how many), or the blank line that

@@ -28,12 +28,7 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-constexpr const char* customer_number = "+989121234567";
-
-struct LegTalk {
-    std::string agent;
-    std::int64_t talk_seconds;
-};
+const std::string& customer_number = sara_number;
 
 struct Case {
     std::string name;
@@ -48,17 +43,27 @@ struct Case {
 
 // ---- the flows
 
-void direct_answered(esl_flow::Script& s) {
+/// The customer calls 5000: 1001 rings `ring` s and answers, and they talk `talk` s.
+void talk_to_alice(esl_flow::Script& s, int ring = 3, int talk = 10) {
     s.inbound("A", customer_number, "5000");
     s.dial_phone("B1", "A", "1001", "A");
-    s.wait(4);
+    s.wait(ring);
     s.answer("B1");
     s.answer("A");
     s.bridge("A", "B1");
-    s.wait(30);
+    s.wait(talk);
+}
+
+/// The customer hangs up; the phone's leg bridged to them goes too.
+void customer_hangs_up(esl_flow::Script& s, const std::string& leg) {
     s.hangup("A", "NORMAL_CLEARING");
-    s.unbridge("B1", "A");
-    s.hangup("B1", "NORMAL_CLEARING");
+    s.unbridge(leg, "A");
+    s.hangup(leg, "NORMAL_CLEARING");
+}
+
+void direct_answered(esl_flow::Script& s) {
+    talk_to_alice(s, 4, 30);
+    customer_hangs_up(s, "B1");
 }
 
 void caller_cancels(esl_flow::Script& s) {
@@ -135,17 +140,6 @@ void queue_abandoned(esl_flow::Script& s) {
     s.hangup("Q1", "ORIGINATOR_CANCEL");
 }
 
-/// The customer talks to 1001 for 10 s.
-void talk_to_alice(esl_flow::Script& s) {
-    s.inbound("A", customer_number, "5000");
-    s.dial_phone("B1", "A", "1001", "A");
-    s.wait(3);
-    s.answer("B1");
-    s.answer("A");
-    s.bridge("A", "B1");
-    s.wait(10);
-}
-
 /// The customer, sent on to 1002 by the dialplan after a transfer, talks 20 s.
 void bob_takes_it(esl_flow::Script& s) {
     s.execute("A", "bridge", "user/1002");
@@ -154,9 +148,7 @@ void bob_takes_it(esl_flow::Script& s) {
     s.answer("C1");
     s.bridge("A", "C1");
     s.wait(20);
-    s.hangup("A", "NORMAL_CLEARING");
-    s.unbridge("C1", "A");
-    s.hangup("C1", "NORMAL_CLEARING");
+    customer_hangs_up(s, "C1");
 }
 
 /// Blind transfer by the phone (REFER without Replaces): FreeSWITCH sends the
@@ -192,12 +184,17 @@ void consult_bob(esl_flow::Script& s, bool bob_answers) {
     s.wait(8);
 }
 
-/// Attended transfer (REFER with Replaces) as sofia reports it.
-void attended_refer(esl_flow::Script& s) {
-    consult_bob(s, true);
+/// alice's phone sends the REFER with Replaces joining the customer to the consultation call.
+void sofia_transferor(esl_flow::Script& s) {
     s.custom("sofia::transferor", "B1",
              {{"att_xfer_replaced_call_id", "K"}, {"att_xfer_destination_peer_uuid", "C1"},
               {"att_xfer_destination_call_id", "K"}, {"att_xfer_original_call_id", "A"}});
+}
+
+/// Attended transfer (REFER with Replaces) as sofia reports it.
+void attended_refer(esl_flow::Script& s) {
+    consult_bob(s, true);
+    sofia_transferor(s);
     s.custom("sofia::transferee", "A", {{"att_xfer_replaced_call_id", "C1"}});
     s.unbridge("A", "B1");
     s.unbridge("K", "C1");
@@ -205,9 +202,7 @@ void attended_refer(esl_flow::Script& s) {
     s.hangup("B1", "ATTENDED_TRANSFER");
     s.hangup("K", "ATTENDED_TRANSFER");
     s.wait(20);
-    s.hangup("A", "NORMAL_CLEARING");
-    s.unbridge("C1", "A");
-    s.hangup("C1", "NORMAL_CLEARING");
+    customer_hangs_up(s, "C1");
 }
 
 /// The same join seen only as a bridge of the two calls' legs (uuid_bridge
@@ -228,9 +223,7 @@ void attended_bridge_only(esl_flow::Script& s) {
 /// Blonde: 1001 transfers while 1002 still rings; 1002 answers the customer.
 void blonde_refer(esl_flow::Script& s) {
     consult_bob(s, false);
-    s.custom("sofia::transferor", "B1",
-             {{"att_xfer_replaced_call_id", "K"}, {"att_xfer_destination_peer_uuid", "C1"},
-              {"att_xfer_destination_call_id", "K"}, {"att_xfer_original_call_id", "A"}});
+    sofia_transferor(s);
     s.unbridge("A", "B1");
     s.hangup("B1", "ATTENDED_TRANSFER");
     s.hangup("K", "ATTENDED_TRANSFER");
@@ -238,9 +231,7 @@ void blonde_refer(esl_flow::Script& s) {
     s.wait(4);
     s.answer("C1");
     s.wait(20);
-    s.hangup("A", "NORMAL_CLEARING");
-    s.unbridge("C1", "A");
-    s.hangup("C1", "NORMAL_CLEARING");
+    customer_hangs_up(s, "C1");
 }
 
 /// Attended with the app: 1001 dials *2 → att_xfer user/1002 on the agent's leg.
@@ -257,9 +248,7 @@ void attended_app(esl_flow::Script& s) {
     s.hangup("B1", "NORMAL_CLEARING");
     s.bridge("A", "C1");
     s.wait(20);
-    s.hangup("A", "NORMAL_CLEARING");
-    s.unbridge("C1", "A");
-    s.hangup("C1", "NORMAL_CLEARING");
+    customer_hangs_up(s, "C1");
 }
 
 const std::vector<Case> cases = {
@@ -306,13 +295,24 @@ const std::vector<Case> cases = {
      CallStatus::answered, "bob", {{"alice", 21}, {"bob", 28}}},
 };
 
-void feed(Env& e, const std::string& wire) {
+/// A script's wire bytes through the real reader and the ESL mapper.
+std::vector<pbx::Event> mapped(const std::string& wire) {
     esl::Reader r;
     esl::EventMapper mapper(PbxId("fs"));
     r.put(wire);
+    std::vector<pbx::Event> out;
     while (auto item = r.next())
         if (auto* m = std::get_if<esl::Message>(&*item); m && m->event)
-            for (auto& ev : mapper.map(*m->event, Timestamp{})) e.svc.on_pbx_event(ev);
+            for (auto& ev : mapper.map(*m->event, Timestamp{})) out.push_back(std::move(ev));
+    return out;
+}
+
+/// The transfers among them.
+std::vector<pbx::Transfer> transfers(const std::string& wire) {
+    std::vector<pbx::Transfer> out;
+    for (const auto& ev : mapped(wire))
+        if (const auto* t = std::get_if<pbx::Transfer>(&ev.payload)) out.push_back(*t);
+    return out;
 }
 
 }  // namespace
@@ -320,65 +320,41 @@ void feed(Env& e, const std::string& wire) {
 TEST_CASE("FreeSWITCH flows: pops, withdrawals, the logged agent, status and each leg's talk time") {
     for (const auto& c : cases) {
         CAPTURE(c.name);
-        TempDir dir;
-        Env e(dir.path() / "ringside.db", "IR");
-        e.add_user(make_user("alice", Role::agent, "1001"));
-        e.add_user(make_user("bob", Role::agent, "1002"));
-        const auto customer = e.add_customer("Sara Ahmadi", customer_number);
+        TwoAgents t;
+        auto& e = t.env;
+        const auto customer = t.customer;
 
         esl_flow::Script s;
         c.play(s);
-        feed(e, s.wire);
+        for (const auto& ev : mapped(s.wire)) e.svc.on_pbx_event(ev);
 
-        CHECK(e.sink.lines() == c.sent);
-        if (e.sink.lines() != c.sent)
-            for (const auto& l : e.sink.lines()) MESSAGE(l);
+        check_sent(e.sink, c.sent);
         // Every pop is the customer's call, under the customer's call id.
-        for (const auto& p : e.sink.of_type("call.ringing")) {
-            CHECK(p.msg["call"]["from"] == customer_number);
-            CHECK(p.msg["customer"]["id"] == customer);
-            CHECK(p.msg["call"]["id"] == "fs-A");
-            if (c.queue) CHECK(p.msg["call"]["queue"] == *c.queue);
-        }
-        const auto stored = e.store.list_calls(CallFilter{});
-        REQUIRE(stored.size() == 1);  // one call, however many legs and transfers
+        check_pops(e.sink, customer, "fs-A");
+        if (c.queue)
+            for (const auto& p : e.sink.of_type("call.ringing")) CHECK(p.msg["call"]["queue"] == *c.queue);
+        const auto rec = only_call(e);
+        CHECK(rec.id == CallId("fs-A"));
         CHECK(e.svc.stats().calls_merged == c.merged);
-        CHECK(e.svc.stats().active_calls == 0);
-        auto rec = e.store.find_call(CallId("fs-A"));
-        REQUIRE(rec);
-        CHECK(rec->status == c.status);
-        CHECK(rec->direction == Direction::inbound);
-        CHECK(rec->customer_id == customer);
-        CHECK(rec->agent == (c.agent ? std::optional<AgentId>(AgentId(*c.agent)) : std::nullopt));
-        if (c.queue) CHECK(rec->queue == c.queue);
-        REQUIRE(rec->legs.size() == c.legs.size());
-        for (std::size_t i = 0; i < c.legs.size(); ++i) {
-            CAPTURE(i);
-            CHECK(rec->legs[i].agent == AgentId(c.legs[i].agent));
-            CHECK(rec->legs[i].talk_seconds == c.legs[i].talk_seconds);
-        }
-        auto ctx = e.store.customer_context(customer);
-        REQUIRE(ctx);
-        CHECK(ctx->recent_interactions.size() == 1);
+        CHECK(rec.status == c.status);
+        CHECK(rec.direction == Direction::inbound);
+        CHECK(rec.customer_id == customer);
+        CHECK(rec.agent == agent_id(c.agent));
+        if (c.queue) CHECK(rec.queue == c.queue);
+        check_legs(rec, c.legs);
+        check_history_once(e, customer);
     }
 }
 
 TEST_CASE("a bridge of two calls' legs maps to one attended Transfer naming the leg bridged before, gone or not") {
     esl_flow::Script s;
     attended_bridge_only(s);
-    esl::Reader r;
-    esl::EventMapper mapper(PbxId("fs"));
-    r.put(s.wire);
-    std::vector<pbx::Transfer> transfers;
-    while (auto item = r.next())
-        if (auto* m = std::get_if<esl::Message>(&*item); m && m->event)
-            for (auto& ev : mapper.map(*m->event, Timestamp{}))
-                if (auto* t = std::get_if<pbx::Transfer>(&ev.payload)) transfers.push_back(*t);
-    REQUIRE(transfers.size() == 1);
-    CHECK(transfers[0].attended);
-    CHECK(transfers[0].transferee_uniqueid == "A");
-    CHECK(transfers[0].target_uniqueid == "C1");
-    CHECK(transfers[0].transferer_uniqueid == "B1");  // hung up before the bridge: the tracker remembers its phone
+    const auto seen = transfers(s.wire);
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].attended);
+    CHECK(seen[0].transferee_uniqueid == "A");
+    CHECK(seen[0].target_uniqueid == "C1");
+    CHECK(seen[0].transferer_uniqueid == "B1");  // hung up before the bridge: the tracker remembers its phone
 }
 
 TEST_CASE("transfer_history in FreeSWITCH's array form reports each new blind entry once") {
@@ -390,17 +366,11 @@ TEST_CASE("transfer_history in FreeSWITCH's array form reports each new blind en
     s.set_var("A", "transfer_history",
               "ARRAY::1700000010:A:bl_xfer:1002/default/XML|:1700000020:A:bl_xfer:1003/default/XML");
     s.execute("A", "bridge", "user/1003");
-    esl::Reader r;
-    esl::EventMapper mapper(PbxId("fs"));
-    r.put(s.wire);
     Strings targets;
-    while (auto item = r.next())
-        if (auto* m = std::get_if<esl::Message>(&*item); m && m->event)
-            for (auto& ev : mapper.map(*m->event, Timestamp{}))
-                if (auto* t = std::get_if<pbx::Transfer>(&ev.payload)) {
-                    CHECK(!t->attended);
-                    CHECK(t->transferer_uniqueid == "B1");
-                    targets.push_back(t->target_exten);
-                }
+    for (const auto& t : transfers(s.wire)) {
+        CHECK(!t.attended);
+        CHECK(t.transferer_uniqueid == "B1");
+        targets.push_back(t.target_exten);
+    }
     CHECK(targets == Strings{"1002", "1003"});
 }

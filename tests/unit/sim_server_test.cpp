@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fixture_file.hpp"
 #include "ringside/ami/reader.hpp"
 #include "ringside/sim/simulated_asterisk.hpp"
 
@@ -280,12 +281,8 @@ TEST_CASE("a client that never reads is dropped while another still gets its eve
 }
 
 TEST_CASE("replay mode sends the fixture bytes to each client after login") {
-    std::ifstream in(RINGSIDE_FIXTURES_DIR "/ami/goami2/call_chan_sip_dial_bridge.DERIVED.ami", std::ios::binary);
-    REQUIRE(in);
-    std::stringstream ss;
-    ss << in.rdbuf();
     auto cfg = test_config();
-    cfg.replay = ss.str();
+    cfg.replay = fixture_file::read("ami/goami2/call_chan_sip_dial_bridge.DERIVED.ami");
     Running r(cfg);
     Client c(r.sim.port());
     c.login();

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "fixture_file.hpp"
 #include "ringside/core/call_tracker.hpp"
 #include "ringside/sip/dialog_info.hpp"
 #include "ringside/sip/grammar.hpp"
@@ -23,14 +24,6 @@ using namespace ringside::sip;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot read " << p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 Message parse(const std::string& bytes) {
     auto item = parse_datagram(bytes);
@@ -112,6 +105,13 @@ std::vector<T> of(const std::vector<Effect>& effects) {
     return v;
 }
 
+/// The one end of the call among the effects (REQUIRE: exactly one).
+effect::Ended the_end(const std::vector<Effect>& effects) {
+    auto ends = of<effect::Ended>(effects);
+    REQUIRE(ends.size() == 1);
+    return ends[0];
+}
+
 }  // namespace
 
 TEST_CASE("a forked INVITE gets 100 and 180, never 200, and rings the Request-URI's extension with the caller") {
@@ -144,9 +144,7 @@ TEST_CASE("CANCEL gets 200, the INVITE 487, the ACK closes it, and the call ends
     auto stops = of<effect::StoppedRinging>(h.effects);
     REQUIRE(stops.size() == 1);
     CHECK(stops[0].reason == StopReason::caller_hung_up);
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::missed);
+    CHECK(the_end(h.effects).outcome == CallStatus::missed);
     CHECK(h.uas.transactions() == 1);
     CHECK(h.feed(ack(tag)).replies.empty());
     CHECK(h.uas.transactions() == 0);
@@ -172,9 +170,7 @@ TEST_CASE("CANCEL with Reason cause=200 (completed elsewhere) is the agent's own
     auto answers = of<effect::Answered>(h.effects);
     REQUIRE(answers.size() == 1);
     CHECK(answers[0].ext.value() == "1001");
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::answered);
+    CHECK(the_end(h.effects).outcome == CallStatus::answered);
 }
 
 TEST_CASE("BYE on the early dialog gets 200 and the INVITE 487; an unknown BYE gets 481") {
@@ -291,7 +287,7 @@ TEST_CASE("the extension comes from the To user when the Request-URI has none") 
 TEST_CASE("the RFC 4235 examples read into dialogs with state, direction and remote identity") {
     auto dir = std::filesystem::path(RINGSIDE_FIXTURES_DIR) / "sip" / "dialog-info";
     std::string err;
-    auto both = parse_dialog_info(slurp(dir / "rfc4235_example_confirmed_plus_early.xml"), &err);
+    auto both = parse_dialog_info(fixture_file::read_path(dir / "rfc4235_example_confirmed_plus_early.xml"), &err);
     REQUIRE_MESSAGE(both, err);
     CHECK(both->full);
     CHECK(both->version == 3);
@@ -300,11 +296,11 @@ TEST_CASE("the RFC 4235 examples read into dialogs with state, direction and rem
     CHECK(both->dialogs[0].direction == "initiator");
     CHECK(both->dialogs[1].state == "early");
     CHECK(both->dialogs[1].call_id == "ASDRRVASDRF");
-    auto remote = parse_dialog_info(slurp(dir / "rfc4235_example_early_local_remote.xml"), &err);
+    auto remote = parse_dialog_info(fixture_file::read_path(dir / "rfc4235_example_early_local_remote.xml"), &err);
     REQUIRE_MESSAGE(remote, err);
     CHECK(remote->dialogs.at(0).remote_uri == "sip:bob@example.org");
     CHECK(remote->dialogs.at(0).remote_display == "Bob");
-    auto init = parse_dialog_info(slurp(dir / "rfc4235_example_early_initiator.xml"), &err);
+    auto init = parse_dialog_info(fixture_file::read_path(dir / "rfc4235_example_early_initiator.xml"), &err);
     REQUIRE_MESSAGE(init, err);
 }
 
@@ -343,6 +339,12 @@ struct WatchHarness {
     std::chrono::steady_clock::time_point now{};
     std::uint64_t version = 0;
 
+    /// Starts watching and answers the SUBSCRIBE 200; returns the SUBSCRIBE.
+    std::string subscribed() {
+        auto sub = w.start(now).requests.at(0);
+        feed(ok(sub));
+        return sub;
+    }
     WatcherOutput feed(const std::string& bytes) {
         auto out = w.on_item(parse_datagram(bytes), 9, now, Timestamp{});
         for (const auto& ev : out.events)
@@ -407,8 +409,7 @@ TEST_CASE("the watcher subscribes to each extension's dialog state and refreshes
 
 TEST_CASE("NOTIFYs early, confirmed, terminated ring, answer and end the agent's call with the remote identity") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     auto out = h.feed(h.notify(sub, dialog("early")));
     REQUIRE(out.replies.size() == 1);
     CHECK(status_of(out.replies[0].bytes) == 200);
@@ -420,43 +421,34 @@ TEST_CASE("NOTIFYs early, confirmed, terminated ring, answer and end the agent's
     h.feed(h.notify(sub, dialog("confirmed")));
     REQUIRE(of<effect::Answered>(h.effects).size() == 1);
     h.feed(h.notify(sub, dialog("terminated", " event=\"remote-bye\"")));
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::answered);
+    CHECK(the_end(h.effects).outcome == CallStatus::answered);
 }
 
 TEST_CASE("a dialog that a full NOTIFY no longer lists has ended; initiator dialogs pop nothing") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     h.feed(h.notify(sub, dialog("early") +
                              "<dialog id=\"d2\" call-id=\"out-1\" direction=\"initiator\"><state>early</state></dialog>"));
     CHECK(of<effect::Ringing>(h.effects).size() == 1);
     h.feed(h.notify(sub, "", "active;expires=600", "full"));
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::missed);
+    CHECK(the_end(h.effects).outcome == CallStatus::missed);
 }
 
 TEST_CASE("a rejected dialog ends busy; an older NOTIFY version is ignored") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     h.feed(h.notify(sub, dialog("early")));
     h.version = 0;  // stale
     h.feed(h.notify(sub, dialog("terminated")));
     CHECK(of<effect::Ended>(h.effects).empty());
     h.version = 10;
     h.feed(h.notify(sub, dialog("terminated", " event=\"rejected\" code=\"486\"")));
-    auto ends = of<effect::Ended>(h.effects);
-    REQUIRE(ends.size() == 1);
-    CHECK(ends[0].outcome == CallStatus::busy);
+    CHECK(the_end(h.effects).outcome == CallStatus::busy);
 }
 
 TEST_CASE("Subscription-State terminated starts a new subscription; 423 asks again with Min-Expires; 401 warns once") {
     WatchHarness h;
-    auto sub = h.w.start(h.now).requests.at(0);
-    h.feed(h.ok(sub));
+    auto sub = h.subscribed();
     h.feed(h.notify(sub, "", "terminated;reason=deactivated"));
     CHECK(h.w.active_subscriptions() == 0);
     h.now += 2s;
@@ -540,14 +532,12 @@ TEST_CASE("hang-up side in mode watch: local-bye is the watched agent's phone, r
     for (const auto& c : {Case{"local-bye", HangupBy::agent, "1001"}, Case{"remote-bye", HangupBy::caller, ""}}) {
         CAPTURE(c.event);
         WatchHarness h;
-        auto sub = h.w.start(h.now).requests.at(0);
-        h.feed(h.ok(sub));
+        auto sub = h.subscribed();
         h.feed(h.notify(sub, dialog("early")));
         h.feed(h.notify(sub, dialog("confirmed")));
         h.feed(h.notify(sub, dialog("terminated", " event=\"" + c.event + "\"")));
-        auto ends = of<effect::Ended>(h.effects);
-        REQUIRE(ends.size() == 1);
-        CHECK(ends[0].hangup_by == c.want);
-        CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
+        const auto end = the_end(h.effects);
+        CHECK(end.hangup_by == c.want);
+        CHECK(end.hangup_ext.value_or(Extension("")).value() == c.ext);
     }
 }

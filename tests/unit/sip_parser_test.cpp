@@ -12,20 +12,13 @@
 #include <variant>
 #include <vector>
 
+#include "fixture_file.hpp"
 #include "ringside/sip/grammar.hpp"
 #include "ringside/sip/parser.hpp"
 
 using namespace ringside::sip;
 
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    REQUIRE_MESSAGE(in, "cannot read " << p);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 std::filesystem::path fixtures() { return std::filesystem::path(RINGSIDE_FIXTURES_DIR) / "sip"; }
 
@@ -99,7 +92,7 @@ void check_every_split(const std::string& bytes) {
 
 TEST_CASE("every valid RFC 4475 message is accepted") {
     for (const auto& name : valid) {
-        auto bytes = slurp(fixtures() / "rfc4475" / (name + ".dat"));
+        auto bytes = fixture_file::read_path(fixtures() / "rfc4475" / (name + ".dat"));
         auto item = parse_datagram(bytes);
         const auto* rej = std::get_if<Rejected>(&item);
         CHECK_MESSAGE(rej == nullptr, name << ": " << (rej ? rej->describe() : ""));
@@ -108,7 +101,7 @@ TEST_CASE("every valid RFC 4475 message is accepted") {
 
 TEST_CASE("every invalid RFC 4475 message is rejected with a reason that names the fault") {
     for (const auto& [name, words] : invalid) {
-        auto bytes = slurp(fixtures() / "rfc4475" / (name + ".dat"));
+        auto bytes = fixture_file::read_path(fixtures() / "rfc4475" / (name + ".dat"));
         auto item = parse_datagram(bytes);
         const auto* rej = std::get_if<Rejected>(&item);
         REQUIRE_MESSAGE(rej != nullptr, name << " was accepted");
@@ -127,7 +120,7 @@ TEST_CASE("every RFC 4475 fixture is classified") {
 }
 
 TEST_CASE("torture messages read back the values the RFC describes") {
-    auto ws = std::get<Message>(parse_datagram(slurp(fixtures() / "rfc4475" / "wsinv.dat")));
+    auto ws = std::get<Message>(parse_datagram(fixture_file::read_path(fixtures() / "rfc4475" / "wsinv.dat")));
     CHECK(ws.method == "INVITE");
     CHECK(ws.get("cseq") == "0009 INVITE");
     auto vias = parse_via(ws.headers[0].key == "via" ? ws.headers[0].value : std::string(ws.get("via")));
@@ -138,12 +131,12 @@ TEST_CASE("torture messages read back the values the RFC describes") {
     REQUIRE(from);
     CHECK(from->display == "J Rosenberg \\\"");
     CHECK(from->param("tag") == "98asjd8");
-    auto m = std::get<Message>(parse_datagram(slurp(fixtures() / "rfc4475" / "esc01.dat")));
+    auto m = std::get<Message>(parse_datagram(fixture_file::read_path(fixtures() / "rfc4475" / "esc01.dat")));
     CHECK(uri_user(std::string(parse_name_addr(m.get("to"))->uri)) == "user");
-    auto dbl = std::get<Message>(parse_datagram(slurp(fixtures() / "rfc4475" / "dblreq.dat")));
+    auto dbl = std::get<Message>(parse_datagram(fixture_file::read_path(fixtures() / "rfc4475" / "dblreq.dat")));
     CHECK(dbl.method == "REGISTER");  // the INVITE after Content-Length is ignored (RFC 3261 18.3)
     CHECK(dbl.body.empty());
-    auto noreason = std::get<Message>(parse_datagram(slurp(fixtures() / "rfc4475" / "noreason.dat")));
+    auto noreason = std::get<Message>(parse_datagram(fixture_file::read_path(fixtures() / "rfc4475" / "noreason.dat")));
     CHECK(noreason.status == 100);
     CHECK(noreason.reason.empty());
 }
@@ -153,14 +146,14 @@ TEST_CASE("every RFC 4475 message read as a stream gives the same item at every 
         auto stem = e.path().stem().string();
         if (stem == "clerr") continue;  // Content-Length beyond the bytes: on a stream, it waits for more
         CAPTURE(stem);
-        check_every_split(slurp(e.path()));
+        check_every_split(fixture_file::read_path(e.path()));
     }
 }
 
 TEST_CASE("the stream captures frame into every message, at every split") {
     for (auto name : {"generic.txt", "lioneagle-sipparser.txt"}) {
         CAPTURE(name);
-        auto bytes = slurp(fixtures() / "stream" / name);
+        auto bytes = fixture_file::read_path(fixtures() / "stream" / name);
         StreamParser p;
         p.put(bytes);
         std::size_t messages = 0, rejected = 0;
@@ -184,7 +177,7 @@ TEST_CASE("the stream captures frame into every message, at every split") {
 TEST_CASE("the stream captures fed in small reads (one byte each, and more) give the same items") {
   for (auto name : {"generic.txt", "lioneagle-sipparser.txt"}) {
     CAPTURE(name);
-    auto bytes = slurp(fixtures() / "stream" / name);
+    auto bytes = fixture_file::read_path(fixtures() / "stream" / name);
     StreamParser whole;
     whole.put(bytes);
     auto expected = drain(whole);

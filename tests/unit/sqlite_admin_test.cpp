@@ -4,25 +4,17 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <random>
 
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
+#include "store_fixture.hpp"
 
 using namespace ringside;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct TempDb {
-    std::filesystem::path dir;
-    TempDb() {
-        dir = std::filesystem::temp_directory_path() / ("ringside-admin-" + std::to_string(std::random_device{}()));
-        std::filesystem::create_directories(dir);
-    }
-    ~TempDb() { std::filesystem::remove_all(dir); }
-    std::filesystem::path file() const { return dir / "ringside.db"; }
-};
+using TempDb = store_test::TempDir;
 
 User agent(const std::string& name, const std::string& ext) {
     User u;

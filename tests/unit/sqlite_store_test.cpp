@@ -6,7 +6,6 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 #include <sqlite3.h>
@@ -15,6 +14,7 @@
 #include "ringside/core/phone.hpp"
 #include "ringside/storage/demo_seed.hpp"
 #include "ringside/storage/sqlite_store.hpp"
+#include "store_fixture.hpp"
 
 using namespace ringside;
 using namespace std::chrono_literals;
@@ -22,20 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed with its files.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("ringside-store-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path file(const char* name = "ringside.db") const { return path / name; }
-};
+using store_test::TempDir;
 
 const Timestamp t0 = Timestamp{std::chrono::milliseconds{1'795'000'000'000}};
 

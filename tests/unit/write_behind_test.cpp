@@ -1,29 +1,18 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <random>
 #include <thread>
 
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
+#include "store_fixture.hpp"
 
 using namespace ringside;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Dir {
-    fs::path path;
-    Dir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() / ("ringside-wb-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~Dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
+using Dir = store_test::TempDir;
 
 CallRecord call(const std::string& id, int started_s) {
     CallRecord c;

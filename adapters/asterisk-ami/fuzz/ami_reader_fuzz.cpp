@@ -7,28 +7,26 @@
 #include <string_view>
 #include <variant>
 
+#include "../../common/fuzz/split_input.hpp"
 #include "ringside/ami/reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size == 0) return 0;
-    const std::size_t chunk = 1 + data[0] % 64;
-    std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
+    const auto in = ringside::fuzz::split_input(data, size);
+    if (!in) return 0;
 
     ringside::ami::ReaderLimits limits;
     limits.max_line = 256;
     limits.max_fields = 16;
     limits.max_message = 1024;
     ringside::ami::Reader reader(limits);
-    while (!bytes.empty()) {
-        auto piece = bytes.substr(0, chunk);
+    ringside::fuzz::for_each_piece(in->bytes, in->chunk, [&](std::string_view piece) {
         if (reader.put(piece) != piece.size()) __builtin_trap();
-        bytes.remove_prefix(piece.size());
         while (auto item = reader.next()) {
             if (auto* m = std::get_if<ringside::ami::Message>(&*item)) {
                 if (m->fields.empty() || m->fields.size() > limits.max_fields) __builtin_trap();
                 (void)m->serialize();
             }
         }
-    }
+    });
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "../../common/fuzz/split_input.hpp"
 #include "ringside/esl/reader.hpp"
 
 namespace {
@@ -51,9 +52,9 @@ std::string drain(Reader& r) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size == 0) return 0;
-    const std::size_t chunk = 1 + data[0] % 64;
-    std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
+    const auto in = ringside::fuzz::split_input(data, size);
+    if (!in) return 0;
+    const std::string_view bytes = in->bytes;
 
     Reader whole(small_limits());
     if (whole.put(bytes) != bytes.size()) __builtin_trap();
@@ -61,12 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     Reader split(small_limits());
     std::string got;
-    while (!bytes.empty()) {
-        auto piece = bytes.substr(0, chunk);
+    ringside::fuzz::for_each_piece(bytes, in->chunk, [&](std::string_view piece) {
         if (split.put(piece) != piece.size()) __builtin_trap();
-        bytes.remove_prefix(piece.size());
         got += drain(split);
-    }
+    });
     if (got != expected) __builtin_trap();
     (void)percent_decode(std::string_view(reinterpret_cast<const char*>(data), size));
     return 0;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <variant>
 
+#include "../../common/fuzz/split_input.hpp"
 #include "ringside/sip/dialog_info.hpp"
 #include "ringside/sip/grammar.hpp"
 #include "ringside/sip/identity.hpp"
@@ -72,9 +73,9 @@ std::string drain(StreamParser& p) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size == 0) return 0;
-    const std::size_t chunk = 1 + data[0] % 64;
-    std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
+    const auto in = ringside::fuzz::split_input(data, size);
+    if (!in) return 0;
+    const std::string_view bytes = in->bytes;
 
     if (data[0] >= 0xf0) dialog_info(bytes);
     auto one = parse_datagram(bytes, small_limits());
@@ -86,13 +87,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     StreamParser split(small_limits());
     std::string got;
-    while (!bytes.empty()) {
-        auto piece = bytes.substr(0, chunk);
+    ringside::fuzz::for_each_piece(bytes, in->chunk, [&](std::string_view piece) {
         const auto n = split.put(piece);
         if (n != piece.size() && !(n == 0 && split.failed())) __builtin_trap();
-        bytes.remove_prefix(piece.size());
         got += drain(split);
-    }
+    });
     if (got != expected) {
         // Splits may only differ in which framing error ended the stream.
         const bool both_failed = whole.failed() && split.failed();
