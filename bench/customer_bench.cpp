@@ -254,6 +254,22 @@ int main(int argc, char** argv) {
         q.min_score = 9;
         return q;
     }, 100);
+    if (!import_only) report_search(s, "score 9-10, no contact in 90 days", [&](std::size_t) {
+        CustomerQuery q;
+        q.min_score = 9;
+        q.not_contacted_since = now_ms() - std::chrono::days(90);
+        return q;
+    }, 100);
+    if (!import_only) report_search(s, "contacted in the last 7 days", [&](std::size_t) {
+        CustomerQuery q;
+        q.contacted_since = now_ms() - std::chrono::days(7);
+        return q;
+    }, 20);
+    if (!import_only) report_search(s, "with open issues", [&](std::size_t) {
+        CustomerQuery q;
+        q.with_open_issues = true;
+        return q;
+    }, 100);
 
     // ---- import 100,000 new rows, then the same file again.
     {

@@ -116,6 +116,32 @@ Result<CustomerQuery> customer_query(State& st, const ExchangePtr& ex, bool with
         q.min_score = std::max(q.min_score.value_or(1), lo);
         q.max_score = std::min(q.max_score.value_or(10), hi);
     }
+    // The rest of the evaluation: lifetime value (not for agents, who never
+    // see it), complaints, open issues, last contact, relationship length.
+    // A whole number from 0 to max, or unset; false after a bad value (problem set).
+    std::optional<Failure> problem;
+    auto count_param = [&](const char* name, std::int64_t max) -> std::optional<std::int64_t> {
+        auto v = query_param(ex, name);
+        if (!v || problem) return std::nullopt;
+        auto n = parse_id(*v);
+        if (!n || *n < 0 || *n > max)
+            problem = bad(std::string("'") + name + "' must be a whole number from 0 to " + std::to_string(max));
+        return problem ? std::nullopt : std::optional<std::int64_t>(*n);
+    };
+    const auto now = now_ms();
+    auto days_ago = [&](std::int64_t d) { return now - std::chrono::days(d); };
+    q.min_lifetime_value = count_param("min_lifetime_value", std::int64_t{1} << 52);
+    if (q.min_lifetime_value && !senior(ex))
+        return Failure{DomainError::forbidden, "'min_lifetime_value' is for supervisors and admins"};
+    if (auto v = count_param("min_complaints", 100000); v && *v > 0) q.min_complaints = v;
+    if (auto v = count_param("contacted_within_days", 36500)) q.contacted_since = days_ago(*v);
+    if (auto v = count_param("not_contacted_within_days", 36500)) q.not_contacted_since = days_ago(*v);
+    if (auto v = count_param("min_relationship_days", 36500)) q.customer_before = days_ago(*v) + std::chrono::milliseconds(1);
+    if (problem) return *problem;
+    if (auto v = query_param(ex, "open_issues")) {
+        if (*v != "0" && *v != "1" && *v != "true" && *v != "false") return bad("'open_issues' must be 1 or 0");
+        q.with_open_issues = (*v == "1" || *v == "true");
+    }
     if (auto v = query_param(ex, "include_removed")) {
         if (*v != "0" && *v != "1" && *v != "true" && *v != "false") return bad("'include_removed' must be 1 or 0");
         q.include_removed = (*v == "1" || *v == "true");
@@ -124,8 +150,11 @@ Result<CustomerQuery> customer_query(State& st, const ExchangePtr& ex, bool with
     }
     // A search names what it looks for; a full listing is the export's job.
     if (with_limit && q.terms.empty() && !q.phone && !q.email && !q.tag && !q.group && !q.tier && !q.owner && !q.kind &&
-        !q.min_score && !q.max_score)
-        return bad("give at least one of q, phone, email, tag, group, tier, owner, kind, min_score, max_score, segment");
+        !q.min_score && !q.max_score && !q.min_lifetime_value && !q.min_complaints && !q.with_open_issues &&
+        !q.contacted_since && !q.not_contacted_since && !q.customer_before)
+        return bad("give at least one of q, phone, email, tag, group, tier, owner, kind, min_score, max_score, segment, "
+                   "min_lifetime_value, min_complaints, open_issues, contacted_within_days, not_contacted_within_days, "
+                   "min_relationship_days");
     if (with_limit) {
         if (auto v = query_param(ex, "limit")) {
             auto n = parse_id(*v);

@@ -1603,7 +1603,15 @@ struct BuiltQuery {
 // trigram_ready: customer_names holds every customer (not while the
 // background fill after its migration runs); until then words of any length
 // match a word's start, as before the index existed.
-BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool oldest_first, bool trigram_ready) {
+// Filters few customers pass (rare_filters): their ids are read from the
+// filter's own index first, instead of walking every customer newest first.
+struct RareFilters {
+    bool score = false;      // few active customers have a score in [min_score, max_score]
+    bool contacted = false;  // few interactions since contacted_since
+};
+
+BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool oldest_first, bool trigram_ready,
+                                RareFilters rare = {}) {
     BuiltQuery b;
     std::string from, where = " WHERE 1 = 1";
     bool distinct = false;
@@ -1655,6 +1663,18 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
         param(q.tag ? *q.tag : *q.group);
     } else {
         from = "customers c";
+        if (rare.score && !q.include_removed) {
+            // The ids in the score range, from the score index, as a sorted
+            // list that SQLite walks in id order: no sort, and the limit
+            // stops it after as many rows as it needs.
+            where += " AND c.id IN (SELECT id FROM customers WHERE status = 'active' AND value_score >= ? "
+                     "AND value_score <= ?)";
+            param(static_cast<std::int64_t>(q.min_score.value_or(1)));
+            param(static_cast<std::int64_t>(q.max_score.value_or(10)));
+        } else if (rare.contacted && q.contacted_since) {
+            where += " AND c.id IN (SELECT customer_id FROM interactions WHERE at >= ?)";  // interactions_at
+            param(to_ms(*q.contacted_since));
+        }
     }
     if (q.email && q.phone) {
         where += " AND c.email_key = ? AND c.email_key <> ''";  // <> '': lets SQLite use the partial index customers_email_key
@@ -1698,6 +1718,29 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
     if (q.max_score) {
         where += " AND c.value_score <= ?";
         param(static_cast<std::int64_t>(*q.max_score));
+    }
+    if (q.min_lifetime_value) {
+        where += " AND c.lifetime_value >= ?";
+        param(*q.min_lifetime_value);
+    }
+    // Customers with issues are few beside all customers: a rowid IN list
+    // from the issues' own indexes is looked up id by id, not scanned for.
+    if (q.min_complaints) {
+        where += " AND c.id IN (SELECT customer_id FROM issues GROUP BY customer_id HAVING count(*) >= ?)";
+        param(*q.min_complaints);
+    }
+    if (q.with_open_issues) where += " AND c.id IN (SELECT customer_id FROM issues WHERE status = 'open')";
+    if (q.contacted_since) {
+        where += " AND EXISTS (SELECT 1 FROM interactions x WHERE x.customer_id = c.id AND x.at >= ?)";
+        param(to_ms(*q.contacted_since));
+    }
+    if (q.not_contacted_since) {
+        where += " AND NOT EXISTS (SELECT 1 FROM interactions x WHERE x.customer_id = c.id AND x.at >= ?)";
+        param(to_ms(*q.not_contacted_since));
+    }
+    if (q.customer_before) {
+        where += " AND coalesce(c.customer_since, c.created_at) < ?";
+        param(to_ms(*q.customer_before));
     }
     if (!q.include_removed) where += " AND c.status = 'active'";
     b.sql = std::string("SELECT ") + (distinct ? "DISTINCT " : "") + customer_columns + " FROM " + from + where;
@@ -1963,10 +2006,40 @@ std::int64_t SqliteStore::create_customer_audited(const Customer& cu, const std:
     return id;
 }
 
+namespace {
+
+/// Which of the query's filters at most 20,000 rows pass, by bounded counts
+/// on their indexes (at most that many entries read). A common filter is
+/// better walked newest first, stopping at the limit; a rare (or empty) one
+/// would make that walk read every customer.
+RareFilters rare_filters(Connection& c, const CustomerQuery& q) {
+    constexpr std::int64_t rare = 20000;
+    RareFilters out;
+    if (q.include_removed) return out;
+    if (q.min_score || q.max_score) {
+        static const std::string sql =
+            "SELECT count(*) FROM (SELECT 1 FROM customers WHERE status = 'active' AND value_score >= ? "
+            "AND value_score <= ? LIMIT ?)";
+        Query count(c, sql);
+        count.bind(static_cast<std::int64_t>(q.min_score.value_or(1)),
+                   static_cast<std::int64_t>(q.max_score.value_or(10)), rare + 1);
+        out.score = count.step() && count.i64(0) <= rare;
+    }
+    if (q.contacted_since && !out.score) {
+        static const std::string sql = "SELECT count(*) FROM (SELECT 1 FROM interactions WHERE at >= ? LIMIT ?)";
+        Query count(c, sql);
+        count.bind(to_ms(*q.contacted_since), rare + 1);
+        out.contacted = count.step() && count.i64(0) <= rare;
+    }
+    return out;
+}
+
+}  // namespace
+
 std::vector<Customer> SqliteStore::search_customers(const CustomerQuery& cq) {
     return impl_->read("search_customers", [&](Connection& c) {
         Transaction tx(c, "BEGIN");
-        const auto b = build_customer_query(cq, true, false, impl_->names_ready);
+        const auto b = build_customer_query(cq, true, false, impl_->names_ready, rare_filters(c, cq));
         std::vector<Customer> out;
         {
             Query q(c, b.sql);

@@ -91,6 +91,12 @@ TEST_CASE("the customer file: create, search, edit with audit, timeline, issues,
     CHECK(found("tag=vip", alice) == std::vector<std::int64_t>{id});
     CHECK(found("group=north&tier=gold", alice) == std::vector<std::int64_t>{id});
     CHECK(http(port, "GET", "/api/customers?min_score=11", "", alice).status == 400);
+    CHECK(found("min_lifetime_value=100000", sam) == std::vector<std::int64_t>{id});
+    CHECK(http(port, "GET", "/api/customers?min_lifetime_value=1", "", alice).status == 403);  // agents never see it
+    CHECK(found("not_contacted_within_days=30&tier=gold", alice) == std::vector<std::int64_t>{id});
+    auto bad_days = http(port, "GET", "/api/customers?contacted_within_days=-3", "", alice);
+    CHECK(bad_days.status == 400);
+    CHECK(bad_days.json()["message"].get<std::string>().find("contacted_within_days") != std::string::npos);
 
     // ---- the file per role: agents never see lifetime value.
     auto as_alice = http(port, "GET", path_of(id), "", alice).json();

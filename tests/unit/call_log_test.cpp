@@ -278,7 +278,8 @@ TEST_CASE("text search finds parts of words in any case and script through the i
             "ALTER TABLE calls DROP COLUMN hangup_by;"
             "DROP INDEX audit_log_customer; DROP TABLE customer_names;"
             "DROP TABLE store_meta; DROP INDEX customers_lifetime_value;"
-            "ALTER TABLE customers DROP COLUMN value_score_computed; PRAGMA user_version = 5;";
+            "ALTER TABLE customers DROP COLUMN value_score_computed; DROP INDEX interactions_at;"
+            "PRAGMA user_version = 5;";
         CHECK(sqlite3_exec(db, back_to_5, nullptr, nullptr, nullptr) == SQLITE_OK);
         sqlite3_close(db);
     }

@@ -378,6 +378,52 @@ TEST_CASE("a computed value score follows interactions, issues and orders; one s
     CHECK(h[9] == 2);
 }
 
+TEST_CASE("the evaluation filters: lifetime value, complaints, open issues, last contact, relationship length") {
+    TempDir d;
+    SqliteStore s(d.path / "r.db");
+    const auto now = now_ms();
+    auto rich = make("Rich Loyal", {"+989121110010"});
+    rich.lifetime_value = 90000;
+    rich.customer_since = now - std::chrono::days(1000);
+    const auto rich_id = s.create_customer(rich);
+    const auto angry_id = s.create_customer(make("Angry Recent", {"+989121110011"}));
+    s.create_customer(make("Quiet Nobody", {"+989121110012"}));
+    Interaction call;
+    call.customer_id = angry_id;
+    call.at = now - std::chrono::days(2);
+    s.add_interaction(call);
+    call.customer_id = rich_id;
+    call.at = now - std::chrono::days(200);
+    s.add_interaction(call);
+    Issue issue;
+    issue.customer_id = angry_id;
+    issue.title = "broken";
+    issue.opened_at = now;
+    const auto first = s.create_issue(issue);
+    s.create_issue(issue);
+    REQUIRE(s.set_issue_status(first, "resolved", now));
+
+    auto find = [&](auto set) {
+        CustomerQuery q;
+        set(q);
+        return names(s.search_customers(q));
+    };
+    using V = std::vector<std::string>;
+    CHECK(find([](CustomerQuery& q) { q.min_lifetime_value = 50000; }) == V{"Rich Loyal"});
+    CHECK(find([](CustomerQuery& q) { q.min_complaints = 2; }) == V{"Angry Recent"});
+    CHECK(find([](CustomerQuery& q) { q.min_complaints = 3; }).empty());
+    CHECK(find([](CustomerQuery& q) { q.with_open_issues = true; }) == V{"Angry Recent"});
+    CHECK(find([&](CustomerQuery& q) { q.contacted_since = now - std::chrono::days(30); }) == V{"Angry Recent"});
+    CHECK(find([&](CustomerQuery& q) { q.not_contacted_since = now - std::chrono::days(30); }) ==
+          V{"Quiet Nobody", "Rich Loyal"});
+    CHECK(find([&](CustomerQuery& q) { q.customer_before = now - std::chrono::days(730); }) == V{"Rich Loyal"});
+    // Combined with AND, and with the other filters.
+    CHECK(find([&](CustomerQuery& q) {
+              q.not_contacted_since = now - std::chrono::days(90);
+              q.min_lifetime_value = 1;
+          }) == V{"Rich Loyal"});
+}
+
 TEST_CASE("the daily recount ages computed scores and resumes where it stopped") {
     TempDir d;
     const auto file = d.path / "r.db";

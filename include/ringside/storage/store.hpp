@@ -123,6 +123,13 @@ struct CustomerQuery {
     std::optional<std::string> kind;       // "customer" | "lead"
     std::optional<int> min_score;          // value_score >= min_score
     std::optional<int> max_score;          // value_score <= max_score
+    // ---- the rest of the evaluation as filters
+    std::optional<std::int64_t> min_lifetime_value;    // lifetime_value >= this
+    std::optional<std::int64_t> min_complaints;        // issues ever opened >= this (1 or more)
+    bool with_open_issues = false;                     // at least one unresolved issue
+    std::optional<Timestamp> contacted_since;          // an interaction at or after this
+    std::optional<Timestamp> not_contacted_since;      // no interaction at or after this
+    std::optional<Timestamp> customer_before;          // relationship began before this
     bool include_removed = false;          // removed customers too (status "removed")
     std::size_t limit = 50;                // 1..500 for searches; ignored by for_each_customer
 };
