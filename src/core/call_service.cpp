@@ -675,7 +675,10 @@ struct CallService::Impl {
         note_hangup_side(a, e);
         settle_caller(a);
         storage.finish_call(r, history_of(r));
-        if (r.agent && pops_for(a)) send(*r.agent, {{"type", "call.ended"}, {"call", r}});
+        // An agent's own outbound call never pops, but its end goes to them:
+        // the console shows the finished call for its disposition and notes.
+        if (r.agent && (pops_for(a) || r.direction == Direction::outbound))
+            send(*r.agent, {{"type", "call.ended"}, {"call", r}});
     }
 
     /// Hang-up side (issue 4). The tracker's caller is the call's root: on

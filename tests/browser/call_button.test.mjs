@@ -45,8 +45,11 @@ await run("call button", a, [
     assert(rec.agent === "alice", "logged to alice: " + rec.agent);
     assert(rec.customer_id, "matched to the customer");
     assert(rec.status === "answered", "answered: " + rec.status);
-    // No pop, so no call.ended for an outbound call: the agent's Refresh brings it into today's list.
-    await page.click("#today-refresh");
+    // No pop, but the call's end reaches the agent: the card shows the
+    // finished outbound call for its disposition, and today's list has it
+    // without a Refresh.
+    await page.waitForSelector(`#card[data-call-id="${rec.id}"][data-phase="ended"]`, { timeout: 5000 });
+    await page.waitForSelector("#card select[name=disposition]", { timeout: 5000 });
     await page.waitForSelector(`#today button[data-call-id="${rec.id}"]`, { timeout: 5000 });
     assertIncludes(await page.textContent(`#today button[data-call-id="${rec.id}"]`), "Sara Ahmadi", "today's list names her");
     await page.screenshot({ path: path.join(a.artifacts, "call-button-outbound.png") });

@@ -66,9 +66,14 @@ await run("supervisor", a, [
     const row = `#live-calls tr[data-call-id="${answeredId}"]`;
     await page.waitForSelector(`${row}[data-status="ringing"]`, { timeout: 5000 });
     await page.waitForSelector('#agents li[data-agent="alice"][data-state="ringing"]');
+    // The page's timer ticks every second; on a loaded machine a tick can
+    // come late, so wait for the change rather than for a fixed time.
     const w1 = await page.textContent(`${row} td.wait`);
-    await sleep(1100);
-    assert((await page.textContent(`${row} td.wait`)) !== w1, "the wait time counts up: " + w1);
+    const counted = await page.waitForFunction(([sel, before]) => {
+      const cell = document.querySelector(sel);
+      return cell && cell.textContent !== before;
+    }, [`${row} td.wait`, w1], { timeout: 3000 }).then(() => true, () => false);
+    assert(counted, "the wait time counts up: " + w1);
     assertIncludes(await page.textContent(row), "+989121234567", "the caller's number");
     await page.screenshot({ path: path.join(a.artifacts, "supervisor-wallboard.png"), fullPage: true });
     await page.waitForSelector(`${row}[data-status="answered"]`, { timeout: 6000 });

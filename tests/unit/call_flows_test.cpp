@@ -95,7 +95,7 @@ TEST_CASE("the abandoned queue capture gets its hold time from QueueCallerAbando
     CHECK(rec->wait_seconds == 21);
 }
 
-TEST_CASE("an agent's call to an external number is outbound: matched to the customer, logged, never popped") {
+TEST_CASE("an agent's call to an external number is outbound: matched to the customer, logged, never popped, its end sent to the agent") {
     TwoAgents s;
     auto& e = s.env;
     const std::string L = "1900.1";
@@ -107,7 +107,10 @@ TEST_CASE("an agent's call to an external number is outbound: matched to the cus
     e.svc.on_pbx_event(ev(8, pbx::ChannelUpdated{chan("1900.2", L, trunk, "", CS::up)}));
     e.svc.on_pbx_event(ev(68, pbx::Hangup{"1900.2", 16, ""}));
     e.svc.on_pbx_event(ev(68, pbx::Hangup{L, 16, ""}));
-    CHECK(e.sink.sent.empty());
+    // No pop, but the end goes to the agent who called, so the console
+    // shows the finished call for its disposition and lists it today.
+    CHECK(e.sink.lines() == std::vector<std::string>{"alice call.ended"});
+    CHECK(e.sink.of_type("call.ended").at(0).msg["call"]["direction"] == "outbound");
     auto rec = e.store.find_call(CallId("main-1900.1"));
     REQUIRE(rec);
     CHECK(rec->direction == Direction::outbound);

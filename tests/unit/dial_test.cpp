@@ -259,7 +259,8 @@ TEST_CASE("the simulated Asterisk answers Originate like Asterisk and its call i
         for (auto& ev : mapper.map(te.message, plan.start + te.offset)) e.svc.on_pbx_event(ev);
     }
     CHECK(responses == 1);
-    CHECK(e.sink.sent.empty());  // outbound: no pop; the console opened the card itself
+    // Outbound: no pop (the console opened the card itself), only the end.
+    CHECK(e.sink.lines() == std::vector<std::string>{"alice call.ended"});
     auto rec = e.store.find_call(CallId("main-" + script.linkedid));
     REQUIRE(rec);
     CHECK(rec->direction == Direction::outbound);
