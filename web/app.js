@@ -48,7 +48,7 @@ const WORDS = {
     d_resolved: "Resolved", d_follow_up: "Needs follow-up", d_escalated: "Escalated", d_sale: "Sale",
     d_info_given: "Information given", d_wrong_number: "Wrong number", d_other: "Other",
     notes: "Notes", notesHint: "Card numbers are stored masked.", save: "Save", saving: "Saving…",
-    saved: "Saved: {d}", savedElsewhere: "Already saved in another tab: {d}", change: "Change",
+    saved: "Saved: {d}", savedElsewhere: "Already saved in another tab or on another device: {d}", change: "Change",
     couldNotSave: "Could not save: {m}", failed: "Something went wrong: {m}",
     s_ringing: "ringing", s_answered: "answered", s_missed: "missed", s_abandoned: "abandoned", s_busy: "busy",
     s_failed: "failed", duration: "Talk {t}", wait: "Wait {t}", started: "Started {t}",
@@ -91,7 +91,7 @@ const WORDS = {
     d_resolved: "حل شد", d_follow_up: "نیاز به پیگیری", d_escalated: "ارجاع شد", d_sale: "فروش",
     d_info_given: "اطلاعات داده شد", d_wrong_number: "شمارهٔ اشتباه", d_other: "دیگر",
     notes: "یادداشت", notesHint: "شمارهٔ کارت‌ها پوشیده ذخیره می‌شوند.", save: "ذخیره", saving: "در حال ذخیره…",
-    saved: "ذخیره شد: {d}", savedElsewhere: "در زبانهٔ دیگری ذخیره شده: {d}", change: "تغییر",
+    saved: "ذخیره شد: {d}", savedElsewhere: "در زبانه یا دستگاه دیگری ذخیره شده: {d}", change: "تغییر",
     couldNotSave: "ذخیره نشد: {m}", failed: "خطا: {m}",
     s_ringing: "در حال زنگ", s_answered: "پاسخ‌داده", s_missed: "بی‌پاسخ", s_abandoned: "رهاشده", s_busy: "اشغال",
     s_failed: "ناموفق", duration: "مکالمه {t}", wait: "انتظار {t}", started: "شروع {t}",
@@ -703,7 +703,14 @@ async function saveDisposition(e, card) {
   // it: two open consoles never log the same call twice.
   const run = async () => {
     if (!card.editing && savedMap()[card.id]) { card.savedElsewhere = true; return; }
-    const res = await api("POST", `/api/calls/${encodeURIComponent(card.id)}/disposition`, { disposition, notes });
+    // What this card last saw: another device's save since then is a 409
+    // from the server (tabs of this browser already know through the lock).
+    const previous = ((card.record || card.call || {}).disposition) || "";
+    const res = await api("POST", `/api/calls/${encodeURIComponent(card.id)}/disposition`, { disposition, notes, previous });
+    if (res.status === 409) {
+      const cur = await api("GET", `/api/calls/${encodeURIComponent(card.id)}`);
+      if (cur.ok) { card.record = cur.data.call; card.savedElsewhere = true; card.editing = false; return; }
+    }
     if (!res.ok) { card.message = t("couldNotSave", { m: errText(res) }); return; }
     card.record = res.data.call;
     card.editing = false;

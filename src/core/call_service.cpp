@@ -782,7 +782,7 @@ void CallService::close_orphans(const PbxId& pbx, Timestamp now) {
 }
 
 Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id, const std::string& disposition,
-                                                const std::string& notes) {
+                                                const std::string& notes, const std::optional<std::string>& previous) {
     Impl& m = *impl_;
     if (disposition.empty())
         return Failure{DomainError::invalid_argument, "field 'disposition' must be a non-empty string"};
@@ -801,6 +801,11 @@ Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id
     if (!took_it && !role_at_least(by.role, Role::supervisor))
         return Failure{DomainError::forbidden, "only the agent who took the call or a supervisor may set its disposition"};
 
+    // Dispositions are set on the engine strand, one at a time: the check
+    // and the write below see no other save in between.
+    if (previous && *previous != rec->disposition)
+        return Failure{DomainError::conflict, "the call's disposition was saved meanwhile (now '" + rec->disposition +
+                                                  "'); reload the call before changing it"};
     std::string masked = mask_card_numbers(notes);
     if (!m.storage.set_disposition(id, disposition, masked)) return Failure{DomainError::not_found, "no such call"};
     rec->disposition = disposition;

@@ -277,19 +277,23 @@ void add_routes(State& st) {
         });
     }));
 
-    // POST /api/calls/{id}/disposition {"disposition","notes"} -> 200 {"call":record}.
+    // POST /api/calls/{id}/disposition {"disposition","notes","previous"?} -> 200 {"call":record}.
     // The agent on the call or a supervisor; CallService decides, on the engine strand.
+    // "previous" (the disposition the client last saw, "" for none) makes a
+    // save from a second device that missed the first one a 409, not an overwrite.
     r.add(verb::post, "/api/calls/{id}/disposition", user(Role::agent, [&st](const ExchangePtr& ex) {
         auto body = json_body(ex);
         if (!body) return;
-        Fields f(*body, {"disposition", "notes"});
+        Fields f(*body, {"disposition", "notes", "previous"});
         auto disposition = f.text("disposition", true, 100);
         auto notes = f.text("notes", false, 4000);
+        std::optional<std::string> previous;
+        if (body->contains("previous")) previous = f.text("previous", false, 100);
         if (f.error()) return reply_invalid(ex, *f.error());
         net::post(st.engine, [&st, ex, id = CallId(ex->params[0]), disposition = std::move(disposition),
-                              notes = std::move(notes)] {
+                              notes = std::move(notes), previous = std::move(previous)] {
             guarded(ex, "/api/calls/{id}/disposition", [&] {
-                auto result = st.calls.set_disposition(*ex->user, id, disposition, notes);
+                auto result = st.calls.set_disposition(*ex->user, id, disposition, notes, previous);
                 if (!result) return reply_failure(ex, result.failure());
                 reply(ex, http::status::ok, {{"call", result.value()}});
             });

@@ -150,6 +150,17 @@ TEST_CASE("an agent saves a disposition and notes with a card number, stored mas
     auto notes = (*rec)["notes"].get<std::string>();
     CHECK(notes.find("4111 1111 1111 1111") == std::string::npos);
     CHECK(notes.find("1111") != std::string::npos);
+
+    // A second device that never saw that save: 409 naming what is there, nothing overwritten.
+    auto late = http(s.site.port, "POST", "/api/calls/" + id + "/disposition",
+                     json{{"disposition", "callback"}, {"notes", ""}, {"previous", ""}}.dump(), s.alice_token);
+    CHECK(late.status == 409);
+    CHECK(late.json()["message"].get<std::string>().find("resolved") != std::string::npos);
+    auto changed = http(s.site.port, "POST", "/api/calls/" + id + "/disposition",
+                        json{{"disposition", "callback"}, {"notes", "n"}, {"previous", "resolved"}}.dump(),
+                        s.alice_token);
+    CHECK(changed.status == 200);
+    CHECK(changed.json()["call"]["disposition"] == "callback");
 }
 
 TEST_CASE("the call log exports as CSV with the same rows as /api/calls") {

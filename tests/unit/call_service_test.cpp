@@ -343,6 +343,17 @@ TEST_CASE("a disposition is for the agent who took the call or a supervisor; not
         for (int i = 0; i < 64; ++i) fa += "\xd8\xa8";
         CHECK(e.svc.set_disposition(bob, id1, fa, ""));
     }
+    SUBCASE("a save from a device that missed another's is a conflict, not an overwrite") {
+        REQUIRE(e.svc.set_disposition(bob, id1, "refund", "first device", std::string()));
+        auto late = e.svc.set_disposition(bob, id1, "callback", "second device", std::string());
+        REQUIRE(!late);
+        CHECK(late.failure().code == DomainError::conflict);
+        CHECK(late.failure().message.find("refund") != std::string::npos);
+        CHECK(e.store.find_call(id1)->disposition == "refund");
+        // Seen the first save: a change goes through.
+        CHECK(e.svc.set_disposition(bob, id1, "callback", "changed", std::string("refund")));
+        CHECK(e.store.find_call(id1)->disposition == "callback");
+    }
 }
 
 TEST_CASE("the pop message shapes follow the contract") {

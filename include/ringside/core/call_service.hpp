@@ -78,8 +78,12 @@ public:
 
     /// POST /api/calls/{id}/disposition: the agent who took the call, or a
     /// supervisor/admin. Notes have card numbers masked before they are stored.
+    /// `previous`, when given, is the disposition the writer last saw ("" for
+    /// none): a call whose disposition is something else by now (another
+    /// device saved it meanwhile) is a conflict, and nothing is overwritten.
     Result<CallRecord> set_disposition(const User& by, const CallId& id, const std::string& disposition,
-                                       const std::string& notes);
+                                       const std::string& notes,
+                                       const std::optional<std::string>& previous = std::nullopt);
 
     CallServiceStats stats() const;
 
