@@ -189,6 +189,7 @@ private:
             return send(error_reply(req, http::status::not_found, "not_found", "no WebSocket endpoint at this path"));
         }
         std::optional<User> user;
+        const auto mark = st_->hub.disconnect_mark();  // before the check: see on_accept
         try {
             user = authenticate(*st_, req, true, nullptr);
         } catch (const std::exception& e) {
@@ -203,7 +204,7 @@ private:
             return send(std::move(r));
         }
         st_->metrics.http_request(route_, 101);
-        run_websocket(st_, stream_.release_socket(), std::move(req), std::move(*user));
+        run_websocket(st_, stream_.release_socket(), std::move(req), std::move(*user), mark);
     }
 
     void handle(Request req) {

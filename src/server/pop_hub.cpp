@@ -140,13 +140,21 @@ std::size_t PopHub::disconnect(const AgentId& user, const char* reason) {
     std::vector<std::shared_ptr<PopSubscriber>> open;
     {
         std::lock_guard lock(mutex_);
-        auto it = users_.find(user);
-        if (it == users_.end()) return 0;
-        for (const auto& s : it->second.subs)
+        auto& u = user_locked(user);
+        u.disconnected_at = ++disconnects_;
+        u.disconnect_reason = reason;
+        for (const auto& s : u.subs)
             if (auto p = s.ptr.lock()) open.push_back(std::move(p));
     }
     for (auto& p : open) p->end(reason);
     return open.size();
+}
+
+const char* PopHub::disconnected_since(const AgentId& user, std::uint64_t mark) const {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user);
+    if (it == users_.end() || it->second.disconnected_at <= mark) return nullptr;
+    return it->second.disconnect_reason;
 }
 
 PopHubStats PopHub::stats() const {

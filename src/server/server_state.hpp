@@ -164,6 +164,7 @@ void add_admin_routes(State& st);
 bool try_webhook(State& st, const ExchangePtr& ex);
 
 /// Takes over an upgraded connection (websocket_session.cpp).
-void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user);
+/// `mark`: the hub's disconnect_mark() taken before the user was authenticated.
+void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark);
 
 }  // namespace ringside::server::detail

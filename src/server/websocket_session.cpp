@@ -33,9 +33,9 @@ class WebSocketSession final : public PopSubscriber,
                                public Closeable,
                                public std::enable_shared_from_this<WebSocketSession> {
 public:
-    WebSocketSession(tcp::socket&& socket, std::shared_ptr<State> st, User user)
+    WebSocketSession(tcp::socket&& socket, std::shared_ptr<State> st, User user, std::uint64_t auth_mark)
         : ws_(std::move(socket)), close_timer_(ws_.get_executor()), hold_timer_(ws_.get_executor()), st_(std::move(st)),
-          user_(std::move(user)) {}
+          user_(std::move(user)), auth_mark_(auth_mark) {}
 
     ~WebSocketSession() override {
         if (subscribed_) st_->hub.unsubscribe(user_.username, this);
@@ -87,6 +87,10 @@ private:
         subscribed_at_ = st_->hub.subscribe(user_.username, this, weak_from_this());
         last_seq_ = sent_low_ = subscribed_at_;
         subscribed_ = true;
+        // Disabled (or role changed, password reset) after this session was
+        // checked and before it subscribed: that disconnect missed it.
+        if (const char* why = st_->hub.disconnected_since(user_.username, auth_mark_))
+            return begin_close(websocket::close_code::policy_error, why);
         // Supervisors and admins get the live wallboard (board.*); agents never.
         if (role_at_least(user_.role, Role::supervisor)) {
             st_->hub.join(PopSink::Audience::supervisors, user_.username);
@@ -279,6 +283,7 @@ private:
     std::deque<std::shared_ptr<const std::string>> queue_;
     std::deque<std::shared_ptr<const std::string>> held_live_;   // live messages during the resume window
     websocket::close_reason close_reason_;
+    std::uint64_t auth_mark_ = 0;       // the hub's disconnect mark before the user was authenticated
     std::uint64_t subscribed_at_ = 0;   // the user's latest seq when this connection subscribed
     std::uint64_t last_seq_ = 0;   // highest seq this connection has queued (or held)
     std::uint64_t sent_low_ = 0;   // everything in (sent_low_, last_seq_] has been queued
@@ -293,8 +298,8 @@ private:
 
 }  // namespace
 
-void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user) {
-    auto session = std::make_shared<WebSocketSession>(std::move(socket), st, std::move(user));
+void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark) {
+    auto session = std::make_shared<WebSocketSession>(std::move(socket), st, std::move(user), mark);
     st->track(session);
     session->run(std::move(req));
 }

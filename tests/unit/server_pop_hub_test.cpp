@@ -212,6 +212,16 @@ TEST_CASE("disconnect asks every open session of that user, and only that user, 
     CHECK(hub.disconnect(AgentId("nobody"), "x") == 0);
 }
 
+TEST_CASE("a session checked before a disconnect and subscribed after it learns of it from the mark") {
+    PopHub hub;
+    const auto before = hub.disconnect_mark();
+    CHECK(hub.disconnected_since(AgentId("dana"), before) == nullptr);
+    hub.disconnect(AgentId("dana"), "your account was disabled");  // no session subscribed yet
+    CHECK(std::string(hub.disconnected_since(AgentId("dana"), before)) == "your account was disabled");
+    CHECK(hub.disconnected_since(AgentId("eve"), before) == nullptr);  // another user
+    CHECK(hub.disconnected_since(AgentId("dana"), hub.disconnect_mark()) == nullptr);  // checked after: fine
+}
+
 TEST_CASE("board broadcasts are delivered live but never held for resume, so they cannot push pops out") {
     PopHubOptions o;
     o.max_held_per_user = 10;

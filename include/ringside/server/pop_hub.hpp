@@ -104,6 +104,12 @@ public:
     /// Asks every open session of `user` to close (end()); returns how many.
     /// `reason` must be a string literal: sessions keep the pointer.
     std::size_t disconnect(const AgentId& user, const char* reason);
+    /// A mark to take before authenticating a new session: a disconnect of
+    /// its user after the mark (the user disabled between the session check
+    /// and the subscription) is then seen by disconnected_since.
+    std::uint64_t disconnect_mark() const noexcept { return disconnects_.load(); }
+    /// The reason of the user's latest disconnect if it came after `mark`, else nullptr.
+    const char* disconnected_since(const AgentId& user, std::uint64_t mark) const;
     void note_dropped(std::uint64_t n) noexcept { dropped_.fetch_add(n, std::memory_order_relaxed); }
     PopHubStats stats() const;
 
@@ -121,6 +127,8 @@ private:
         std::uint64_t next_seq = 1;
         std::deque<Held> held;
         std::vector<Sub> subs;
+        std::uint64_t disconnected_at = 0;       // disconnects_ at the user's latest disconnect
+        const char* disconnect_reason = nullptr;
     };
     void prune_locked(UserState& u, std::chrono::steady_clock::time_point now) const;
     /// send() with hold: kept for resume or not (broadcasts).
@@ -137,6 +145,7 @@ private:
     std::atomic<std::uint64_t> deliveries_{0};
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<std::uint64_t> resumes_{0};
+    std::atomic<std::uint64_t> disconnects_{0};
 };
 
 }  // namespace ringside::server
