@@ -3,7 +3,6 @@
 // the audit log, newest first, paged. English and Persian like the console.
 "use strict";
 
-const LANG_KEY = "ringside.lang";  // shared with the agent console
 const POLL_MS = 2000;
 
 const WORDS = {
@@ -55,13 +54,6 @@ const WORDS = {
   },
 };
 
-let lang = localStorage.getItem(LANG_KEY) || ((navigator.language || "").startsWith("fa") ? "fa" : "en");
-function t(key, vars) {
-  let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
-  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
-  return s;
-}
-function locale() { return lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB"; }
 function num(n) { return new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(n); }
 function when(iso) {
   if (!iso) return t("never");

@@ -6,7 +6,6 @@
 "use strict";
 
 const SEQ_KEY = "ringside.lastSeq";        // sessionStorage: per tab, survives reload
-const LANG_KEY = "ringside.lang";          // localStorage
 const SOUND_KEY = "ringside.sound";        // localStorage
 const SAVED_KEY = "ringside.saved.";       // localStorage + user: call id -> disposition, shared by tabs
 
@@ -102,14 +101,6 @@ const WORDS = {
 };
 const DISPOSITIONS = ["resolved", "follow_up", "escalated", "sale", "info_given", "wrong_number", "other"];
 
-let lang = localStorage.getItem(LANG_KEY) || ((navigator.language || "").startsWith("fa") ? "fa" : "en");
-
-function t(key, vars) {
-  let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
-  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
-  return s;
-}
-function locale() { return lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB"; }
 function num(n) { return new Intl.NumberFormat(locale()).format(n); }
 
 /// Date and time in the user's calendar (Solar Hijri for Persian).

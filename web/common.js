@@ -1,5 +1,5 @@
-// Helpers every page of the console shares: element lookup, the JSON API call
-// and the small element builder. Loaded before each page's own script.
+// Helpers every page of the console shares: element lookup, the JSON API call,
+// the small element builder and the language. Loaded before each page's own script.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -36,3 +36,15 @@ function h(tag, attrs, ...kids) {
   for (const k of kids.flat()) if (k !== null && k !== undefined && k !== false) e.append(k);
   return e;
 }
+
+// The page's language, one setting for the console, admin and supervisor
+// pages. Each page has its own WORDS table ({en: {...}, fa: {...}}), which t()
+// reads: English when a key has no translation, the key itself when neither has it.
+const LANG_KEY = "ringside.lang";  // localStorage
+let lang = localStorage.getItem(LANG_KEY) || ((navigator.language || "").startsWith("fa") ? "fa" : "en");
+function t(key, vars) {
+  let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
+  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}
+function locale() { return lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB"; }

@@ -6,8 +6,6 @@
 // $() and api() come from common.js, loaded first.
 "use strict";
 
-const LANG_KEY = "ringside.lang";          // shared with the agent console
-
 const WORDS = {
   en: {
     wallboard: "Wallboard", callLog: "Call log", reports: "Reports", language: "Language", console: "Agent console",
@@ -67,13 +65,6 @@ const WORDS = {
   },
 };
 
-let lang = localStorage.getItem(LANG_KEY) || ((navigator.language || "").startsWith("fa") ? "fa" : "en");
-function t(key, vars) {
-  let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.en[key] || key;
-  if (vars) for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(String(v));
-  return s;
-}
-function locale() { return lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB"; }
 function num(n, opts) { return new Intl.NumberFormat(locale(), opts).format(n); }
 function fmtDateTime(iso, opts = { dateStyle: "medium", timeStyle: "medium" }) {
   const d = new Date(iso);
