@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <variant>
 #include <atomic>
 #include <condition_variable>
@@ -686,6 +687,10 @@ struct SqliteStore::Impl {
     /// Inside a write: the recount starts over from the first customer
     /// (an unfinished one restarts, since the quartiles changed under it).
     void start_recount(Connection& c) { set_meta(c, "value_sweep_from", 0); }
+    std::int64_t last_customer_id(Connection& c) {
+        Query q(c, "SELECT coalesce(max(id), 0) FROM customers");
+        return q.step() ? q.i64(0) : 0;
+    }
     /// One batch of the trigram fill; false when the index is complete.
     bool fill_names_batch();
     /// One batch of the daily recount of computed scores; false when none is due.
@@ -725,11 +730,10 @@ struct SqliteStore::Impl {
     /// get theirs: folding is C++ (ICU), not SQL, so a migration cannot.
     void backfill_search_terms();
 
-    /// Inside the caller's transaction; the customer's computed score follows.
+    /// Inside the caller's transaction. The caller rescores the customer
+    /// (once per customer when it writes many interactions).
     std::int64_t upsert_interaction(Connection& c, const Interaction& i, const std::string& notes) {
-        std::int64_t id = 0;
-        {
-            static const std::string sql =
+        static const std::string sql =
                 "INSERT INTO interactions (customer_id, at, channel, direction, summary, agent, call_id, status, "
                 "disposition, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (call_id) WHERE call_id IS NOT NULL DO UPDATE SET "
@@ -740,14 +744,11 @@ struct SqliteStore::Impl {
                 "ELSE interactions.disposition END, "
                 "notes = CASE WHEN excluded.notes <> '' THEN excluded.notes ELSE interactions.notes END "
                 "RETURNING id";
-            Query q(c, sql);
-            q.bind(i.customer_id, i.at, i.channel, i.direction, mask_card_numbers(i.summary), i.agent, i.call_id,
-                   i.status, i.disposition, mask_card_numbers(notes));
-            if (!q.step()) throw StorageError("storage: interaction upsert returned no row on " + path);
-            id = q.i64(0);
-        }
-        rescore(c, i.customer_id, now_ms());
-        return id;
+        Query q(c, sql);
+        q.bind(i.customer_id, i.at, i.channel, i.direction, mask_card_numbers(i.summary), i.agent, i.call_id, i.status,
+               i.disposition, mask_card_numbers(notes));
+        if (!q.step()) throw StorageError("storage: interaction upsert returned no row on " + path);
+        return q.i64(0);
     }
 
     void upsert_call(Connection& c, const CallRecord& r) {
@@ -934,13 +935,10 @@ SqliteStore::SqliteStore(const std::filesystem::path& file) : impl_(std::make_un
         {
             Impl::ReadLease lease(*impl_);
             impl_->refresh_histogram(*lease);
-        }
-        impl_->checkpointer = std::thread([impl = impl_.get()] { impl->run_checkpoints(); });
-        {
-            Impl::ReadLease lease(*impl_);
             impl_->names_ready = !impl_->meta(*lease, "customer_names_fill_from");
             impl_->refresh_lifetime_quartiles(*lease);
         }
+        impl_->checkpointer = std::thread([impl = impl_.get()] { impl->run_checkpoints(); });
         impl_->upkeep = std::thread([impl = impl_.get()] { impl->run_upkeep(); });
     } catch (const StorageError&) {
         throw;
@@ -1229,6 +1227,7 @@ std::int64_t SqliteStore::add_interaction(const Interaction& i) {
     return impl_->write("add_interaction", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
         const auto id = impl_->upsert_interaction(c, i, "");
+        impl_->rescore(c, i.customer_id, now_ms());
         tx.commit();
         return id;
     });
@@ -1274,6 +1273,7 @@ void finish_call_in(Impl& impl, Connection& c, const CallRecord& r, const std::o
         }
     }
     impl.upsert_interaction(c, h, notes);
+    impl.rescore(c, h.customer_id, now_ms());
 }
 
 }  // namespace
@@ -1605,7 +1605,7 @@ struct BuiltQuery {
 // match a word's start, as before the index existed.
 // Filters few customers pass (rare_filters): their ids are read from the
 // filter's own index first, instead of walking every customer newest first.
-struct RareFilters {
+struct RareFilters {  // never set for a query that includes removed customers
     bool score = false;      // few active customers have a score in [min_score, max_score]
     bool contacted = false;  // few interactions since contacted_since
 };
@@ -1663,7 +1663,7 @@ BuiltQuery build_customer_query(const CustomerQuery& q, bool with_limit, bool ol
         param(q.tag ? *q.tag : *q.group);
     } else {
         from = "customers c";
-        if (rare.score && !q.include_removed) {
+        if (rare.score) {
             // The ids in the score range, from the score index, as a sorted
             // list that SQLite walks in id order: no sort, and the limit
             // stops it after as many rows as it needs.
@@ -1843,11 +1843,7 @@ bool SqliteStore::Impl::fill_names_batch() {
                  "GROUP BY customer_id")
             .bind(*from, *from + batch)
             .exec();
-        std::int64_t last = 0;
-        {
-            Query q(c, "SELECT coalesce(max(id), 0) FROM customers");
-            if (q.step()) last = q.i64(0);
-        }
+        const auto last = last_customer_id(c);
         const bool done = *from + batch > last;
         set_meta(c, "customer_names_fill_from", done ? std::nullopt : std::optional<std::int64_t>(*from + batch));
         tx.commit();
@@ -1877,11 +1873,7 @@ bool SqliteStore::Impl::sweep_scores_batch(Timestamp now) {
             while (q.step()) ids.push_back(q.i64(0));
         }
         for (const auto id : ids) rescore(c, id, now);
-        std::int64_t last = 0;
-        {
-            Query q(c, "SELECT coalesce(max(id), 0) FROM customers");
-            if (q.step()) last = q.i64(0);
-        }
+        const auto last = last_customer_id(c);
         const bool done = *from + batch >= last;
         set_meta(c, "value_sweep_from", done ? std::nullopt : std::optional<std::int64_t>(*from + batch));
         if (done) set_meta(c, "value_sweep_at", to_ms(now));
@@ -1892,16 +1884,18 @@ bool SqliteStore::Impl::sweep_scores_batch(Timestamp now) {
 
 // The upkeep thread: first the trigram fill left by a migration, then the
 // daily recount of computed scores (recency ages without any write), then
-// an hourly look at whether the next recount is due. Each batch is its own
-// short write; a pause between batches lets calls and edits in. Failures
-// are retried at the next round: the work is idempotent and resumable.
+// a look every 10 minutes (or when asked) at whether a recount is due. Each
+// batch is its own short write; a pause between batches lets calls and edits
+// in. Failures are retried at the next round: the work is idempotent and
+// resumable.
 void SqliteStore::Impl::run_upkeep() {
-    // false when the store is closing; a wake_upkeep ends the wait early.
-    auto pause = [&](std::chrono::milliseconds d) {
+    // Waits up to d, less when work is asked for (wake_upkeep). nullopt when
+    // the store is closing, else whether work was asked for.
+    auto pause = [&](auto d) -> std::optional<bool> {
         std::unique_lock lk(checkpoint_mutex);
         checkpoint_cv.wait_for(lk, d, [&] { return stopping || upkeep_wanted; });
-        upkeep_wanted = false;
-        return !stopping;
+        if (stopping) return std::nullopt;
+        return std::exchange(upkeep_wanted, false);
     };
     auto settle = [&] {
         std::lock_guard lk(upkeep_mutex);
@@ -1925,11 +1919,9 @@ void SqliteStore::Impl::run_upkeep() {
         // Asked for work (an import's batches ask one after another): start
         // once the asking has paused for a moment, not between batches.
         for (;;) {
-            std::unique_lock lk(checkpoint_mutex);
-            checkpoint_cv.wait_for(lk, std::chrono::seconds(2), [&] { return stopping || upkeep_wanted; });
-            if (stopping) return;
-            if (!upkeep_wanted) break;
-            upkeep_wanted = false;
+            const auto asked = pause(std::chrono::seconds(2));
+            if (!asked) return;
+            if (!*asked) break;
         }
         try {
             ReadLease lease(*this);
@@ -1984,8 +1976,7 @@ bool SqliteStore::update_customer(const Customer& after, const std::string& acto
             if (q.step() && q.str(1) == "active") after_score = q.opt_i64(0);
         }
         tx.commit();
-        impl_->pending_moves.clear();  // one move for the whole edit:
-        impl_->hist_adjust(before_score, after_score);
+        impl_->pending_moves = {{before_score, after_score}};  // the whole edit's move, rescore's included
         return true;
     });
 }
@@ -2195,7 +2186,13 @@ void SqliteStore::add_interactions(const std::vector<Interaction>& batch) {
     if (batch.empty()) return;
     impl_->write("add_interactions", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        for (const auto& i : batch) impl_->upsert_interaction(c, i, "");
+        std::set<std::int64_t> customers;
+        for (const auto& i : batch) {
+            impl_->upsert_interaction(c, i, "");
+            customers.insert(i.customer_id);
+        }
+        const auto now = now_ms();
+        for (const auto id : customers) impl_->rescore(c, id, now);
         tx.commit();
     });
 }
