@@ -94,16 +94,27 @@ Result<CustomerQuery> customer_query(State& st, const ExchangePtr& ex, bool with
         if (*v != "customer" && *v != "lead") return bad("'kind' must be customer or lead");
         q.kind = *v;
     }
-    auto score = [&](const char* name, std::optional<int>& out) -> std::optional<Failure> {
-        if (auto v = query_param(ex, name)) {
-            auto n = parse_id(*v);
-            if (!n || *n < 1 || *n > 10) return bad(std::string("'") + name + "' must be a whole number from 1 to 10");
-            out = static_cast<int>(*n);
-        }
-        return std::nullopt;
+    // A whole number from lo to hi, or a 1/0 flag; unset when absent. A bad
+    // value sets `problem` (the first one is reported) and reads as unset.
+    std::optional<Failure> problem;
+    auto number = [&](const char* name, std::int64_t lo, std::int64_t hi) -> std::optional<std::int64_t> {
+        auto v = query_param(ex, name);
+        if (!v || problem) return std::nullopt;
+        auto n = parse_id(*v);
+        if (!n || *n < lo || *n > hi)
+            problem = bad(std::string("'") + name + "' must be a whole number from " + std::to_string(lo) + " to " +
+                          std::to_string(hi));
+        return problem ? std::nullopt : std::optional<std::int64_t>(*n);
     };
-    if (auto f = score("min_score", q.min_score)) return *f;
-    if (auto f = score("max_score", q.max_score)) return *f;
+    auto flag = [&](const char* name) -> std::optional<bool> {
+        auto v = query_param(ex, name);
+        if (!v || problem) return std::nullopt;
+        if (*v != "0" && *v != "1" && *v != "true" && *v != "false") problem = bad(std::string("'") + name + "' must be 1 or 0");
+        return problem ? std::nullopt : std::optional<bool>(*v == "1" || *v == "true");
+    };
+    if (auto v = number("min_score", 1, 10)) q.min_score = static_cast<int>(*v);
+    if (auto v = number("max_score", 1, 10)) q.max_score = static_cast<int>(*v);
+    if (problem) return *problem;
     if (auto v = query_param(ex, "segment")) {
         auto n = parse_id(*v);
         if (!n || *n < 1 || *n > 4) return bad("'segment' must be a quartile from 1 (bottom) to 4 (top)");
@@ -118,36 +129,20 @@ Result<CustomerQuery> customer_query(State& st, const ExchangePtr& ex, bool with
     }
     // The rest of the evaluation: lifetime value (not for agents, who never
     // see it), complaints, open issues, last contact, relationship length.
-    // A whole number from 0 to max, or unset; false after a bad value (problem set).
-    std::optional<Failure> problem;
-    auto count_param = [&](const char* name, std::int64_t max) -> std::optional<std::int64_t> {
-        auto v = query_param(ex, name);
-        if (!v || problem) return std::nullopt;
-        auto n = parse_id(*v);
-        if (!n || *n < 0 || *n > max)
-            problem = bad(std::string("'") + name + "' must be a whole number from 0 to " + std::to_string(max));
-        return problem ? std::nullopt : std::optional<std::int64_t>(*n);
-    };
     const auto now = now_ms();
     auto days_ago = [&](std::int64_t d) { return now - std::chrono::days(d); };
-    q.min_lifetime_value = count_param("min_lifetime_value", std::int64_t{1} << 52);
+    q.min_lifetime_value = number("min_lifetime_value", 0, std::int64_t{1} << 52);
     if (q.min_lifetime_value && !senior(ex))
         return Failure{DomainError::forbidden, "'min_lifetime_value' is for supervisors and admins"};
-    if (auto v = count_param("min_complaints", 100000); v && *v > 0) q.min_complaints = v;
-    if (auto v = count_param("contacted_within_days", 36500)) q.contacted_since = days_ago(*v);
-    if (auto v = count_param("not_contacted_within_days", 36500)) q.not_contacted_since = days_ago(*v);
-    if (auto v = count_param("min_relationship_days", 36500)) q.customer_before = days_ago(*v) + std::chrono::milliseconds(1);
+    if (auto v = number("min_complaints", 0, 100000); v && *v > 0) q.min_complaints = v;
+    if (auto v = number("contacted_within_days", 0, 36500)) q.contacted_since = days_ago(*v);
+    if (auto v = number("not_contacted_within_days", 0, 36500)) q.not_contacted_since = days_ago(*v);
+    if (auto v = number("min_relationship_days", 0, 36500)) q.customer_before = days_ago(*v) + std::chrono::milliseconds(1);
+    if (auto v = flag("open_issues")) q.with_open_issues = *v;
+    if (auto v = flag("include_removed")) q.include_removed = *v;
     if (problem) return *problem;
-    if (auto v = query_param(ex, "open_issues")) {
-        if (*v != "0" && *v != "1" && *v != "true" && *v != "false") return bad("'open_issues' must be 1 or 0");
-        q.with_open_issues = (*v == "1" || *v == "true");
-    }
-    if (auto v = query_param(ex, "include_removed")) {
-        if (*v != "0" && *v != "1" && *v != "true" && *v != "false") return bad("'include_removed' must be 1 or 0");
-        q.include_removed = (*v == "1" || *v == "true");
-        if (q.include_removed && !senior(ex))
-            return Failure{DomainError::forbidden, "removed customers are for supervisors and admins"};
-    }
+    if (q.include_removed && !senior(ex))
+        return Failure{DomainError::forbidden, "removed customers are for supervisors and admins"};
     // A search names what it looks for; a full listing is the export's job.
     if (with_limit && q.terms.empty() && !q.phone && !q.email && !q.tag && !q.group && !q.tier && !q.owner && !q.kind &&
         !q.min_score && !q.max_score && !q.min_lifetime_value && !q.min_complaints && !q.with_open_issues &&
@@ -155,13 +150,9 @@ Result<CustomerQuery> customer_query(State& st, const ExchangePtr& ex, bool with
         return bad("give at least one of q, phone, email, tag, group, tier, owner, kind, min_score, max_score, segment, "
                    "min_lifetime_value, min_complaints, open_issues, contacted_within_days, not_contacted_within_days, "
                    "min_relationship_days");
-    if (with_limit) {
-        if (auto v = query_param(ex, "limit")) {
-            auto n = parse_id(*v);
-            if (!n || *n < 1 || *n > 500) return bad("'limit' must be a whole number from 1 to 500");
-            q.limit = static_cast<std::size_t>(*n);
-        }
-    }
+    if (with_limit)
+        if (auto v = number("limit", 1, 500)) q.limit = static_cast<std::size_t>(*v);
+    if (problem) return *problem;
     return q;
 }
 
