@@ -261,3 +261,24 @@ TEST_CASE("a too-long line before the last one is refused whatever the split (fu
     for (std::size_t i = 0; i < bytes.size(); i += 19) split.put(std::string_view(bytes).substr(i, 19));
     CHECK(split.failed());
 }
+
+TEST_CASE("a line of exactly the limit is accepted when its CR and LF arrive apart (fuzzer regression)") {
+    ParserLimits l;
+    l.max_line = 64;
+    const std::string start = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n"
+                              "From: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: k\r\nCSeq: 1 OPTIONS\r\n";
+    const std::string line = "Subject: " + std::string(64 - 9, 's');  // 64 bytes
+    StreamParser p(l);
+    p.put(start + line + "\r");
+    CHECK_FALSE(p.failed());
+    p.put("\nContent-Length: 0\r\n\r\n");
+    CHECK_FALSE(p.failed());
+    auto item = p.next();
+    REQUIRE(item);
+    REQUIRE(std::holds_alternative<Message>(*item));
+    CHECK(std::get<Message>(*item).headers.size() == 7);
+    // One byte more is still too long, wherever the split falls.
+    StreamParser longer(l);
+    longer.put(start + line + "s\r");
+    CHECK(longer.failed());
+}

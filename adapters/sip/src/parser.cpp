@@ -218,6 +218,9 @@ void StreamParser::parse_available() {
                 }
                 auto eol = buf_.find("\r\n", line_start_);
                 std::size_t line = (eol == std::string::npos ? buf_.size() : eol) - line_start_;
+                // A CR at the very end may be the first half of the line's CRLF:
+                // not part of the line, as it is not once its LF arrives.
+                if (eol == std::string::npos && line > 0 && buf_.back() == '\r') --line;
                 if (line > limits_.max_line)
                     return fail(ParseError::line_too_long, "a line is longer than " + std::to_string(limits_.max_line) + " bytes");
                 return;
