@@ -1,7 +1,7 @@
 // Ringside agent console: sign in, hold a WebSocket to /ws, pop the caller's
 // card before the agent answers, follow the call, log its outcome. Plain DOM,
 // no build step, no framework. Every text from the server goes in through
-// textContent, never as HTML. Fields beyond CONTRACT.md are read defensively:
+// textContent, never as HTML. Fields beyond the basic pop are read defensively:
 // the server may add some (repeat callers, match details) and not others.
 "use strict";
 

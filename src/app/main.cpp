@@ -1,4 +1,4 @@
-// ringside: one binary, the commands of CONTRACT.md "Command line".
+// ringside: one binary, the commands of docs/interface.md "Command line".
 // Exit 0 on success; otherwise a one-line reason on stderr and non-zero.
 #include <iostream>
 #include <map>

@@ -1,4 +1,4 @@
-// Every HTTP endpoint of CONTRACT.md: one table, the endpoint written above
+// Every HTTP endpoint of docs/interface.md: one table, the endpoint written above
 // each handler. Handlers translate between the wire and the core; the
 // decisions (who may set a disposition, card masking, ...) live in the core.
 #include <algorithm>

@@ -142,7 +142,7 @@ Reply error_reply(const Request& req, http::status status, std::string_view code
 /// token_hash when a user is found.
 std::optional<User> authenticate(State& st, const Request& req, bool allow_query_token, std::string* token_hash);
 
-/// Fills st.router with every endpoint of CONTRACT.md (routes.cpp).
+/// Fills st.router with every endpoint of docs/interface.md "HTTP" (routes.cpp).
 void build_routes(State& st);
 /// POST /api/calls/dial (routes_dial.cpp).
 void add_dial_routes(State& st);

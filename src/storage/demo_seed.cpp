@@ -22,7 +22,7 @@ struct DemoCustomer {
     std::string_view phone2;     // "" if none
 };
 
-// Sara Ahmadi's number and issue are the ones in shared/CONTRACT.md's example pop.
+// Sara Ahmadi's number and issue are the ones the browser tests expect (known_call).
 constexpr std::array<DemoCustomer, 40> customers{{
     {"Ms.", "Sara Ahmadi", "en", "gold", "vip", "Parsian Trading", "sara.ahmadi@example.com", "09121234567", ""},
     {"آقای", "علی رضایی", "fa", "silver", "", "", "ali.rezaei@example.ir", "09122345678", ""},

@@ -1,4 +1,4 @@
-// The command line of CONTRACT.md: exit statuses, one-line reasons, and the demo.
+// The command line of docs/interface.md: exit statuses, one-line reasons, and the demo.
 #include <doctest/doctest.h>
 
 #include <csignal>

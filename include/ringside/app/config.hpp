@@ -1,5 +1,5 @@
 #pragma once
-// The TOML config file (CONTRACT.md "Config file"), typed, with documented
+// The TOML config file (docs/interface.md "Config file"), typed, with documented
 // defaults. Unknown keys, wrong types and duplicate ids are errors that name
 // the key path and the line.
 #include <cstdint>

@@ -106,7 +106,7 @@ nlohmann::json pop_call_json(const CallRecord& c);
 /// "started_at","answered_at","agent","extension",
 /// "ringing":[{"extension","agent","since"}]} (the phones ringing now).
 nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing);
-/// A `call.ringing` message (no seq) per CONTRACT.md.
+/// A `call.ringing` message (no seq) per docs/interface.md "WebSocket".
 nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx);
 
 }  // namespace ringside

@@ -1,6 +1,6 @@
 #pragma once
 // The domain records Ringside stores and sends. Wire form: one to_json per
-// struct (json.cpp); field names and values follow shared/CONTRACT.md.
+// struct (json.cpp); field names and values follow docs/interface.md.
 #include <array>
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP and WebSocket front door: the routes of CONTRACT.md, the static
+// The HTTP and WebSocket front door: the routes of docs/interface.md, the static
 // agent page, and /ws fed by the PopHub. Runs on the caller's io_context (any
 // number of threads); each connection has its own strand.
 //
