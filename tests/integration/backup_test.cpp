@@ -7,6 +7,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "migrations.hpp"  // src/storage: a file as an older Ringside left it
 #include "ringside/core/time.hpp"
 #include "staffed.hpp"
 
@@ -181,4 +182,47 @@ TEST_CASE("backup and restore refuse with a reason naming what is wrong") {
     CHECK(dry.out.find("dry run, nothing changed") != std::string::npos);
     for (const auto& e : std::filesystem::directory_iterator(d.path))
         CHECK(e.path().filename().string().find("before-restore") == std::string::npos);
+}
+
+TEST_CASE("a start that upgrades an existing database keeps the old file first and says where") {
+    TempDir d;
+    const auto db = d.path / "r.db";
+    const int latest = storage_detail::latest_schema_version();
+    const int old = latest - 1;
+    {
+        SQLite::Database raw(db.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        REQUIRE(storage_detail::migrate(raw, db.string(), old) == old);
+        raw.exec("INSERT INTO users (username, name, role, password_hash) VALUES ('old', 'Old', 'agent', 'x')");
+    }
+    const auto port = free_port();
+    write_file(d.path / "r.toml", "[server]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n[database]\npath = \"" +
+                                      db.string() + "\"\n");
+    auto p = serve(d.path / "r.toml", d.path, port);
+    const std::string said = "database upgraded from schema version " + std::to_string(old) + " to " +
+                             std::to_string(latest) + "; the file as it was is kept at " + db.string() +
+                             ".pre-migration-v" + std::to_string(old) + "-";
+    const auto err = p->err();
+    INFO(err);
+    const auto at = err.find(said);
+    REQUIRE(at != std::string::npos);
+    const std::string marker = "the file as it was is kept at ";
+    const auto k = err.find(marker, at) + marker.size();
+    const std::filesystem::path kept = err.substr(k, err.find('\n', k) - k);
+    CHECK(kept.filename().string().substr(kept.filename().string().size() - 3) == ".db");
+    REQUIRE(std::filesystem::exists(kept));
+    {
+        SQLite::Database b(kept.string(), SQLite::OPEN_READONLY);
+        CHECK(b.execAndGet("PRAGMA user_version").getInt() == old);
+        CHECK(b.execAndGet("SELECT count(*) FROM users").getInt() == 1);
+    }
+    stop_serve(p.get());
+
+    // Started again on the upgraded file: no second copy.
+    auto again = serve(d.path / "r.toml", d.path, port);
+    CHECK(again->err().find("database upgraded") == std::string::npos);
+    stop_serve(again.get());
+    int copies = 0;
+    for (const auto& e : std::filesystem::directory_iterator(d.path))
+        copies += e.path().filename().string().find(".pre-migration-") != std::string::npos;
+    CHECK(copies == 1);
 }
