@@ -30,8 +30,17 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 log=$(mktemp -d /tmp/ringside-deb-test.XXXXXX)
 
 mounted=()
+serve_job=
 cleanup() {
   local i
+  # A serve left running (a failed step, an interrupt) would keep the mounts busy.
+  if [[ -n $serve_job ]] && kill -0 "$serve_job" 2>/dev/null; then
+    local holder
+    holder=$(head -n 1 "$root/var/lib/ringside/ringside.db.lock" 2>/dev/null)
+    [[ -n $holder ]] && kill -TERM "$holder" 2>/dev/null
+    kill -TERM "$serve_job" 2>/dev/null
+    wait "$serve_job" 2>/dev/null
+  fi
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
     umount "${mounted[i]}" 2>/dev/null || umount -l "${mounted[i]}" 2>/dev/null ||
       echo "FAIL: could not unmount ${mounted[i]}" >&2
@@ -159,6 +168,7 @@ if [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null && wait "$serve_job"; then
 else
   fail "serve did not stop cleanly (pid ${pid:-unknown})"
 fi
+serve_job=
 if grep -q $'\e\[' "$log/serve.log"; then fail "the log has terminal colour codes off a terminal"
 else pass "the log is plain text off a terminal"; fi
 if grep -q "listening on" "$log/serve.log"; then pass "serve logs to stderr"; else fail "serve logged nothing"; fi
