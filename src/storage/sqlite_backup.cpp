@@ -1,6 +1,7 @@
 #include "ringside/storage/sqlite_backup.hpp"
 
 #include <cerrno>
+#include <cstdio>  // renameat2
 #include <cstring>
 #include <ctime>
 #include <thread>
@@ -62,6 +63,19 @@ void fsync_path(const fs::path& p, bool directory) {
     if (fd < 0) return;
     ::fsync(fd);
     ::close(fd);
+}
+
+/// Renames from to to unless to exists, atomically where the file system
+/// allows: a file that appeared during the copy is never replaced.
+std::error_code rename_no_replace(const fs::path& from, const fs::path& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return {};
+    const int err = errno;
+    if (err != EINVAL && err != ENOSYS && err != ENOTSUP) return {err, std::generic_category()};
+    // No RENAME_NOREPLACE here (some network and FAT file systems): check, then rename.
+    std::error_code ec;
+    if (fs::exists(to, ec)) return std::make_error_code(std::errc::file_exists);
+    fs::rename(from, to, ec);
+    return ec;
 }
 
 /// Copies the open source connection's "main" into a new file `tmp`, in
@@ -137,17 +151,16 @@ void backup_database(const fs::path& from, const fs::path& to, const BackupOptio
         throw;
     }
     fsync_path(tmp, false);
-    // link() refuses an existing name atomically: a file that appeared
-    // meanwhile is never replaced without --force.
-    if (options.overwrite) {
-        fs::rename(tmp, to, ec);
-    } else if (::link(tmp.c_str(), to.c_str()) != 0) {
-        ec.assign(errno, std::generic_category());
-    } else {
-        fs::remove(tmp);
+    if (options.overwrite) fs::rename(tmp, to, ec);
+    else ec = rename_no_replace(tmp, to);
+    if (ec == std::errc::file_exists) {
+        std::error_code ignored;
+        fs::remove(tmp, ignored);
+        throw StorageError("backup file " + to.string() + " exists (--force replaces it)");
     }
     if (ec) {
-        fs::remove(tmp);
+        std::error_code ignored;
+        fs::remove(tmp, ignored);
         throw StorageError("backup file " + to.string() + ": cannot put in place: " + ec.message());
     }
     fsync_path(dir, true);
