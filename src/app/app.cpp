@@ -9,6 +9,7 @@
 // PBX's resync).
 #include "app.hpp"
 #include "connections.hpp"
+#include "service_lock.hpp"
 
 #include <array>
 #include <atomic>
@@ -95,6 +96,7 @@ class Runtime {
 public:
     explicit Runtime(const Config& cfg)
         : cfg_(cfg),
+          lock_(cfg.database, "serve"),
           engine_(asio::make_strand(ioc_)),
           store_(cfg.database),
           records_(store_, [](const std::string& e) { spdlog::error("storage: {}", e); }),
@@ -109,6 +111,8 @@ public:
     }
 
     Storage& store() { return records_; }
+    std::optional<SqliteStore::MigrationBackup> migration_backup() const { return store_.pre_migration_backup(); }
+    int schema_version() const { return store_.schema_version(); }
     const PhoneNormalizer& phones() const { return phones_; }
     server::PopHub& hub() { return hub_; }
     asio::io_context& ioc() { return ioc_; }
@@ -304,6 +308,8 @@ private:
     };
 
     Config cfg_;
+    // Before the store: held while anything below has the database open.
+    ServiceLock lock_;
     asio::io_context ioc_{2};
     server::EngineStrand engine_;
     SqliteStore store_;
@@ -347,12 +353,19 @@ private:
     LinkDialer dialer_{*this};
 };
 
+void log_migration_backup(const std::optional<SqliteStore::MigrationBackup>& b, int now) {
+    if (b)
+        spdlog::info("database upgraded from schema version {} to {}; the file as it was is kept at {}",
+                     b->from_version, now, b->file.string());
+}
+
 }  // namespace
 
 int run_serve(const std::string& config_file) {
     auto cfg = load_or_explain(config_file);
     setup_logging(cfg.log_level);
     Runtime rt(cfg);
+    log_migration_backup(rt.migration_backup(), rt.schema_version());
     rt.start();
     spdlog::info("ringside {} listening on http://{}:{} ({} PBX connection(s), database {})", RINGSIDE_VERSION,
                  cfg.listen.host, rt.port(), cfg.pbx.size(), cfg.database.string());
@@ -389,6 +402,7 @@ int run_demo(const DemoOptions& o) {
     cfg.pbx.push_back(p);
 
     Runtime rt(cfg);
+    log_migration_backup(rt.migration_backup(), rt.schema_version());
     seed_demo(rt.store(), rt.phones());
     rt.start();
 

@@ -28,5 +28,10 @@ int run_user_add(const UserAddOptions& o, std::istream& password_in);
 int run_import_customers(const std::string& csv_file, const std::string& config_file, bool dry_run = false);
 /// Orders CSV: each customer's lifetime value becomes the sum of their orders.
 int run_import_orders(const std::string& csv_file, const std::string& config_file, bool dry_run = false);
+/// Online copy of the config's database to out_file (refused if it exists, unless force).
+int run_backup(const std::string& config_file, const std::string& out_file, bool force);
+/// Puts in_file in place of the config's database (the service stopped);
+/// dry_run: check in_file and say what would happen, change nothing.
+int run_restore(const std::string& config_file, const std::string& in_file, bool dry_run);
 
 }  // namespace ringside::app

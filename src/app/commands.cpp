@@ -1,17 +1,23 @@
-// The one-shot commands: check-config, user add, import customers.
+// The one-shot commands: check-config, user add, import customers and
+// orders, backup, restore.
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "app.hpp"
+#include "service_lock.hpp"
 #include "ringside/app/config.hpp"
 #include "ringside/core/csv.hpp"
 #include "ringside/core/password.hpp"
 #include "ringside/core/phone.hpp"
 #include "ringside/core/privacy.hpp"
 #include "ringside/storage/customer_import.hpp"
+#include "ringside/storage/sqlite_backup.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 
 namespace ringside::app {
@@ -27,6 +33,79 @@ Config load_or_explain(const std::string& file) {
         throw std::runtime_error("config " + file + " has " + std::to_string(r.errors.size()) + " error(s)");
     }
     return *r.config;
+}
+
+namespace {
+
+/// A command run as root on a database in a directory owned by the service
+/// user (/var/lib/ringside of the package) must not leave it a root-owned
+/// file the service can no longer write: the file takes the directory's owner.
+void keep_owner_of_directory(const std::filesystem::path& db) {
+    if (::geteuid() != 0) return;
+    const auto dir = db.has_parent_path() ? db.parent_path() : std::filesystem::path(".");
+    struct stat d {};
+    if (::stat(dir.c_str(), &d) != 0 || d.st_uid == 0) return;
+    for (const char* side : {"", "-wal", "-shm", ".lock"}) {
+        auto f = db;
+        f += side;
+        struct stat st {};
+        if (::stat(f.c_str(), &st) == 0 && (st.st_uid != d.st_uid || st.st_gid != d.st_gid))
+            (void)!::chown(f.c_str(), d.st_uid, d.st_gid);
+    }
+}
+
+/// The store for a one-shot command: says so on stderr when opening it upgraded the file.
+struct CliStore {
+    explicit CliStore(const std::filesystem::path& db) : path(db), store(db) {
+        if (auto b = store.pre_migration_backup())
+            std::cerr << "database " << db.string() << " upgraded from schema version " << b->from_version << " to "
+                      << store.schema_version() << "; the file as it was is kept at " << b->file.string() << "\n";
+    }
+    ~CliStore() { keep_owner_of_directory(path); }
+    std::filesystem::path path;
+    SqliteStore store;
+};
+
+std::string describe(const DatabaseInfo& i) {
+    return "schema version " + std::to_string(i.schema_version) + ", " + std::to_string(i.users) + " users, " +
+           std::to_string(i.customers) + " customers, " + std::to_string(i.calls) + " calls, " +
+           std::to_string(i.bytes) + " bytes, integrity ok";
+}
+
+}  // namespace
+
+int run_backup(const std::string& config_file, const std::string& out_file, bool force) {
+    auto cfg = load_or_explain(config_file);
+    BackupOptions o;
+    o.overwrite = force;
+    backup_database(cfg.database, out_file, o);
+    auto info = check_database(out_file);
+    std::cout << "backed up " << cfg.database.string() << " to " << out_file << " (" << describe(info) << ")\n";
+    return 0;
+}
+
+int run_restore(const std::string& config_file, const std::string& in_file, bool dry_run) {
+    auto cfg = load_or_explain(config_file);
+    const auto& db = cfg.database;
+    auto info = check_database(in_file);
+    std::cout << in_file << ": a Ringside database (" << describe(info) << ")\n";
+    const int latest = latest_database_schema_version();
+    const std::string upgrade = info.schema_version < latest
+                                    ? "; the next start upgrades it to schema version " + std::to_string(latest) +
+                                          " (keeping a copy of it first)"
+                                    : "";
+    if (dry_run) {
+        std::cout << "dry run, nothing changed: would replace " << db.string()
+                  << (std::filesystem::exists(db) ? " (keeping it as " + db.string() + ".before-restore-<time>)" : "")
+                  << upgrade << "\n";
+        return 0;
+    }
+    ServiceLock lock(db, "restore");
+    auto r = restore_database(in_file, db, file_stamp());
+    keep_owner_of_directory(db);
+    std::cout << "restored " << in_file << " to " << db.string()
+              << (r.kept ? "; the database it replaced is kept at " + r.kept->string() : "") << upgrade << "\n";
+    return 0;
 }
 
 int run_check_config(const std::string& config_file) {
@@ -56,7 +135,8 @@ int run_user_add(const UserAddOptions& o, std::istream& password_in) {
     u.name = o.name.empty() ? o.username : o.name;
     u.role = *role;
     if (!o.extension.empty()) u.extension = Extension{o.extension};
-    SqliteStore store(cfg.database);
+    CliStore cli(cfg.database);
+    auto& store = cli.store;
     try {
         store.create_user(u, hash_password(password));
     } catch (const StorageConflict&) {
@@ -75,7 +155,8 @@ int run_import_customers(const std::string& csv_file, const std::string& config_
     std::stringstream ss;
     ss << in.rdbuf();
     PhoneNormalizer phones(cfg.default_region);
-    SqliteStore store(cfg.database);
+    CliStore cli(cfg.database);
+    auto& store = cli.store;
     auto report = run_customer_import(store, ss.str(), phones, CustomerRules{cfg.customer_tiers}, dry_run, "cli");
     if (report.fatal) throw std::runtime_error(csv_file + ": " + *report.fatal);
     for (const auto& r : report.rows) {
@@ -99,7 +180,8 @@ int run_import_orders(const std::string& csv_file, const std::string& config_fil
     std::stringstream ss;
     ss << in.rdbuf();
     PhoneNormalizer phones(cfg.default_region);
-    SqliteStore store(cfg.database);
+    CliStore cli(cfg.database);
+    auto& store = cli.store;
     auto report = run_orders_import(store, ss.str(), phones, dry_run, "cli");
     if (report.fatal) throw std::runtime_error(csv_file + ": " + *report.fatal);
     for (const auto& r : report.rows)

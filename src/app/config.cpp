@@ -174,7 +174,11 @@ std::optional<HostPort> parse_host_port(std::string_view s) {
     return hp;
 }
 
-std::filesystem::path default_web_root() { return RINGSIDE_WEB_ROOT; }
+std::filesystem::path default_web_root() {
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::path(RINGSIDE_WEB_ROOT) / "index.html", ec)) return RINGSIDE_WEB_ROOT;
+    return RINGSIDE_INSTALLED_WEB_ROOT;
+}
 
 ConfigResult parse_config(std::string_view text, const std::filesystem::path& file_name) {
     ConfigResult result;

@@ -17,6 +17,8 @@ constexpr const char* usage = R"(usage:
   ringside user add --username U --role agent|supervisor|admin [--extension EXT] [--name NAME] --password-stdin --config FILE
   ringside import customers FILE.csv [--dry-run] --config FILE
   ringside import orders FILE.csv [--dry-run] --config FILE
+  ringside backup --config FILE [--force] OUT.db
+  ringside restore --config FILE [--dry-run] IN.db
   ringside version
 )";
 
@@ -124,6 +126,18 @@ int main(int argc, char** argv) {
             if (a.positional[0] == "orders")
                 return run_import_orders(a.positional[1], require(a, "config"), a.flag("dry-run"));
             return run_import_customers(a.positional[1], require(a, "config"), a.flag("dry-run"));
+        }
+        if (cmd == "backup") {
+            auto a = parse(argc, argv, 2, {"force"});
+            allow_only(a, {"config", "force"});
+            if (a.positional.size() != 1) throw UsageError("usage: ringside backup --config FILE [--force] OUT.db");
+            return run_backup(require(a, "config"), a.positional[0], a.flag("force"));
+        }
+        if (cmd == "restore") {
+            auto a = parse(argc, argv, 2, {"dry-run"});
+            allow_only(a, {"config", "dry-run"});
+            if (a.positional.size() != 1) throw UsageError("usage: ringside restore --config FILE [--dry-run] IN.db");
+            return run_restore(require(a, "config"), a.positional[0], a.flag("dry-run"));
         }
         if (cmd == "version" || cmd == "--version") {
             std::cout << "ringside " << RINGSIDE_VERSION << "\n";

@@ -408,9 +408,12 @@ bool has_tables(SQLite::Database& db) {
 
 int latest_schema_version() { return migrations.back().version; }
 
-int migrate(SQLite::Database& db, const std::string& file) {
+int stored_schema_version(SQLite::Database& db) { return read_int_pragma(db, "user_version"); }
+
+int migrate(SQLite::Database& db, const std::string& file, int up_to) {
     auto fail = [&](const std::string& why) { throw StorageError("database " + file + ": " + why); };
-    const int latest = latest_schema_version();
+    const int newest = latest_schema_version();
+    const int latest = up_to > 0 && up_to < newest ? up_to : newest;
     for (;;) {
         db.exec("BEGIN IMMEDIATE");
         try {
@@ -418,10 +421,10 @@ int migrate(SQLite::Database& db, const std::string& file) {
             const int version = read_int_pragma(db, "user_version");
             if (app != application_id && (app != 0 || has_tables(db)))
                 fail("not a Ringside database (it holds other tables or another application id)");
-            if (version > latest)
+            if (version > newest)
                 fail("written by a newer Ringside (schema version " + std::to_string(version) +
-                     ", this build knows up to " + std::to_string(latest) + "); upgrade Ringside to open it");
-            if (version == latest) {
+                     ", this build knows up to " + std::to_string(newest) + "); upgrade Ringside to open it");
+            if (version >= latest) {
                 db.exec("COMMIT");
                 return version;
             }

@@ -24,6 +24,12 @@ int latest_schema_version();
 /// re-reads the version under BEGIN IMMEDIATE.
 /// Throws StorageError naming `file` when the file is not a Ringside
 /// database or was written by a newer Ringside. Returns the version reached.
-int migrate(SQLite::Database& db, const std::string& file);
+/// `up_to` stops at an earlier version: only for tests that need a file as
+/// an older Ringside left it (an upgrade's pre-migration backup).
+int migrate(SQLite::Database& db, const std::string& file, int up_to = 0);
+
+/// PRAGMA user_version of a file without changing it, and whether it holds
+/// a schema at all (0 for a new, empty file). For the pre-migration backup.
+int stored_schema_version(SQLite::Database& db);
 
 }  // namespace ringside::storage_detail

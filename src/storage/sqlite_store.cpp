@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "migrations.hpp"
+#include "ringside/storage/sqlite_backup.hpp"
 #include "ringside/core/customers.hpp"
 #include "ringside/core/privacy.hpp"
 
@@ -327,6 +328,7 @@ struct CallQuery {
 struct SqliteStore::Impl {
     std::string path;
     int version = 0;
+    std::optional<SqliteStore::MigrationBackup> migration_backup;
 
     // WAL checkpoints copy pages into the database file and fsync it, which
     // can take tens of milliseconds. Left to SQLite (autocheckpoint) they run
@@ -921,6 +923,28 @@ SqliteStore::SqliteStore(const std::filesystem::path& file) : impl_(std::make_un
             path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
         auto& db = impl_->writer->db;
         db.exec("PRAGMA foreign_keys = ON");
+        // An upgrade keeps the file as it was first: a migration that goes
+        // wrong (or a new build that must be rolled back) leaves a copy the
+        // old binary opens. A new file, a foreign one (migrate refuses it)
+        // and a current one are not copied.
+        {
+            const int app = db.execAndGet("PRAGMA application_id").getInt();
+            const int before = storage_detail::stored_schema_version(db);
+            if (app == storage_detail::application_id && before > 0 &&
+                before < storage_detail::latest_schema_version()) {
+                std::filesystem::path copy = path + ".pre-migration-v" + std::to_string(before) + "-" + file_stamp() + ".db";
+                BackupOptions at_once;  // the open waits for the copy anyway: one step, no pauses
+                at_once.pages_per_step = -1;
+                at_once.pause = std::chrono::milliseconds(0);
+                try {
+                    backup_database(file, copy, at_once);
+                } catch (const StorageError& e) {
+                    throw StorageError("database " + path + ": not upgraded from schema version " +
+                                       std::to_string(before) + ", its backup failed: " + e.what());
+                }
+                impl_->migration_backup = MigrationBackup{before, copy};
+            }
+        }
         // Identity and version are checked before anything is written, so a
         // foreign or newer file is left exactly as it was.
         impl_->version = storage_detail::migrate(db, path);
@@ -950,6 +974,10 @@ SqliteStore::SqliteStore(const std::filesystem::path& file) : impl_(std::make_un
 SqliteStore::~SqliteStore() = default;
 
 int SqliteStore::schema_version() const { return impl_->version; }
+
+std::optional<SqliteStore::MigrationBackup> SqliteStore::pre_migration_backup() const {
+    return impl_->migration_backup;
+}
 
 // ---- users and sessions
 

@@ -7,3 +7,7 @@ ringside_add_test(NAME time_test SOURCES unit/time_test.cpp LIBS ringside_core)
 ringside_add_test(NAME write_behind_test SOURCES unit/write_behind_test.cpp LIBS ringside_storage)
 ringside_add_test(NAME call_log_test SOURCES unit/call_log_test.cpp LIBS ringside_storage sqlite3)
 ringside_add_test(NAME sqlite_admin_test SOURCES unit/sqlite_admin_test.cpp LIBS ringside_storage)
+# Backup, restore checks and the copy before a migration; builds old files with
+# the private migrations (src/storage).
+ringside_add_test(NAME sqlite_backup_test SOURCES unit/sqlite_backup_test.cpp LIBS ringside_storage SQLiteCpp sqlite3)
+target_include_directories(sqlite_backup_test PRIVATE ${PROJECT_SOURCE_DIR}/src/storage)

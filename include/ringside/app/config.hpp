@@ -82,7 +82,8 @@ struct ConfigResult {
 ConfigResult load_config(const std::filesystem::path& file);
 ConfigResult parse_config(std::string_view toml_text, const std::filesystem::path& file_name);
 
-/// The folder of static UI files compiled into this build.
+/// The folder of static UI files: the tree's web/ this build was made from
+/// while it exists, else where the Debian package installs them.
 std::filesystem::path default_web_root();
 
 }  // namespace ringside::app

@@ -2,6 +2,7 @@
 // The embedded default storage: one SQLite file, WAL, versioned migrations.
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "ringside/storage/store.hpp"
 
@@ -12,11 +13,22 @@ public:
     /// Opens or creates the file (and its parent directory), applies pending
     /// migrations in one transaction each, enables WAL. Throws StorageError
     /// naming the file when it cannot be opened or is not a Ringside database.
+    /// Before migrating a file that already holds a schema it copies the
+    /// file as it is to `<file>.pre-migration-v<N>-<stamp>.db` beside it
+    /// (N the version it had) and refuses to migrate when that copy fails.
     explicit SqliteStore(const std::filesystem::path& file);
     ~SqliteStore() override;
 
     /// Schema version after migrations (1, 2, ...).
     int schema_version() const;
+
+    /// The copy taken before this open migrated an existing file.
+    struct MigrationBackup {
+        int from_version = 0;
+        std::filesystem::path file;
+    };
+    /// nullopt when nothing was migrated or the file was new.
+    std::optional<MigrationBackup> pre_migration_backup() const;
 
     /// Blocks until the background work due when the file was opened is
     /// done: filling the name index after its migration, and the daily
