@@ -3,8 +3,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -206,37 +209,95 @@ struct CallService::Impl {
         std::vector<std::pair<Extension, Timestamp>> ringing_now;
         std::uint64_t order = 0;   // start order, for a stable wallboard list
     };
-    /// Set by any change the wallboard shows; one board.calls per PBX event.
-    bool board_dirty = false;
+    /// Calls whose board entry changed since the last flush_board (O(1) per
+    /// change; the board is built only at the flush, and only when watched).
+    std::unordered_set<CallId> board_changed;
+    /// A PBX resync happened since the last flush: send a full snapshot.
+    bool board_resync = false;
     std::uint64_t next_order = 0;
+
+    /// live_calls() as of the latest publish, for other threads.
+    mutable std::mutex published_mutex;
+    std::shared_ptr<const nlohmann::json> published = std::make_shared<const nlohmann::json>(nlohmann::json::array());
+    /// Calls changed since the published list was built.
+    std::atomic<bool> published_stale{false};
+    /// Until when (steady ms) a reader wants the list kept published.
+    mutable std::atomic<std::int64_t> published_wanted_until{0};
+
+    void touch(const CallId& id) {
+        board_changed.insert(id);
+        published_stale.store(true, std::memory_order_relaxed);
+    }
 
     void ring_at(Active& a, const Extension& ext, Timestamp at) {
         std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
         a.ringing_now.emplace_back(ext, at);
-        board_dirty = true;
+        touch(a.rec.id);
     }
     void stop_ring(Active& a, const Extension& ext) {
         std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
-        board_dirty = true;
+        touch(a.rec.id);
+    }
+
+    nlohmann::json board_entry(const Active& a) const {
+        nlohmann::json ringing = nlohmann::json::array();
+        for (const auto& [ext, since] : a.ringing_now) {
+            const auto* who = known_agent(a, ext);
+            ringing.push_back({{"extension", ext.value()},
+                               {"agent", who && *who ? nlohmann::json((*who)->value()) : nlohmann::json(nullptr)},
+                               {"since", format_iso(since)}});
+        }
+        return live_call_json(a.rec, ringing);
     }
 
     nlohmann::json live_calls() const {
         std::vector<const Active*> list;
+        list.reserve(active.size());
         for (const auto& [id, a] : active) list.push_back(&a);
         std::sort(list.begin(), list.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
         nlohmann::json out = nlohmann::json::array();
-        for (const Active* a : list) {
-            nlohmann::json ringing = nlohmann::json::array();
-            for (const auto& [ext, since] : a->ringing_now) {
-                const auto* who = known_agent(*a, ext);
-                ringing.push_back({{"extension", ext.value()},
-                                   {"agent", who && *who ? nlohmann::json((*who)->value()) : nlohmann::json(nullptr)},
-                                   {"since", format_iso(since)}});
-            }
-            out.push_back(live_call_json(a->rec, ringing));
-        }
+        for (const Active* a : list) out.push_back(board_entry(*a));
         return out;
     }
+
+    void publish(nlohmann::json calls) {
+        auto p = std::make_shared<const nlohmann::json>(std::move(calls));
+        std::lock_guard lk(published_mutex);
+        published = std::move(p);
+    }
+
+    static std::int64_t steady_ms() {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    void flush_board(bool watched) {
+        const bool wanted = watched || published_wanted_until.load(std::memory_order_relaxed) > steady_ms();
+        if (wanted && published_stale.exchange(false, std::memory_order_relaxed)) publish(live_calls());
+        if (!watched) {
+            board_changed.clear();
+            board_resync = false;
+            return;
+        }
+        if (board_resync) {
+            board_resync = false;
+            board_changed.clear();
+            sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.calls"}, {"calls", live_calls()}});
+            return;
+        }
+        // Oldest first, as the snapshot lists them (the set has no order).
+        std::vector<const Active*> changed;
+        changed.reserve(board_changed.size());
+        for (const auto& id : board_changed) {
+            if (auto it = active.find(id); it != active.end()) changed.push_back(&it->second);
+            else sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.call_removed"}, {"id", id.value()}});
+        }
+        board_changed.clear();
+        std::sort(changed.begin(), changed.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
+        for (const Active* a : changed)
+            sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.call"}, {"call", board_entry(*a)}});
+    }
+
     std::unordered_map<CallId, Active> active;
     std::unordered_map<PbxId, CallTracker> trackers;
     std::unordered_map<PbxId, bool> resyncing;
@@ -433,7 +494,7 @@ struct CallService::Impl {
                 if (a.rec.customer_id) a.ctx = storage.customer_context(*a.rec.customer_id);
                 a.order = next_order++;
                 active.emplace(e.call.id, std::move(a));
-                board_dirty = true;
+                touch(e.call.id);
                 return;
             }
         }
@@ -473,7 +534,7 @@ struct CallService::Impl {
         storage.upsert_call(r);
         a.order = next_order++;
         active.emplace(e.call.id, std::move(a));
-        board_dirty = true;
+        touch(e.call.id);
         calls_started.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -500,7 +561,7 @@ struct CallService::Impl {
             lookup_hits.fetch_add(1, std::memory_order_relaxed);
             r.customer_id = a.ctx->customer.id;
         }
-        board_dirty = true;
+        touch(r.id);
         storage.upsert_call(r);
     }
 
@@ -630,7 +691,10 @@ struct CallService::Impl {
         auto it = active.find(e.call.id);
         if (it == active.end()) return;
         // Stored with the next write (first ring or end): no write per queue event.
-        if (!e.queue.empty()) it->second.rec.queue = e.queue;
+        if (!e.queue.empty() && it->second.rec.queue != e.queue) {
+            it->second.rec.queue = e.queue;
+            touch(e.call.id);
+        }
     }
 
     void on_ended(const effect::Ended& e) {
@@ -640,7 +704,7 @@ struct CallService::Impl {
         // failed write is closed by close_orphans, never by a stale entry.
         Active a = std::move(it->second);
         active.erase(it);
-        board_dirty = true;
+        touch(a.rec.id);
         CallRecord& r = a.rec;
         for (auto& p : a.pops) {
             if (!p.pending) continue;
@@ -705,7 +769,7 @@ struct CallService::Impl {
         if (it == active.end()) return;
         Active a = std::move(it->second);
         active.erase(it);
-        board_dirty = true;
+        touch(e.from);
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
@@ -763,13 +827,28 @@ void CallService::on_pbx_event(const pbx::Event& ev) {
         }
     } clear{m, ev};
     for (const auto& eff : effects) m.handle(eff);
-    if (m.board_dirty) {
-        m.board_dirty = false;
-        m.sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.calls"}, {"calls", m.live_calls()}});
-    }
+    // The PBX's view replaced ours: supervisors get the whole board again.
+    if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) m.board_resync = true;
 }
 
 nlohmann::json CallService::live_calls() const { return impl_->live_calls(); }
+
+void CallService::flush_board(bool watched) { impl_->flush_board(watched); }
+
+void CallService::send_board(const AgentId& to) {
+    impl_->sink.send_state(to, {{"type", "board.calls"}, {"calls", impl_->live_calls()}});
+}
+
+CallService::PublishedBoard CallService::published_live_calls() const {
+    const Impl& m = *impl_;
+    // Keep it published for a while: a reader asks again (the wallboard's tick, a polling script).
+    m.published_wanted_until.store(Impl::steady_ms() + 30'000, std::memory_order_relaxed);
+    PublishedBoard b;
+    b.current = !m.published_stale.load(std::memory_order_relaxed);
+    std::lock_guard lk(m.published_mutex);
+    b.calls = m.published;
+    return b;
+}
 
 void CallService::close_orphans(const PbxId& pbx, Timestamp now) {
     Impl& m = *impl_;

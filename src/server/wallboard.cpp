@@ -69,14 +69,35 @@ std::pair<Timestamp, Timestamp> local_day(Timestamp t) {
             Timestamp{std::chrono::milliseconds{static_cast<std::int64_t>(end) * 1000}}};
 }
 
-Wallboard::Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick)
-    : st_(st), service_level_seconds_(service_level_seconds), tick_(tick), timer_(st.ioc) {}
+Wallboard::Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick,
+                     std::chrono::milliseconds flush)
+    : st_(st), service_level_seconds_(service_level_seconds), tick_(tick), flush_(flush), timer_(st.ioc),
+      flush_timer_(st.engine) {}
 
-void Wallboard::start() { schedule(); }
+void Wallboard::start() {
+    schedule();
+    net::post(st_.engine, [self = shared_from_this()] { self->schedule_flush(); });
+}
 
 void Wallboard::stop() {
     stopped_.store(true);
     net::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+    net::post(st_.engine, [self = shared_from_this()] { self->flush_timer_.cancel(); });
+}
+
+/// The flush timer runs on the engine strand: its handler calls the engine directly.
+void Wallboard::schedule_flush() {
+    if (stopped_.load()) return;
+    flush_timer_.expires_after(flush_);
+    flush_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->stopped_.load()) return;
+        try {
+            self->st_.calls.flush_board(self->st_.hub.audience_size(PopSink::Audience::supervisors) > 0);
+        } catch (const std::exception& e) {
+            spdlog::warn("wallboard: flush failed: {}", e.what());
+        }
+        self->schedule_flush();
+    });
 }
 
 void Wallboard::schedule() {
@@ -96,26 +117,24 @@ void Wallboard::tick() {
         last_figures_.clear();
         return schedule();
     }
-    // CallService lives on the engine strand; storage reads go to the blocking pool.
-    net::post(st_.engine, [self = shared_from_this()] {
+    // The engine's published live calls (never a wait on the engine); storage
+    // reads go to the blocking pool.
+    net::post(st_.blocking, [self = shared_from_this()] {
         if (self->stopped_.load()) return;
-        json live = self->st_.calls.live_calls();
-        net::post(self->st_.blocking, [self, live = std::move(live)] {
-            if (self->stopped_.load()) return;
-            try {
-                auto& st = self->st_;
-                const auto [from, to] = local_day(now_ms());
-                auto agents = wallboard_agents(st.storage.list_users(), live,
-                                               [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
-                auto figures = figures_json(st.storage.call_figures(from, to, self->service_level_seconds_),
-                                            self->service_level_seconds_);
-                figures["day_start"] = format_iso(from);
-                self->publish(std::move(agents), std::move(figures));
-            } catch (const std::exception& e) {
-                spdlog::warn("wallboard: refresh failed: {}", e.what());
-            }
-            net::post(self->timer_.get_executor(), [self] { self->schedule(); });
-        });
+        try {
+            auto& st = self->st_;
+            const auto live = st.calls.published_live_calls().calls;
+            const auto [from, to] = local_day(now_ms());
+            auto agents = wallboard_agents(st.storage.list_users(), *live,
+                                           [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
+            auto figures = figures_json(st.storage.call_figures(from, to, self->service_level_seconds_),
+                                        self->service_level_seconds_);
+            figures["day_start"] = format_iso(from);
+            self->publish(std::move(agents), std::move(figures));
+        } catch (const std::exception& e) {
+            spdlog::warn("wallboard: refresh failed: {}", e.what());
+        }
+        net::post(self->timer_.get_executor(), [self] { self->schedule(); });
     });
 }
 
