@@ -1,6 +1,7 @@
 #include "wallboard.hpp"
 
 #include <ctime>
+#include <unordered_set>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -13,20 +14,23 @@ using json = nlohmann::json;
 
 nlohmann::json wallboard_agents(const std::vector<User>& users, const nlohmann::json& live_calls,
                                 const std::function<bool(const AgentId&)>& online) {
+    // One pass over the calls, then O(1) per user: not users x calls.
+    std::unordered_set<std::string> talking_agents, talking_exts, ringing_exts;
+    for (const auto& c : live_calls) {
+        if (c.value("status", "") == "answered") {
+            if (c["agent"].is_string()) talking_agents.insert(c["agent"].get<std::string>());
+            if (c["extension"].is_string()) talking_exts.insert(c["extension"].get<std::string>());
+        }
+        for (const auto& r : c["ringing"])
+            if (r["extension"].is_string()) ringing_exts.insert(r["extension"].get<std::string>());
+    }
     json out = json::array();
     for (const auto& u : users) {
         if (u.disabled || (u.role != Role::agent && !u.extension)) continue;
         const std::string name = u.username.value();
         const std::string ext = u.extension ? u.extension->value() : std::string();
-        bool on_call = false, ringing = false;
-        for (const auto& c : live_calls) {
-            if (c.value("status", "") == "answered" &&
-                ((c["agent"].is_string() && c["agent"] == name) ||
-                 (!ext.empty() && c["extension"].is_string() && c["extension"] == ext)))
-                on_call = true;
-            for (const auto& r : c["ringing"])
-                if (!ext.empty() && r["extension"] == ext) ringing = true;
-        }
+        const bool on_call = talking_agents.contains(name) || (!ext.empty() && talking_exts.contains(ext));
+        const bool ringing = !ext.empty() && ringing_exts.contains(ext);
         const bool is_online = online(u.username);
         // The phone's state wins: an agent whose browser is closed can still take calls.
         const char* state = on_call ? "on_call" : ringing ? "ringing" : is_online ? "available" : "offline";
