@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "caller_history.hpp"
 #include "ringside/core/privacy.hpp"
 
 namespace ringside {
@@ -365,70 +366,19 @@ struct CallService::Impl {
         msg["transfer_note"] = std::move(note);
     }
 
-    /// Repeat and missed callers, per E.164 number, kept in memory so a pop
-    /// never waits on a read: seeded once per number from the customer's
-    /// recent interactions (already read for the pop), then kept up to date
-    /// from the calls this engine sees. Bounded: cleared past max_callers.
-    struct CallerLog {
-        std::int64_t day = -1;        // UTC day number `today` counts
-        int today = 0;                // inbound calls from the number that day
-        nlohmann::json missed = nullptr;  // {"id","at","status"} of a missed call owed a call-back
-    };
-    static constexpr std::size_t max_callers = 200'000;
-    std::unordered_map<std::string, CallerLog> callers;
-
-    static std::int64_t day_of(Timestamp t) {
-        const auto h = std::chrono::duration_cast<std::chrono::hours>(t.time_since_epoch()).count();
-        return h >= 0 ? h / 24 : (h - 23) / 24;
-    }
-
-    CallerLog& caller_log(const std::string& e164, const Active& a, Timestamp at) {
-        if (callers.size() >= max_callers && !callers.contains(e164)) callers.clear();
-        auto [it, fresh] = callers.try_emplace(e164);
-        CallerLog& l = it->second;
-        if (fresh) {
-            l.day = day_of(at);
-            if (a.ctx) {
-                bool closed = false;
-                for (const auto& h : a.ctx->recent_interactions) {  // newest first
-                    if (h.channel != "call" || (h.call_id && *h.call_id == a.rec.id)) continue;
-                    if (h.direction == "inbound" && day_of(h.at) == l.day) ++l.today;
-                    if (closed) continue;
-                    if (h.status == "answered") {
-                        closed = true;
-                    } else if (h.direction == "inbound" && (h.status == "missed" || h.status == "abandoned")) {
-                        l.missed = {{"id", h.call_id ? h.call_id->value() : ""}, {"at", format_iso(h.at)}, {"status", h.status}};
-                        closed = true;
-                    }
-                }
-            }
-        } else if (l.day != day_of(at)) {
-            l.day = day_of(at);
-            l.today = 0;
-        }
-        return l;
-    }
+    /// Repeat and missed callers (caller_history.hpp).
+    detail::CallerHistory history;
 
     /// At the first ring of an inbound call from a number: count it, and note
     /// what the pop says about the caller.
-    void count_caller(Active& a, Timestamp at) {
-        CallerLog& l = caller_log(a.rec.from, a, at);
-        ++l.today;
-        a.repeat = {{"calls_today", l.today}, {"missed_waiting", l.missed}};
-    }
+    void count_caller(Active& a, Timestamp at) { a.repeat = history.count_ring(a.rec.from, a.rec.id, a.ctx, at); }
 
     /// At the end: a missed inbound call waits for a call-back; an answered
     /// call from or to the number closes it.
     void settle_caller(const Active& a) {
         const CallRecord& r = a.rec;
-        const std::string* number = nullptr;
-        if (r.direction == Direction::inbound && a.from_e164) number = &r.from;
-        else if (r.direction == Direction::outbound && !r.to.empty() && r.to[0] == '+') number = &r.to;
-        if (!number) return;
-        CallerLog& l = caller_log(*number, a, r.started_at);
-        if (r.status == CallStatus::answered) l.missed = nullptr;
-        else if (r.direction == Direction::inbound && (r.status == CallStatus::missed || r.status == CallStatus::abandoned))
-            l.missed = {{"id", r.id.value()}, {"at", format_iso(r.started_at)}, {"status", to_string(r.status)}};
+        if (r.direction == Direction::inbound && a.from_e164) history.settle(r.from, r, a.ctx);
+        else if (r.direction == Direction::outbound && !r.to.empty() && r.to[0] == '+') history.settle(r.to, r, a.ctx);
     }
 
     /// The `call.ringing` of this call, with its repeat-caller fields.
