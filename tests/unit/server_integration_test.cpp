@@ -507,8 +507,10 @@ TEST_CASE("a dial's outcome reaches the agent through the call engine, never aro
     auto r = svc.request(http::verb::post, "/api/calls/dial", json{{"number", "09121234567"}}.dump(), alice);
     REQUIRE(r.result() == http::status::accepted);
     // The engine is busy: the outcome is queued behind it, not sent around it.
-    CHECK(a.drain().empty());
+    const auto early = a.drain();
     release.set_value();
+    CHECK(early.empty());
+    if (!early.empty()) return;  // sent around the engine: nothing more will come
     auto m = a.read();
     CHECK(m["type"] == "dial.result");
     CHECK(m["ok"] == true);
