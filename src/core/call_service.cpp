@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "caller_history.hpp"
+#include "pop_messages.hpp"
 #include "ringside/core/privacy.hpp"
 
 namespace ringside {
@@ -94,90 +95,9 @@ std::optional<Interaction> history_of(const CallRecord& r) {
     return i;
 }
 
-std::string_view retract_reason(StopReason r) {
-    // The contract's two reasons; why the phone stopped goes in "detail".
-    return r == StopReason::answered_elsewhere ? "answered_elsewhere" : "caller_hung_up";
-}
-
-std::string_view stop_detail(StopReason r) {
-    switch (r) {
-    case StopReason::answered_elsewhere: return "answered_elsewhere";
-    case StopReason::caller_hung_up: return "caller_hung_up";
-    case StopReason::no_answer: return "no_answer";
-    case StopReason::busy: return "busy";
-    case StopReason::rejected: return "rejected";
-    }
-    return "caller_hung_up";
-}
-
-/// The consultation call's pop is over: its call now goes on under `into`.
-nlohmann::json merged_retraction(const CallId& id, const CallId& into) {
-    return {{"type", "call.retracted"},
-            {"call", {{"id", id.value()}}},
-            {"reason", "caller_hung_up"},
-            {"detail", "merged"},
-            {"merged_into", into.value()}};
-}
-
 std::int64_t seconds_or_zero(Timestamp from, Timestamp to) { return to > from ? seconds_between(from, to) : 0; }
 
-nlohmann::json retracted_message(const CallId& id, StopReason why) {
-    return {{"type", "call.retracted"},
-            {"call", {{"id", id.value()}}},
-            {"reason", retract_reason(why)},
-            {"detail", stop_detail(why)}};
-}
-
 }  // namespace
-
-nlohmann::json pop_call_json(const CallRecord& c) {
-    return {{"id", c.id.value()},
-            {"pbx", c.pbx.value()},
-            {"direction", to_string(c.direction)},
-            {"from", c.from},
-            {"from_raw", c.from_raw},
-            {"from_name", c.from_name},
-            {"to", c.to},
-            {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
-            {"queue_position", c.queue_position ? nlohmann::json(*c.queue_position) : nlohmann::json(nullptr)},
-            {"hold_seconds", c.hold_seconds},
-            {"started_at", format_iso(c.started_at)}};
-}
-
-nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing) {
-    auto opt = [](const auto& v) { return v ? nlohmann::json(v->value()) : nlohmann::json(nullptr); };
-    return {{"id", c.id.value()},
-            {"pbx", c.pbx.value()},
-            {"direction", to_string(c.direction)},
-            {"from", c.from},
-            {"from_name", c.from_name},
-            {"to", c.to},
-            {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
-            {"customer_id", c.customer_id ? nlohmann::json(*c.customer_id) : nlohmann::json(nullptr)},
-            {"status", c.answered_at ? "answered" : "ringing"},
-            {"started_at", format_iso(c.started_at)},
-            {"answered_at", c.answered_at ? nlohmann::json(format_iso(*c.answered_at)) : nlohmann::json(nullptr)},
-            {"agent", opt(c.agent)},
-            {"extension", opt(c.extension)},
-            {"ringing", ringing}};
-}
-
-nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx) {
-    nlohmann::json m = {{"type", "call.ringing"}, {"call", pop_call_json(c)}};
-    if (ctx) {
-        // Pops go to agents: the customer as an agent may see it (no lifetime value).
-        m["customer"] = customer_view(ctx->customer, Role::agent);
-        m["open_issues"] = ctx->open_issues;
-        m["recent_interactions"] = ctx->recent_interactions;
-        m["evaluation"] = evaluation_view(evaluate(*ctx, c.started_at), Role::agent);
-        m["birthday_today"] = is_birthday(ctx->customer.birthday, c.started_at);
-    } else {
-        m["customer"] = nullptr;
-        m["open_issues"] = nlohmann::json::array();
-        m["recent_interactions"] = nlohmann::json::array();
-    }
-    return m;
-}
 
 struct CallService::Impl {
     Storage& storage;
@@ -283,7 +203,7 @@ struct CallService::Impl {
         if (board_resync) {
             board_resync = false;
             board_changed.clear();
-            sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.calls"}, {"calls", live_calls()}});
+            sink.broadcast(PopSink::Audience::supervisors, detail::board_calls_message(live_calls()));
             return;
         }
         // Oldest first, as the snapshot lists them (the set has no order).
@@ -291,12 +211,12 @@ struct CallService::Impl {
         changed.reserve(board_changed.size());
         for (const auto& id : board_changed) {
             if (auto it = active.find(id); it != active.end()) changed.push_back(&it->second);
-            else sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.call_removed"}, {"id", id.value()}});
+            else sink.broadcast(PopSink::Audience::supervisors, detail::board_call_removed_message(id));
         }
         board_changed.clear();
         std::sort(changed.begin(), changed.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
         for (const Active* a : changed)
-            sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.call"}, {"call", board_entry(*a)}});
+            sink.broadcast(PopSink::Audience::supervisors, detail::board_call_message(board_entry(*a)));
     }
 
     std::unordered_map<CallId, Active> active;
@@ -616,13 +536,13 @@ struct CallService::Impl {
             a.pops.push_back(Pop{e.ext, answerers, false});
         }
         if (!answerers.empty()) {
-            nlohmann::json msg = {{"type", "call.answered"}, {"call", pop_call_json(r)}, {"agent", r.agent->value()}};
+            nlohmann::json msg = detail::answered_message(r);
             for (const auto& agent : answerers) send(agent, msg);
         }
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, retracted_message(r.id, StopReason::answered_elsewhere));
+            for (const auto& agent : p.agents) send(agent, detail::retracted_message(r.id, StopReason::answered_elsewhere));
         }
     }
 
@@ -633,7 +553,7 @@ struct CallService::Impl {
         for (auto& p : it->second.pops) {
             if (p.ext != e.ext || !p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, retracted_message(e.call.id, e.reason));
+            for (const auto& agent : p.agents) send(agent, detail::retracted_message(e.call.id, e.reason));
         }
     }
 
@@ -659,7 +579,7 @@ struct CallService::Impl {
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, retracted_message(r.id, StopReason::caller_hung_up));
+            for (const auto& agent : p.agents) send(agent, detail::retracted_message(r.id, StopReason::caller_hung_up));
         }
         if (e.call.queue && !r.queue) r.queue = e.call.queue;
         note_queue(a, e.call);
@@ -692,7 +612,7 @@ struct CallService::Impl {
         // An agent's own outbound call never pops, but its end goes to them:
         // the console shows the finished call for its disposition and notes.
         if (r.agent && (pops_for(a) || r.direction == Direction::outbound))
-            send(*r.agent, {{"type", "call.ended"}, {"call", r}});
+            send(*r.agent, detail::ended_message(r));
     }
 
     /// Hang-up side (issue 4). The tracker's caller is the call's root: on
@@ -723,7 +643,7 @@ struct CallService::Impl {
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, merged_retraction(e.from, e.into.id));
+            for (const auto& agent : p.agents) send(agent, detail::merged_retraction(e.from, e.into.id));
         }
         // Agents seen on the consultation call are known to the merged one.
         if (auto into = active.find(e.into.id); into != active.end())
@@ -786,7 +706,7 @@ nlohmann::json CallService::live_calls() const { return impl_->live_calls(); }
 void CallService::flush_board(bool watched) { impl_->flush_board(watched); }
 
 void CallService::send_board(const AgentId& to) {
-    impl_->sink.send_state(to, {{"type", "board.calls"}, {"calls", impl_->live_calls()}});
+    impl_->sink.send_state(to, detail::board_calls_message(impl_->live_calls()));
 }
 
 CallService::PublishedBoard CallService::published_live_calls() const {
