@@ -149,20 +149,40 @@ function renderConn() {
   show(s, true);
 }
 
+/// A changed call on the board: in place, or at the end (newest last).
+function applyCall(c) {
+  const i = state.board.calls.findIndex((x) => x.id === c.id);
+  if (i >= 0) state.board.calls[i] = c;
+  else state.board.calls.push(c);
+}
+
+/// Many board messages a second: render once per frame, not once per message.
+let renderPending = false;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  const run = () => { renderPending = false; renderBoard(); };
+  if (typeof requestAnimationFrame === "function" && document.visibilityState === "visible") requestAnimationFrame(run);
+  else setTimeout(run, 0);
+}
+
 async function connect() {
   // Start from the server's latest seq: board.* messages are state, not a
-  // backlog; the snapshot below is the current state.
+  // backlog. The socket brings the live calls (a board.calls snapshot, then
+  // board.call / board.call_removed deltas); GET /api/wallboard brings the
+  // agents and figures, and the calls only until the socket's snapshot came.
   const seq = await api("GET", "/api/pops/seq");
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${proto}//${location.host}/ws`);
   state.ws = ws;
+  let liveCalls = false;  // this socket's board.calls snapshot arrived
   connState = "connecting"; renderConn();
   ws.onopen = async () => {
     ws.send(JSON.stringify({ type: "resume", after_seq: seq.ok ? seq.data.seq : 0 }));
     const snap = await api("GET", "/api/wallboard");
     if (snap.ok) {
       state.serverSkew = Date.parse(snap.data.server_time) - Date.now();
-      state.board = { calls: snap.data.calls, agents: snap.data.agents, figures: snap.data.figures };
+      state.board = { calls: liveCalls ? state.board.calls : snap.data.calls, agents: snap.data.agents, figures: snap.data.figures };
       renderBoard();
     }
     connState = "connected"; renderConn();
@@ -170,11 +190,13 @@ async function connect() {
   ws.onmessage = (ev) => {
     let m;
     try { m = JSON.parse(ev.data); } catch { return; }
-    if (m.type === "board.calls") state.board.calls = m.calls;
+    if (m.type === "board.calls") { state.board.calls = m.calls; liveCalls = true; }
+    else if (m.type === "board.call") applyCall(m.call);
+    else if (m.type === "board.call_removed") state.board.calls = state.board.calls.filter((c) => c.id !== m.id);
     else if (m.type === "board.agents") state.board.agents = m.agents;
     else if (m.type === "board.figures") state.board.figures = m.figures;
     else return;
-    renderBoard();
+    scheduleRender();
   };
   ws.onclose = () => {
     if (state.ws !== ws) return;

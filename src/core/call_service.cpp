@@ -3,11 +3,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "caller_history.hpp"
+#include "pop_messages.hpp"
 #include "ringside/core/privacy.hpp"
 
 namespace ringside {
@@ -90,90 +95,9 @@ std::optional<Interaction> history_of(const CallRecord& r) {
     return i;
 }
 
-std::string_view retract_reason(StopReason r) {
-    // The contract's two reasons; why the phone stopped goes in "detail".
-    return r == StopReason::answered_elsewhere ? "answered_elsewhere" : "caller_hung_up";
-}
-
-std::string_view stop_detail(StopReason r) {
-    switch (r) {
-    case StopReason::answered_elsewhere: return "answered_elsewhere";
-    case StopReason::caller_hung_up: return "caller_hung_up";
-    case StopReason::no_answer: return "no_answer";
-    case StopReason::busy: return "busy";
-    case StopReason::rejected: return "rejected";
-    }
-    return "caller_hung_up";
-}
-
-/// The consultation call's pop is over: its call now goes on under `into`.
-nlohmann::json merged_retraction(const CallId& id, const CallId& into) {
-    return {{"type", "call.retracted"},
-            {"call", {{"id", id.value()}}},
-            {"reason", "caller_hung_up"},
-            {"detail", "merged"},
-            {"merged_into", into.value()}};
-}
-
 std::int64_t seconds_or_zero(Timestamp from, Timestamp to) { return to > from ? seconds_between(from, to) : 0; }
 
-nlohmann::json retracted_message(const CallId& id, StopReason why) {
-    return {{"type", "call.retracted"},
-            {"call", {{"id", id.value()}}},
-            {"reason", retract_reason(why)},
-            {"detail", stop_detail(why)}};
-}
-
 }  // namespace
-
-nlohmann::json pop_call_json(const CallRecord& c) {
-    return {{"id", c.id.value()},
-            {"pbx", c.pbx.value()},
-            {"direction", to_string(c.direction)},
-            {"from", c.from},
-            {"from_raw", c.from_raw},
-            {"from_name", c.from_name},
-            {"to", c.to},
-            {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
-            {"queue_position", c.queue_position ? nlohmann::json(*c.queue_position) : nlohmann::json(nullptr)},
-            {"hold_seconds", c.hold_seconds},
-            {"started_at", format_iso(c.started_at)}};
-}
-
-nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing) {
-    auto opt = [](const auto& v) { return v ? nlohmann::json(v->value()) : nlohmann::json(nullptr); };
-    return {{"id", c.id.value()},
-            {"pbx", c.pbx.value()},
-            {"direction", to_string(c.direction)},
-            {"from", c.from},
-            {"from_name", c.from_name},
-            {"to", c.to},
-            {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
-            {"customer_id", c.customer_id ? nlohmann::json(*c.customer_id) : nlohmann::json(nullptr)},
-            {"status", c.answered_at ? "answered" : "ringing"},
-            {"started_at", format_iso(c.started_at)},
-            {"answered_at", c.answered_at ? nlohmann::json(format_iso(*c.answered_at)) : nlohmann::json(nullptr)},
-            {"agent", opt(c.agent)},
-            {"extension", opt(c.extension)},
-            {"ringing", ringing}};
-}
-
-nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx) {
-    nlohmann::json m = {{"type", "call.ringing"}, {"call", pop_call_json(c)}};
-    if (ctx) {
-        // Pops go to agents: the customer as an agent may see it (no lifetime value).
-        m["customer"] = customer_view(ctx->customer, Role::agent);
-        m["open_issues"] = ctx->open_issues;
-        m["recent_interactions"] = ctx->recent_interactions;
-        m["evaluation"] = evaluation_view(evaluate(*ctx, c.started_at), Role::agent);
-        m["birthday_today"] = is_birthday(ctx->customer.birthday, c.started_at);
-    } else {
-        m["customer"] = nullptr;
-        m["open_issues"] = nlohmann::json::array();
-        m["recent_interactions"] = nlohmann::json::array();
-    }
-    return m;
-}
 
 struct CallService::Impl {
     Storage& storage;
@@ -206,37 +130,95 @@ struct CallService::Impl {
         std::vector<std::pair<Extension, Timestamp>> ringing_now;
         std::uint64_t order = 0;   // start order, for a stable wallboard list
     };
-    /// Set by any change the wallboard shows; one board.calls per PBX event.
-    bool board_dirty = false;
+    /// Calls whose board entry changed since the last flush_board (O(1) per
+    /// change; the board is built only at the flush, and only when watched).
+    std::unordered_set<CallId> board_changed;
+    /// A PBX resync happened since the last flush: send a full snapshot.
+    bool board_resync = false;
     std::uint64_t next_order = 0;
+
+    /// live_calls() as of the latest publish, for other threads.
+    mutable std::mutex published_mutex;
+    std::shared_ptr<const nlohmann::json> published = std::make_shared<const nlohmann::json>(nlohmann::json::array());
+    /// Calls changed since the published list was built.
+    std::atomic<bool> published_stale{false};
+    /// Until when (steady ms) a reader wants the list kept published.
+    mutable std::atomic<std::int64_t> published_wanted_until{0};
+
+    void touch(const CallId& id) {
+        board_changed.insert(id);
+        published_stale.store(true, std::memory_order_relaxed);
+    }
 
     void ring_at(Active& a, const Extension& ext, Timestamp at) {
         std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
         a.ringing_now.emplace_back(ext, at);
-        board_dirty = true;
+        touch(a.rec.id);
     }
     void stop_ring(Active& a, const Extension& ext) {
         std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
-        board_dirty = true;
+        touch(a.rec.id);
+    }
+
+    nlohmann::json board_entry(const Active& a) const {
+        nlohmann::json ringing = nlohmann::json::array();
+        for (const auto& [ext, since] : a.ringing_now) {
+            const auto* who = known_agent(a, ext);
+            ringing.push_back({{"extension", ext.value()},
+                               {"agent", who && *who ? nlohmann::json((*who)->value()) : nlohmann::json(nullptr)},
+                               {"since", format_iso(since)}});
+        }
+        return live_call_json(a.rec, ringing);
     }
 
     nlohmann::json live_calls() const {
         std::vector<const Active*> list;
+        list.reserve(active.size());
         for (const auto& [id, a] : active) list.push_back(&a);
         std::sort(list.begin(), list.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
         nlohmann::json out = nlohmann::json::array();
-        for (const Active* a : list) {
-            nlohmann::json ringing = nlohmann::json::array();
-            for (const auto& [ext, since] : a->ringing_now) {
-                const auto* who = known_agent(*a, ext);
-                ringing.push_back({{"extension", ext.value()},
-                                   {"agent", who && *who ? nlohmann::json((*who)->value()) : nlohmann::json(nullptr)},
-                                   {"since", format_iso(since)}});
-            }
-            out.push_back(live_call_json(a->rec, ringing));
-        }
+        for (const Active* a : list) out.push_back(board_entry(*a));
         return out;
     }
+
+    void publish(nlohmann::json calls) {
+        auto p = std::make_shared<const nlohmann::json>(std::move(calls));
+        std::lock_guard lk(published_mutex);
+        published = std::move(p);
+    }
+
+    static std::int64_t steady_ms() {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    }
+
+    void flush_board(bool watched) {
+        const bool wanted = watched || published_wanted_until.load(std::memory_order_relaxed) > steady_ms();
+        if (wanted && published_stale.exchange(false, std::memory_order_relaxed)) publish(live_calls());
+        if (!watched) {
+            board_changed.clear();
+            board_resync = false;
+            return;
+        }
+        if (board_resync) {
+            board_resync = false;
+            board_changed.clear();
+            sink.broadcast(PopSink::Audience::supervisors, detail::board_calls_message(live_calls()));
+            return;
+        }
+        // Oldest first, as the snapshot lists them (the set has no order).
+        std::vector<const Active*> changed;
+        changed.reserve(board_changed.size());
+        for (const auto& id : board_changed) {
+            if (auto it = active.find(id); it != active.end()) changed.push_back(&it->second);
+            else sink.broadcast(PopSink::Audience::supervisors, detail::board_call_removed_message(id));
+        }
+        board_changed.clear();
+        std::sort(changed.begin(), changed.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
+        for (const Active* a : changed)
+            sink.broadcast(PopSink::Audience::supervisors, detail::board_call_message(board_entry(*a)));
+    }
+
     std::unordered_map<CallId, Active> active;
     std::unordered_map<PbxId, CallTracker> trackers;
     std::unordered_map<PbxId, bool> resyncing;
@@ -304,70 +286,19 @@ struct CallService::Impl {
         msg["transfer_note"] = std::move(note);
     }
 
-    /// Repeat and missed callers, per E.164 number, kept in memory so a pop
-    /// never waits on a read: seeded once per number from the customer's
-    /// recent interactions (already read for the pop), then kept up to date
-    /// from the calls this engine sees. Bounded: cleared past max_callers.
-    struct CallerLog {
-        std::int64_t day = -1;        // UTC day number `today` counts
-        int today = 0;                // inbound calls from the number that day
-        nlohmann::json missed = nullptr;  // {"id","at","status"} of a missed call owed a call-back
-    };
-    static constexpr std::size_t max_callers = 200'000;
-    std::unordered_map<std::string, CallerLog> callers;
-
-    static std::int64_t day_of(Timestamp t) {
-        const auto h = std::chrono::duration_cast<std::chrono::hours>(t.time_since_epoch()).count();
-        return h >= 0 ? h / 24 : (h - 23) / 24;
-    }
-
-    CallerLog& caller_log(const std::string& e164, const Active& a, Timestamp at) {
-        if (callers.size() >= max_callers && !callers.contains(e164)) callers.clear();
-        auto [it, fresh] = callers.try_emplace(e164);
-        CallerLog& l = it->second;
-        if (fresh) {
-            l.day = day_of(at);
-            if (a.ctx) {
-                bool closed = false;
-                for (const auto& h : a.ctx->recent_interactions) {  // newest first
-                    if (h.channel != "call" || (h.call_id && *h.call_id == a.rec.id)) continue;
-                    if (h.direction == "inbound" && day_of(h.at) == l.day) ++l.today;
-                    if (closed) continue;
-                    if (h.status == "answered") {
-                        closed = true;
-                    } else if (h.direction == "inbound" && (h.status == "missed" || h.status == "abandoned")) {
-                        l.missed = {{"id", h.call_id ? h.call_id->value() : ""}, {"at", format_iso(h.at)}, {"status", h.status}};
-                        closed = true;
-                    }
-                }
-            }
-        } else if (l.day != day_of(at)) {
-            l.day = day_of(at);
-            l.today = 0;
-        }
-        return l;
-    }
+    /// Repeat and missed callers (caller_history.hpp).
+    detail::CallerHistory history;
 
     /// At the first ring of an inbound call from a number: count it, and note
     /// what the pop says about the caller.
-    void count_caller(Active& a, Timestamp at) {
-        CallerLog& l = caller_log(a.rec.from, a, at);
-        ++l.today;
-        a.repeat = {{"calls_today", l.today}, {"missed_waiting", l.missed}};
-    }
+    void count_caller(Active& a, Timestamp at) { a.repeat = history.count_ring(a.rec.from, a.rec.id, a.ctx, at); }
 
     /// At the end: a missed inbound call waits for a call-back; an answered
     /// call from or to the number closes it.
     void settle_caller(const Active& a) {
         const CallRecord& r = a.rec;
-        const std::string* number = nullptr;
-        if (r.direction == Direction::inbound && a.from_e164) number = &r.from;
-        else if (r.direction == Direction::outbound && !r.to.empty() && r.to[0] == '+') number = &r.to;
-        if (!number) return;
-        CallerLog& l = caller_log(*number, a, r.started_at);
-        if (r.status == CallStatus::answered) l.missed = nullptr;
-        else if (r.direction == Direction::inbound && (r.status == CallStatus::missed || r.status == CallStatus::abandoned))
-            l.missed = {{"id", r.id.value()}, {"at", format_iso(r.started_at)}, {"status", to_string(r.status)}};
+        if (r.direction == Direction::inbound && a.from_e164) history.settle(r.from, r, a.ctx);
+        else if (r.direction == Direction::outbound && !r.to.empty() && r.to[0] == '+') history.settle(r.to, r, a.ctx);
     }
 
     /// The `call.ringing` of this call, with its repeat-caller fields.
@@ -433,7 +364,7 @@ struct CallService::Impl {
                 if (a.rec.customer_id) a.ctx = storage.customer_context(*a.rec.customer_id);
                 a.order = next_order++;
                 active.emplace(e.call.id, std::move(a));
-                board_dirty = true;
+                touch(e.call.id);
                 return;
             }
         }
@@ -473,7 +404,7 @@ struct CallService::Impl {
         storage.upsert_call(r);
         a.order = next_order++;
         active.emplace(e.call.id, std::move(a));
-        board_dirty = true;
+        touch(e.call.id);
         calls_started.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -500,7 +431,7 @@ struct CallService::Impl {
             lookup_hits.fetch_add(1, std::memory_order_relaxed);
             r.customer_id = a.ctx->customer.id;
         }
-        board_dirty = true;
+        touch(r.id);
         storage.upsert_call(r);
     }
 
@@ -605,13 +536,13 @@ struct CallService::Impl {
             a.pops.push_back(Pop{e.ext, answerers, false});
         }
         if (!answerers.empty()) {
-            nlohmann::json msg = {{"type", "call.answered"}, {"call", pop_call_json(r)}, {"agent", r.agent->value()}};
+            nlohmann::json msg = detail::answered_message(r);
             for (const auto& agent : answerers) send(agent, msg);
         }
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, retracted_message(r.id, StopReason::answered_elsewhere));
+            for (const auto& agent : p.agents) send(agent, detail::retracted_message(r.id, StopReason::answered_elsewhere));
         }
     }
 
@@ -622,7 +553,7 @@ struct CallService::Impl {
         for (auto& p : it->second.pops) {
             if (p.ext != e.ext || !p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, retracted_message(e.call.id, e.reason));
+            for (const auto& agent : p.agents) send(agent, detail::retracted_message(e.call.id, e.reason));
         }
     }
 
@@ -630,7 +561,10 @@ struct CallService::Impl {
         auto it = active.find(e.call.id);
         if (it == active.end()) return;
         // Stored with the next write (first ring or end): no write per queue event.
-        if (!e.queue.empty()) it->second.rec.queue = e.queue;
+        if (!e.queue.empty() && it->second.rec.queue != e.queue) {
+            it->second.rec.queue = e.queue;
+            touch(e.call.id);
+        }
     }
 
     void on_ended(const effect::Ended& e) {
@@ -640,12 +574,12 @@ struct CallService::Impl {
         // failed write is closed by close_orphans, never by a stale entry.
         Active a = std::move(it->second);
         active.erase(it);
-        board_dirty = true;
+        touch(a.rec.id);
         CallRecord& r = a.rec;
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, retracted_message(r.id, StopReason::caller_hung_up));
+            for (const auto& agent : p.agents) send(agent, detail::retracted_message(r.id, StopReason::caller_hung_up));
         }
         if (e.call.queue && !r.queue) r.queue = e.call.queue;
         note_queue(a, e.call);
@@ -678,7 +612,7 @@ struct CallService::Impl {
         // An agent's own outbound call never pops, but its end goes to them:
         // the console shows the finished call for its disposition and notes.
         if (r.agent && (pops_for(a) || r.direction == Direction::outbound))
-            send(*r.agent, {{"type", "call.ended"}, {"call", r}});
+            send(*r.agent, detail::ended_message(r));
     }
 
     /// Hang-up side (issue 4). The tracker's caller is the call's root: on
@@ -705,11 +639,11 @@ struct CallService::Impl {
         if (it == active.end()) return;
         Active a = std::move(it->second);
         active.erase(it);
-        board_dirty = true;
+        touch(e.from);
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, merged_retraction(e.from, e.into.id));
+            for (const auto& agent : p.agents) send(agent, detail::merged_retraction(e.from, e.into.id));
         }
         // Agents seen on the consultation call are known to the merged one.
         if (auto into = active.find(e.into.id); into != active.end())
@@ -763,13 +697,28 @@ void CallService::on_pbx_event(const pbx::Event& ev) {
         }
     } clear{m, ev};
     for (const auto& eff : effects) m.handle(eff);
-    if (m.board_dirty) {
-        m.board_dirty = false;
-        m.sink.broadcast(PopSink::Audience::supervisors, {{"type", "board.calls"}, {"calls", m.live_calls()}});
-    }
+    // The PBX's view replaced ours: supervisors get the whole board again.
+    if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) m.board_resync = true;
 }
 
 nlohmann::json CallService::live_calls() const { return impl_->live_calls(); }
+
+void CallService::flush_board(bool watched) { impl_->flush_board(watched); }
+
+void CallService::send_board(const AgentId& to) {
+    impl_->sink.send_state(to, detail::board_calls_message(impl_->live_calls()));
+}
+
+CallService::PublishedBoard CallService::published_live_calls() const {
+    const Impl& m = *impl_;
+    // Keep it published for a while: a reader asks again (the wallboard's tick, a polling script).
+    m.published_wanted_until.store(Impl::steady_ms() + 30'000, std::memory_order_relaxed);
+    PublishedBoard b;
+    b.current = !m.published_stale.load(std::memory_order_relaxed);
+    std::lock_guard lk(m.published_mutex);
+    b.calls = m.published;
+    return b;
+}
 
 void CallService::close_orphans(const PbxId& pbx, Timestamp now) {
     Impl& m = *impl_;

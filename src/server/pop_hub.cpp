@@ -60,17 +60,51 @@ void PopHub::send_to(const AgentId& to, nlohmann::json message, bool hold) {
     deliveries_.fetch_add(targets.size(), std::memory_order_relaxed);
 }
 
+void PopHub::send_state(const AgentId& to, nlohmann::json message) { send_to(to, std::move(message), false); }
+
 void PopHub::broadcast(Audience to, nlohmann::json message) {
-    std::vector<AgentId> members;
+    if (to != Audience::supervisors) return;
+    // "{...}" without its "{": each member's text is {"seq":N, then this.
+    std::shared_ptr<const std::string> body;
+    struct Target {
+        std::uint64_t seq;
+        std::vector<std::shared_ptr<PopSubscriber>> subs;
+    };
+    std::vector<Target> targets;
     {
         std::lock_guard lock(mutex_);
-        if (to == Audience::supervisors)
-            for (const auto& [user, n] : supervisors_) members.push_back(user);
+        if (supervisors_.empty()) return;
+        if (!message.is_object()) return;
+        message.erase("seq");
+        if (message.empty()) return;  // {"seq":N,} would not parse
+        std::string text = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        text.erase(0, 1);
+        body = std::make_shared<const std::string>(std::move(text));
+        targets.reserve(supervisors_.size());
+        for (const auto& [user, n] : supervisors_) {
+            auto& u = user_locked(user);
+            Target t{u.next_seq++, {}};
+            // Each member gets its own seq, but broadcasts (board.*) are state, not
+            // a backlog: they are not held for resume, so they never push a pop out
+            // of the resume history; a reconnecting supervisor gets a snapshot.
+            std::erase_if(u.subs, [&](const Sub& s) {
+                auto p = s.ptr.lock();
+                if (!p) return true;
+                t.subs.push_back(std::move(p));
+                return false;
+            });
+            targets.push_back(std::move(t));
+        }
     }
-    // Each member gets its own seq, but broadcasts (board.*) are state, not
-    // a backlog: they are not held for resume, so they never push a pop out
-    // of the resume history; a reconnecting supervisor reads GET /api/wallboard.
-    for (const auto& user : members) send_to(user, message, false);
+    // Outside the lock: deliver_shared() only posts to the session's strand.
+    std::size_t n = 0;
+    for (auto& t : targets) {
+        std::string head = "{\"seq\":" + std::to_string(t.seq) + ",";
+        for (auto& s : t.subs) s->deliver_shared(t.seq, head, body);
+        n += t.subs.size();
+    }
+    messages_.fetch_add(targets.size(), std::memory_order_relaxed);
+    deliveries_.fetch_add(n, std::memory_order_relaxed);
 }
 
 void PopHub::join(Audience a, const AgentId& user) {

@@ -162,18 +162,10 @@ void add_routes(State& st) {
             if (!u) return reply_error(ex, http::status::unauthorized, "unauthenticated", "sign in as an admin to read metrics");
             if (u->role != Role::admin) return reply_error(ex, http::status::forbidden, "forbidden", "metrics are for admins");
         }
-        // CallService is not thread-safe: read its stats on the engine strand, render back on ours.
-        net::post(st.engine, [&st, ex] {
-            guarded(ex, "/metrics", [&] {
-                auto calls = st.calls.stats();
-                net::post(ex->strand, [&st, ex, calls] {
-                    guarded(ex, "/metrics", [&] {
-                        auto text = st.metrics.render(st.hub.stats(), calls, st.extra_metrics ? st.extra_metrics() : std::string());
-                        ex->respond(make_reply(ex->req, http::status::ok, std::move(text),
-                                               "text/plain; version=0.0.4; charset=utf-8"));
-                    });
-                });
-            });
+        // The engine's counters are atomics: read here, never queued behind PBX events.
+        guarded(ex, "/metrics", [&] {
+            auto text = st.metrics.render(st.hub.stats(), st.calls.stats(), st.extra_metrics ? st.extra_metrics() : std::string());
+            ex->respond(make_reply(ex->req, http::status::ok, std::move(text), "text/plain; version=0.0.4; charset=utf-8"));
         });
     }));
 

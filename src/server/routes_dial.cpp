@@ -2,6 +2,7 @@
 // The route checks who may dial from which phone and hands the call to the
 // Dialer (the app's PBX links); the call that follows is tracked like any
 // outbound call. The outcome reaches the agent over the WebSocket.
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "route_answers.hpp"
@@ -78,12 +79,15 @@ void add_dial_routes(State& st) {
         Dialer* dialer = st.dialer.load();
         if (!dialer) return reply_error(ex, http::status::service_unavailable, "pbx_unavailable", "no PBX link can dial");
         DialRequest req{PbxId(pbx_field), *ext, e164->e164(), me.username};
-        PopHub& hub = st.hub;
-        const auto started = dialer->dial(req, [&hub, req, customer_id](const DialOutcome& o) {
+        // The outcome comes on the PBX link's thread. The hub numbers a user's
+        // messages in the order send() is called and a session drops a seq
+        // lower than one it already has: only the engine strand sends, so
+        // this goes through it like every other message.
+        const auto started = dialer->dial(req, [&st, req, customer_id](const DialOutcome& o) {
             json msg = {{"type", "dial.result"}, {"ok", o.ok},        {"reason", o.reason},
                         {"number", req.number},  {"extension", req.extension.value()}};
             msg["customer_id"] = customer_id ? json(*customer_id) : json(nullptr);
-            hub.send(req.agent, std::move(msg));
+            net::post(st.engine, [&st, to = req.agent, msg = std::move(msg)]() mutable { st.hub.send(to, std::move(msg)); });
         });
         switch (started) {
         case DialStart::accepted: break;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
 #include "ringside/core/time.hpp"
@@ -148,7 +149,8 @@ std::optional<std::string> parse_call_log_params(const std::map<std::string, std
 void add_supervisor_routes(State& st) {
     auto& r = st.router;
     const auto user = [](Role role, auto fn) { return Endpoint{Access::user, role, std::move(fn)}; };
-    st.wallboard = std::make_shared<Wallboard>(st, st.opt.service_level_seconds, st.opt.wallboard_tick);
+    st.wallboard = std::make_shared<Wallboard>(st, st.opt.service_level_seconds, st.opt.wallboard_tick,
+                                                st.opt.board_flush);
     st.wallboard->start();
 
     // GET /api/calls/{id} -> 200 {"call":record,"timeline":[...],"customer":{"id","name"}|null}.
@@ -167,26 +169,30 @@ void add_supervisor_routes(State& st) {
 
     // GET /api/wallboard -> 200 {"calls":[live call],"agents":[...],"figures":{...}}: the state the
     // board.* WebSocket messages then keep up to date. Supervisor and admin.
+    // The calls are the engine's published list (never a wait behind PBX
+    // events); one the engine has not refreshed since calls changed (nobody
+    // read it lately) is asked for and read again after one board flush.
     r.add(verb::get, "/api/wallboard", user(Role::supervisor, [&st](const ExchangePtr& ex) {
-        net::post(st.engine, [&st, ex] {
-            guarded(ex, "/api/wallboard", [&] {
-                json live = st.calls.live_calls();
-                net::post(st.blocking, [&st, ex, live = std::move(live)] {
-                    guarded(ex, "/api/wallboard", [&] {
-                        const int sl = st.opt.service_level_seconds;
-                        const auto [from, to] = local_day(now_ms());
-                        auto figures = figures_json(st.storage.call_figures(from, to, sl), sl);
-                        figures["day_start"] = format_iso(from);
-                        reply(ex, http::status::ok,
-                              {{"calls", live},
-                               {"agents", wallboard_agents(st.storage.list_users(), live,
-                                                           [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; })},
-                               {"figures", std::move(figures)},
-                               {"server_time", format_iso(now_ms())}});
-                    });
+        auto answer = [&st, ex] {
+            net::post(st.blocking, [&st, ex] {
+                guarded(ex, "/api/wallboard", [&] {
+                    const auto live = st.calls.published_live_calls().calls;
+                    const int sl = st.opt.service_level_seconds;
+                    const auto [from, to] = local_day(now_ms());
+                    auto figures = figures_json(st.storage.call_figures(from, to, sl), sl);
+                    figures["day_start"] = format_iso(from);
+                    reply(ex, http::status::ok,
+                          {{"calls", *live},
+                           {"agents", wallboard_agents(st.storage.list_users(), *live,
+                                                       [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; })},
+                           {"figures", std::move(figures)},
+                           {"server_time", format_iso(now_ms())}});
                 });
             });
-        });
+        };
+        if (st.calls.published_live_calls().current) return answer();
+        auto timer = std::make_shared<net::steady_timer>(ex->strand, st.opt.board_flush * 2);
+        timer->async_wait([timer, answer](boost::system::error_code) { answer(); });
     }));
 
     // GET /api/reports?since&until&utc_offset -> 200 {"hourly","daily","agents","repeat_callers",

@@ -1,6 +1,7 @@
 #include "wallboard.hpp"
 
 #include <ctime>
+#include <unordered_set>
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -13,20 +14,23 @@ using json = nlohmann::json;
 
 nlohmann::json wallboard_agents(const std::vector<User>& users, const nlohmann::json& live_calls,
                                 const std::function<bool(const AgentId&)>& online) {
+    // One pass over the calls, then O(1) per user: not users x calls.
+    std::unordered_set<std::string> talking_agents, talking_exts, ringing_exts;
+    for (const auto& c : live_calls) {
+        if (c.value("status", "") == "answered") {
+            if (c["agent"].is_string()) talking_agents.insert(c["agent"].get<std::string>());
+            if (c["extension"].is_string()) talking_exts.insert(c["extension"].get<std::string>());
+        }
+        for (const auto& r : c["ringing"])
+            if (r["extension"].is_string()) ringing_exts.insert(r["extension"].get<std::string>());
+    }
     json out = json::array();
     for (const auto& u : users) {
         if (u.disabled || (u.role != Role::agent && !u.extension)) continue;
         const std::string name = u.username.value();
         const std::string ext = u.extension ? u.extension->value() : std::string();
-        bool on_call = false, ringing = false;
-        for (const auto& c : live_calls) {
-            if (c.value("status", "") == "answered" &&
-                ((c["agent"].is_string() && c["agent"] == name) ||
-                 (!ext.empty() && c["extension"].is_string() && c["extension"] == ext)))
-                on_call = true;
-            for (const auto& r : c["ringing"])
-                if (!ext.empty() && r["extension"] == ext) ringing = true;
-        }
+        const bool on_call = talking_agents.contains(name) || (!ext.empty() && talking_exts.contains(ext));
+        const bool ringing = !ext.empty() && ringing_exts.contains(ext);
         const bool is_online = online(u.username);
         // The phone's state wins: an agent whose browser is closed can still take calls.
         const char* state = on_call ? "on_call" : ringing ? "ringing" : is_online ? "available" : "offline";
@@ -69,14 +73,35 @@ std::pair<Timestamp, Timestamp> local_day(Timestamp t) {
             Timestamp{std::chrono::milliseconds{static_cast<std::int64_t>(end) * 1000}}};
 }
 
-Wallboard::Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick)
-    : st_(st), service_level_seconds_(service_level_seconds), tick_(tick), timer_(st.ioc) {}
+Wallboard::Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick,
+                     std::chrono::milliseconds flush)
+    : st_(st), service_level_seconds_(service_level_seconds), tick_(tick), flush_(flush), timer_(st.ioc),
+      flush_timer_(st.engine) {}
 
-void Wallboard::start() { schedule(); }
+void Wallboard::start() {
+    schedule();
+    net::post(st_.engine, [self = shared_from_this()] { self->schedule_flush(); });
+}
 
 void Wallboard::stop() {
     stopped_.store(true);
     net::post(timer_.get_executor(), [self = shared_from_this()] { self->timer_.cancel(); });
+    net::post(st_.engine, [self = shared_from_this()] { self->flush_timer_.cancel(); });
+}
+
+/// The flush timer runs on the engine strand: its handler calls the engine directly.
+void Wallboard::schedule_flush() {
+    if (stopped_.load()) return;
+    flush_timer_.expires_after(flush_);
+    flush_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->stopped_.load()) return;
+        try {
+            self->st_.calls.flush_board(self->st_.hub.audience_size(PopSink::Audience::supervisors) > 0);
+        } catch (const std::exception& e) {
+            spdlog::warn("wallboard: flush failed: {}", e.what());
+        }
+        self->schedule_flush();
+    });
 }
 
 void Wallboard::schedule() {
@@ -96,26 +121,24 @@ void Wallboard::tick() {
         last_figures_.clear();
         return schedule();
     }
-    // CallService lives on the engine strand; storage reads go to the blocking pool.
-    net::post(st_.engine, [self = shared_from_this()] {
+    // The engine's published live calls (never a wait on the engine); storage
+    // reads go to the blocking pool.
+    net::post(st_.blocking, [self = shared_from_this()] {
         if (self->stopped_.load()) return;
-        json live = self->st_.calls.live_calls();
-        net::post(self->st_.blocking, [self, live = std::move(live)] {
-            if (self->stopped_.load()) return;
-            try {
-                auto& st = self->st_;
-                const auto [from, to] = local_day(now_ms());
-                auto agents = wallboard_agents(st.storage.list_users(), live,
-                                               [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
-                auto figures = figures_json(st.storage.call_figures(from, to, self->service_level_seconds_),
-                                            self->service_level_seconds_);
-                figures["day_start"] = format_iso(from);
-                self->publish(std::move(agents), std::move(figures));
-            } catch (const std::exception& e) {
-                spdlog::warn("wallboard: refresh failed: {}", e.what());
-            }
-            net::post(self->timer_.get_executor(), [self] { self->schedule(); });
-        });
+        try {
+            auto& st = self->st_;
+            const auto live = st.calls.published_live_calls().calls;
+            const auto [from, to] = local_day(now_ms());
+            auto agents = wallboard_agents(st.storage.list_users(), *live,
+                                           [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
+            auto figures = figures_json(st.storage.call_figures(from, to, self->service_level_seconds_),
+                                        self->service_level_seconds_);
+            figures["day_start"] = format_iso(from);
+            self->publish(std::move(agents), std::move(figures));
+        } catch (const std::exception& e) {
+            spdlog::warn("wallboard: refresh failed: {}", e.what());
+        }
+        net::post(self->timer_.get_executor(), [self] { self->schedule(); });
     });
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // Internal to ringside_server: the supervisors' live wallboard (issue 4).
 //
-// Calls in progress come from the core: CallService broadcasts
-// `board.calls` to PopSink::Audience::supervisors itself on every change.
+// Calls in progress come from the core: every board_flush this flushes the
+// engine's changed calls (CallService::flush_board, on the engine strand),
+// which broadcasts them to PopSink::Audience::supervisors as deltas.
 // What only the server knows is added here: which agents are connected
 // (the hub's subscribers) and the day's figures (a storage read). A timer
 // recomputes both every tick while a supervisor is connected and
@@ -44,7 +45,7 @@ std::pair<Timestamp, Timestamp> local_day(Timestamp t);
 
 class Wallboard : public std::enable_shared_from_this<Wallboard> {
 public:
-    Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick);
+    Wallboard(State& st, int service_level_seconds, std::chrono::milliseconds tick, std::chrono::milliseconds flush);
     void start();
     /// Stops the timer; later ticks do nothing. Any thread.
     void stop();
@@ -53,12 +54,15 @@ public:
 private:
     void schedule();
     void tick();
+    void schedule_flush();
     void publish(nlohmann::json agents, nlohmann::json figures);
 
     State& st_;
     const int service_level_seconds_;
     const std::chrono::milliseconds tick_;
+    const std::chrono::milliseconds flush_;
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer flush_timer_;
     std::atomic<bool> stopped_{false};
     std::mutex last_mutex_;
     std::string last_agents_, last_figures_;

@@ -3,6 +3,7 @@
 // bounded queue that starts writing only when it was empty. A full queue
 // closes the session ("send queue full") so the browser reconnects and
 // resumes instead of the server buffering without bound.
+#include <array>
 #include <deque>
 
 #include <boost/asio/dispatch.hpp>
@@ -20,6 +21,13 @@ namespace ringside::server::detail {
 namespace {
 
 namespace websocket = beast::websocket;
+
+/// One text frame to write: `head` (a broadcast's own `{"seq":N,`, else
+/// empty) then `body`, which every session given the message shares.
+struct Frame {
+    std::string head;
+    std::shared_ptr<const std::string> body;
+};
 
 /// How long a session that must close waits for its stuck write before dropping the TCP connection.
 constexpr auto close_grace = std::chrono::seconds(5);
@@ -51,8 +59,15 @@ public:
 
     void deliver(std::uint64_t seq, std::shared_ptr<const std::string> message) override {
         net::post(ws_.get_executor(), [self = shared_from_this(), seq, message = std::move(message)]() mutable {
-            self->on_live(seq, std::move(message));
+            self->on_live(seq, Frame{{}, std::move(message)});
         });
+    }
+
+    void deliver_shared(std::uint64_t seq, std::string head, std::shared_ptr<const std::string> body) override {
+        net::post(ws_.get_executor(),
+                  [self = shared_from_this(), seq, head = std::move(head), body = std::move(body)]() mutable {
+                      self->on_live(seq, Frame{std::move(head), std::move(body)});
+                  });
     }
 
     void end(const char* reason) override {
@@ -113,6 +128,15 @@ private:
         auto held = std::move(held_live_);
         held_live_.clear();
         for (auto& m : held) enqueue(std::move(m));
+        request_board();
+    }
+
+    /// A supervisor's socket now carries live messages: the engine sends it
+    /// the whole board once (in seq order with the deltas that follow).
+    void request_board() {
+        if (!board_ || board_requested_ || closing_) return;
+        board_requested_ = true;
+        net::post(st_->engine, [st = st_, user = user_.username] { st->calls.send_board(user); });
     }
 
     void do_read() {
@@ -176,13 +200,14 @@ private:
         auto held = st_->hub.replay(user_.username, after);
         for (const auto& h : held) {
             if (close_started_ || closing_) return;
-            if (h.seq <= sent_low_ || h.seq > last_seq_) enqueue(h.text);
+            if (h.seq <= sent_low_ || h.seq > last_seq_) enqueue(Frame{{}, h.text});
             if (h.seq > last_seq_) last_seq_ = h.seq;
         }
         if (!held.empty()) sent_low_ = std::min(sent_low_, held.front().seq - 1);
+        request_board();
     }
 
-    void on_live(std::uint64_t seq, std::shared_ptr<const std::string> message) {
+    void on_live(std::uint64_t seq, Frame message) {
         if (!open_ || closing_ || seq <= last_seq_) return;
         last_seq_ = seq;
         if (holding_) {
@@ -194,10 +219,10 @@ private:
     }
 
     void control(const nlohmann::json& j) {
-        enqueue(std::make_shared<const std::string>(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+        enqueue(Frame{{}, std::make_shared<const std::string>(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))});
     }
 
-    void enqueue(std::shared_ptr<const std::string> message) {
+    void enqueue(Frame message) {
         if (closing_) return;
         if (queue_.size() >= st_->opt.ws_queue_limit) return overflow();
         queue_.push_back(std::move(message));
@@ -240,7 +265,8 @@ private:
     void do_write() {
         writing_ = true;
         ws_.text(true);
-        ws_.async_write(net::buffer(*queue_.front()),
+        const Frame& f = queue_.front();  // stays put until on_write pops it
+        ws_.async_write(std::array<net::const_buffer, 2>{net::buffer(f.head), net::buffer(*f.body)},
                         beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
     }
 
@@ -280,8 +306,8 @@ private:
     net::steady_timer hold_timer_;
     std::shared_ptr<State> st_;
     User user_;
-    std::deque<std::shared_ptr<const std::string>> queue_;
-    std::deque<std::shared_ptr<const std::string>> held_live_;   // live messages during the resume window
+    std::deque<Frame> queue_;
+    std::deque<Frame> held_live_;   // live messages during the resume window
     websocket::close_reason close_reason_;
     std::uint64_t auth_mark_ = 0;       // the hub's disconnect mark before the user was authenticated
     std::uint64_t subscribed_at_ = 0;   // the user's latest seq when this connection subscribed
@@ -291,6 +317,7 @@ private:
     bool holding_ = false;         // within the resume window
     bool subscribed_ = false;
     bool board_ = false;                // joined the supervisors' audience
+    bool board_requested_ = false;      // the board snapshot was asked of the engine
     bool writing_ = false;
     bool closing_ = false;
     bool close_started_ = false;

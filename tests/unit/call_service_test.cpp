@@ -381,11 +381,13 @@ TEST_CASE("the supervisors' board follows a call: ringing where, answered by who
     Seeded s;
     auto& e = s.env;
     start_ringall(e);
-    REQUIRE_FALSE(e.sink.broadcasts.empty());
+    CHECK(e.sink.broadcasts.empty());  // nothing per PBX event: changes wait for the flush
+    e.svc.flush_board(true);
+    // Five events changed the call; it goes out once, with its latest state.
+    REQUIRE(e.sink.broadcasts.size() == 1);
     auto last = e.sink.broadcasts.back();
-    CHECK(last["type"] == "board.calls");
-    REQUIRE(last["calls"].size() == 1);
-    auto c = last["calls"][0];
+    CHECK(last["type"] == "board.call");
+    auto c = last["call"];
     CHECK(c["id"] == id1.value());
     CHECK(c["status"] == "ringing");
     CHECK(c["from"] == "+989121234567");
@@ -393,20 +395,66 @@ TEST_CASE("the supervisors' board follows a call: ringing where, answered by who
     CHECK(c["ringing"][0]["extension"] == "1001");
     CHECK(c["ringing"][0]["agent"] == "alice");
     CHECK(c["ringing"][1]["agent"] == "bob");
-    CHECK(e.svc.live_calls() == last["calls"]);
+    REQUIRE(e.svc.live_calls().size() == 1);
+    CHECK(e.svc.live_calls()[0] == c);
+    e.svc.flush_board(true);
+    CHECK(e.sink.broadcasts.size() == 1);  // nothing changed, nothing sent
 
-    const auto before = e.sink.broadcasts.size();
     answer_1002_at(e, 5);
-    REQUIRE(e.sink.broadcasts.size() > before);
-    c = e.sink.broadcasts.back()["calls"][0];
+    e.svc.flush_board(true);
+    REQUIRE(e.sink.broadcasts.size() == 2);
+    c = e.sink.broadcasts.back()["call"];
     CHECK(c["status"] == "answered");
     CHECK(c["agent"] == "bob");
     CHECK(c["answered_at"].is_string());
     for (const auto& r : c["ringing"]) CHECK(r["extension"] != "1002");  // bob's phone no longer rings
 
     hang_up_all(e, 60);
-    CHECK(e.sink.broadcasts.back()["calls"].empty());
+    e.svc.flush_board(true);
+    REQUIRE(e.sink.broadcasts.size() == 3);
+    CHECK(e.sink.broadcasts.back() == nlohmann::json{{"type", "board.call_removed"}, {"id", id1.value()}});
     CHECK(e.svc.live_calls().empty());
     // Agents never get a board message: those go only through broadcast.
     for (const auto& m : e.sink.sent) CHECK(m.msg.value("type", "").rfind("board.", 0) != 0);
+}
+
+TEST_CASE("with no supervisor watching, the board builds and sends nothing; a new watcher gets a snapshot") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    e.svc.flush_board(false);
+    answer_1002_at(e, 5);
+    e.svc.flush_board(false);
+    CHECK(e.sink.broadcasts.empty());
+    CHECK_FALSE(e.svc.published_live_calls().current);  // nobody read it: not rebuilt
+    CHECK(e.svc.published_live_calls().calls->empty());
+    // A reader asked for it: the next flush publishes it, even unwatched.
+    e.svc.flush_board(false);
+    auto pub = e.svc.published_live_calls();
+    CHECK(pub.current);
+    REQUIRE(pub.calls->size() == 1);
+    CHECK((*pub.calls)[0]["status"] == "answered");
+    CHECK(e.sink.broadcasts.empty());
+
+    e.svc.send_board(AgentId("sam"));
+    REQUIRE(e.sink.sent.size() >= 1);
+    const auto& snap = e.sink.sent.back();
+    CHECK(snap.to == "sam");
+    CHECK(snap.msg["type"] == "board.calls");
+    REQUIRE(snap.msg["calls"].size() == 1);
+    CHECK(snap.msg["calls"][0]["agent"] == "bob");
+}
+
+TEST_CASE("after a PBX resync the supervisors get the whole board at once, not deltas") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    e.svc.flush_board(true);
+    const auto before = e.sink.broadcasts.size();
+    feed(e, 30, pbx::ResyncBegin{});
+    feed(e, 31, pbx::ResyncEnd{});
+    e.svc.flush_board(true);
+    REQUIRE(e.sink.broadcasts.size() == before + 1);
+    CHECK(e.sink.broadcasts.back()["type"] == "board.calls");
+    CHECK(e.sink.broadcasts.back()["calls"] == e.svc.live_calls());
 }

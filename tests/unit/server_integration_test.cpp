@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -22,6 +23,7 @@
 
 #include "ringside/core/call_service.hpp"
 #include "ringside/core/csv.hpp"
+#include "ringside/core/dialer.hpp"
 #include "ringside/core/password.hpp"
 #include "ringside/core/phone.hpp"
 #include "ringside/server/pop_hub.hpp"
@@ -475,4 +477,42 @@ TEST_CASE("a WebSocket client that never reads is closed once its queue is full 
     CHECK(eventually([&] {
         return svc.request(http::verb::get, "/metrics").body().find("ringside_ws_connections_open 0") != std::string::npos;
     }));
+}
+
+TEST_CASE("a dial's outcome reaches the agent through the call engine, never around it") {
+    // The outcome arrives on the PBX link's thread. The hub numbers a user's
+    // messages in send() order and a socket drops a seq lower than one it
+    // has, so only the engine strand may send: while the engine is busy the
+    // outcome waits behind it instead of racing the engine's own messages.
+    struct NowDialer final : Dialer {
+        DialStart dial(const DialRequest&, std::function<void(const DialOutcome&)> done) override {
+            std::thread([done = std::move(done)] { done(DialOutcome{true, ""}); }).join();  // "any thread"
+            return DialStart::accepted;
+        }
+    } dialer;
+    Service svc;
+    svc.srv->set_dialer(&dialer);
+    const auto alice = svc.login("alice", "alice-pass");
+    WsClient a;
+    a.connect(svc.srv->port(), "/ws", alice);
+    REQUIRE(a.drain().empty());
+
+    std::promise<void> release;
+    std::atomic<bool> busy{false};
+    net::post(svc.engine, [&, go = release.get_future().share()] {
+        busy = true;
+        go.wait();
+    });
+    REQUIRE(eventually([&] { return busy.load(); }));
+    auto r = svc.request(http::verb::post, "/api/calls/dial", json{{"number", "09121234567"}}.dump(), alice);
+    REQUIRE(r.result() == http::status::accepted);
+    // The engine is busy: the outcome is queued behind it, not sent around it.
+    const auto early = a.drain();
+    release.set_value();
+    CHECK(early.empty());
+    if (!early.empty()) return;  // sent around the engine: nothing more will come
+    auto m = a.read();
+    CHECK(m["type"] == "dial.result");
+    CHECK(m["ok"] == true);
+    CHECK(m["number"] == "+989121234567");
 }

@@ -1,7 +1,8 @@
 #pragma once
 // The call engine: PBX events in, call records and pops out. Pure domain
-// logic over two seams, Storage and PopSink; no sockets. Not thread-safe:
-// the server runs it on one strand, the tests call it directly.
+// logic over two seams, Storage and PopSink; no sockets. Not thread-safe
+// (but for stats() and published_live_calls()): the server runs it on one
+// strand, the tests call it directly.
 //
 // For every tracker effect:
 //   CallStarted    -> call record stored with status "ringing"
@@ -85,14 +86,43 @@ public:
                                        const std::string& notes,
                                        const std::optional<std::string>& previous = std::nullopt);
 
+    /// Counters and the number of calls in progress. Thread-safe (atomics):
+    /// /metrics reads them from any thread without queueing on the engine.
     CallServiceStats stats() const;
 
-    /// Calls in progress now, oldest first, for the supervisors' wallboard:
-    /// each a live_call_json object. Every change to this list (a call
-    /// starts, rings somewhere, stops ringing, is answered, ends) is also
-    /// broadcast to PopSink::Audience::supervisors as
-    /// {"type":"board.calls","calls":[...]} once per PBX event.
+    // ---- The supervisors' live board. Per PBX event the engine only notes
+    // which calls changed (O(1)); nothing is built until flush_board.
+
+    /// Calls in progress now, oldest first, each a live_call_json object.
+    /// O(live calls): for a snapshot, never per event.
     nlohmann::json live_calls() const;
+
+    /// Sends what changed on the board since the last flush to
+    /// PopSink::Audience::supervisors: a `board.call` {"call":live call} per
+    /// call that changed (its latest state, however often it changed) and a
+    /// `board.call_removed` {"id"} per call that ended or was merged; after a
+    /// PBX resync, one full `board.calls` {"calls":[...]} instead. With
+    /// `watched` false (no supervisor connected) nothing is built or sent and
+    /// the changes are forgotten (the next watcher starts from a snapshot).
+    /// Also publishes live_calls() for published_live_calls() when it changed
+    /// and someone watches or read it lately. The server calls this every
+    /// 250 ms on the engine's strand.
+    void flush_board(bool watched);
+
+    /// A full `board.calls` snapshot to one supervisor (PopSink::send_state):
+    /// when their socket starts receiving live messages, in seq order with the
+    /// deltas that follow.
+    void send_board(const AgentId& to);
+
+    /// The live calls as of the latest flush_board, for readers on other
+    /// threads (GET /api/wallboard, the wallboard's agent states). Thread-safe;
+    /// never waits for the engine. `current` is false when calls changed since
+    /// it was published (the next flush publishes, as a read asks for it).
+    struct PublishedBoard {
+        std::shared_ptr<const nlohmann::json> calls;  // never null: [] before the first publish
+        bool current = false;
+    };
+    PublishedBoard published_live_calls() const;
 
 private:
     struct Impl;

@@ -27,6 +27,9 @@ public:
         (void)to;
         (void)message;
     }
+    /// State for one user (a wallboard snapshot): numbered like send(), but
+    /// not kept for resume. Same rules as send(). Default: send().
+    virtual void send_state(const AgentId& to, nlohmann::json message) { send(to, std::move(message)); }
 };
 
 }  // namespace ringside

@@ -33,6 +33,12 @@ public:
     /// Must not block and must not call back into the hub synchronously:
     /// a session posts the message to its own strand.
     virtual void deliver(std::uint64_t seq, std::shared_ptr<const std::string> message) = 0;
+    /// A broadcast: the message's text is `head` (this user's `{"seq":N,`)
+    /// followed by `body`, one string shared by every member's sessions.
+    /// Same rules as deliver(). Default: deliver() of the two joined.
+    virtual void deliver_shared(std::uint64_t seq, std::string head, std::shared_ptr<const std::string> body) {
+        deliver(seq, std::make_shared<const std::string>(std::move(head) + *body));
+    }
     /// The user's access changed (disabled, new password, new role): close
     /// with this reason. Same rules as deliver(). Default: nothing.
     virtual void end(const char* /*reason*/) {}
@@ -77,9 +83,13 @@ public:
 
     /// Sends message to each member of the audience (see join), as send() does
     /// for one user, but does not keep it for resume: broadcasts are state
-    /// (the wallboard), and a reconnecting supervisor reads the current state.
+    /// (the wallboard), and a reconnecting supervisor gets a snapshot.
+    /// Serialised once for all members: each gets its own seq as a short head
+    /// before the one shared body (PopSubscriber::deliver_shared).
     /// Serialised with send() by the caller (the engine strand).
     void broadcast(Audience to, nlohmann::json message) override;
+    /// send() without keeping the message for resume (a board snapshot).
+    void send_state(const AgentId& to, nlohmann::json message) override;
     /// A session of `user` joins the audience (a supervisor's WebSocket); the
     /// user is a member while at least one of their sessions is joined.
     void join(Audience a, const AgentId& user);

@@ -56,8 +56,12 @@ struct ServerOptions {
     /// seconds counts toward the wallboard's service level.
     int service_level_seconds = 20;
     /// How often the wallboard recomputes agents' presence and the day's
-    /// figures while a supervisor is connected (calls are pushed at once).
+    /// figures while a supervisor is connected.
     std::chrono::milliseconds wallboard_tick = std::chrono::seconds(1);
+    /// How often changed calls go out to supervisors (`board.call`,
+    /// `board.call_removed`): a call that changed several times in one
+    /// window goes out once, with its latest state.
+    std::chrono::milliseconds board_flush = std::chrono::milliseconds(250);
     /// Chart.js served at /vendor/chart.js (Debian's libjs-chart.js); empty or missing: 404.
     std::filesystem::path chart_js = "/usr/share/javascript/chart.js/chart.min.js";
     /// [customers] tiers: the tiers a customer may be given.
