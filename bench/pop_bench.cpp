@@ -589,14 +589,19 @@ public:
 
         // Drain: the last rings fall due up to ring offsets later; then give
         // the server until `drain` after the last ring to deliver them.
-        const auto deadline = last_ring + seconds(o_.drain_seconds);
+        // --check counts, never times: there the wait goes on while pops
+        // keep arriving, and ends when `drain` passed without one.
+        auto deadline = last_ring + seconds(o_.drain_seconds);
         std::size_t seen = 0;
         while (Clock::now() < deadline) {
             std::this_thread::sleep_for(250ms);
+            std::size_t now_seen;
             {
                 std::lock_guard lock(tally_.m);
-                seen = tally_.pops.size() - pops_before;
+                now_seen = tally_.pops.size() - pops_before;
             }
+            if (o_.check && now_seen > seen) deadline = std::max(deadline, Clock::now() + seconds(o_.drain_seconds));
+            seen = now_seen;
             if (Clock::now() > last_ring + 1s && seen >= f.expected) break;
         }
         std::this_thread::sleep_for(500ms);  // a duplicate right behind the last pop still counts
@@ -840,9 +845,16 @@ int main(int argc, char** argv) try {
                 static_cast<unsigned long long>(run.rung_twice()));
     for (const auto& f : results) print_result(f);
 
+    // A server still working through a backlog may take minutes to stop:
+    // its figures are taken, so 10 s after SIGTERM it is killed.
     kill(pid, SIGTERM);
     int st = 0;
-    waitpid(pid, &st, 0);
+    for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; ++i) std::this_thread::sleep_for(100ms);
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        std::fprintf(stderr, "pop_bench: the server did not stop within 10 s of SIGTERM; killed\n");
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
     asio::post(client_ioc, [&] {
         for (auto& c : clients) c->close();
     });
