@@ -589,20 +589,28 @@ public:
 
         // Drain: the last rings fall due up to ring offsets later; then give
         // the server until `drain` after the last ring to deliver them.
-        // --check counts, never times: there the wait goes on while pops
-        // keep arriving, and ends when `drain` passed without one.
+        // --check counts, never times: there the wait goes on while the
+        // server still works (its backlog may hold pops for minutes) and
+        // ends once it has been idle for 2 s (under 10 % of a core), with
+        // a cap of 15 min.
         auto deadline = last_ring + seconds(o_.drain_seconds);
+        const auto cap = last_ring + std::chrono::minutes(15);
         std::size_t seen = 0;
+        auto cpu_at = proc_info(server_).cpu_s;
+        auto cpu_when = Clock::now();
         while (Clock::now() < deadline) {
             std::this_thread::sleep_for(250ms);
-            std::size_t now_seen;
             {
                 std::lock_guard lock(tally_.m);
-                now_seen = tally_.pops.size() - pops_before;
+                seen = tally_.pops.size() - pops_before;
             }
-            if (o_.check && now_seen > seen) deadline = std::max(deadline, Clock::now() + seconds(o_.drain_seconds));
-            seen = now_seen;
             if (Clock::now() > last_ring + 1s && seen >= f.expected) break;
+            if (o_.check && Clock::now() - cpu_when >= 2s) {
+                const auto cpu = proc_info(server_).cpu_s;
+                const double busy = (cpu - cpu_at) / std::chrono::duration<double>(Clock::now() - cpu_when).count();
+                if (busy > 0.10) deadline = std::min(cap, std::max(deadline, Clock::now() + 2s));
+                cpu_at = cpu, cpu_when = Clock::now();
+            }
         }
         std::this_thread::sleep_for(500ms);  // a duplicate right behind the last pop still counts
         const auto p1 = proc_info(server_);
