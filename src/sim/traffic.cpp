@@ -43,6 +43,24 @@ std::optional<CallPlan> TrafficGenerator::next(const std::vector<std::string>& e
     }
     p.ring_time = between(mix_.ring_min, mix_.ring_max);
     p.talk_time = between(mix_.talk_min, mix_.talk_max);
+    // Drawn only when asked for, after everything above: the plans of mixes
+    // without queues or transfers stay what they were for the same seed.
+    if (mix_.queue_percent > 0 && !mix_.queues.empty() && below(100) < mix_.queue_percent) {
+        const auto& q = mix_.queues[below(mix_.queues.size())];
+        if (!q.members.empty()) {
+            p.queue = q.name;
+            p.extensions = q.members;
+            p.answered_by = static_cast<std::size_t>(below(q.members.size()));
+        }
+    }
+    if (mix_.transfer_percent > 0 && p.outcome == Outcome::answered && !p.queue && p.extensions.size() == 1 &&
+        extensions.size() > 1 && below(100) < mix_.transfer_percent) {
+        // Any other extension: the next ones after the answerer, skipping it.
+        const auto self = static_cast<std::size_t>(
+            std::find(extensions.begin(), extensions.end(), p.extensions.front()) - extensions.begin());
+        p.transfer_to = extensions[(self + 1 + below(extensions.size() - 1)) % extensions.size()];
+        p.transfer_talk_time = between(mix_.talk_min, mix_.talk_max);
+    }
     return p;
 }
 

@@ -302,3 +302,43 @@ TEST_CASE("traffic plans follow the seed and the outcome weights") {
     CHECK(seen[Outcome::caller_cancels] > 120);
     CHECK_FALSE(a.next({}).has_value());
 }
+
+TEST_CASE("traffic sends its queue share to whole queues and transfers only answered direct calls elsewhere") {
+    TrafficMix mix;
+    mix.queues = {{"sales", {"1001", "1002", "1003"}}, {"support", {"1004", "1005"}}};
+    mix.queue_percent = 30;
+    mix.transfer_percent = 50;
+    TrafficGenerator gen(mix, 7);
+    const std::vector<std::string> exts{"1001", "1002", "1003", "1004", "1005", "1006"};
+    int queued = 0, transferred = 0;
+    for (int i = 0; i < 1000; ++i) {
+        auto p = gen.next(exts);
+        REQUIRE(p);
+        if (p->queue) {
+            ++queued;
+            CHECK(p->extensions == (*p->queue == "sales" ? mix.queues[0].members : mix.queues[1].members));
+            CHECK(p->answered_by < p->extensions.size());
+            CHECK_FALSE(p->transfer_to);
+        } else {
+            CHECK(p->extensions.size() == 1);
+        }
+        if (p->transfer_to) {
+            ++transferred;
+            CHECK(p->outcome == Outcome::answered);
+            CHECK(*p->transfer_to != p->extensions.front());
+            CHECK(std::find(exts.begin(), exts.end(), *p->transfer_to) != exts.end());
+            // the target's leg plays out in the script: it rings and answers
+            auto s = script_call(*p);
+            int target_dials = 0;
+            for (const auto& te : s.events)
+                if (te.message.event() == "DialBegin" &&
+                    te.message.get("DestChannel").rfind("SIP/" + *p->transfer_to + "-", 0) == 0)
+                    ++target_dials;
+            CHECK(target_dials == 1);
+        }
+    }
+    CHECK(queued > 240);
+    CHECK(queued < 360);
+    CHECK(transferred > 200);  // half of ~0.7 * 0.75 of the calls
+    CHECK(transferred < 330);
+}

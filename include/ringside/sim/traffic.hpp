@@ -26,6 +26,18 @@ struct TrafficMix {
     std::string dialed = "02100000000";
     std::optional<std::string> queue;             // when set, calls go to this queue
     std::size_t ring_group_size = 1;              // targets per call (>1: ring group via Local channels)
+    /// Queues a share of the calls go to instead (app_queue, ringall: every
+    /// member rings through its Local channel pair, one answers).
+    struct Queue {
+        std::string name;                         // app_queue name, also the Queue header
+        std::vector<std::string> members;         // extensions, at least one
+    };
+    std::vector<Queue> queues;
+    unsigned queue_percent = 0;                   // 0-100: share of calls to one of `queues`
+    /// Share (0-100) of answered direct calls (one extension, no queue) that
+    /// the answering agent blind-transfers to another of the extensions after
+    /// talk_time; the target rings ring_time and talks a fresh talk_time.
+    unsigned transfer_percent = 0;
 };
 
 class TrafficGenerator {
