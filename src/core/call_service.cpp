@@ -133,6 +133,7 @@ nlohmann::json pop_call_json(const CallRecord& c) {
             {"from", c.from},
             {"from_raw", c.from_raw},
             {"from_name", c.from_name},
+            {"anonymous", caller_withheld(c)},
             {"to", c.to},
             {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
             {"queue_position", c.queue_position ? nlohmann::json(*c.queue_position) : nlohmann::json(nullptr)},
@@ -194,6 +195,8 @@ struct CallService::Impl {
         bool looked_up = false;
         bool caller_seen = false;  // rec.from was computed from rec.from_raw
         bool from_e164 = false;    // rec.from is E.164 (a possible number)
+        bool withheld = false;     // the caller withheld their number (rec.from is "")
+        std::string raw_seen;      // the caller id rec.from was computed from
         std::vector<Pop> pops;
         std::optional<Timestamp> queued_at;
         /// The first enabled agent of each extension seen in this call (nullopt:
@@ -392,19 +395,34 @@ struct CallService::Impl {
     bool apply_caller(Active& a, const CallSnapshot& s) {
         CallRecord& r = a.rec;
         bool changed = false;
-        if (!a.caller_seen || r.from_raw != s.caller_num) {
-            auto n = phones.normalize(s.caller_num);
-            a.from_e164 = n.has_value();
-            std::string from = n ? n->e164() : s.caller_num;
-            changed = r.from != from || r.from_raw != s.caller_num;
+        // Only an external caller is withheld: an agent's phone calling
+        // (internal, outbound) shows its extension.
+        const bool withheld =
+            r.direction == Direction::inbound && (s.caller_withheld || is_withheld_number(s.caller_num));
+        if (!a.caller_seen || a.raw_seen != s.caller_num || a.withheld != withheld) {
+            std::string from, raw = s.caller_num;
+            if (withheld) {
+                // Shown as withheld and never looked up; a real number the
+                // PBX was told not to present is not kept at all.
+                a.from_e164 = false;
+                if (!is_withheld_number(raw)) raw.clear();
+            } else {
+                auto n = phones.normalize(s.caller_num);
+                a.from_e164 = n.has_value();
+                from = n ? n->e164() : s.caller_num;
+            }
+            changed = r.from != from || r.from_raw != raw;
             r.from = std::move(from);
-            r.from_raw = s.caller_num;
+            r.from_raw = std::move(raw);
+            a.raw_seen = s.caller_num;
+            a.withheld = withheld;
             a.caller_seen = true;
         }
-        changed = changed || r.from_name != s.caller_name ||
+        const std::string name = a.withheld ? std::string() : s.caller_name;
+        changed = changed || r.from_name != name ||
                   (r.direction != Direction::outbound && !s.dialed.empty() && r.to != s.dialed) ||
                   (s.queue && r.queue != s.queue);
-        r.from_name = s.caller_name;
+        r.from_name = name;
         if (r.direction == Direction::outbound) {
             // The external party is the one dialled: `to` in E.164 when it is a number.
             if (!s.dialed.empty() && s.dialed != a.to_seen) {

@@ -121,6 +121,7 @@ struct CallTracker::Impl {
         if (!r) return;
         c.snap.caller_num = r->info.caller_num;
         c.snap.caller_name = r->info.caller_name;
+        c.snap.caller_withheld = r->info.caller_withheld.value_or(false);
         c.snap.caller_device = r->device;
         if (c.snap.dialed.empty() || c.snap.dialed == "s") c.snap.dialed = r->info.exten;
     }
@@ -232,6 +233,9 @@ struct CallTracker::Impl {
         ch.info.caller_name = info.caller_name;
         ch.info.connected_num = info.connected_num;
         ch.info.connected_name = info.connected_name;
+        // Presentation comes in its own events (AMI NewCallerid): an event
+        // that does not say keeps what the last one said.
+        if (info.caller_withheld) ch.info.caller_withheld = info.caller_withheld;
         if (!info.exten.empty()) ch.info.exten = info.exten;
         if (!info.context.empty()) ch.info.context = info.context;
         if (info.state != pbx::ChannelState::unknown) ch.info.state = info.state;

@@ -410,3 +410,117 @@ TEST_CASE("the supervisors' board follows a call: ringing where, answered by who
     // Agents never get a board message: those go only through broadcast.
     for (const auto& m : e.sink.sent) CHECK(m.msg.value("type", "").rfind("board.", 0) != 0);
 }
+
+// ---- Withheld callers (issue "Every call as it really happened", 1)
+
+namespace {
+
+/// One withheld form: what the PBX sends as the caller, and whether it said
+/// the presentation is restricted.
+struct WithheldRow {
+    std::string name;
+    std::string caller_num;
+    bool flagged;
+    std::string from_raw;  // what the record keeps
+};
+
+/// A caller on the trunk ringing alice, answered, hung up; the customers'
+/// numbers include the keypad reading of "+31260xxxxxx" and the real number
+/// a presentation-restricted caller still carries.
+void play_withheld_call(Env& e, const WithheldRow& row) {
+    auto root = chan(L, L, trunk, row.caller_num, CS::ring, "500");
+    if (row.flagged) root.caller_withheld = true;
+    feed(e, 0, pbx::ChannelCreated{root});
+    // A later event that does not say (Newstate) keeps the presentation.
+    auto later = chan(L, L, trunk, row.caller_num, CS::ring, "500");
+    feed(e, 0, pbx::ChannelUpdated{later});
+    feed(e, 1, pbx::DialBegin{later, chan("1700.2", L, "SIP/1001-00000002"), "SIP/1001"});
+    feed(e, 1, pbx::ChannelUpdated{chan("1700.2", L, "SIP/1001-00000002", "", CS::ringing)});
+    feed(e, 4, pbx::ChannelUpdated{chan("1700.2", L, "SIP/1001-00000002", "", CS::up)});
+    feed(e, 9, pbx::Hangup{"1700.2", 16, ""});
+    feed(e, 9, pbx::Hangup{L, 16, ""});
+}
+
+}  // namespace
+
+TEST_CASE("a withheld or masked caller pops as anonymous, is never matched, and keeps only its masked text") {
+    const std::vector<WithheldRow> rows = {
+        {"masked digits", "+31260xxxxxx", false, "+31260xxxxxx"},
+        {"masked capitals", "+31260XXXXXX", false, "+31260XXXXXX"},
+        {"anonymous", "anonymous", false, "anonymous"},
+        {"Anonymous", "Anonymous", false, "Anonymous"},
+        {"Restricted", "Restricted", false, "Restricted"},
+        {"unknown", "unknown", false, "unknown"},
+        {"<unknown>", "<unknown>", false, "<unknown>"},
+        {"empty", "", false, ""},
+        {"SIP anonymous URI", "anonymous@anonymous.invalid", false, "anonymous@anonymous.invalid"},
+        // The PBX carries the real number but was told not to present it:
+        // neither shown nor stored.
+        {"presentation prohibited, real number", "+31261234567", true, ""},
+        {"presentation prohibited, masked text", "anonymous", true, "anonymous"},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TempDir dir;
+        Env e(dir.path() / "ringside.db", "NL");
+        e.add_user(make_user("alice", Role::agent, "1001"));
+        e.add_customer("Keypad Mapping", "+31260999999");
+        e.add_customer("Real Number", "+31261234567");
+        play_withheld_call(e, row);
+
+        const auto pops = e.sink.of_type("call.ringing");
+        REQUIRE(pops.size() == 1);
+        const auto& call = pops[0].msg["call"];
+        CHECK(call["from"] == "");
+        CHECK(call["anonymous"] == true);
+        CHECK(call["from_raw"] == row.from_raw);
+        CHECK(call["from_name"] == "");
+        CHECK(pops[0].msg["customer"].is_null());
+        CHECK(pops[0].msg["calls_today"].is_null());  // no repeat-caller count for nobody's number
+        CHECK(e.svc.stats().lookups == 0);
+
+        const auto ended = e.sink.of_type("call.ended");
+        REQUIRE(ended.size() == 1);
+        CHECK(ended[0].msg["call"]["anonymous"] == true);
+        CHECK(ended[0].msg["call"]["customer_id"].is_null());
+        auto rec = e.store.find_call(id1);
+        REQUIRE(rec);
+        CHECK(rec->from == "");
+        CHECK(rec->from_raw == row.from_raw);
+        CHECK(!rec->customer_id);
+        CHECK(caller_withheld(*rec));
+        CHECK(rec->status == CallStatus::answered);
+    }
+}
+
+TEST_CASE("a caller whose presentation is allowed again, before any phone rings, is shown and matched") {
+    TempDir dir;
+    Env e(dir.path() / "ringside.db", "NL");
+    e.add_user(make_user("alice", Role::agent, "1001"));
+    const auto customer = e.add_customer("Real Number", "+31261234567");
+    auto root = chan(L, L, trunk, "+31261234567", CS::ring, "500");
+    root.caller_withheld = true;
+    feed(e, 0, pbx::ChannelCreated{root});
+    root.caller_withheld = false;
+    feed(e, 0, pbx::ChannelUpdated{root});
+    feed(e, 1, pbx::DialBegin{root, chan("1700.2", L, "SIP/1001-00000002"), "SIP/1001"});
+    const auto pops = e.sink.of_type("call.ringing");
+    REQUIRE(pops.size() == 1);
+    CHECK(pops[0].msg["call"]["from"] == "+31261234567");
+    CHECK(pops[0].msg["call"]["anonymous"] == false);
+    CHECK(pops[0].msg["customer"]["id"] == customer);
+}
+
+TEST_CASE("a caller id with letters is not a number: shown as sent, never matched, not anonymous") {
+    TempDir dir;
+    Env e(dir.path() / "ringside.db", "NL");
+    e.add_user(make_user("alice", Role::agent, "1001"));
+    e.add_customer("Keypad Mapping", "+318003569377");  // 0800-FLOWERS on a keypad
+    play_withheld_call(e, {"vanity", "0800-FLOWERS", false, "0800-FLOWERS"});
+    const auto pops = e.sink.of_type("call.ringing");
+    REQUIRE(pops.size() == 1);
+    CHECK(pops[0].msg["call"]["from"] == "0800-FLOWERS");
+    CHECK(pops[0].msg["call"]["anonymous"] == false);
+    CHECK(pops[0].msg["customer"].is_null());
+    CHECK(e.svc.stats().lookups == 0);
+}

@@ -281,3 +281,23 @@ TEST_CASE("hang-up side over ESL: which leg FreeSWITCH received the BYE or CANCE
         CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
     }
 }
+
+TEST_CASE("Caller-Privacy-Hide-Number true marks the caller withheld, false says it is shown") {
+    for (const auto& [value, withheld] : {std::pair{"true", true}, std::pair{"false", false}}) {
+        CAPTURE(value);
+        EventMapper m(PbxId{"fs"});
+        for (auto e : esl_fixtures::rst_events()) {
+            if (e.name != "CHANNEL_CREATE") continue;
+            for (auto& [k, v] : e.headers)
+                if (k == "Caller-Privacy-Hide-Number") v = value;
+            auto out = map_all(m, esl_fixtures::wire_event(e.headers));
+            REQUIRE(!out.empty());
+            CHECK(std::get<pbx::ChannelCreated>(out[0].payload).ch.caller_withheld == withheld);
+        }
+    }
+    // An event without the header does not say.
+    auto call = esl_fixtures::scripted_call("a-p", "b-p", "+15551234567", "", "1001", false);
+    EventMapper m(PbxId{"fs"});
+    auto ring = map_all(m, call.ring);
+    CHECK(!std::get<pbx::ChannelCreated>(ring[0].payload).ch.caller_withheld);
+}

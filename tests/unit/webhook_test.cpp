@@ -266,3 +266,16 @@ TEST_CASE("a hangup_by that is not caller, agent or system is a 400 naming the f
     CHECK(err->field == "hangup_by");
     CHECK(err->message.find("caller, agent, system") != std::string::npos);
 }
+
+TEST_CASE("anonymous: true on call.ringing marks the caller withheld; it must be a boolean") {
+    Receiver r(config());
+    auto o = post(r, R"({"id":"e1","type":"call.ringing","call_id":"c1","from":"+31261234567","anonymous":true,"extensions":["1001"]})");
+    REQUIRE(o.verdict == Verdict::accepted);
+    const auto& root = std::get<pbx::ChannelCreated>(o.events.at(0).payload).ch;
+    CHECK(root.caller_withheld == true);
+    auto plain = post(r, R"({"id":"e2","type":"call.ringing","call_id":"c2","from":"anonymous","extensions":["1001"]})");
+    CHECK(!std::get<pbx::ChannelCreated>(plain.events.at(0).payload).ch.caller_withheld);
+    auto bad = post(r, R"({"id":"e3","type":"call.ringing","call_id":"c3","anonymous":"yes","extensions":["1001"]})");
+    CHECK(bad.verdict == Verdict::invalid_event);
+    CHECK(bad.message.find("anonymous") != std::string::npos);
+}

@@ -80,6 +80,11 @@ pbx::ChannelInfo info_of(const Event& e) {
     auto direction = e.get("Call-Direction");
     if (direction.empty()) direction = e.get("Caller-Direction");
     ch.state = state_of(e.get("Channel-Call-State"), direction, e.name());
+    // The caller asked to hide their number (a trunk's Privacy: id, or the
+    // dialplan's privacy=number): FreeSWITCH still carries it in
+    // Caller-Caller-ID-Number.
+    if (auto hide = e.get("Caller-Privacy-Hide-Number"); !hide.empty())
+        ch.caller_withheld = iequals(hide, "true") || iequals(hide, "yes");
     return ch;
 }
 

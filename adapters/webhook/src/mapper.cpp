@@ -32,6 +32,7 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
             c.caller.channel = "Webhook/trunk-" + hex_seq(next_seq_++);
             c.caller.caller_num = e.from;
             c.caller.caller_name = e.from_name;
+            if (e.anonymous) c.caller.caller_withheld = true;
             c.caller.exten = e.to;
             c.caller.state = pbx::ChannelState::ring;
             it = calls_.emplace(e.call_id, std::move(c)).first;
