@@ -267,6 +267,16 @@ TEST_CASE("a hangup_by that is not caller, agent or system is a 400 naming the f
     CHECK(err->message.find("caller, agent, system") != std::string::npos);
 }
 
+TEST_CASE("a late call.ringing for a call that ended is not a new call") {
+    auto effects = through_tracker({
+        ringing("e1"),
+        R"({"id":"e2","type":"call.ended","call_id":"c1","cause":"cancelled"})",
+        ringing("e3"),
+    });
+    CHECK(only<effect::CallStarted>(effects).size() == 1);
+    CHECK(only<effect::Ended>(effects).size() == 1);
+}
+
 TEST_CASE("anonymous: true on call.ringing marks the caller withheld; it must be a boolean") {
     Receiver r(config());
     auto o = post(r, R"({"id":"e1","type":"call.ringing","call_id":"c1","from":"+31261234567","anonymous":true,"extensions":["1001"]})");

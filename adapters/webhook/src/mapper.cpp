@@ -25,6 +25,7 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
     switch (e.type) {
     case EventType::ringing: {
         if (it == calls_.end()) {
+            if (ended_.contains(e.call_id)) return out;  // late news of a call that ended: never a new call
             if (calls_.size() >= max_calls_) return out;  // a PBX that never ends its calls: refuse new ones
             Call c;
             c.caller.uniqueid = e.call_id;
@@ -120,6 +121,7 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
             }
             emit(pbx::Hangup{c.caller.uniqueid, cause, to_string(e.cause), order_known});
         }
+        ended_.add(e.call_id);
         calls_.erase(it);
         break;
     }

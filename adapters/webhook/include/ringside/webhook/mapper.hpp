@@ -16,7 +16,8 @@
 //
 // The call's linkedid is its call_id, so Ringside's call id is
 // "<pbx>-<call_id>". Events for unknown calls (answered before ringing,
-// anything after ended) give nothing. Sans-I/O, not thread-safe.
+// anything after ended) give nothing; a call_id that ended lately is over
+// (a late call.ringing for it gives nothing either). Sans-I/O, not thread-safe.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "ringside/core/pbx_event.hpp"
+#include "ringside/core/recent_ids.hpp"
 #include "ringside/webhook/event.hpp"
 
 namespace ringside::webhook {
@@ -57,6 +59,7 @@ private:
     std::size_t max_calls_;
     std::uint64_t next_seq_ = 1;
     std::unordered_map<std::string, Call> calls_;
+    RecentIds ended_;  // call_ids that ended lately
 };
 
 }  // namespace ringside::webhook
