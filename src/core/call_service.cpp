@@ -412,6 +412,13 @@ struct CallService::Impl {
                 from = n ? n->e164() : s.caller_num;
             }
             changed = r.from != from || r.from_raw != raw;
+            if (r.from != from && a.looked_up && r.direction != Direction::outbound) {
+                // The caller id changed before any phone rang (the dialplan
+                // rewrote it): the customer is the new number's.
+                a.looked_up = false;
+                a.ctx.reset();
+                r.customer_id.reset();
+            }
             r.from = std::move(from);
             r.from_raw = std::move(raw);
             a.raw_seen = s.caller_num;
@@ -476,6 +483,10 @@ struct CallService::Impl {
         }
         apply_caller(a, e.call);
         note_queue(a, e.call);
+        // Every inbound call is matched to its customer as it starts, whatever
+        // happens next (dropped in the IVR, before any phone rings): still one
+        // lookup per call, moved from the first ring to here.
+        if (r.direction == Direction::inbound) look_up_caller(a, e.call.started_at);
         if (r.direction == Direction::outbound) {
             // Matched to the customer by the number dialled, once per call; no pop.
             a.looked_up = true;
@@ -522,8 +533,9 @@ struct CallService::Impl {
         storage.upsert_call(r);
     }
 
-    /// The caller's customer, looked up once per call (at the first ring, or
-    /// at the answer of a phone that was never seen ringing). true: found.
+    /// The caller's customer, looked up once per call: as an inbound call
+    /// starts (again at the first ring, answer or end only when the caller
+    /// id changed or became a number after that). true: found.
     bool look_up_caller(Active& a, Timestamp at) {
         if (a.looked_up) return false;
         a.looked_up = true;
@@ -690,6 +702,12 @@ struct CallService::Impl {
         finalise_times(r, e.at);
         if (a.queued_at) r.hold_seconds = seconds_or_zero(*a.queued_at, r.answered_at ? *r.answered_at : e.at);
         calls_ended.fetch_add(1, std::memory_order_relaxed);
+        if (r.direction == Direction::inbound) {
+            // A caller id that changed, or only became a number, after the
+            // start and before any phone rang: the record and match follow it.
+            apply_caller(a, e.call);
+            look_up_caller(a, e.at);
+        }
         note_hangup_side(a, e);
         settle_caller(a);
         storage.finish_call(r, history_of(r));

@@ -524,3 +524,60 @@ TEST_CASE("a caller id with letters is not a number: shown as sent, never matche
     CHECK(pops[0].msg["customer"].is_null());
     CHECK(e.svc.stats().lookups == 0);
 }
+
+// ---- Every inbound call is its customer's (issue "Every call as it really happened", 3)
+
+TEST_CASE("a known customer's call dropped before any phone rang is logged missed with the customer") {
+    Seeded s;
+    auto& e = s.env;
+    feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::ring, "500")});
+    // Matched as it starts: the record in /api/calls names the customer at once.
+    auto rec = e.store.find_call(id1);
+    REQUIRE(rec);
+    CHECK(rec->customer_id == s.customer);
+    CHECK(e.svc.stats().lookups == 1);
+    feed(e, 8, pbx::Hangup{L, 16, ""});  // gone in the IVR
+    rec = e.store.find_call(id1);
+    CHECK(rec->status == CallStatus::missed);
+    CHECK(rec->customer_id == s.customer);
+    auto ctx = e.store.customer_context(s.customer);
+    REQUIRE(ctx);
+    REQUIRE(ctx->recent_interactions.size() == 1);
+    CHECK(ctx->recent_interactions[0].call_id == id1);
+    CHECK(ctx->recent_interactions[0].status == "missed");
+    CHECK(e.svc.stats().lookups == 1);
+    CHECK(e.sink.sent.empty());
+}
+
+TEST_CASE("a call that rings after its start lookup pops with the customer and looks up nothing more") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    answer_1002_at(e, 5);
+    hang_up_all(e, 30);
+    CHECK(e.svc.stats().lookups == 1);
+    check_pops(e.sink, s.customer, id1.value());
+}
+
+TEST_CASE("a caller id the dialplan rewrites, or sets, before any phone rings is matched by its final number") {
+    Seeded s;
+    auto& e = s.env;
+    SUBCASE("rewritten from another number") {
+        feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, "+442079460000", CS::ring, "500")});
+        CHECK(!e.store.find_call(id1)->customer_id);
+        feed(e, 1, pbx::ChannelUpdated{chan(L, L, trunk, "09121234567", CS::ring, "500")});
+        feed(e, 2, pbx::Hangup{L, 16, ""});
+        CHECK(e.svc.stats().lookups == 2);
+    }
+    SUBCASE("set after an empty start") {
+        feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, "", CS::ring, "500")});
+        CHECK(e.svc.stats().lookups == 0);
+        feed(e, 1, pbx::ChannelUpdated{chan(L, L, trunk, "09121234567", CS::ring, "500")});
+        feed(e, 2, pbx::Hangup{L, 16, ""});
+        CHECK(e.svc.stats().lookups == 1);
+    }
+    auto rec = e.store.find_call(id1);
+    CHECK(rec->from == "+989121234567");
+    CHECK(rec->customer_id == s.customer);
+    CHECK(rec->status == CallStatus::missed);
+}
