@@ -17,7 +17,10 @@
 // The call's linkedid is its call_id, so Ringside's call id is
 // "<pbx>-<call_id>". Events for unknown calls (answered before ringing,
 // anything after ended) give nothing; a call_id that ended lately is over
-// (a late call.ringing for it gives nothing either). Sans-I/O, not thread-safe.
+// (a late call.ringing for it gives nothing either). A call rings at most 64
+// phones; an answer from a phone beyond those is still taken (it rings and
+// answers at once), as is a transfer's target. Never throws. Sans-I/O, not
+// thread-safe.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -51,7 +54,9 @@ private:
         std::string bridge;                // "" until answered
     };
 
-    void ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out, Timestamp at);
+    /// A new leg for ext, ringing. At most 64 ringing legs per call are
+    /// taken; `always` (an answer, a transfer target) goes past that, to 128.
+    void ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out, Timestamp at, bool always = false);
     void hangup_leg(Call& c, const std::string& ext, int cause, pbx::DialStatus status, std::vector<pbx::Event>& out,
                     Timestamp at, bool order_known = true);
 
