@@ -115,6 +115,19 @@ nlohmann::json merged_retraction(const CallId& id, const CallId& into) {
             {"merged_into", into.value()}};
 }
 
+/// The call's first channel is a phone, not a trunk: a device channel whose
+/// caller id is the phone's own extension, or a short number (fewer than 6
+/// digits: an extension, never an external caller; the normaliser's rule).
+/// A trunk's channel (FreeSWITCH's sofia/external/<number> too) carries the
+/// external caller's number or a withheld one; the caller checks that the
+/// caller id is no phone number either.
+bool calls_as_phone(const CallSnapshot& s) {
+    if (!s.caller_device || is_withheld_number(s.caller_num)) return false;
+    const std::string& n = s.caller_num;
+    if (n == s.caller_device->value()) return true;
+    return n.size() < 6 && n.find_first_not_of("0123456789") == std::string::npos;
+}
+
 std::int64_t seconds_or_zero(Timestamp from, Timestamp to) { return to > from ? seconds_between(from, to) : 0; }
 
 nlohmann::json retracted_message(const CallId& id, StopReason why) {
@@ -196,6 +209,7 @@ struct CallService::Impl {
         bool caller_seen = false;  // rec.from was computed from rec.from_raw
         bool from_e164 = false;    // rec.from is E.164 (a possible number)
         bool withheld = false;     // the caller withheld their number (rec.from is "")
+        bool from_foreign_phone = false;  // started by a phone no user owns (calls_as_phone)
         std::string raw_seen;      // the caller id rec.from was computed from
         std::vector<Pop> pops;
         std::optional<Timestamp> queued_at;
@@ -479,6 +493,19 @@ struct CallService::Impl {
                     r.agent = callers.front();
                     r.extension = *e.call.caller_device;
                 }
+            } else if (calls_as_phone(e.call) && !phones.normalize(e.call.caller_num)) {
+                // A phone no Ringside user owns (another tenant's, on a
+                // shared PBX): never an inbound customer call. Dialling an
+                // external number (nobody's extension) through the trunk it
+                // is outbound, with no agent, no pop and no customer; else
+                // it is internal unless an agent's phone rings (on_ended).
+                a.from_foreign_phone = true;
+                if (!e.call.dialed.empty() && phones.normalize(e.call.dialed) &&
+                    storage.users_by_extension(Extension(e.call.dialed)).empty()) {
+                    r.direction = Direction::outbound;
+                    r.extension = *e.call.caller_device;
+                    a.looked_up = true;
+                }
             }
         }
         apply_caller(a, e.call);
@@ -487,7 +514,7 @@ struct CallService::Impl {
         // happens next (dropped in the IVR, before any phone rings): still one
         // lookup per call, moved from the first ring to here.
         if (r.direction == Direction::inbound) look_up_caller(a, e.call.started_at);
-        if (r.direction == Direction::outbound) {
+        if (r.direction == Direction::outbound && r.agent) {
             // Matched to the customer by the number dialled, once per call; no pop.
             a.looked_up = true;
             if (auto n = phones.normalize(e.call.dialed)) {
@@ -702,6 +729,9 @@ struct CallService::Impl {
         finalise_times(r, e.at);
         if (a.queued_at) r.hold_seconds = seconds_or_zero(*a.queued_at, r.answered_at ? *r.answered_at : e.at);
         calls_ended.fetch_add(1, std::memory_order_relaxed);
+        // Between phones no user owns: no agent's phone rang, so no customer call.
+        if (a.from_foreign_phone && r.direction == Direction::inbound && r.rang.empty())
+            r.direction = Direction::internal;
         if (r.direction == Direction::inbound) {
             // A caller id that changed, or only became a number, after the
             // start and before any phone rang: the record and match follow it.

@@ -581,3 +581,66 @@ TEST_CASE("a caller id the dialplan rewrites, or sets, before any phone rings is
     CHECK(rec->customer_id == s.customer);
     CHECK(rec->status == CallStatus::missed);
 }
+
+// ---- Phones nobody owns (issue "Every call as it really happened", 5)
+
+TEST_CASE("calls from phones no user owns are never inbound customer calls") {
+    // Another tenant's phone 2001 on the shared PBX: its channel carries its
+    // own extension as caller id; a trunk's carries the external caller.
+    struct Row {
+        std::string name;
+        std::string caller_channel, caller_num, dialed;
+        std::string callee_channel;  // the channel dialled, which answers
+        Direction direction;
+        std::optional<std::string> agent;  // the record's agent
+        std::optional<std::string> extension;
+        std::string to;
+        Strings sent;                  // what agents were sent
+    };
+    const std::vector<Row> rows = {
+        {"nobody's phone dials out through the trunk", "SIP/2001-00000001", "2001", "09121234567",
+         "SIP/trunk-00000002", Direction::outbound, std::nullopt, "2001", "+989121234567", {}},
+        {"nobody's phone with a short caller id dials out", "PJSIP/tenant-b-00000001", "4711", "02188888888",
+         "PJSIP/trunk-00000002", Direction::outbound, std::nullopt, "tenant-b", "+982188888888", {}},
+        {"nobody's phone calls another phone nobody owns", "SIP/2001-00000001", "2001", "2002", "SIP/2002-00000002",
+         Direction::internal, std::nullopt, "2002", "2002", {}},
+        {"nobody's phone dials a ring group with an agent's phone: inbound, popped as before", "SIP/2001-00000001",
+         "2001", "600", "SIP/1001-00000002", Direction::inbound, "alice", "1001", "600",
+         {"alice call.ringing", "alice call.answered", "alice call.ended"}},
+        {"nobody's phone dials an agent's phone: inbound, popped as before", "SIP/2001-00000001", "2001", "1001",
+         "SIP/1001-00000002", Direction::inbound, "alice", "1001", "1001",
+         {"alice call.ringing", "alice call.answered", "alice call.ended"}},
+        {"a customer on the trunk calls an agent: inbound, popped", "SIP/trunk-00000001", "09121234567", "1001",
+         "SIP/1001-00000002", Direction::inbound, "alice", "1001", "1001",
+         {"alice call.ringing", "alice call.answered", "alice call.ended"}},
+        {"an agent's phone dials out: outbound, theirs", "SIP/1002-00000001", "1002", "09121234567",
+         "SIP/trunk-00000002", Direction::outbound, "bob", "1002", "+989121234567", {"bob call.ended"}},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TwoAgents t;
+        auto& e = t.env;
+        auto root = chan(L, L, row.caller_channel, row.caller_num, CS::ring, row.dialed);
+        auto callee = chan("1700.2", L, row.callee_channel);
+        feed(e, 0, pbx::ChannelCreated{root});
+        feed(e, 0, pbx::ChannelCreated{callee});
+        feed(e, 0, pbx::DialBegin{root, callee, row.dialed});
+        feed(e, 1, pbx::ChannelUpdated{chan("1700.2", L, row.callee_channel, "", CS::ringing)});
+        feed(e, 4, pbx::ChannelUpdated{chan("1700.2", L, row.callee_channel, "", CS::up)});
+        feed(e, 4, pbx::DialEnd{L, "1700.2", pbx::DialStatus::answer});
+        feed(e, 30, pbx::Hangup{"1700.2", 16, ""});
+        feed(e, 30, pbx::Hangup{L, 16, ""});
+        check_sent(e.sink, row.sent);
+        const auto rec = only_call(e);
+        CHECK(rec.direction == row.direction);
+        CHECK(rec.agent == agent_id(row.agent));
+        CHECK(rec.extension.value_or(Extension("")).value() == row.extension.value_or(""));
+        CHECK(rec.to == row.to);
+        CHECK(rec.status == CallStatus::answered);
+        // Another tenant's calls are in no customer's file, whatever they dialled.
+        if (!row.agent) {
+            CHECK(!rec.customer_id);
+            CHECK(e.svc.stats().lookups == 0);
+        }
+    }
+}
