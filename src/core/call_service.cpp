@@ -95,6 +95,19 @@ std::optional<Interaction> history_of(const CallRecord& r) {
     return i;
 }
 
+/// The call's first channel is a phone, not a trunk: a device channel whose
+/// caller id is the phone's own extension, or a short number (fewer than 6
+/// digits: an extension, never an external caller; the normaliser's rule).
+/// A trunk's channel (FreeSWITCH's sofia/external/<number> too) carries the
+/// external caller's number or a withheld one; the caller checks that the
+/// caller id is no phone number either.
+bool calls_as_phone(const CallSnapshot& s) {
+    if (!s.caller_device || is_withheld_number(s.caller_num)) return false;
+    const std::string& n = s.caller_num;
+    if (n == s.caller_device->value()) return true;
+    return n.size() < 6 && n.find_first_not_of("0123456789") == std::string::npos;
+}
+
 std::int64_t seconds_or_zero(Timestamp from, Timestamp to) { return to > from ? seconds_between(from, to) : 0; }
 
 }  // namespace
@@ -118,6 +131,9 @@ struct CallService::Impl {
         bool looked_up = false;
         bool caller_seen = false;  // rec.from was computed from rec.from_raw
         bool from_e164 = false;    // rec.from is E.164 (a possible number)
+        bool withheld = false;     // the caller withheld their number (rec.from is "")
+        bool from_foreign_phone = false;  // started by a phone no user owns (calls_as_phone)
+        std::string raw_seen;      // the caller id rec.from was computed from
         std::vector<Pop> pops;
         std::optional<Timestamp> queued_at;
         /// The first enabled agent of each extension seen in this call (nullopt:
@@ -323,19 +339,41 @@ struct CallService::Impl {
     bool apply_caller(Active& a, const CallSnapshot& s) {
         CallRecord& r = a.rec;
         bool changed = false;
-        if (!a.caller_seen || r.from_raw != s.caller_num) {
-            auto n = phones.normalize(s.caller_num);
-            a.from_e164 = n.has_value();
-            std::string from = n ? n->e164() : s.caller_num;
-            changed = r.from != from || r.from_raw != s.caller_num;
+        // Only an external caller is withheld: an agent's phone calling
+        // (internal, outbound) shows its extension.
+        const bool withheld =
+            r.direction == Direction::inbound && (s.caller_withheld || is_withheld_number(s.caller_num));
+        if (!a.caller_seen || a.raw_seen != s.caller_num || a.withheld != withheld) {
+            std::string from, raw = s.caller_num;
+            if (withheld) {
+                // Shown as withheld and never looked up; a real number the
+                // PBX was told not to present is not kept at all.
+                a.from_e164 = false;
+                if (!is_withheld_number(raw)) raw.clear();
+            } else {
+                auto n = phones.normalize(s.caller_num);
+                a.from_e164 = n.has_value();
+                from = n ? n->e164() : s.caller_num;
+            }
+            changed = r.from != from || r.from_raw != raw;
+            if (r.from != from && a.looked_up && r.direction != Direction::outbound) {
+                // The caller id changed before any phone rang (the dialplan
+                // rewrote it): the customer is the new number's.
+                a.looked_up = false;
+                a.ctx.reset();
+                r.customer_id.reset();
+            }
             r.from = std::move(from);
-            r.from_raw = s.caller_num;
+            r.from_raw = std::move(raw);
+            a.raw_seen = s.caller_num;
+            a.withheld = withheld;
             a.caller_seen = true;
         }
-        changed = changed || r.from_name != s.caller_name ||
+        const std::string name = a.withheld ? std::string() : s.caller_name;
+        changed = changed || r.from_name != name ||
                   (r.direction != Direction::outbound && !s.dialed.empty() && r.to != s.dialed) ||
                   (s.queue && r.queue != s.queue);
-        r.from_name = s.caller_name;
+        r.from_name = name;
         if (r.direction == Direction::outbound) {
             // The external party is the one dialled: `to` in E.164 when it is a number.
             if (!s.dialed.empty() && s.dialed != a.to_seen) {
@@ -385,11 +423,28 @@ struct CallService::Impl {
                     r.agent = callers.front();
                     r.extension = *e.call.caller_device;
                 }
+            } else if (calls_as_phone(e.call) && !phones.normalize(e.call.caller_num)) {
+                // A phone no Ringside user owns (another tenant's, on a
+                // shared PBX): never an inbound customer call. Dialling an
+                // external number (nobody's extension) through the trunk it
+                // is outbound, with no agent, no pop and no customer; else
+                // it is internal unless an agent's phone rings (on_ended).
+                a.from_foreign_phone = true;
+                if (!e.call.dialed.empty() && phones.normalize(e.call.dialed) &&
+                    storage.users_by_extension(Extension(e.call.dialed)).empty()) {
+                    r.direction = Direction::outbound;
+                    r.extension = *e.call.caller_device;
+                    a.looked_up = true;
+                }
             }
         }
         apply_caller(a, e.call);
         note_queue(a, e.call);
-        if (r.direction == Direction::outbound) {
+        // Every inbound call is matched to its customer as it starts, whatever
+        // happens next (dropped in the IVR, before any phone rings): still one
+        // lookup per call, moved from the first ring to here.
+        if (r.direction == Direction::inbound) look_up_caller(a, e.call.started_at);
+        if (r.direction == Direction::outbound && r.agent) {
             // Matched to the customer by the number dialled, once per call; no pop.
             a.looked_up = true;
             if (auto n = phones.normalize(e.call.dialed)) {
@@ -435,8 +490,9 @@ struct CallService::Impl {
         storage.upsert_call(r);
     }
 
-    /// The caller's customer, looked up once per call (at the first ring, or
-    /// at the answer of a phone that was never seen ringing). true: found.
+    /// The caller's customer, looked up once per call: as an inbound call
+    /// starts (again at the first ring, answer or end only when the caller
+    /// id changed or became a number after that). true: found.
     bool look_up_caller(Active& a, Timestamp at) {
         if (a.looked_up) return false;
         a.looked_up = true;
@@ -606,6 +662,15 @@ struct CallService::Impl {
         finalise_times(r, e.at);
         if (a.queued_at) r.hold_seconds = seconds_or_zero(*a.queued_at, r.answered_at ? *r.answered_at : e.at);
         calls_ended.fetch_add(1, std::memory_order_relaxed);
+        // Between phones no user owns: no agent's phone rang, so no customer call.
+        if (a.from_foreign_phone && r.direction == Direction::inbound && r.rang.empty())
+            r.direction = Direction::internal;
+        if (r.direction == Direction::inbound) {
+            // A caller id that changed, or only became a number, after the
+            // start and before any phone rang: the record and match follow it.
+            apply_caller(a, e.call);
+            look_up_caller(a, e.at);
+        }
         note_hangup_side(a, e);
         settle_caller(a);
         storage.finish_call(r, history_of(r));

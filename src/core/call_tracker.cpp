@@ -1,5 +1,7 @@
 #include "ringside/core/call_tracker.hpp"
 
+#include "ringside/core/recent_ids.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <unordered_map>
@@ -99,6 +101,14 @@ struct CallTracker::Impl {
         }
     }
 
+    // Channels that hung up and calls that ended, lately: anything the PBX
+    // still says of them (FreeSWITCH's CHANNEL_CALLSTATE DOWN as the session
+    // is destroyed, a resync listing taken just before a Hangup, a dial
+    // reported after its callee hung up) is late, never a new channel or a
+    // new call under the same id.
+    RecentIds hung_up;
+    RecentIds ended_calls;
+
     std::unordered_map<std::string, Channel> channels;
     std::unordered_map<std::string, std::unique_ptr<Call>> calls;
     bool resyncing = false;
@@ -121,6 +131,7 @@ struct CallTracker::Impl {
         if (!r) return;
         c.snap.caller_num = r->info.caller_num;
         c.snap.caller_name = r->info.caller_name;
+        c.snap.caller_withheld = r->info.caller_withheld.value_or(false);
         c.snap.caller_device = r->device;
         if (c.snap.dialed.empty() || c.snap.dialed == "s") c.snap.dialed = r->info.exten;
     }
@@ -232,6 +243,9 @@ struct CallTracker::Impl {
         ch.info.caller_name = info.caller_name;
         ch.info.connected_num = info.connected_num;
         ch.info.connected_name = info.connected_name;
+        // Presentation comes in its own events (AMI NewCallerid): an event
+        // that does not say keeps what the last one said.
+        if (info.caller_withheld) ch.info.caller_withheld = info.caller_withheld;
         if (!info.exten.empty()) ch.info.exten = info.exten;
         if (!info.context.empty()) ch.info.context = info.context;
         if (info.state != pbx::ChannelState::unknown) ch.info.state = info.state;
@@ -256,6 +270,8 @@ struct CallTracker::Impl {
     /// is in progress are handled as live: only listed channels rebuild calls.
     Channel* create(const pbx::ChannelInfo& info, bool listed = false) {
         if (info.uniqueid.empty() || channels.size() >= max_channels) return nullptr;
+        const std::string& key = info.linkedid.empty() ? info.uniqueid : info.linkedid;
+        if (hung_up.contains(info.uniqueid) || (ended_calls.contains(key) && !calls.contains(key))) return nullptr;
         auto [it, inserted] = channels.try_emplace(info.uniqueid);
         if (!inserted) return nullptr;
         Channel& ch = it->second;
@@ -264,7 +280,6 @@ struct CallTracker::Impl {
         if (!ch.local) ch.device = pbx::device_extension(info.channel);
         ch.listed = resyncing;
 
-        const std::string& key = info.linkedid.empty() ? info.uniqueid : info.linkedid;
         auto& slot = calls[key];
         if (!slot) {
             slot = std::make_unique<Call>();
@@ -333,6 +348,7 @@ struct CallTracker::Impl {
         auto it = channels.find(uid);
         if (it == channels.end()) return;
         Channel& ch = it->second;
+        hung_up.add(uid);
         if (ch.device) remember_gone(uid, *ch.device);
         Call* c = ch.call;
         if (c) {
@@ -386,6 +402,7 @@ struct CallTracker::Impl {
             --started_calls;
         }
         const std::string key = c.key;
+        if (c.started) ended_calls.add(key);
         calls.erase(key);  // frees the call's state
     }
 

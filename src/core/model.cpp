@@ -52,6 +52,7 @@ void to_json(nlohmann::json& j, const CallRecord& c) {
          {"from", c.from},
          {"from_raw", c.from_raw},
          {"from_name", c.from_name},
+         {"anonymous", caller_withheld(c)},
          {"to", c.to},
          {"customer_id", c.customer_id ? nlohmann::json(*c.customer_id) : nlohmann::json(nullptr)},
          {"agent", c.agent ? nlohmann::json(c.agent->value()) : nlohmann::json(nullptr)},

@@ -1,10 +1,13 @@
 #include "ringside/core/phone.hpp"
 
+#include <array>
 #include <stdexcept>
 #include <string>
 
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
+
+#include "ringside/core/ascii.hpp"
 
 namespace ringside {
 namespace {
@@ -18,6 +21,29 @@ constexpr std::size_t max_raw_bytes = 64;
 // Fewer national digits than this is an internal extension or a short code,
 // never an external caller, whatever the region's plan allows.
 constexpr std::size_t min_national_digits = 6;
+
+bool is_latin_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Words PBXs and carriers put in the caller id number of a withheld caller.
+constexpr std::array<std::string_view, 6> withheld_words = {"anonymous",   "restricted", "unknown",
+                                                            "private",     "unavailable", "withheld"};
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+/// Digits with some (or all) replaced by x/X, in any caller id formatting.
+bool is_masked_number(std::string_view s) {
+    bool masked = false;
+    for (char c : s) {
+        if (c == 'x' || c == 'X') masked = true;
+        else if (!(c >= '0' && c <= '9') && c != '+' && c != ' ' && c != '-' && c != '.' && c != '(' && c != ')')
+            return false;
+    }
+    return masked;
+}
 
 const PhoneNumberUtil& util() {
     // GetInstance is thread-safe and the instance immutable after creation.
@@ -37,6 +63,27 @@ std::optional<std::string> try_parse(const std::string& text, const std::string&
 }
 
 }  // namespace
+
+bool is_withheld_number(std::string_view raw) {
+    auto s = trim(raw);
+    if (s.empty()) return true;
+    if (s.size() > max_raw_bytes) return false;
+    if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = trim(s.substr(1, s.size() - 2));
+    // A SIP URI's user part: "sip:anonymous@anonymous.invalid".
+    for (std::string_view scheme : {"sips:", "sip:", "tel:"})
+        if (s.size() > scheme.size() && iequals(s.substr(0, scheme.size()), scheme)) {
+            s.remove_prefix(scheme.size());
+            break;
+        }
+    if (auto at = s.find('@'); at != std::string_view::npos) {
+        if (iequals(s.substr(at + 1), "anonymous.invalid")) return true;
+        s = s.substr(0, at);
+    }
+    if (s.empty()) return true;
+    for (auto w : withheld_words)
+        if (iequals(s, w)) return true;
+    return is_masked_number(s);
+}
 
 std::string fold_digits(std::string_view s) {
     std::string out;
@@ -73,6 +120,11 @@ PhoneNormalizer::PhoneNormalizer(std::string default_region) : region_(std::move
 
 std::optional<PhoneNumber> PhoneNormalizer::normalize(std::string_view raw) const {
     if (raw.empty() || raw.size() > max_raw_bytes) return std::nullopt;
+    // libphonenumber reads letters as keypad digits ("+31260xxxxxx" would be
+    // +31260999999, a number nobody dialled): a caller id with a letter is
+    // not a number.
+    for (char c : raw)
+        if (is_latin_letter(c)) return std::nullopt;
     std::string text = fold_digits(raw);
     if (auto e164 = try_parse(text, region_)) return PhoneNumber{std::move(*e164)};
     // "00" is the international prefix in most of the world but not in every

@@ -34,6 +34,7 @@ nlohmann::json pop_call_json(const CallRecord& c) {
             {"from", c.from},
             {"from_raw", c.from_raw},
             {"from_name", c.from_name},
+            {"anonymous", caller_withheld(c)},
             {"to", c.to},
             {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
             {"queue_position", c.queue_position ? nlohmann::json(*c.queue_position) : nlohmann::json(nullptr)},

@@ -2,6 +2,7 @@
 
 #include "ami_fixtures.hpp"
 #include "ringside/ami/mapper.hpp"
+#include "ringside/core/call_tracker.hpp"
 
 using namespace ringside;
 using namespace ringside::ami;
@@ -293,4 +294,71 @@ TEST_CASE("a device channel name gives the agent's extension; plumbing channels 
     CHECK_FALSE(pbx::device_extension(""));
     CHECK(pbx::is_local_channel("Local/200@ctx-00000002;1"));
     CHECK_FALSE(pbx::is_local_channel("SIP/1001-0000001a"));
+}
+
+namespace {
+
+/// An Asterisk 13 channel event of the trunk's channel, with extra headers.
+std::string trunk_event(const std::string& event, const std::string& caller, const std::string& extra = "") {
+    return "Event: " + event +
+           "\r\nPrivilege: call,all\r\nChannel: SIP/trunk-00000001\r\nChannelState: 4\r\nChannelStateDesc: Ring\r\n"
+           "CallerIDNum: " +
+           caller +
+           "\r\nCallerIDName: <unknown>\r\nConnectedLineNum: <unknown>\r\nConnectedLineName: <unknown>\r\n"
+           "Language: en\r\nAccountCode: \r\nContext: from-trunk\r\nExten: 500\r\nPriority: 1\r\n"
+           "Uniqueid: 1700000000.1\r\nLinkedid: 1700000000.1\r\n" +
+           extra + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("a caller id presentation of Prohibited or Unavailable marks the caller withheld; Allowed does not") {
+    struct Row {
+        std::string pres;
+        std::optional<bool> withheld;
+    };
+    for (const auto& row : std::vector<Row>{{"0 (Presentation Allowed, Not Screened)", false},
+                                            {"1 (Presentation Allowed, Passed Screen)", false},
+                                            {"32 (Presentation Prohibited, Not Screened)", true},
+                                            {"35 (Presentation Prohibited, Network Number)", true},
+                                            {"67 (Number Unavailable)", true},
+                                            {"prohib_not_screened", true},
+                                            {"allowed_passed_screen", false},
+                                            {"unavailable", true}}) {
+        CAPTURE(row.pres);
+        auto evs = map_bytes(trunk_event("NewCallerid", "+31261234567", "CID-CallingPres: " + row.pres + "\r\n"));
+        auto updated = all_of<pbx::ChannelUpdated>(evs);
+        REQUIRE(updated.size() == 1);
+        CHECK(updated[0].ch.caller_withheld == row.withheld);
+    }
+    // Newchannel and Newstate do not say: the presentation is left unset.
+    auto evs = map_bytes(trunk_event("Newchannel", "+31261234567") + trunk_event("Newstate", "+31261234567"));
+    for (const auto& c : all_of<pbx::ChannelCreated>(evs)) CHECK(!c.ch.caller_withheld);
+    for (const auto& u : all_of<pbx::ChannelUpdated>(evs)) CHECK(!u.ch.caller_withheld);
+}
+
+TEST_CASE("through the tracker a Prohibited NewCallerid makes the call's caller withheld, and a Newstate keeps it") {
+    EventMapper mapper{PbxId{"main"}};
+    CallTracker tracker;
+    std::vector<Effect> effects;
+    const std::string wire =
+        trunk_event("Newchannel", "+31261234567") +
+        trunk_event("NewCallerid", "+31261234567", "CID-CallingPres: 32 (Presentation Prohibited, Not Screened)\r\n") +
+        trunk_event("Newstate", "+31261234567") +
+        "Event: Newchannel\r\nChannel: SIP/1001-00000002\r\nChannelState: 0\r\nChannelStateDesc: Down\r\n"
+        "CallerIDNum: 1001\r\nCallerIDName: <unknown>\r\nExten: 500\r\nContext: from-trunk\r\n"
+        "Uniqueid: 1700000000.2\r\nLinkedid: 1700000000.1\r\n\r\n"
+        "Event: DialBegin\r\nChannel: SIP/trunk-00000001\r\nChannelState: 4\r\nCallerIDNum: +31261234567\r\n"
+        "Uniqueid: 1700000000.1\r\nLinkedid: 1700000000.1\r\nDestChannel: SIP/1001-00000002\r\nDestChannelState: 0\r\n"
+        "DestCallerIDNum: 1001\r\nDestUniqueid: 1700000000.2\r\nDestLinkedid: 1700000000.1\r\nDialString: 1001\r\n\r\n";
+    for (const auto& m : ami_test::read_messages(wire))
+        for (const auto& e : mapper.map(m, received))
+            for (auto& f : tracker.on_event(e)) effects.push_back(std::move(f));
+    bool rang = false;
+    for (const auto& f : effects)
+        if (auto* r = std::get_if<effect::Ringing>(&f)) {
+            rang = true;
+            CHECK(r->call.caller_withheld);
+        }
+    CHECK(rang);
 }

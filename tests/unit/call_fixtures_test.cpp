@@ -574,3 +574,125 @@ TEST_CASE("AMI HangupRequest names the party that hung up; SoftHangupRequest fir
         CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
     }
 }
+
+namespace {
+
+/// A blonde transfer to a ring group, Asterisk 13 event shapes (as
+/// consult_transfer): the customer (0912 123 4567) calls 500, alice (1001)
+/// answers, calls the group from her phone on a second call (its own
+/// Linkedid) that rings bob (1002) and carol (1003), and completes the
+/// transfer while both still ring (AttendedTransfer DestType App, DestApp
+/// Dial), then hangs up. `answerer`: the group phone that answers
+/// ("" none: the customer gives up while the group rings).
+std::vector<std::pair<int, ami::Message>> blonde_to_group(const std::string& answerer) {
+    const std::string L1 = "1700000000.1", L2 = "1700000000.3";
+    const std::string T = "SIP/trunk-00000001", A1 = "SIP/1001-00000002", A2 = "SIP/1001-00000003";
+    auto trunk = [&](int st) { return snap("", T, L1, L1, st, "09121234567", "500"); };
+    auto alice1 = [&](int st) { return snap("", A1, "1700000000.2", L1, st, "1001", "s"); };
+    auto alice2 = [&](int st) { return snap("", A2, L2, L2, st, "1001", "600"); };
+    auto phone = [&](const std::string& ext, int st) {
+        const std::string uid = ext == "1002" ? "1700000000.4" : "1700000000.5";
+        return snap("", "SIP/" + ext + (ext == "1002" ? "-00000004" : "-00000005"), uid, L2, st, ext, "s");
+    };
+    auto dial = [&](const std::vector<std::pair<std::string, std::string>>& from,
+                    const std::vector<std::pair<std::string, std::string>>& to) {
+        auto b = from;
+        for (auto [k, v] : to) b.push_back({"Dest" + k, v});
+        return b;
+    };
+    std::vector<std::pair<int, ami::Message>> s = {
+        {0, event("Newchannel", trunk(4))},
+        {1, event("Newchannel", alice1(0))},
+        {2, with(event("DialBegin", dial(trunk(4), alice1(0))), {{"DialString", "1001"}})},
+        {3, event("Newstate", alice1(5))},
+        {4, event("Newstate", alice1(6))},
+        {5, with(event("DialEnd", dial(trunk(4), alice1(6))), {{"DialStatus", "ANSWER"}})},
+        {6, event("Newstate", trunk(6))},
+        {6, with(event("BridgeEnter", trunk(6)), {{"BridgeUniqueid", "b1"}})},
+        {6, with(event("BridgeEnter", alice1(6)), {{"BridgeUniqueid", "b1"}})},
+        {7, event("Newchannel", alice2(4))},
+    };
+    for (const std::string ext : {"1002", "1003"}) {
+        s.push_back({8, event("Newchannel", phone(ext, 0))});
+        s.push_back({9, with(event("DialBegin", dial(alice2(4), phone(ext, 0))), {{"DialString", ext}})});
+        s.push_back({10, event("Newstate", phone(ext, 5))});
+    }
+    s.push_back({11, event("AttendedTransfer",
+                           {{"Result", "Success"}, {"DestType", "App"}, {"DestApp", "Dial"},
+                            {"OrigTransfererUniqueid", "1700000000.2"}, {"OrigBridgeUniqueid", "b1"},
+                            {"SecondTransfererUniqueid", L2}, {"SecondBridgeUniqueid", ""},
+                            {"TransfereeUniqueid", L1}, {"TransferTargetUniqueid", L2}})});
+    s.push_back({12, with(event("Hangup", alice1(6)), {{"Cause", "16"}})});
+    if (!answerer.empty()) {
+        const std::string other = answerer == "1002" ? "1003" : "1002";
+        s.push_back({14, event("Newstate", phone(answerer, 6))});
+        s.push_back({14, with(event("DialEnd", dial(alice2(4), phone(answerer, 6))), {{"DialStatus", "ANSWER"}})});
+        s.push_back({14, with(event("DialEnd", dial(alice2(4), phone(other, 5))), {{"DialStatus", "CANCEL"}})});
+        s.push_back({14, with(event("Hangup", phone(other, 5)), {{"Cause", "26"}})});
+        s.push_back({40, with(event("Hangup", phone(answerer, 6)), {{"Cause", "16"}})});
+        s.push_back({41, with(event("Hangup", alice2(6)), {{"Cause", "16"}})});
+        s.push_back({42, with(event("Hangup", trunk(6)), {{"Cause", "16"}})});
+    } else {
+        s.push_back({20, with(event("Hangup", trunk(6)), {{"Cause", "16"}})});
+        for (const std::string ext : {"1002", "1003"}) {
+            s.push_back({20, with(event("DialEnd", dial(alice2(4), phone(ext, 5))), {{"DialStatus", "CANCEL"}})});
+            s.push_back({20, with(event("Hangup", phone(ext, 5)), {{"Cause", "16"}})});
+        }
+        s.push_back({20, with(event("Hangup", alice2(6)), {{"Cause", "16"}})});
+    }
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("a blonde transfer to a ring group: each ringing colleague pops with the customer, the others are withdrawn") {
+    struct Row {
+        std::string name;
+        std::string answerer;
+        Strings sent;
+        std::optional<std::string> agent;
+        CallStatus status;
+    };
+    const std::vector<Row> rows = {
+        {"carol answers", "1003",
+         {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "carol call.ringing by=alice",
+          "carol call.answered", "bob call.retracted answered_elsewhere", "carol call.ended"},
+         "carol", CallStatus::answered},
+        {"bob answers", "1002",
+         {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "carol call.ringing by=alice",
+          "bob call.answered", "carol call.retracted answered_elsewhere", "bob call.ended"},
+         "bob", CallStatus::answered},
+        {"the customer gives up while the group rings", "",
+         {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "carol call.ringing by=alice",
+          "bob call.retracted caller_hung_up", "carol call.retracted caller_hung_up", "alice call.ended"},
+         "alice", CallStatus::answered},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TempDir dir;
+        Env e(dir.path() / "ringside.db", "IR");
+        e.add_user(make_user("alice", Role::agent, "1001"));
+        e.add_user(make_user("bob", Role::agent, "1002"));
+        e.add_user(make_user("carol", Role::agent, "1003"));
+        const auto cid = e.add_customer("Sara Ahmadi", "+989121234567");
+        ami::EventMapper mapper(PbxId("main"));
+        for (auto& [sec, m] : blonde_to_group(row.answerer))
+            for (auto& ev : mapper.map(m, at_s(sec))) e.svc.on_pbx_event(ev);
+        CHECK(e.sink.lines() == row.sent);
+        if (e.sink.lines() != row.sent)
+            for (const auto& l : e.sink.lines()) MESSAGE(l);
+        for (const auto& p : e.sink.of_type("call.ringing")) {
+            CHECK(p.msg["call"]["id"] == "main-1700000000.1");
+            CHECK(p.msg["call"]["from"] == "+989121234567");
+            CHECK(p.msg["customer"]["id"] == cid);
+        }
+        const auto calls = e.store.list_calls(CallFilter{});
+        REQUIRE(calls.size() == 1);  // the consultation call lives on in the customer's call
+        CHECK(calls[0].id == CallId("main-1700000000.1"));
+        CHECK(calls[0].agent == agent_id(row.agent));
+        CHECK(calls[0].status == row.status);
+        CHECK(calls[0].customer_id == cid);
+        CHECK(e.svc.stats().active_calls == 0);
+        CHECK(e.store.open_calls(PbxId("main")).empty());
+    }
+}

@@ -458,3 +458,237 @@ TEST_CASE("after a PBX resync the supervisors get the whole board at once, not d
     CHECK(e.sink.broadcasts.back()["type"] == "board.calls");
     CHECK(e.sink.broadcasts.back()["calls"] == e.svc.live_calls());
 }
+
+// ---- Withheld callers (issue "Every call as it really happened", 1)
+
+namespace {
+
+/// One withheld form: what the PBX sends as the caller, and whether it said
+/// the presentation is restricted.
+struct WithheldRow {
+    std::string name;
+    std::string caller_num;
+    bool flagged;
+    std::string from_raw;  // what the record keeps
+};
+
+/// A caller on the trunk ringing alice, answered, hung up; the customers'
+/// numbers include the keypad reading of "+31260xxxxxx" and the real number
+/// a presentation-restricted caller still carries.
+void play_withheld_call(Env& e, const WithheldRow& row) {
+    auto root = chan(L, L, trunk, row.caller_num, CS::ring, "500");
+    if (row.flagged) root.caller_withheld = true;
+    feed(e, 0, pbx::ChannelCreated{root});
+    // A later event that does not say (Newstate) keeps the presentation.
+    auto later = chan(L, L, trunk, row.caller_num, CS::ring, "500");
+    feed(e, 0, pbx::ChannelUpdated{later});
+    feed(e, 1, pbx::DialBegin{later, chan("1700.2", L, "SIP/1001-00000002"), "SIP/1001"});
+    feed(e, 1, pbx::ChannelUpdated{chan("1700.2", L, "SIP/1001-00000002", "", CS::ringing)});
+    feed(e, 4, pbx::ChannelUpdated{chan("1700.2", L, "SIP/1001-00000002", "", CS::up)});
+    feed(e, 9, pbx::Hangup{"1700.2", 16, ""});
+    feed(e, 9, pbx::Hangup{L, 16, ""});
+}
+
+}  // namespace
+
+TEST_CASE("a withheld or masked caller pops as anonymous, is never matched, and keeps only its masked text") {
+    const std::vector<WithheldRow> rows = {
+        {"masked digits", "+31260xxxxxx", false, "+31260xxxxxx"},
+        {"masked capitals", "+31260XXXXXX", false, "+31260XXXXXX"},
+        {"anonymous", "anonymous", false, "anonymous"},
+        {"Anonymous", "Anonymous", false, "Anonymous"},
+        {"Restricted", "Restricted", false, "Restricted"},
+        {"unknown", "unknown", false, "unknown"},
+        {"<unknown>", "<unknown>", false, "<unknown>"},
+        {"empty", "", false, ""},
+        {"SIP anonymous URI", "anonymous@anonymous.invalid", false, "anonymous@anonymous.invalid"},
+        // The PBX carries the real number but was told not to present it:
+        // neither shown nor stored.
+        {"presentation prohibited, real number", "+31261234567", true, ""},
+        {"presentation prohibited, masked text", "anonymous", true, "anonymous"},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TempDir dir;
+        Env e(dir.path() / "ringside.db", "NL");
+        e.add_user(make_user("alice", Role::agent, "1001"));
+        e.add_customer("Keypad Mapping", "+31260999999");
+        e.add_customer("Real Number", "+31261234567");
+        play_withheld_call(e, row);
+
+        const auto pops = e.sink.of_type("call.ringing");
+        REQUIRE(pops.size() == 1);
+        const auto& call = pops[0].msg["call"];
+        CHECK(call["from"] == "");
+        CHECK(call["anonymous"] == true);
+        CHECK(call["from_raw"] == row.from_raw);
+        CHECK(call["from_name"] == "");
+        CHECK(pops[0].msg["customer"].is_null());
+        CHECK(pops[0].msg["calls_today"].is_null());  // no repeat-caller count for nobody's number
+        CHECK(e.svc.stats().lookups == 0);
+
+        const auto ended = e.sink.of_type("call.ended");
+        REQUIRE(ended.size() == 1);
+        CHECK(ended[0].msg["call"]["anonymous"] == true);
+        CHECK(ended[0].msg["call"]["customer_id"].is_null());
+        auto rec = e.store.find_call(id1);
+        REQUIRE(rec);
+        CHECK(rec->from == "");
+        CHECK(rec->from_raw == row.from_raw);
+        CHECK(!rec->customer_id);
+        CHECK(caller_withheld(*rec));
+        CHECK(rec->status == CallStatus::answered);
+    }
+}
+
+TEST_CASE("a caller whose presentation is allowed again, before any phone rings, is shown and matched") {
+    TempDir dir;
+    Env e(dir.path() / "ringside.db", "NL");
+    e.add_user(make_user("alice", Role::agent, "1001"));
+    const auto customer = e.add_customer("Real Number", "+31261234567");
+    auto root = chan(L, L, trunk, "+31261234567", CS::ring, "500");
+    root.caller_withheld = true;
+    feed(e, 0, pbx::ChannelCreated{root});
+    root.caller_withheld = false;
+    feed(e, 0, pbx::ChannelUpdated{root});
+    feed(e, 1, pbx::DialBegin{root, chan("1700.2", L, "SIP/1001-00000002"), "SIP/1001"});
+    const auto pops = e.sink.of_type("call.ringing");
+    REQUIRE(pops.size() == 1);
+    CHECK(pops[0].msg["call"]["from"] == "+31261234567");
+    CHECK(pops[0].msg["call"]["anonymous"] == false);
+    CHECK(pops[0].msg["customer"]["id"] == customer);
+}
+
+TEST_CASE("a caller id with letters is not a number: shown as sent, never matched, not anonymous") {
+    TempDir dir;
+    Env e(dir.path() / "ringside.db", "NL");
+    e.add_user(make_user("alice", Role::agent, "1001"));
+    e.add_customer("Keypad Mapping", "+318003569377");  // 0800-FLOWERS on a keypad
+    play_withheld_call(e, {"vanity", "0800-FLOWERS", false, "0800-FLOWERS"});
+    const auto pops = e.sink.of_type("call.ringing");
+    REQUIRE(pops.size() == 1);
+    CHECK(pops[0].msg["call"]["from"] == "0800-FLOWERS");
+    CHECK(pops[0].msg["call"]["anonymous"] == false);
+    CHECK(pops[0].msg["customer"].is_null());
+    CHECK(e.svc.stats().lookups == 0);
+}
+
+// ---- Every inbound call is its customer's (issue "Every call as it really happened", 3)
+
+TEST_CASE("a known customer's call dropped before any phone rang is logged missed with the customer") {
+    Seeded s;
+    auto& e = s.env;
+    feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::ring, "500")});
+    // Matched as it starts: the record in /api/calls names the customer at once.
+    auto rec = e.store.find_call(id1);
+    REQUIRE(rec);
+    CHECK(rec->customer_id == s.customer);
+    CHECK(e.svc.stats().lookups == 1);
+    feed(e, 8, pbx::Hangup{L, 16, ""});  // gone in the IVR
+    rec = e.store.find_call(id1);
+    CHECK(rec->status == CallStatus::missed);
+    CHECK(rec->customer_id == s.customer);
+    auto ctx = e.store.customer_context(s.customer);
+    REQUIRE(ctx);
+    REQUIRE(ctx->recent_interactions.size() == 1);
+    CHECK(ctx->recent_interactions[0].call_id == id1);
+    CHECK(ctx->recent_interactions[0].status == "missed");
+    CHECK(e.svc.stats().lookups == 1);
+    CHECK(e.sink.sent.empty());
+}
+
+TEST_CASE("a call that rings after its start lookup pops with the customer and looks up nothing more") {
+    Seeded s;
+    auto& e = s.env;
+    start_ringall(e);
+    answer_1002_at(e, 5);
+    hang_up_all(e, 30);
+    CHECK(e.svc.stats().lookups == 1);
+    check_pops(e.sink, s.customer, id1.value());
+}
+
+TEST_CASE("a caller id the dialplan rewrites, or sets, before any phone rings is matched by its final number") {
+    Seeded s;
+    auto& e = s.env;
+    SUBCASE("rewritten from another number") {
+        feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, "+442079460000", CS::ring, "500")});
+        CHECK(!e.store.find_call(id1)->customer_id);
+        feed(e, 1, pbx::ChannelUpdated{chan(L, L, trunk, "09121234567", CS::ring, "500")});
+        feed(e, 2, pbx::Hangup{L, 16, ""});
+        CHECK(e.svc.stats().lookups == 2);
+    }
+    SUBCASE("set after an empty start") {
+        feed(e, 0, pbx::ChannelCreated{chan(L, L, trunk, "", CS::ring, "500")});
+        CHECK(e.svc.stats().lookups == 0);
+        feed(e, 1, pbx::ChannelUpdated{chan(L, L, trunk, "09121234567", CS::ring, "500")});
+        feed(e, 2, pbx::Hangup{L, 16, ""});
+        CHECK(e.svc.stats().lookups == 1);
+    }
+    auto rec = e.store.find_call(id1);
+    CHECK(rec->from == "+989121234567");
+    CHECK(rec->customer_id == s.customer);
+    CHECK(rec->status == CallStatus::missed);
+}
+
+// ---- Phones nobody owns (issue "Every call as it really happened", 5)
+
+TEST_CASE("calls from phones no user owns are never inbound customer calls") {
+    // Another tenant's phone 2001 on the shared PBX: its channel carries its
+    // own extension as caller id; a trunk's carries the external caller.
+    struct Row {
+        std::string name;
+        std::string caller_channel, caller_num, dialed;
+        std::string callee_channel;  // the channel dialled, which answers
+        Direction direction;
+        std::optional<std::string> agent;  // the record's agent
+        std::optional<std::string> extension;
+        std::string to;
+        Strings sent;                  // what agents were sent
+    };
+    const std::vector<Row> rows = {
+        {"nobody's phone dials out through the trunk", "SIP/2001-00000001", "2001", "09121234567",
+         "SIP/trunk-00000002", Direction::outbound, std::nullopt, "2001", "+989121234567", {}},
+        {"nobody's phone with a short caller id dials out", "PJSIP/tenant-b-00000001", "4711", "02188888888",
+         "PJSIP/trunk-00000002", Direction::outbound, std::nullopt, "tenant-b", "+982188888888", {}},
+        {"nobody's phone calls another phone nobody owns", "SIP/2001-00000001", "2001", "2002", "SIP/2002-00000002",
+         Direction::internal, std::nullopt, "2002", "2002", {}},
+        {"nobody's phone dials a ring group with an agent's phone: inbound, popped as before", "SIP/2001-00000001",
+         "2001", "600", "SIP/1001-00000002", Direction::inbound, "alice", "1001", "600",
+         {"alice call.ringing", "alice call.answered", "alice call.ended"}},
+        {"nobody's phone dials an agent's phone: inbound, popped as before", "SIP/2001-00000001", "2001", "1001",
+         "SIP/1001-00000002", Direction::inbound, "alice", "1001", "1001",
+         {"alice call.ringing", "alice call.answered", "alice call.ended"}},
+        {"a customer on the trunk calls an agent: inbound, popped", "SIP/trunk-00000001", "09121234567", "1001",
+         "SIP/1001-00000002", Direction::inbound, "alice", "1001", "1001",
+         {"alice call.ringing", "alice call.answered", "alice call.ended"}},
+        {"an agent's phone dials out: outbound, theirs", "SIP/1002-00000001", "1002", "09121234567",
+         "SIP/trunk-00000002", Direction::outbound, "bob", "1002", "+989121234567", {"bob call.ended"}},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TwoAgents t;
+        auto& e = t.env;
+        auto root = chan(L, L, row.caller_channel, row.caller_num, CS::ring, row.dialed);
+        auto callee = chan("1700.2", L, row.callee_channel);
+        feed(e, 0, pbx::ChannelCreated{root});
+        feed(e, 0, pbx::ChannelCreated{callee});
+        feed(e, 0, pbx::DialBegin{root, callee, row.dialed});
+        feed(e, 1, pbx::ChannelUpdated{chan("1700.2", L, row.callee_channel, "", CS::ringing)});
+        feed(e, 4, pbx::ChannelUpdated{chan("1700.2", L, row.callee_channel, "", CS::up)});
+        feed(e, 4, pbx::DialEnd{L, "1700.2", pbx::DialStatus::answer});
+        feed(e, 30, pbx::Hangup{"1700.2", 16, ""});
+        feed(e, 30, pbx::Hangup{L, 16, ""});
+        check_sent(e.sink, row.sent);
+        const auto rec = only_call(e);
+        CHECK(rec.direction == row.direction);
+        CHECK(rec.agent == agent_id(row.agent));
+        CHECK(rec.extension.value_or(Extension("")).value() == row.extension.value_or(""));
+        CHECK(rec.to == row.to);
+        CHECK(rec.status == CallStatus::answered);
+        // Another tenant's calls are in no customer's file, whatever they dialled.
+        if (!row.agent) {
+            CHECK(!rec.customer_id);
+            CHECK(e.svc.stats().lookups == 0);
+        }
+    }
+}

@@ -293,3 +293,52 @@ TEST_CASE("a live call whose events arrive while a resync is in progress rings a
     CHECK(r.all.back() == "ended main-1700.1 missed");
     CHECK(r.t.active_calls() == 0);
 }
+
+TEST_CASE("any event for a channel that hung up is late: it never brings the channel or its call back") {
+    // FreeSWITCH's CHANNEL_CALLSTATE DOWN after CHANNEL_HANGUP_COMPLETE, an
+    // Asterisk resync listing taken just before a Hangup, a dial reported
+    // after its callee hung up: each names a channel that is over.
+    struct Row {
+        const char* name;
+        pbx::Payload late;
+    };
+    const std::vector<Row> rows = {
+        {"a live Newchannel of the caller's channel", pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::down)}},
+        {"the caller's channel listed by a resync", pbx::ChannelCreated{chan(L, L, trunk, "09121234567", CS::up), true}},
+        {"a new channel of the ended call", pbx::ChannelCreated{chan("1700.9", L, "SIP/1003-00000009", "", CS::ringing)}},
+        {"a dial to the phone that hung up", pbx::DialBegin{chan(L, L, trunk, "09121234567", CS::ring),
+                                                            chan("1700.2", L, "SIP/1001-00000002", "", CS::ringing), "1001"}},
+        {"a state change of the caller's channel", pbx::ChannelUpdated{chan(L, L, trunk, "09121234567", CS::down)}},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        Run r;
+        inbound_ringall(r);
+        r.feed(ev(5, pbx::ChannelUpdated{chan("1700.2", L, "SIP/1001-00000002", "", CS::up)}));
+        for (auto u : {"1700.3", "1700.2", "1700.1"}) r.feed(ev(60, pbx::Hangup{u, 16, ""}));
+        REQUIRE(r.t.active_calls() == 0);
+        const bool listed = std::holds_alternative<pbx::ChannelCreated>(row.late) &&
+                            std::get<pbx::ChannelCreated>(row.late).listed;
+        if (listed) r.feed(ev(61, pbx::ResyncBegin{}));
+        CHECK(r.feed(ev(61, row.late)).empty());
+        if (listed) CHECK(r.feed(ev(61, pbx::ResyncEnd{})).empty());
+        CHECK(r.t.active_calls() == 0);
+        CHECK(r.t.active_snapshot().empty());
+        CHECK(std::count(r.all.begin(), r.all.end(), "started main-1700.1") == 1);
+    }
+}
+
+TEST_CASE("the hung-up channels remembered are bounded: a channel id hung up long ago may come again") {
+    CallTracker t;
+    auto call = [&](int i) {
+        const std::string id = "6." + std::to_string(i % 5000);
+        auto a = t.on_event(ev(i, pbx::ChannelCreated{chan(id, id, "SIP/trunk-1", "09121234567", CS::ring)}));
+        t.on_event(ev(i, pbx::Hangup{id, 16, ""}));
+        return a;
+    };
+    // 5,000 ids, each hung up once; the first again after all of them is
+    // older than the memory (4,096), so it is a new channel once more.
+    for (int i = 0; i < 5000; ++i) REQUIRE(call(i).size() == 1);
+    CHECK(call(5000).size() == 1);
+    CHECK(call(4999).empty());  // hung up just now: late
+}

@@ -131,12 +131,15 @@ inline std::vector<RstEvent> rst_events() {
 /// One inbound call as FreeSWITCH 1.10 reports it with `event plain` on the
 /// channel events Ringside subscribes to: the caller's a-leg rings the
 /// switch, bridges to user/<ext> (a b-leg "sofia/internal/<ext>@...",
-/// Other-Type originator), the phone rings, answers, both hang up. Wire
-/// bytes in three phases so a test can pause between them.
+/// Other-Type originator), the phone rings, answers, both hang up, and each
+/// leg's session is destroyed (CHANNEL_CALLSTATE HANGUP -> DOWN in
+/// CS_DESTROY, then CHANNEL_DESTROY, as FreeSWITCH sends after
+/// CHANNEL_HANGUP_COMPLETE). Wire bytes in three phases so a test can pause
+/// between them.
 struct ScriptedCall {
     std::string ring;    // a-leg created and ringing, b-leg created and ringing
     std::string answer;  // b-leg answered, a-leg answered, bridged (empty when not answered)
-    std::string hangup;  // hangups (caller cancels when not answered), unbridge, hangup complete
+    std::string hangup;  // hangups (caller cancels when not answered), unbridge, hangup complete, destroy
 };
 
 inline ScriptedCall scripted_call(const std::string& a, const std::string& b, const std::string& caller_num,
@@ -144,7 +147,8 @@ inline ScriptedCall scripted_call(const std::string& a, const std::string& b, co
                                   long long t0_us = 1700000000000000LL) {
     long long t = t0_us;
     int seq = 1000;
-    auto common = [&](const std::string& name, const std::string& uid, bool outbound, const std::string& callstate) {
+    auto common = [&](const std::string& name, const std::string& uid, bool outbound, const std::string& callstate,
+                      const std::string& channel_state) {
         t += 20'000;
         std::vector<std::pair<std::string, std::string>> h = {
             {"Event-Name", name},
@@ -153,7 +157,7 @@ inline ScriptedCall scripted_call(const std::string& a, const std::string& b, co
             {"Event-Date-Local", "2023-11-14 22:13:20"},
             {"Event-Date-Timestamp", std::to_string(t)},
             {"Event-Sequence", std::to_string(++seq)},
-            {"Channel-State", callstate == "HANGUP" ? "CS_HANGUP" : "CS_EXECUTE"},
+            {"Channel-State", !channel_state.empty() ? channel_state : callstate == "HANGUP" ? "CS_HANGUP" : "CS_EXECUTE"},
             {"Channel-Call-State", callstate},
             {"Channel-Name", outbound ? "sofia/internal/" + ext + "@10.0.0.21:5060"
                                       : "sofia/external/" + caller_num + "@198.51.100.7"},
@@ -174,8 +178,8 @@ inline ScriptedCall scripted_call(const std::string& a, const std::string& b, co
         return h;
     };
     auto ev = [&](const std::string& name, const std::string& uid, bool outbound, const std::string& callstate,
-                  std::vector<std::pair<std::string, std::string>> extra = {}) {
-        auto h = common(name, uid, outbound, callstate);
+                  std::vector<std::pair<std::string, std::string>> extra = {}, const std::string& channel_state = "") {
+        auto h = common(name, uid, outbound, callstate, channel_state);
         for (auto& e : extra) h.push_back(std::move(e));
         return wire_event(h);
     };
@@ -199,6 +203,10 @@ inline ScriptedCall scripted_call(const std::string& a, const std::string& b, co
     }
     c.hangup += ev("CHANNEL_HANGUP_COMPLETE", b, true, "HANGUP", {{"Hangup-Cause", answered ? "NORMAL_CLEARING" : "ORIGINATOR_CANCEL"}});
     c.hangup += ev("CHANNEL_HANGUP_COMPLETE", a, false, "HANGUP", {{"Hangup-Cause", "NORMAL_CLEARING"}});
+    for (const auto& [uid, outbound] : {std::pair{b, true}, std::pair{a, false}}) {
+        c.hangup += ev("CHANNEL_CALLSTATE", uid, outbound, "DOWN", {{"Original-Channel-Call-State", "HANGUP"}}, "CS_DESTROY");
+        c.hangup += ev("CHANNEL_DESTROY", uid, outbound, "HANGUP", {}, "CS_REPORTING");
+    }
     return c;
 }
 

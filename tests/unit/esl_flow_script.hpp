@@ -88,10 +88,16 @@ public:
             }
         v.emplace_back(name, value);
     }
+    /// The whole end of a leg as FreeSWITCH sends it: CHANNEL_HANGUP,
+    /// CHANNEL_HANGUP_COMPLETE, then as the session is destroyed a
+    /// CHANNEL_CALLSTATE from HANGUP to DOWN (state CS_DESTROY) and CHANNEL_DESTROY.
     void hangup(const std::string& uuid, const std::string& cause) {
         legs_.at(uuid).state = "HANGUP";
         channel("CHANNEL_HANGUP", uuid, {{"Hangup-Cause", cause}}, true, "HANGUP");
         channel("CHANNEL_HANGUP_COMPLETE", uuid, {{"Hangup-Cause", cause}}, true, "HANGUP");
+        legs_.at(uuid).state = "DOWN";
+        channel("CHANNEL_CALLSTATE", uuid, {{"Original-Channel-Call-State", "HANGUP"}}, false, "DOWN", "CS_DESTROY");
+        channel("CHANNEL_DESTROY", uuid, {}, true, "HANGUP", "CS_REPORTING");
     }
     /// CUSTOM event with the channel's data (switch_channel_event_set_data).
     void custom(const std::string& subclass, const std::string& uuid, Headers extra) {
@@ -143,11 +149,13 @@ private:
         channel("CHANNEL_CALLSTATE", uuid, {{"Original-Channel-Call-State", old}});
     }
     void channel(const std::string& name, const std::string& uuid, Headers extra = {}, bool with_vars = false,
-                 const std::string& state_override = "") {
+                 const std::string& state_override = "", const std::string& channel_state = "") {
         const Leg& l = legs_.at(uuid);
         Headers h = common(name);
         const std::string st = state_override.empty() ? l.state : state_override;
-        h.emplace_back("Channel-State", st == "HANGUP" ? "CS_HANGUP" : "CS_EXECUTE");
+        h.emplace_back("Channel-State", !channel_state.empty() ? channel_state
+                                        : st == "HANGUP"       ? "CS_HANGUP"
+                                                               : "CS_EXECUTE");
         h.emplace_back("Channel-Call-State", st);
         h.emplace_back("Channel-Name", l.name);
         h.emplace_back("Unique-ID", l.uuid);

@@ -6,6 +6,7 @@
 
 #include "esl_fixtures.hpp"
 #include "ringside/core/call_tracker.hpp"
+#include "ringside/core/recent_ids.hpp"
 #include "ringside/esl/mapper.hpp"
 #include "ringside/esl/reader.hpp"
 
@@ -280,4 +281,74 @@ TEST_CASE("hang-up side over ESL: which leg FreeSWITCH received the BYE or CANCE
         CHECK(ends[0].hangup_by == c.side);
         CHECK(ends[0].hangup_ext.value_or(Extension("")).value() == c.ext);
     }
+}
+
+TEST_CASE("Caller-Privacy-Hide-Number true marks the caller withheld, false says it is shown") {
+    for (const auto& [value, withheld] : {std::pair{"true", true}, std::pair{"false", false}}) {
+        CAPTURE(value);
+        EventMapper m(PbxId{"fs"});
+        for (auto e : esl_fixtures::rst_events()) {
+            if (e.name != "CHANNEL_CREATE") continue;
+            for (auto& [k, v] : e.headers)
+                if (k == "Caller-Privacy-Hide-Number") v = value;
+            auto out = map_all(m, esl_fixtures::wire_event(e.headers));
+            REQUIRE(!out.empty());
+            CHECK(std::get<pbx::ChannelCreated>(out[0].payload).ch.caller_withheld == withheld);
+        }
+    }
+    // An event without the header does not say.
+    auto call = esl_fixtures::scripted_call("a-p", "b-p", "+15551234567", "", "1001", false);
+    EventMapper m(PbxId{"fs"});
+    auto ring = map_all(m, call.ring);
+    CHECK(!std::get<pbx::ChannelCreated>(ring[0].payload).ch.caller_withheld);
+}
+
+TEST_CASE("a leg's whole end as FreeSWITCH sends it (hangup, hangup complete, callstate DOWN, destroy) ends it once") {
+    // Per leg: CHANNEL_CREATE, CHANNEL_CALLSTATE changes, CHANNEL_HANGUP,
+    // CHANNEL_HANGUP_COMPLETE, then CHANNEL_CALLSTATE HANGUP -> DOWN in
+    // CS_DESTROY and CHANNEL_DESTROY (esl_fixtures::scripted_call).
+    for (bool answered : {true, false}) {
+        CAPTURE(answered);
+        EventMapper m(PbxId{"fs"});
+        CallTracker tracker;
+        auto call = esl_fixtures::scripted_call("a-d", "b-d", "+15551234567", "", "1001", answered);
+        REQUIRE(call.hangup.find("CS_DESTROY") != std::string::npos);
+        REQUIRE(call.hangup.find("CHANNEL_DESTROY") != std::string::npos);
+        int started = 0, ended = 0;
+        for (auto& e : map_all(m, call.ring + call.answer))
+            for (auto& f : tracker.on_event(e)) started += std::holds_alternative<effect::CallStarted>(f);
+        auto late = map_all(m, call.hangup);
+        for (const auto& e : late) {
+            CHECK(!std::holds_alternative<pbx::ChannelCreated>(e.payload));
+            CHECK(!std::holds_alternative<pbx::ChannelUpdated>(e.payload));
+        }
+        for (auto& e : late)
+            for (auto& f : tracker.on_event(e)) {
+                started += std::holds_alternative<effect::CallStarted>(f);
+                ended += std::holds_alternative<effect::Ended>(f);
+            }
+        CHECK(started == 1);
+        CHECK(ended == 1);
+        CHECK(tracker.active_calls() == 0);
+        CHECK(m.tracked_channels() == 0);
+        // Still late after a reconnect, and in a channel listing taken just before the hangup.
+        m.reset();
+        for (const auto& e : map_all(m, call.hangup)) CHECK(!std::holds_alternative<pbx::ChannelCreated>(e.payload));
+        const std::string listing = R"({"row_count":1,"rows":[{"uuid":"a-d","direction":"inbound",)"
+                                    R"("name":"sofia/external/+15551234567@198.51.100.7","cid_num":"+15551234567",)"
+                                    R"("dest":"5000","callstate":"ACTIVE","call_uuid":"a-d"}]})";
+        CHECK(m.map_channel_list(listing, t0).empty());
+    }
+}
+
+TEST_CASE("the hung-up legs the mapper remembers are bounded: the oldest are forgotten first") {
+    RecentIds ids(3);
+    for (auto id : {"a", "b", "c", "d"}) ids.add(id);
+    CHECK(ids.size() == 3);
+    CHECK(!ids.contains("a"));
+    CHECK(ids.contains("b"));
+    CHECK(ids.contains("d"));
+    ids.add("d");  // once only
+    CHECK(ids.size() == 3);
+    CHECK(!ids.contains(""));
 }

@@ -52,6 +52,30 @@ TEST_CASE("extensions, anonymous callers and junk are not phone numbers") {
     CHECK_FALSE(ir.normalize(std::string("0912\0001234567", 12)));
 }
 
+TEST_CASE("letters are never read as keypad digits: a masked or vanity number is not a number") {
+    PhoneNormalizer nl("NL");
+    for (const char* raw : {"+31260xxxxxx", "+31260XXXXXX", "0260 xxx xxx", "0800-FLOWERS", "+31 20 123 456a",
+                            "+98912123456x7"}) {
+        CAPTURE(raw);
+        CHECK_FALSE(nl.normalize(raw));
+    }
+    CHECK(nl.normalize("+31 20 123 4567"));  // the same shape with digits is one
+}
+
+TEST_CASE("every withheld or masked caller id text is recognised as withheld") {
+    for (const char* raw : {"", " ", "anonymous", "Anonymous", "ANONYMOUS", "Restricted", "restricted", "unknown",
+                            "Unknown", "<unknown>", "<Unknown>", "private", "Unavailable", "withheld",
+                            "+31260xxxxxx", "+31260XXXXXX", "xxxxxx", "0912 XXX XXXX", "(020) 12x-xx56",
+                            "anonymous@anonymous.invalid", "sip:anonymous@anonymous.invalid", "sip:foo@anonymous.invalid"}) {
+        CAPTURE(raw);
+        CHECK(is_withheld_number(raw));
+    }
+    for (const char* raw : {"+31201234567", "09121234567", "1001", "0800-FLOWERS", "abc", "x-ray", "+3126012345y"}) {
+        CAPTURE(raw);
+        CHECK_FALSE(is_withheld_number(raw));
+    }
+}
+
 TEST_CASE("an unknown region is refused when the normaliser is made") {
     CHECK_THROWS_AS(PhoneNormalizer("XX"), std::invalid_argument);
     CHECK_THROWS_AS(PhoneNormalizer(""), std::invalid_argument);

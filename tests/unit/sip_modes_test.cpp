@@ -541,3 +541,58 @@ TEST_CASE("hang-up side in mode watch: local-bye is the watched agent's phone, r
         CHECK(end.hangup_ext.value_or(Extension("")).value() == c.ext);
     }
 }
+
+TEST_CASE("every anonymous SIP caller reaches the tracker withheld, with only its masked text as the number") {
+    struct Row {
+        std::string name;
+        std::string headers;  // replaces the From line, plus any extra headers
+        std::string number;   // what goes on as the caller's number
+    };
+    const std::vector<Row> rows = {
+        {"Privacy: id with an asserted real number", "From: \"Sara\" <sip:09121234567@10.0.0.1>;tag=caller1\r\n"
+                                                     "Privacy: id\r\nP-Asserted-Identity: <sip:+989121111111@pbx>\r\n", ""},
+        {"Privacy: id with an anonymous From", "From: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=caller1\r\n"
+                                               "Privacy: id\r\n", "anonymous"},
+        {"RPID privacy=full", "From: <sip:09121234567@10.0.0.1>;tag=caller1\r\n"
+                              "Remote-Party-ID: <sip:0912@pbx>;party=calling;privacy=full\r\n", ""},
+        {"anonymous@anonymous.invalid", "From: \"Anonymous\" <sip:anonymous@anonymous.invalid>;tag=caller1\r\n",
+         "anonymous"},
+        {"a masked From user", "From: <sip:+31260xxxxxx@carrier.example>;tag=caller1\r\n", "+31260xxxxxx"},
+        {"a Restricted From user", "From: \"Restricted\" <sip:Restricted@carrier.example>;tag=caller1\r\n",
+         "Restricted"},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        std::string bytes = invite();
+        const auto from_at = bytes.find("From: ");
+        bytes.erase(from_at, bytes.find("\r\n", from_at) + 2 - from_at);
+        bytes.insert(from_at, row.headers);
+        auto id = caller_identity(parse(bytes));
+        CHECK(id.anonymous);
+        CHECK(id.number == row.number);
+        CHECK(id.name.empty());
+        Harness h;
+        h.feed(bytes);
+        auto rings = of<effect::Ringing>(h.effects);
+        REQUIRE(rings.size() == 1);
+        CHECK(rings[0].call.caller_withheld);
+        CHECK(rings[0].call.caller_num == row.number);
+        CHECK(rings[0].call.caller_name.empty());
+    }
+    Harness shown;
+    shown.feed(invite());
+    CHECK(!of<effect::Ringing>(shown.effects).at(0).call.caller_withheld);
+}
+
+TEST_CASE("a watched dialog whose remote identity is anonymous rings withheld") {
+    WatchHarness h;
+    auto sub = h.subscribed();
+    h.feed(h.notify(sub, "<dialog id=\"d1\" call-id=\"pbx-leg-1\" direction=\"recipient\"><state>early</state>"
+                         "<remote><identity display=\"Anonymous\">sip:anonymous@anonymous.invalid</identity></remote>"
+                         "</dialog>"));
+    auto rings = of<effect::Ringing>(h.effects);
+    REQUIRE(rings.size() == 1);
+    CHECK(rings[0].call.caller_withheld);
+    CHECK(rings[0].call.caller_num == "anonymous");
+    CHECK(rings[0].call.caller_name.empty());
+}

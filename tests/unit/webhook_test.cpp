@@ -266,3 +266,79 @@ TEST_CASE("a hangup_by that is not caller, agent or system is a 400 naming the f
     CHECK(err->field == "hangup_by");
     CHECK(err->message.find("caller, agent, system") != std::string::npos);
 }
+
+namespace {
+
+/// call.ringing for c1 with extensions first..first+count-1 ("2000", "2001", ...).
+std::string ringing_many(const std::string& id, int first, int count) {
+    std::string exts;
+    for (int i = 0; i < count; ++i) exts += (i ? ",\"" : "\"") + std::to_string(first + i) + "\"";
+    return R"({"id":")" + id + R"(","type":"call.ringing","call_id":"c1","from":"09121234567","extensions":[)" + exts +
+           "]}";
+}
+
+}  // namespace
+
+TEST_CASE("an answer from a 65th phone after 64 rang is taken: the call ends answered by it, no throw") {
+    // Regression: ring() refused the 65th leg at its cap, then legs.at() threw
+    // std::out_of_range; the HTTP layer answered 500 with the event id
+    // already marked seen, so the answer was lost for good.
+    std::vector<std::string> bodies = {ringing_many("r1", 2000, 32), ringing_many("r2", 2032, 32)};
+    bodies.push_back(R"({"id":"a1","type":"call.answered","call_id":"c1","extension":"3000"})");
+    bodies.push_back(R"({"id":"z1","type":"call.ended","call_id":"c1","cause":"normal"})");
+    std::vector<Effect> effects;
+    REQUIRE_NOTHROW(effects = through_tracker(bodies));
+    auto rings = only<effect::Ringing>(effects);
+    REQUIRE(rings.size() == 65);  // the 64, then the answering phone rings and answers at once
+    CHECK(rings.back().ext.value() == "3000");
+    auto answered = only<effect::Answered>(effects);
+    REQUIRE(answered.size() == 1);
+    CHECK(answered[0].ext.value() == "3000");
+    CHECK(only<effect::StoppedRinging>(effects).size() == 64);  // answered elsewhere
+    auto ended = only<effect::Ended>(effects);
+    REQUIRE(ended.size() == 1);
+    CHECK(ended[0].outcome == CallStatus::answered);
+    CHECK(ended[0].legs.size() == 65);
+}
+
+TEST_CASE("rings beyond 64 phones are refused; answers and transfer targets beyond them are bounded too") {
+    Receiver r(config());
+    REQUIRE(post(r, ringing_many("r1", 2000, 32)).verdict == Verdict::accepted);
+    REQUIRE(post(r, ringing_many("r2", 2032, 32)).verdict == Verdict::accepted);
+    CHECK(post(r, ringing_many("r3", 2064, 32)).events.empty());  // the 65th..96th do not ring
+    // A sender gone wrong transferring to ever new phones cannot grow a call without bound.
+    std::size_t taken = 0;
+    for (int i = 0; i < 200; ++i) {
+        auto o = post(r, R"({"id":"t)" + std::to_string(i) + R"(","type":"call.transferred","call_id":"c1","extension":"9)" +
+                             std::to_string(i) + R"(","target":"8)" + std::to_string(i) + R"("})");
+        REQUIRE(o.verdict == Verdict::accepted);
+        for (const auto& e : o.events) taken += std::holds_alternative<pbx::ChannelCreated>(e.payload);
+    }
+    CHECK(taken == 64);  // up to 128 legs in all
+    auto o = post(r, R"({"id":"a1","type":"call.answered","call_id":"c1","extension":"7777"})");
+    CHECK(o.verdict == Verdict::accepted);
+    CHECK(o.events.empty());  // refused cleanly, never a throw
+}
+
+TEST_CASE("a late call.ringing for a call that ended is not a new call") {
+    auto effects = through_tracker({
+        ringing("e1"),
+        R"({"id":"e2","type":"call.ended","call_id":"c1","cause":"cancelled"})",
+        ringing("e3"),
+    });
+    CHECK(only<effect::CallStarted>(effects).size() == 1);
+    CHECK(only<effect::Ended>(effects).size() == 1);
+}
+
+TEST_CASE("anonymous: true on call.ringing marks the caller withheld; it must be a boolean") {
+    Receiver r(config());
+    auto o = post(r, R"({"id":"e1","type":"call.ringing","call_id":"c1","from":"+31261234567","anonymous":true,"extensions":["1001"]})");
+    REQUIRE(o.verdict == Verdict::accepted);
+    const auto& root = std::get<pbx::ChannelCreated>(o.events.at(0).payload).ch;
+    CHECK(root.caller_withheld == true);
+    auto plain = post(r, R"({"id":"e2","type":"call.ringing","call_id":"c2","from":"anonymous","extensions":["1001"]})");
+    CHECK(!std::get<pbx::ChannelCreated>(plain.events.at(0).payload).ch.caller_withheld);
+    auto bad = post(r, R"({"id":"e3","type":"call.ringing","call_id":"c3","anonymous":"yes","extensions":["1001"]})");
+    CHECK(bad.verdict == Verdict::invalid_event);
+    CHECK(bad.message.find("anonymous") != std::string::npos);
+}

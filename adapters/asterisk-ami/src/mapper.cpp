@@ -21,6 +21,27 @@ std::string header(const Message& m, std::string_view prefix, std::string_view k
 /// Asterisk writes "<unknown>" where a caller id is not set.
 std::string caller_id(std::string v) { return v == "<unknown>" ? std::string{} : v; }
 
+bool contains_word(std::string_view text, std::string_view word) {
+    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
+        if (iequals(text.substr(i, word.size()), word)) return true;
+    return false;
+}
+
+/// A presentation field: "32 (Presentation Prohibited, Not Screened)" (NewCallerid
+/// CID-CallingPres), "prohib_not_screened" (a CALLERPRES() name), or the number alone.
+/// Q.931 bits 6-5 of the number: 00 allowed, 01 restricted, 10 not available.
+std::optional<bool> withheld_presentation(std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    if (v.empty()) return std::nullopt;
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec == std::errc{} && p != v.data()) return (n & 0x60) != 0;
+    if (contains_word(v, "prohib") || contains_word(v, "restrict") || contains_word(v, "unavailable"))
+        return true;
+    if (contains_word(v, "allowed")) return false;
+    return std::nullopt;
+}
+
 int to_int(std::string_view s, int fallback = 0) {
     while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
     int v = fallback;
@@ -81,6 +102,13 @@ pbx::ChannelInfo channel_info(const Message& m, std::string_view prefix) {
     ch.exten = header(m, prefix, "Exten");
     ch.context = header(m, prefix, "Context");
     ch.state = channel_state(m, prefix);
+    // NewCallerid says it as CID-CallingPres; other events and versions name
+    // the caller id number's presentation.
+    for (std::string_view key : {"CID-CallingPres", "CallerIDNumPres", "CallerIDPres", "CallingPres"})
+        if (auto w = withheld_presentation(header(m, prefix, key))) {
+            ch.caller_withheld = w;
+            break;
+        }
     return ch;
 }
 

@@ -80,6 +80,11 @@ pbx::ChannelInfo info_of(const Event& e) {
     auto direction = e.get("Call-Direction");
     if (direction.empty()) direction = e.get("Caller-Direction");
     ch.state = state_of(e.get("Channel-Call-State"), direction, e.name());
+    // The caller asked to hide their number (a trunk's Privacy: id, or the
+    // dialplan's privacy=number): FreeSWITCH still carries it in
+    // Caller-Caller-ID-Number.
+    if (auto hide = e.get("Caller-Privacy-Hide-Number"); !hide.empty())
+        ch.caller_withheld = iequals(hide, "true") || iequals(hide, "yes");
     return ch;
 }
 
@@ -167,6 +172,7 @@ std::vector<pbx::Event> EventMapper::map(const Event& e, Timestamp received_at) 
                 out.push_back(pbx::Event{pbx_, at, pbx::HangupRequest{h.uniqueid, disp.starts_with("send_")}});
         }
         channels_.erase(h.uniqueid);
+        hung_up_.add(h.uniqueid);
         // A second Hangup (HANGUP then HANGUP_COMPLETE) names a channel the
         // tracker already forgot: it is ignored there.
         out.push_back(pbx::Event{pbx_, at, std::move(h)});
@@ -180,6 +186,9 @@ std::vector<pbx::Event> EventMapper::map(const Event& e, Timestamp received_at) 
     if (!create && !update) return out;
     pbx::ChannelInfo info = info_of(e);
     if (info.uniqueid.empty()) return out;
+    // Late news of a leg that hung up (its CHANNEL_CALLSTATE DOWN as the
+    // session is destroyed): never a new channel.
+    if (hung_up_.contains(info.uniqueid)) return out;
     // CHANNEL_STATE in a hangup state says nothing new; the hangup events do.
     if (iequals(e.get("Channel-Call-State"), "HANGUP")) return out;
 
@@ -231,7 +240,8 @@ std::vector<pbx::Event> EventMapper::map_channel_list(std::string_view text, Tim
         if (!row.is_object()) continue;
         pbx::ChannelInfo ch;
         ch.uniqueid = str_field(row, "uuid");
-        if (ch.uniqueid.empty()) continue;
+        // A leg whose hangup came in while the list was being written is over.
+        if (ch.uniqueid.empty() || hung_up_.contains(ch.uniqueid)) continue;
         ch.linkedid = str_field(row, "call_uuid");
         if (ch.linkedid.empty()) ch.linkedid = ch.uniqueid;
         ch.channel = str_field(row, "name");

@@ -17,7 +17,7 @@ std::string call_key(std::string_view call_id) {
 
 void CallEvents::ringing(const std::string& key, const std::string& ext, const std::string& caller_num,
                          const std::string& caller_name, const std::string& dialed, Timestamp at,
-                         std::vector<pbx::Event>& out) {
+                         std::vector<pbx::Event>& out, bool caller_withheld) {
     auto [it, fresh] = calls_.try_emplace(key);
     Call& c = it->second;
     pbx::ChannelInfo root;
@@ -26,6 +26,7 @@ void CallEvents::ringing(const std::string& key, const std::string& ext, const s
     root.channel = "sip-caller";  // no "tech/": never a device
     root.caller_num = caller_num;
     root.caller_name = caller_name;
+    root.caller_withheld = caller_withheld;
     root.exten = dialed.empty() ? ext : dialed;
     root.state = pbx::ChannelState::ring;
     if (fresh) {

@@ -1,6 +1,7 @@
 #include "ringside/sip/identity.hpp"
 
 #include "ringside/core/ascii.hpp"
+#include "ringside/core/phone.hpp"
 #include "ringside/sip/grammar.hpp"
 
 namespace ringside::sip {
@@ -25,8 +26,19 @@ bool contains_token(std::string_view list, std::string_view token) {
 }
 
 bool anonymous_uri(std::string_view uri) {
-    auto user = uri_user(uri);
-    return iequals(user, "anonymous") || iequals(uri_host(uri), "anonymous.invalid");
+    return is_withheld_number(uri_user(uri)) || iequals(uri_host(uri), "anonymous.invalid");
+}
+
+/// An anonymous caller: the From's masked text is kept (for `from_raw`),
+/// a real number in it is not.
+CallerIdentity anonymous_caller(const Message& m) {
+    CallerIdentity id;
+    id.anonymous = true;
+    if (auto from = parse_name_addr(m.get("from"))) {
+        auto user = uri_user(from->uri);
+        if (!user.empty() && is_withheld_number(user)) id.number = std::move(user);
+    }
+    return id;
 }
 
 }  // namespace
@@ -34,10 +46,8 @@ bool anonymous_uri(std::string_view uri) {
 CallerIdentity caller_identity(const Message& m) {
     CallerIdentity id;
     auto privacy = m.get("privacy");
-    if (contains_token(privacy, "id") || contains_token(privacy, "user") || contains_token(privacy, "header")) {
-        id.anonymous = true;
-        return id;
-    }
+    if (contains_token(privacy, "id") || contains_token(privacy, "user") || contains_token(privacy, "header"))
+        return anonymous_caller(m);
     for (const auto& h : m.headers) {
         if (h.key != "p-asserted-identity") continue;
         auto list = parse_name_addr_list(h.value);
@@ -60,22 +70,14 @@ CallerIdentity caller_identity(const Message& m) {
             auto party = na.param("party");
             if (party && !iequals(*party, "calling")) continue;
             auto priv = na.param("privacy");
-            if (priv && !iequals(*priv, "off") && !priv->empty()) {
-                id = CallerIdentity{};
-                id.anonymous = true;
-                return id;
-            }
+            if (priv && !iequals(*priv, "off") && !priv->empty()) return anonymous_caller(m);
             id.number = uri_user(na.uri);
             id.name = na.display;
             if (!id.number.empty()) return id;
         }
     }
     if (auto from = parse_name_addr(m.get("from"))) {
-        if (anonymous_uri(from->uri)) {
-            id = CallerIdentity{};
-            id.anonymous = true;
-            return id;
-        }
+        if (anonymous_uri(from->uri)) return anonymous_caller(m);
         id.number = uri_user(from->uri);
         id.name = from->display;
         if (iequals(id.name, "anonymous")) id.name.clear();

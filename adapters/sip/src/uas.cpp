@@ -150,7 +150,7 @@ void Uas::on_invite(const Message& m, Origin origin, std::string_view local, std
     for (const auto& from : div.diverted_by)
         if (from != ext) calls_.forwarded(inv.key, from, ext, wall, out.events);
     calls_.ringing(inv.key, ext, who.number, who.name, div.original_called.empty() ? ext : div.original_called, wall,
-                   out.events);
+                   out.events, who.anonymous);
     invites_.emplace(id, std::move(inv));
 }
 

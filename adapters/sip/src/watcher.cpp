@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ringside/core/ascii.hpp"
+#include "ringside/core/phone.hpp"
 #include "ringside/sip/dialog_info.hpp"
 #include "ringside/sip/grammar.hpp"
 
@@ -216,12 +217,15 @@ void Watcher::on_notify(const Message& m, Origin origin, std::chrono::steady_clo
                     if (known == s.dialogs.end()) {
                         std::string num = uri_user(d.remote_uri);
                         std::string name = d.remote_display;
-                        if (iequals(num, "anonymous") || iequals(uri_host(d.remote_uri), "anonymous.invalid")) {
-                            num.clear();
+                        const bool anonymous =
+                            is_withheld_number(num) || iequals(uri_host(d.remote_uri), "anonymous.invalid");
+                        if (anonymous) {
+                            // Only a masked text ("anonymous") goes on, never a number.
+                            if (!is_withheld_number(num)) num.clear();
                             name.clear();
                         }
                         Known k{call_key(d.call_id.empty() ? s.ext + "-" + d.id : d.call_id), false};
-                        calls_.ringing(k.key, s.ext, num, name, s.ext, wall, out.events);
+                        calls_.ringing(k.key, s.ext, num, name, s.ext, wall, out.events, anonymous);
                         known = s.dialogs.emplace(d.id, std::move(k)).first;
                     }
                     if (d.state == "confirmed" && !known->second.answered) {

@@ -106,7 +106,7 @@ private:
 
 constexpr const char* known_fields[] = {"id",         "type",      "call_id", "at",     "from",  "from_name",
                                         "to",         "extensions", "extension", "target", "cause",
-                                        "hangup_by"};
+                                        "hangup_by",  "anonymous"};
 
 }  // namespace
 
@@ -169,6 +169,10 @@ std::variant<Event, ParseError> parse_event(std::string_view body, const Limits&
         e.from = r.text("from", false);
         e.from_name = r.text("from_name", false);
         e.to = r.text("to", false);
+        if (auto a = j.find("anonymous"); a != j.end() && !r.error()) {
+            if (!a->is_boolean()) r.fail("anonymous", "must be true or false");
+            else e.anonymous = a->get<bool>();
+        }
         auto it = j.find("extensions");
         if (it == j.end() || !it->is_array() || it->empty()) {
             r.fail("extensions", "must be a non-empty array of extensions");

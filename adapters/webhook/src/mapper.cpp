@@ -8,6 +8,12 @@ Mapper::Mapper(PbxId pbx, std::size_t max_calls) : pbx_(std::move(pbx)), max_cal
 
 namespace {
 
+// Phones one call may ring at once; a PBX ringing more (a huge ring group)
+// has the rest refused. An answer or a transfer target, which name one
+// phone the call goes to, is always taken, up to twice as many legs in all.
+constexpr std::size_t max_ringing_legs = 64;
+constexpr std::size_t max_legs = 2 * max_ringing_legs;
+
 std::string hex_seq(std::uint64_t n) {
     char buf[24];
     std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(n));
@@ -25,6 +31,7 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
     switch (e.type) {
     case EventType::ringing: {
         if (it == calls_.end()) {
+            if (ended_.contains(e.call_id)) return out;  // late news of a call that ended: never a new call
             if (calls_.size() >= max_calls_) return out;  // a PBX that never ends its calls: refuse new ones
             Call c;
             c.caller.uniqueid = e.call_id;
@@ -32,6 +39,7 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
             c.caller.channel = "Webhook/trunk-" + hex_seq(next_seq_++);
             c.caller.caller_num = e.from;
             c.caller.caller_name = e.from_name;
+            if (e.anonymous) c.caller.caller_withheld = true;
             c.caller.exten = e.to;
             c.caller.state = pbx::ChannelState::ring;
             it = calls_.emplace(e.call_id, std::move(c)).first;
@@ -43,8 +51,12 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
     case EventType::answered: {
         if (it == calls_.end()) return out;
         Call& c = it->second;
-        if (!c.legs.count(e.extension)) ring(c, e.extension, out, at);  // answered with no ring seen (a pickup)
-        Leg& leg = c.legs.at(e.extension);
+        // Answered with no ring seen (a pickup, a phone beyond the ring cap):
+        // the answer is taken all the same.
+        if (!c.legs.count(e.extension)) ring(c, e.extension, out, at, true);
+        auto found = c.legs.find(e.extension);
+        if (found == c.legs.end()) return out;  // beyond max_legs: a PBX gone wrong, refused without a throw
+        Leg& leg = found->second;
         if (leg.state == LegState::answered) return out;
         leg.state = LegState::answered;
         leg.info.state = pbx::ChannelState::up;
@@ -77,7 +89,7 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
                 emit(pbx::BridgeLeave{c.bridge, by->second.info.uniqueid});
             hangup_leg(c, e.extension, 16, pbx::DialStatus::cancel, out, at);
         }
-        ring(c, e.target, out, at);
+        ring(c, e.target, out, at, true);
         break;
     }
     case EventType::ended: {
@@ -119,6 +131,7 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
             }
             emit(pbx::Hangup{c.caller.uniqueid, cause, to_string(e.cause), order_known});
         }
+        ended_.add(e.call_id);
         calls_.erase(it);
         break;
     }
@@ -126,8 +139,8 @@ std::vector<pbx::Event> Mapper::map(const Event& e, Timestamp received_at) {
     return out;
 }
 
-void Mapper::ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out, Timestamp at) {
-    if (c.legs.count(ext) || c.legs.size() >= 64) return;
+void Mapper::ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out, Timestamp at, bool always) {
+    if (c.legs.count(ext) || c.legs.size() >= (always ? max_legs : max_ringing_legs)) return;
     Leg leg;
     leg.info.uniqueid = c.caller.uniqueid + "/" + ext;
     leg.info.linkedid = c.caller.linkedid;

@@ -116,8 +116,11 @@ Outcome Receiver::receive(std::string_view timestamp, std::string_view signature
 
     forget_old(now);
     if (seen_.count(event.id)) return {Verdict::duplicate, "event " + event.id + " was received before", {}};
+    // Mapped before the id is marked seen: were mapping ever to fail, the
+    // sender's retry would still be taken, not answered "duplicate".
+    auto events = mapper_.map(event, now);
     remember(event.id, now);
-    return {Verdict::accepted, "", mapper_.map(event, now)};
+    return {Verdict::accepted, "", std::move(events)};
 }
 
 void Receiver::remember(const std::string& id, Timestamp now) {

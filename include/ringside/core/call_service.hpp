@@ -5,10 +5,11 @@
 // strand, the tests call it directly.
 //
 // For every tracker effect:
-//   CallStarted    -> call record stored with status "ringing"
-//   Ringing        -> caller looked up (E.164, then one storage lookup) once
-//                     per call; `call.ringing` to every enabled agent on that
-//                     extension
+//   CallStarted    -> inbound: caller looked up (E.164, then one storage
+//                     lookup) once per call; call record stored with status
+//                     "ringing" and the customer, so a call dropped before
+//                     any phone rings is still the customer's
+//   Ringing        -> `call.ringing` to every enabled agent on that extension
 //   Answered       -> record answered; `call.answered` to agents who got the
 //                     pop; `call.retracted` (answered_elsewhere) to the others
 //   StoppedRinging -> `call.retracted` to that extension's agents

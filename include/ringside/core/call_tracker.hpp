@@ -29,6 +29,7 @@ struct CallSnapshot {
     PbxId pbx;
     std::string caller_num;                  // raw caller id number of the external caller
     std::string caller_name;                 // raw caller id name
+    bool caller_withheld = false;            // the PBX said the caller's presentation is restricted
     std::optional<Extension> caller_device;  // set when the call was started by a device (a phone), not a trunk
     std::string dialed;                      // what the caller dialled (root channel's exten)
     std::optional<std::string> queue;

@@ -65,9 +65,11 @@ struct CallRecord {
     CallId id;
     PbxId pbx;
     Direction direction = Direction::inbound;
-    std::string from;                 // E.164 of the external caller, or raw when it cannot be normalised
-    std::string from_raw;             // caller id number as the PBX sent it
-    std::string from_name;            // caller id name as the PBX sent it ("" if none)
+    std::string from;                 // E.164 of the external caller, or raw when it cannot be normalised;
+                                      // "" for a withheld caller (caller_withheld)
+    std::string from_raw;             // caller id number as the PBX sent it; for a withheld caller only
+                                      // its masked text ("anonymous", "+31260xxxxxx"), never a real number
+    std::string from_name;            // caller id name as the PBX sent it ("" if none or withheld)
     std::string to;                   // number or extension dialled
     std::optional<std::int64_t> customer_id;
     std::optional<AgentId> agent;     // username of the agent who answered (the last one)
@@ -94,6 +96,12 @@ struct CallRecord {
     std::optional<HangupBy> hangup_by;
     std::optional<Extension> hangup_extension;  // the agent's phone when hangup_by is agent
 };
+
+/// The external caller withheld their number (presentation restricted, or a
+/// masked or anonymous caller id): `"anonymous": true` on the wire, `from`
+/// empty, never matched to a customer. An inbound call's `from` is empty
+/// exactly then.
+inline bool caller_withheld(const CallRecord& c) { return c.direction == Direction::inbound && c.from.empty(); }
 
 struct Customer {
     std::int64_t id = 0;

@@ -27,6 +27,12 @@ struct ChannelInfo {
     std::string exten;          // dialplan extension the channel is at
     std::string context;
     ChannelState state = ChannelState::unknown;
+    /// The PBX's word on the caller id's presentation: true when it is
+    /// withheld (AMI presentation "Prohibited"/"Unavailable", FreeSWITCH
+    /// Caller-Privacy-Hide-Number, SIP Privacy: id, an anonymous From), false
+    /// when allowed, unset when this event does not say (the last word holds).
+    /// A withheld caller is never shown or matched, whatever caller_num holds.
+    std::optional<bool> caller_withheld = std::nullopt;
 };
 
 /// A channel came into being (Newchannel), or was listed by a resync.

@@ -25,13 +25,26 @@ public:
     /// Accepts national formats ("0912 123 4567"), "00" and "+" international prefixes,
     /// spaces, dashes, dots and brackets, and Persian (U+06F0..) and Arabic-Indic (U+0660..)
     /// digits. nullopt when the input is not a possible number (internal extensions,
-    /// "anonymous", empty).
+    /// "anonymous", empty), and for any input with a Latin letter in it: a
+    /// masked "+31260xxxxxx" or a vanity "0800-FLOWERS" is never turned into
+    /// keypad digits, so it can never match a real customer's number.
+    /// Withheld callers (is_withheld_number) are never numbers.
     std::optional<PhoneNumber> normalize(std::string_view raw) const;
     const std::string& default_region() const noexcept { return region_; }
 
 private:
     std::string region_;
 };
+
+/// The caller id text a PBX writes for a withheld or masked caller: empty (or
+/// blanks), "anonymous", "restricted", "unknown", "<unknown>", "private",
+/// "unavailable", "withheld" (any case, "<...>" around it allowed), a SIP
+/// "anonymous@anonymous.invalid", or digits with a run of x/X in place of
+/// some ("+31260xxxxxx", "0912 XXX XXXX"). Such a caller is nobody's number:
+/// it is shown as withheld and never matched to a customer. Presentation
+/// flags (a PBX saying "prohibited" about a real number) are the adapters'
+/// to read; this only knows the text.
+bool is_withheld_number(std::string_view raw);
 
 /// Latin digits for Persian and Arabic-Indic ones; everything else kept as is.
 std::string fold_digits(std::string_view utf8);

@@ -8,6 +8,11 @@
 //  CHANNEL_BRIDGE / CHANNEL_UNBRIDGE      -> BridgeLink (Bridge-A/B-Unique-ID)
 //  CHANNEL_HANGUP(_COMPLETE)              -> Hangup (Hangup-Cause as Q.850)
 //
+// A leg that hung up is over: the CHANNEL_CALLSTATE (HANGUP -> DOWN, state
+// CS_DESTROY) and CHANNEL_DESTROY FreeSWITCH sends as the session is
+// destroyed, or any other event naming it later, give nothing (the last
+// RecentIds' worth of hung-up legs are remembered).
+//
 // Leg linking: Channel-Call-UUID is FreeSWITCH's call id (the a-leg's
 // Unique-ID on every leg) and becomes linkedid. An outbound leg that names
 // its a-leg (Other-Type: originator + Other-Leg-Unique-ID, or a Call-UUID
@@ -40,6 +45,7 @@
 #include <vector>
 
 #include "ringside/core/pbx_event.hpp"
+#include "ringside/core/recent_ids.hpp"
 #include "ringside/esl/reader.hpp"
 
 namespace ringside::esl {
@@ -85,6 +91,7 @@ private:
 
     PbxId pbx_;
     std::unordered_map<std::string, Known> channels_;  // Unique-ID -> last info; Hangup forgets
+    RecentIds hung_up_;  // legs that hung up lately; kept across reset(): they stay over
 };
 
 }  // namespace ringside::esl

@@ -28,11 +28,14 @@ public:
     explicit CallEvents(PbxId pbx) : pbx_(std::move(pbx)) {}
 
     /// `ext` starts ringing for call `key`. The first ring of a call also
-    /// creates it with the caller (number/name "" for anonymous) and what was
-    /// dialled (the original called number after diversions, else ext).
-    /// A second ring of the same extension is ignored.
+    /// creates it with the caller and what was dialled (the original called
+    /// number after diversions, else ext). caller_withheld: the caller is
+    /// anonymous (caller_num then holds at most the masked text, such as
+    /// "anonymous", never a real number). A second ring of the same
+    /// extension is ignored.
     void ringing(const std::string& key, const std::string& ext, const std::string& caller_num,
-                 const std::string& caller_name, const std::string& dialed, Timestamp at, std::vector<pbx::Event>& out);
+                 const std::string& caller_name, const std::string& dialed, Timestamp at, std::vector<pbx::Event>& out,
+                 bool caller_withheld = false);
     /// `ext` answered (its phone, or the agent's phone beside a parallel-ring fork).
     void answered(const std::string& key, const std::string& ext, Timestamp at, std::vector<pbx::Event>& out);
     /// `ext`'s part ended: ringing stopped (cancelled, rejected) or its talk

@@ -6,8 +6,11 @@
 //   number), then Remote-Party-ID (draft-ietf-sip-privacy; party=calling), then From.
 // Privacy: "Privacy: id" (RFC 3325), "Privacy: user"/"header" (RFC 3323),
 // Remote-Party-ID ";privacy=full|name|uri", or a From of
-// anonymous@anonymous.invalid makes the caller anonymous: no number, no name,
-// so no customer lookup.
+// anonymous@anonymous.invalid makes the caller anonymous: no name, no number
+// but the From's own masked text when it has one ("anonymous"; never an
+// asserted identity), so no customer lookup. A From user that is a withheld
+// form ("restricted", "+31260xxxxxx", ringside/core/phone.hpp) makes the
+// caller anonymous too.
 // Diversion: the number the caller first dialled, before forwards: the last
 // Diversion entry (RFC 5806, most recent first), else the first History-Info
 // entry (RFC 7044, index 1), else "".
@@ -19,7 +22,8 @@
 namespace ringside::sip {
 
 struct CallerIdentity {
-    std::string number;      // user part of the chosen URI, %-decoded; "" when anonymous or none
+    std::string number;      // user part of the chosen URI, %-decoded; when anonymous only the From's
+                             // masked text ("anonymous") or ""
     std::string name;        // display name; "" when anonymous or none
     bool anonymous = false;
 };

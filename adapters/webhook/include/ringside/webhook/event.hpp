@@ -42,6 +42,8 @@ struct Event {
     std::optional<Timestamp> at;        // when the PBX says it happened
     std::string from;                   // ringing: the caller's number as the PBX has it
     std::string from_name;              // ringing: caller id name, "" if none
+    bool anonymous = false;             // ringing, optional: the caller withheld their number (shown as
+                                        // withheld and never matched, whatever `from` says)
     std::string to;                     // ringing: the number dialled, "" if not given
     std::vector<std::string> extensions;  // ringing: the phones ringing now (at least one)
     std::string extension;              // answered: who answered; transferred: who transferred

@@ -16,7 +16,11 @@
 //
 // The call's linkedid is its call_id, so Ringside's call id is
 // "<pbx>-<call_id>". Events for unknown calls (answered before ringing,
-// anything after ended) give nothing. Sans-I/O, not thread-safe.
+// anything after ended) give nothing; a call_id that ended lately is over
+// (a late call.ringing for it gives nothing either). A call rings at most 64
+// phones; an answer from a phone beyond those is still taken (it rings and
+// answers at once), as is a transfer's target. Never throws. Sans-I/O, not
+// thread-safe.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "ringside/core/pbx_event.hpp"
+#include "ringside/core/recent_ids.hpp"
 #include "ringside/webhook/event.hpp"
 
 namespace ringside::webhook {
@@ -49,7 +54,9 @@ private:
         std::string bridge;                // "" until answered
     };
 
-    void ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out, Timestamp at);
+    /// A new leg for ext, ringing. At most 64 ringing legs per call are
+    /// taken; `always` (an answer, a transfer target) goes past that, to 128.
+    void ring(Call& c, const std::string& ext, std::vector<pbx::Event>& out, Timestamp at, bool always = false);
     void hangup_leg(Call& c, const std::string& ext, int cause, pbx::DialStatus status, std::vector<pbx::Event>& out,
                     Timestamp at, bool order_known = true);
 
@@ -57,6 +64,7 @@ private:
     std::size_t max_calls_;
     std::uint64_t next_seq_ = 1;
     std::unordered_map<std::string, Call> calls_;
+    RecentIds ended_;  // call_ids that ended lately
 };
 
 }  // namespace ringside::webhook
