@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "ringside/core/withheld.hpp"  // is_withheld_number: never a number
+
 namespace ringside {
 
 class PhoneNumber {
@@ -36,15 +38,6 @@ private:
     std::string region_;
 };
 
-/// The caller id text a PBX writes for a withheld or masked caller: empty (or
-/// blanks), "anonymous", "restricted", "unknown", "<unknown>", "private",
-/// "unavailable", "withheld" (any case, "<...>" around it allowed), a SIP
-/// "anonymous@anonymous.invalid", or digits with a run of x/X in place of
-/// some ("+31260xxxxxx", "0912 XXX XXXX"). Such a caller is nobody's number:
-/// it is shown as withheld and never matched to a customer. Presentation
-/// flags (a PBX saying "prohibited" about a real number) are the adapters'
-/// to read; this only knows the text.
-bool is_withheld_number(std::string_view raw);
 
 /// Latin digits for Persian and Arabic-Indic ones; everything else kept as is.
 std::string fold_digits(std::string_view utf8);
