@@ -416,6 +416,33 @@ ami::Message with(ami::Message m, const std::vector<std::pair<std::string, std::
     return m;
 }
 
+/// A Dial event's fields: the caller's channel as is, the callee's as Dest*.
+std::vector<std::pair<std::string, std::string>> dial(const std::vector<std::pair<std::string, std::string>>& from,
+                                                      const std::vector<std::pair<std::string, std::string>>& to) {
+    auto b = from;
+    for (auto [k, v] : to) b.push_back({"Dest" + k, v});
+    return b;
+}
+
+/// The start both consultation scripts share: the customer's trunk channel
+/// (Linkedid L1) dials alice's first channel, she answers and both enter bridge b1.
+std::vector<std::pair<int, ami::Message>> alice_answers(const std::string& T, const std::string& A1,
+                                                        const std::string& L1) {
+    auto trunk = [&](int st) { return snap("", T, L1, L1, st, "09121234567", "500"); };
+    auto alice1 = [&](int st) { return snap("", A1, "1700000000.2", L1, st, "1001", "s"); };
+    return {
+        {0, event("Newchannel", trunk(4))},
+        {1, event("Newchannel", alice1(0))},
+        {2, with(event("DialBegin", dial(trunk(4), alice1(0))), {{"DialString", "1001"}})},
+        {3, event("Newstate", alice1(5))},
+        {4, event("Newstate", alice1(6))},
+        {5, with(event("DialEnd", dial(trunk(4), alice1(6))), {{"DialStatus", "ANSWER"}})},
+        {6, event("Newstate", trunk(6))},
+        {6, with(event("BridgeEnter", trunk(6)), {{"BridgeUniqueid", "b1"}})},
+        {6, with(event("BridgeEnter", alice1(6)), {{"BridgeUniqueid", "b1"}})},
+    };
+}
+
 /// A customer (0912 123 4567) calls 500; alice (1001) answers, then calls bob
 /// (1002) from her phone on a second call (its own Linkedid) and transfers.
 /// attended: bob answers the consultation first; blonde: alice completes the
@@ -435,27 +462,13 @@ std::vector<std::pair<int, ami::Message>> consult_transfer(bool blonde) {
     auto alice1 = [&](int st) { return snap("", A1, "1700000000.2", L1, st, "1001", "s"); };
     auto alice2 = [&](int st) { return snap("", A2, L2, L2, st, "1001", "1002"); };
     auto bob = [&](int st) { return snap("", C, "1700000000.4", L2, st, "1002", "s"); };
-    auto dial = [&](const std::vector<std::pair<std::string, std::string>>& from,
-                    const std::vector<std::pair<std::string, std::string>>& to) {
-        auto b = from;
-        for (auto [k, v] : to) b.push_back({"Dest" + k, v});
-        return b;
-    };
-    std::vector<std::pair<int, ami::Message>> s = {
-        {0, event("Newchannel", trunk(4))},
-        {1, event("Newchannel", alice1(0))},
-        {2, with(event("DialBegin", dial(trunk(4), alice1(0))), {{"DialString", "1001"}})},
-        {3, event("Newstate", alice1(5))},
-        {4, event("Newstate", alice1(6))},
-        {5, with(event("DialEnd", dial(trunk(4), alice1(6))), {{"DialStatus", "ANSWER"}})},
-        {6, event("Newstate", trunk(6))},
-        {6, with(event("BridgeEnter", trunk(6)), {{"BridgeUniqueid", "b1"}})},
-        {6, with(event("BridgeEnter", alice1(6)), {{"BridgeUniqueid", "b1"}})},
+    auto s = alice_answers(T, A1, L1);
+    s.insert(s.end(), {
         {7, event("Newchannel", alice2(4))},
         {8, event("Newchannel", bob(0))},
         {9, with(event("DialBegin", dial(alice2(4), bob(0))), {{"DialString", "1002"}})},
         {10, event("Newstate", bob(5))},
-    };
+    });
     auto xfer = [&](const std::string& dest_type, const std::string& target_uid) {
         return event("AttendedTransfer",
                      {{"Result", "Success"}, {"DestType", dest_type}, {"DestApp", dest_type == "App" ? "Dial" : ""},
@@ -594,24 +607,10 @@ std::vector<std::pair<int, ami::Message>> blonde_to_group(const std::string& ans
         const std::string uid = ext == "1002" ? "1700000000.4" : "1700000000.5";
         return snap("", "SIP/" + ext + (ext == "1002" ? "-00000004" : "-00000005"), uid, L2, st, ext, "s");
     };
-    auto dial = [&](const std::vector<std::pair<std::string, std::string>>& from,
-                    const std::vector<std::pair<std::string, std::string>>& to) {
-        auto b = from;
-        for (auto [k, v] : to) b.push_back({"Dest" + k, v});
-        return b;
-    };
-    std::vector<std::pair<int, ami::Message>> s = {
-        {0, event("Newchannel", trunk(4))},
-        {1, event("Newchannel", alice1(0))},
-        {2, with(event("DialBegin", dial(trunk(4), alice1(0))), {{"DialString", "1001"}})},
-        {3, event("Newstate", alice1(5))},
-        {4, event("Newstate", alice1(6))},
-        {5, with(event("DialEnd", dial(trunk(4), alice1(6))), {{"DialStatus", "ANSWER"}})},
-        {6, event("Newstate", trunk(6))},
-        {6, with(event("BridgeEnter", trunk(6)), {{"BridgeUniqueid", "b1"}})},
-        {6, with(event("BridgeEnter", alice1(6)), {{"BridgeUniqueid", "b1"}})},
+    auto s = alice_answers(T, A1, L1);
+    s.insert(s.end(), {
         {7, event("Newchannel", alice2(4))},
-    };
+    });
     for (const std::string ext : {"1002", "1003"}) {
         s.push_back({8, event("Newchannel", phone(ext, 0))});
         s.push_back({9, with(event("DialBegin", dial(alice2(4), phone(ext, 0))), {{"DialString", ext}})});
