@@ -169,7 +169,7 @@ function scheduleRender() {
 async function connect() {
   // Start from the server's latest seq: board.* messages are state, not a
   // backlog. The socket brings the live calls (a board.calls snapshot, then
-  // board.call / board.call_removed deltas); GET /api/wallboard brings the
+  // one board.changes per flush); GET /api/wallboard brings the
   // agents and figures, and the calls only until the socket's snapshot came.
   const seq = await api("GET", "/api/pops/seq");
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -191,8 +191,11 @@ async function connect() {
     let m;
     try { m = JSON.parse(ev.data); } catch { return; }
     if (m.type === "board.calls") { state.board.calls = m.calls; liveCalls = true; }
-    else if (m.type === "board.call") applyCall(m.call);
-    else if (m.type === "board.call_removed") state.board.calls = state.board.calls.filter((c) => c.id !== m.id);
+    else if (m.type === "board.changes") {
+      const gone = new Set(m.removed);
+      if (gone.size) state.board.calls = state.board.calls.filter((c) => !gone.has(c.id));
+      for (const c of m.calls) applyCall(c);
+    }
     else if (m.type === "board.agents") state.board.agents = m.agents;
     else if (m.type === "board.figures") state.board.figures = m.figures;
     else return;

@@ -49,6 +49,7 @@ nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing
             {"direction", to_string(c.direction)},
             {"from", c.from},
             {"from_name", c.from_name},
+            {"anonymous", caller_withheld(c)},
             {"to", c.to},
             {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
             {"customer_id", c.customer_id ? nlohmann::json(*c.customer_id) : nlohmann::json(nullptr)},
@@ -102,9 +103,9 @@ nlohmann::json ended_message(const CallRecord& r) { return {{"type", "call.ended
 
 nlohmann::json board_calls_message(nlohmann::json calls) { return {{"type", "board.calls"}, {"calls", std::move(calls)}}; }
 
-nlohmann::json board_call_message(nlohmann::json call) { return {{"type", "board.call"}, {"call", std::move(call)}}; }
-
-nlohmann::json board_call_removed_message(const CallId& id) { return {{"type", "board.call_removed"}, {"id", id.value()}}; }
+nlohmann::json board_changes_message(nlohmann::json calls, nlohmann::json removed) {
+    return {{"type", "board.changes"}, {"calls", std::move(calls)}, {"removed", std::move(removed)}};
+}
 
 }  // namespace detail
 }  // namespace ringside

@@ -22,9 +22,9 @@ nlohmann::json answered_message(const CallRecord& r);
 nlohmann::json ended_message(const CallRecord& r);
 /// `board.calls` {"calls":[live call]}: the whole board.
 nlohmann::json board_calls_message(nlohmann::json calls);
-/// `board.call` {"call":live call}: one call that started or changed.
-nlohmann::json board_call_message(nlohmann::json call);
-/// `board.call_removed` {"id"}: a call that ended or was merged.
-nlohmann::json board_call_removed_message(const CallId& id);
+/// `board.changes` {"calls":[live call],"removed":[id]}: every call that
+/// started or changed since the last flush, and the ids of those that ended
+/// or were merged; one message per flush.
+nlohmann::json board_changes_message(nlohmann::json calls, nlohmann::json removed);
 
 }  // namespace ringside::detail

@@ -386,8 +386,10 @@ TEST_CASE("the supervisors' board follows a call: ringing where, answered by who
     // Five events changed the call; it goes out once, with its latest state.
     REQUIRE(e.sink.broadcasts.size() == 1);
     auto last = e.sink.broadcasts.back();
-    CHECK(last["type"] == "board.call");
-    auto c = last["call"];
+    CHECK(last["type"] == "board.changes");
+    CHECK(last["removed"] == nlohmann::json::array());
+    REQUIRE(last["calls"].size() == 1);
+    auto c = last["calls"][0];
     CHECK(c["id"] == id1.value());
     CHECK(c["status"] == "ringing");
     CHECK(c["from"] == "+989121234567");
@@ -403,7 +405,8 @@ TEST_CASE("the supervisors' board follows a call: ringing where, answered by who
     answer_1002_at(e, 5);
     e.svc.flush_board(true);
     REQUIRE(e.sink.broadcasts.size() == 2);
-    c = e.sink.broadcasts.back()["call"];
+    REQUIRE(e.sink.broadcasts.back()["calls"].size() == 1);
+    c = e.sink.broadcasts.back()["calls"][0];
     CHECK(c["status"] == "answered");
     CHECK(c["agent"] == "bob");
     CHECK(c["answered_at"].is_string());
@@ -412,7 +415,8 @@ TEST_CASE("the supervisors' board follows a call: ringing where, answered by who
     hang_up_all(e, 60);
     e.svc.flush_board(true);
     REQUIRE(e.sink.broadcasts.size() == 3);
-    CHECK(e.sink.broadcasts.back() == nlohmann::json{{"type", "board.call_removed"}, {"id", id1.value()}});
+    CHECK(e.sink.broadcasts.back() ==
+          nlohmann::json{{"type", "board.changes"}, {"calls", nlohmann::json::array()}, {"removed", {id1.value()}}});
     CHECK(e.svc.live_calls().empty());
     // Agents never get a board message: those go only through broadcast.
     for (const auto& m : e.sink.sent) CHECK(m.msg.value("type", "").rfind("board.", 0) != 0);

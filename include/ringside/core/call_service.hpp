@@ -99,9 +99,9 @@ public:
     nlohmann::json live_calls() const;
 
     /// Sends what changed on the board since the last flush to
-    /// PopSink::Audience::supervisors: a `board.call` {"call":live call} per
-    /// call that changed (its latest state, however often it changed) and a
-    /// `board.call_removed` {"id"} per call that ended or was merged; after a
+    /// PopSink::Audience::supervisors, in one `board.changes`
+    /// {"calls":[live call],"removed":[id]} (each changed call once, in its
+    /// latest state; nothing when nothing changed); after a
     /// PBX resync, one full `board.calls` {"calls":[...]} instead. With
     /// `watched` false (no supervisor connected) nothing is built or sent and
     /// the changes are forgotten (the next watcher starts from a snapshot).
@@ -133,7 +133,7 @@ private:
 /// The `call` object of pops: {"id","pbx","direction","from","from_raw","from_name","to","queue","started_at"}.
 nlohmann::json pop_call_json(const CallRecord& c);
 /// One call in progress on the wallboard: {"id","pbx","direction","from",
-/// "from_name","to","queue","customer_id","status":"ringing"|"answered",
+/// "from_name","anonymous","to","queue","customer_id","status":"ringing"|"answered",
 /// "started_at","answered_at","agent","extension",
 /// "ringing":[{"extension","agent","since"}]} (the phones ringing now).
 nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing);

@@ -58,8 +58,8 @@ struct ServerOptions {
     /// How often the wallboard recomputes agents' presence and the day's
     /// figures while a supervisor is connected.
     std::chrono::milliseconds wallboard_tick = std::chrono::seconds(1);
-    /// How often changed calls go out to supervisors (`board.call`,
-    /// `board.call_removed`): a call that changed several times in one
+    /// How often changed calls go out to supervisors (`board.changes`,
+    /// one per flush): a call that changed several times in one
     /// window goes out once, with its latest state.
     std::chrono::milliseconds board_flush = std::chrono::milliseconds(250);
     /// Chart.js served at /vendor/chart.js (Debian's libjs-chart.js); empty or missing: 404.
