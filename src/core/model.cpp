@@ -111,6 +111,7 @@ void to_json(nlohmann::json& j, const Customer& c) {
         j["removed_by"] = c.removed_by;
         j["removed_reason"] = c.removed_reason;
     }
+    if (c.erased_at) j["erased_at"] = format_iso(*c.erased_at);
     j["updated_at"] = opt_time(c.updated_at);
 }
 

@@ -1,5 +1,7 @@
 #include "ringside/core/privacy.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -94,6 +96,51 @@ std::string mask_card_numbers(std::string_view text) {
         chain.clear();
     }
     return out;
+}
+
+}  // namespace ringside
+
+namespace ringside {
+
+Customer erased_customer(const Customer& c, const std::string& actor, std::string_view reason, Timestamp at) {
+    Customer e;
+    e.id = c.id;
+    e.name = std::string(erased_name);
+    e.kind = c.kind;
+    e.tier = c.tier;
+    e.value_score = c.value_score;
+    e.value_score_computed = c.value_score_computed;
+    e.lifetime_value = c.lifetime_value;
+    e.created_at = c.created_at;
+    e.customer_since = c.customer_since;
+    e.status = "removed";
+    e.removed_at = at;
+    e.removed_by = actor;
+    e.removed_reason = "erased on request: " + mask_card_numbers(reason);
+    e.erased_at = at;
+    e.updated_at = at;
+    return e;
+}
+
+std::string erased_number(std::int64_t customer_id) { return "erased-" + std::to_string(customer_id); }
+
+Timestamp months_before(Timestamp now, int months) {
+    using namespace std::chrono;
+    const auto day = floor<days>(now);
+    const auto time_of_day = now - day;
+    const year_month_day ymd{day};
+    const auto target = year_month{ymd.year(), ymd.month()} - std::chrono::months(months);
+    const auto last = year_month_day_last{target.year(), month_day_last{target.month()}}.day();
+    const auto d = std::min(ymd.day(), last);
+    return Timestamp{sys_days{year_month_day{target.year(), target.month(), d}}} + time_of_day;
+}
+
+RetentionCutoffs retention_cutoffs(const RetentionRules& rules, Timestamp now) {
+    RetentionCutoffs c;
+    if (rules.call_notes_months) c.call_notes_before = months_before(now, *rules.call_notes_months);
+    if (rules.call_records_months) c.call_records_before = months_before(now, *rules.call_records_months);
+    if (rules.audit_months) c.audit_before = months_before(now, *rules.audit_months);
+    return c;
 }
 
 }  // namespace ringside

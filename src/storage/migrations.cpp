@@ -394,6 +394,32 @@ INSERT INTO store_meta (key, value)
 -- a million customers), instead of walking every customer for them.
 CREATE INDEX interactions_at ON interactions (at, customer_id);
 )sql"},
+    Migration{10, "privacy: erasing customers on request, retention, directory users", R"sql(
+-- When the customer was erased on request (anonymised for good).
+ALTER TABLE customers ADD COLUMN erased_at INTEGER;
+-- The DN of a user who signs in through the company directory ([auth.ldap]);
+-- NULL for local users, who sign in with their password_hash.
+ALTER TABLE users ADD COLUMN directory_dn TEXT;
+CREATE INDEX users_directory ON users (username) WHERE directory_dn IS NOT NULL;
+
+-- The audit trail stays append-only with two narrow exceptions, each opened
+-- by the store inside the one transaction that needs it:
+--   erasing a customer rewrites the detail of earlier entries about them
+--   (customer.*) to {"id": N, "erased": true}, nothing else of the row;
+--   retention deletes entries older than store_meta.audit_retention_before,
+--   a key the store sets and removes in the same transaction.
+DROP TRIGGER audit_log_no_update;
+DROP TRIGGER audit_log_no_delete;
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+WHEN NOT (new.id = old.id AND new.at = old.at AND new.actor = old.actor AND new.action = old.action
+          AND old.action GLOB 'customer*' AND json_valid(new.detail)
+          AND json_extract(new.detail, '$.erased') = 1
+          AND json_extract(new.detail, '$.id') IS json_extract(old.detail, '$.id'))
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+WHEN old.at >= coalesce((SELECT value FROM store_meta WHERE key = 'audit_retention_before'), -9223372036854775808)
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

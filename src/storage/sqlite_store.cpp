@@ -183,7 +183,7 @@ const std::string customer_columns =
     "c.id, c.name, c.salutation, c.email, c.tier, c.tags, c.company, c.notes, c.language, c.created_at, "
     "c.birthday, c.groups, c.owner, c.kind, c.source_campaign, c.preferred_channel, c.contact_time, c.opt_outs, "
     "c.value_score, c.lifetime_value, c.customer_since, c.status, c.removed_at, c.removed_by, c.removed_reason, "
-    "c.updated_at, c.value_score_computed";
+    "c.updated_at, c.value_score_computed, c.erased_at";
 
 Customer read_customer(const Query& q) {
     Customer c;
@@ -214,6 +214,7 @@ Customer read_customer(const Query& q) {
     c.removed_reason = q.str(24);
     c.updated_at = q.opt_time(25);
     c.value_score_computed = c.value_score && q.i64(26) != 0;
+    c.erased_at = q.opt_time(27);
     return c;
 }
 
@@ -1007,10 +1008,10 @@ std::optional<User> SqliteStore::find_user(const AgentId& username) {
 
 std::optional<StoredCredentials> SqliteStore::find_credentials(const AgentId& username) {
     return impl_->read("find_credentials", [&](Connection& c) -> std::optional<StoredCredentials> {
-        Query q(c, "SELECT " + user_columns + ", password_hash FROM users WHERE username = ?");
+        Query q(c, "SELECT " + user_columns + ", password_hash, directory_dn FROM users WHERE username = ?");
         q.bind(username);
         if (!q.step()) return std::nullopt;
-        return StoredCredentials{read_user(q), q.str(6)};
+        return StoredCredentials{read_user(q), q.str(6), q.opt_str(7)};
     });
 }
 
@@ -2268,14 +2269,33 @@ bool SqliteStore::update_issue(const Issue& i, const std::vector<IssueChange>& c
     });
 }
 
+namespace {
+std::vector<IssueChange> read_issue_history(Connection& c, std::int64_t issue_id) {
+    Query q(c, "SELECT at, actor, field, before, after FROM issue_changes WHERE issue_id = ? ORDER BY at, id");
+    q.bind(issue_id);
+    std::vector<IssueChange> out;
+    while (q.step()) out.push_back({from_ms(q.i64(0)), q.str(1), q.str(2), q.str(3), q.str(4)});
+    return out;
+}
+
+/// One customer's audit entries, newest first: a seek on audit_log_customer
+/// (the expression and the GLOB are the index's own).
+std::vector<AuditEntry> read_customer_audit(Connection& c, std::int64_t customer_id, std::int64_t before_id,
+                                            std::int64_t limit) {
+    static const std::string sql =
+        "SELECT id, at, actor, action, detail FROM audit_log WHERE action GLOB 'customer*' "
+        "AND (CASE WHEN json_valid(detail) THEN json_extract(detail, '$.id') END) = ? AND id < ? "
+        "ORDER BY id DESC LIMIT ?";
+    Query q(c, sql);
+    q.bind(customer_id, before_id, limit);
+    std::vector<AuditEntry> out;
+    while (q.step()) out.push_back(AuditEntry{q.i64(0), from_ms(q.i64(1)), q.str(2), q.str(3), q.str(4)});
+    return out;
+}
+}  // namespace
+
 std::vector<IssueChange> SqliteStore::issue_history(std::int64_t issue_id) {
-    return impl_->read("issue_history", [&](Connection& c) {
-        Query q(c, "SELECT at, actor, field, before, after FROM issue_changes WHERE issue_id = ? ORDER BY at, id");
-        q.bind(issue_id);
-        std::vector<IssueChange> out;
-        while (q.step()) out.push_back({from_ms(q.i64(0)), q.str(1), q.str(2), q.str(3), q.str(4)});
-        return out;
-    });
+    return impl_->read("issue_history", [&](Connection& c) { return read_issue_history(c, issue_id); });
 }
 
 void SqliteStore::for_each_issue(const std::function<bool(const Issue&)>& fn) {
@@ -2296,20 +2316,15 @@ void SqliteStore::recount_value_scores() {
 std::vector<AuditEntry> SqliteStore::list_customer_audit(std::optional<std::int64_t> customer_id,
                                                          std::optional<std::int64_t> before_id, std::size_t limit) {
     return impl_->read("list_customer_audit", [&](Connection& c) {
-        // One customer: a seek on audit_log_customer (the expression and the
-        // GLOB are the index's own). All: newest first by id, skipping others.
-        static const std::string one =
-            "SELECT id, at, actor, action, detail FROM audit_log WHERE action GLOB 'customer*' "
-            "AND (CASE WHEN json_valid(detail) THEN json_extract(detail, '$.id') END) = ? AND id < ? "
-            "ORDER BY id DESC LIMIT ?";
+        // One customer: read_customer_audit. All: newest first by id, skipping others.
         static const std::string all =
             "SELECT id, at, actor, action, detail FROM audit_log "
             "WHERE (action GLOB 'customer*' OR action = 'issues.export') AND id < ? ORDER BY id DESC LIMIT ?";
         const auto before = before_id.value_or(std::numeric_limits<std::int64_t>::max());
         const auto n = static_cast<std::int64_t>(std::clamp<std::size_t>(limit, 1, 500));
-        Query q(c, customer_id ? one : all);
-        if (customer_id) q.bind(*customer_id, before, n);
-        else q.bind(before, n);
+        if (customer_id) return read_customer_audit(c, *customer_id, before, n);
+        Query q(c, all);
+        q.bind(before, n);
         std::vector<AuditEntry> out;
         while (q.step()) out.push_back(AuditEntry{q.i64(0), from_ms(q.i64(1)), q.str(2), q.str(3), q.str(4)});
         return out;
@@ -2343,8 +2358,11 @@ bool SqliteStore::update_user(const AgentId& username, const UserChange& ch) {
             Query(c, "UPDATE users SET extension = ? WHERE username = ?").bind(*ch.extension, username).exec();
         if (ch.disabled)
             Query(c, "UPDATE users SET disabled = ? WHERE username = ?").bind(*ch.disabled, username).exec();
+        // A password set by an admin makes a directory user a local one.
         if (ch.password_hash)
-            Query(c, "UPDATE users SET password_hash = ? WHERE username = ?").bind(*ch.password_hash, username).exec();
+            Query(c, "UPDATE users SET password_hash = ?, directory_dn = NULL WHERE username = ?")
+                .bind(*ch.password_hash, username)
+                .exec();
         if ((ch.disabled && *ch.disabled) || ch.password_hash)
             Query(c, "DELETE FROM sessions WHERE username = ?").bind(username).exec();
         tx.commit();
@@ -2390,6 +2408,245 @@ bool SqliteStore::update_pbx(const std::string& id, const std::string& settings,
 bool SqliteStore::remove_pbx(const std::string& id) {
     return impl_->write("remove_pbx", [&](Connection& c) {
         return Query(c, "DELETE FROM pbx_connections WHERE id = ?").bind(id).exec() > 0;
+    });
+}
+
+// ---- a customer's data on request, retention, directory users (issue 16)
+
+std::optional<CustomerData> SqliteStore::customer_data(std::int64_t id) {
+    return impl_->read("customer_data", [&](Connection& c) -> std::optional<CustomerData> {
+        Transaction tx(c, "BEGIN");  // one snapshot for the whole file
+        CustomerData d;
+        {
+            Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ?");
+            q.bind(id);
+            if (!q.step()) return std::nullopt;
+            d.customer = read_customer(q);
+        }
+        impl_->load_phones(c, d.customer);
+        {
+            Query q(c, "SELECT " + issue_columns + " FROM issues WHERE customer_id = ? ORDER BY opened_at DESC, id DESC");
+            q.bind(id);
+            while (q.step()) d.issues.push_back({read_issue(q), {}});
+        }
+        for (auto& i : d.issues) i.history = read_issue_history(c, i.issue.id);
+        {
+            Query q(c, "SELECT " + interaction_columns +
+                           " FROM interactions WHERE customer_id = ? ORDER BY at DESC, id DESC");
+            q.bind(id);
+            while (q.step()) {
+                auto i = read_interaction(q);
+                i.summary = q.str(5);  // the notes apart, as stored
+                d.interactions.push_back(std::move(i));
+                d.interaction_notes.push_back(q.str(10));
+            }
+        }
+        {
+            // Calls linked to the customer, and calls from or to one of their
+            // numbers made before they were known (or unmatched).
+            static const std::string sql =
+                call_select +
+                " WHERE customer_id = ?1 OR from_number IN (SELECT e164 FROM customer_phones WHERE customer_id = ?1) "
+                "OR to_number IN (SELECT e164 FROM customer_phones WHERE customer_id = ?1) "
+                "ORDER BY started_at DESC, id DESC";
+            Query q(c, sql);
+            q.bind(id);
+            while (q.step()) d.calls.push_back(read_call(q));
+        }
+        for (std::int64_t before = std::numeric_limits<std::int64_t>::max();;) {
+            auto page = read_customer_audit(c, id, before, 500);
+            if (page.empty()) break;
+            before = page.back().id;
+            for (auto& e : page) d.audit.push_back(std::move(e));
+        }
+        tx.commit();
+        return d;
+    });
+}
+
+std::optional<EraseReport> SqliteStore::erase_customer(std::int64_t id, const std::string& actor,
+                                                       const std::string& reason, Timestamp at) {
+    return impl_->write("erase_customer", [&](Connection& c) -> std::optional<EraseReport> {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        std::optional<Customer> before;
+        {
+            Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ?");
+            q.bind(id);
+            if (q.step()) before = read_customer(q);
+        }
+        if (!before) return std::nullopt;
+        EraseReport r;
+        // Numbers first, while customer_phones still holds them. SET reads
+        // the row as it was, so every CASE sees the old numbers.
+        static const std::string phones = "(SELECT e164 FROM customer_phones WHERE customer_id = ?1)";
+        static const std::string from_theirs =
+            "(from_number IN " + phones + " OR (customer_id = ?1 AND direction = 'inbound' AND from_number <> ''))";
+        static const std::string calls_sql =
+            "UPDATE calls SET from_number = CASE WHEN " + from_theirs + " THEN ?2 ELSE from_number END, "
+            "from_raw = CASE WHEN " + from_theirs + " THEN ?2 ELSE from_raw END, "
+            "from_name = CASE WHEN " + from_theirs + " THEN '' ELSE from_name END, "
+            "to_number = CASE WHEN to_number IN " + phones +
+            " OR (customer_id = ?1 AND direction = 'outbound') THEN ?2 ELSE to_number END, "
+            "notes = '' WHERE customer_id = ?1 OR from_number IN " + phones + " OR to_number IN " + phones;
+        r.calls = Query(c, calls_sql).bind(id, erased_number(id)).exec();
+        r.interactions = Query(c, "UPDATE interactions SET summary = '', notes = '' WHERE customer_id = ?").bind(id).exec();
+        Query(c,
+              "DELETE FROM issue_changes WHERE field IN ('title', 'description', 'created') "
+              "AND issue_id IN (SELECT id FROM issues WHERE customer_id = ?)")
+            .bind(id)
+            .exec();
+        r.issues = Query(c, "UPDATE issues SET title = ?, description = '' WHERE customer_id = ?")
+                       .bind(std::string(erased_name), id)
+                       .exec();
+        // The audit trail keeps who did what when, without the values.
+        r.audit_entries =
+            Query(c,
+                  "UPDATE audit_log SET detail = json_object('id', ?1, 'erased', json('true')) "
+                  "WHERE action GLOB 'customer*' AND action <> 'customer.erase' "
+                  "AND (CASE WHEN json_valid(detail) THEN json_extract(detail, '$.id') END) = ?1 "
+                  "AND json_extract(detail, '$.erased') IS NOT 1")
+                .bind(id)
+                .exec();
+        const auto after = erased_customer(*before, actor, reason, at);
+        update_customer_row(c, after, at);  // also drops its numbers, search words and labels
+        Query(c, "UPDATE customers SET erased_at = coalesce(erased_at, ?) WHERE id = ?").bind(at, id).exec();
+        insert_audit(c, actor, "customer.erase",
+                     nlohmann::json{{"id", id},
+                                    {"reason", mask_card_numbers(reason)},
+                                    {"calls", r.calls},
+                                    {"interactions", r.interactions},
+                                    {"issues", r.issues},
+                                    {"audit_entries", r.audit_entries}}
+                         .dump(),
+                     at);
+        std::optional<std::int64_t> before_score;
+        if (before->status == "active" && before->value_score) before_score = *before->value_score;
+        tx.commit();
+        if (before->status == "active") impl_->pending_moves = {{before_score, std::nullopt}};
+        return r;
+    });
+}
+
+RetentionReport SqliteStore::apply_retention(const RetentionCutoffs& cut, Timestamp now) {
+    // Short transactions of a few thousand rows each: the call engine's
+    // writes wait for one batch at most, never for the whole run.
+    constexpr std::int64_t batch = 2000;
+    auto drain = [&](const char* op, auto&& one_batch) {
+        std::int64_t total = 0;
+        for (;;) {
+            const std::int64_t n = impl_->write(op, [&](Connection& c) {
+                Transaction tx(c, "BEGIN IMMEDIATE");
+                const std::int64_t done = one_batch(c);
+                tx.commit();
+                return done;
+            });
+            total += n;
+            if (n < batch) return total;
+        }
+    };
+    RetentionReport r;
+    if (cut.call_notes_before) {
+        const auto before = *cut.call_notes_before;
+        r.call_notes_blanked = drain("apply_retention", [&](Connection& c) -> std::int64_t {
+            return Query(c,
+                         "UPDATE calls SET notes = '' WHERE rowid IN "
+                         "(SELECT rowid FROM calls WHERE started_at < ? AND notes <> '' LIMIT ?)")
+                .bind(before, batch)
+                .exec();
+        });
+        drain("apply_retention", [&](Connection& c) -> std::int64_t {
+            return Query(c,
+                         "UPDATE interactions SET notes = '' WHERE id IN "
+                         "(SELECT id FROM interactions WHERE at < ? AND call_id IS NOT NULL AND notes <> '' LIMIT ?)")
+                .bind(before, batch)
+                .exec();
+        });
+    }
+    if (cut.call_records_before) {
+        const auto before = *cut.call_records_before;
+        r.call_records_deleted = drain("apply_retention", [&](Connection& c) -> std::int64_t {
+            return Query(c, "DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls WHERE started_at < ? LIMIT ?)")
+                .bind(before, batch)
+                .exec();
+        });
+    }
+    if (cut.audit_before) {
+        const auto before = *cut.audit_before;
+        r.audit_entries_deleted = drain("apply_retention", [&](Connection& c) -> std::int64_t {
+            // The trigger lets entries older than this key go, only while it is set.
+            Query(c, "INSERT OR REPLACE INTO store_meta (key, value) VALUES ('audit_retention_before', ?)")
+                .bind(before)
+                .exec();
+            const std::int64_t n =
+                Query(c, "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?)")
+                    .bind(before, batch)
+                    .exec();
+            Query(c, "DELETE FROM store_meta WHERE key = 'audit_retention_before'").exec();
+            return n;
+        });
+    }
+    nlohmann::json detail = {{"call_notes_blanked", r.call_notes_blanked},
+                             {"call_records_deleted", r.call_records_deleted},
+                             {"audit_entries_deleted", r.audit_entries_deleted}};
+    if (cut.call_notes_before) detail["call_notes_before"] = format_iso(*cut.call_notes_before);
+    if (cut.call_records_before) detail["call_records_before"] = format_iso(*cut.call_records_before);
+    if (cut.audit_before) detail["audit_before"] = format_iso(*cut.audit_before);
+    audit("system", "retention.apply", detail.dump(), now);
+    return r;
+}
+
+std::optional<User> SqliteStore::upsert_directory_user(const User& u, const std::string& dn) {
+    return impl_->write("upsert_directory_user", [&](Connection& c) -> std::optional<User> {
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        bool exists = false;
+        {
+            Query q(c, "SELECT directory_dn FROM users WHERE username = ?");
+            q.bind(u.username);
+            if (q.step()) {
+                if (q.null(0)) return std::nullopt;  // a local user: never taken over by the directory
+                exists = true;
+            }
+        }
+        if (exists)
+            Query(c,
+                  "UPDATE users SET name = CASE WHEN ? <> '' THEN ? ELSE name END, role = ?, "
+                  "extension = coalesce(?, extension), directory_dn = ? WHERE username = ?")
+                .bind(u.name, u.name, to_string(u.role), u.extension, dn, u.username)
+                .exec();
+        else
+            Query(c,
+                  "INSERT INTO users (username, name, role, extension, disabled, password_hash, directory_dn) "
+                  "VALUES (?, ?, ?, ?, 0, '', ?)")
+                .bind(u.username, u.name, to_string(u.role), u.extension, dn)
+                .exec();
+        std::optional<User> out;
+        {
+            Query q(c, "SELECT " + user_columns + " FROM users WHERE username = ?");
+            q.bind(u.username);
+            if (q.step()) out = read_user(q);
+        }
+        tx.commit();
+        return out;
+    });
+}
+
+std::vector<std::pair<User, std::string>> SqliteStore::directory_users_signed_in(Timestamp now) {
+    return impl_->read("directory_users_signed_in", [&](Connection& c) {
+        Query q(c,
+                "SELECT u.id, u.username, u.name, u.role, u.extension, u.disabled, u.directory_dn FROM users u "
+                "WHERE u.directory_dn IS NOT NULL AND u.disabled = 0 "
+                "AND EXISTS (SELECT 1 FROM sessions s WHERE s.username = u.username AND s.expires_at > ?) "
+                "ORDER BY u.username");
+        q.bind(now);
+        std::vector<std::pair<User, std::string>> out;
+        while (q.step()) out.emplace_back(read_user(q), q.str(6));
+        return out;
+    });
+}
+
+void SqliteStore::end_sessions(const AgentId& username) {
+    impl_->write("end_sessions", [&](Connection& c) {
+        Query(c, "DELETE FROM sessions WHERE username = ?").bind(username).exec();
     });
 }
 

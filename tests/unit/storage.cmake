@@ -11,3 +11,5 @@ ringside_add_test(NAME sqlite_admin_test SOURCES unit/sqlite_admin_test.cpp LIBS
 # the private migrations (src/storage).
 ringside_add_test(NAME sqlite_backup_test SOURCES unit/sqlite_backup_test.cpp LIBS ringside_storage SQLiteCpp sqlite3)
 target_include_directories(sqlite_backup_test PRIVATE ${PROJECT_SOURCE_DIR}/src/storage)
+# A customer's data on request (export, erase), retention, directory users (issue 16).
+ringside_add_test(NAME privacy_store_test SOURCES unit/privacy_store_test.cpp LIBS ringside_storage SQLiteCpp)

@@ -139,6 +139,9 @@ struct Customer {
     std::string removed_by;           // username who removed it
     std::string removed_reason;
     std::optional<Timestamp> updated_at;
+    /// Set when the customer was erased on request (privacy.hpp
+    /// erased_customer): the file is anonymised for good and never restored.
+    std::optional<Timestamp> erased_at;
 };
 
 /// What Ringside knows of a customer's worth and history, shown on the pop

@@ -109,6 +109,15 @@ public:
     std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
                                                 std::optional<std::int64_t> before_id, std::size_t limit) override;
 
+    // a customer's data on request, retention, directory users (issue 16)
+    std::optional<CustomerData> customer_data(std::int64_t id) override;
+    std::optional<EraseReport> erase_customer(std::int64_t id, const std::string& actor, const std::string& reason,
+                                              Timestamp at) override;
+    RetentionReport apply_retention(const RetentionCutoffs& cutoffs, Timestamp now) override;
+    std::optional<User> upsert_directory_user(const User& u, const std::string& dn) override;
+    std::vector<std::pair<User, std::string>> directory_users_signed_in(Timestamp now) override;
+    void end_sessions(const AgentId& username) override;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

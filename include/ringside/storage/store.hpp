@@ -12,10 +12,12 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ringside/core/customer_import.hpp"
 #include "ringside/core/model.hpp"
+#include "ringside/core/privacy.hpp"
 
 namespace ringside {
 
@@ -173,7 +175,39 @@ struct UserChange {
 
 struct StoredCredentials {
     User user;
-    std::string password_hash;             // libsodium crypto_pwhash_str (Argon2id)
+    std::string password_hash;             // libsodium crypto_pwhash_str (Argon2id); "" for a directory user
+    /// Set for a user who signs in through the company directory ([auth.ldap]):
+    /// the DN their last sign-in found. Such a user has no local password.
+    std::optional<std::string> directory_dn;
+};
+
+/// Everything stored about one customer, for GET /api/customers/{id}/export.
+struct CustomerData {
+    struct IssueWithHistory {
+        Issue issue;
+        std::vector<IssueChange> history;  // oldest first
+    };
+    Customer customer;                     // whatever its status
+    std::vector<IssueWithHistory> issues;  // newest first
+    std::vector<Interaction> interactions; // newest first, summary without the call notes folded in
+    std::vector<std::string> interaction_notes;  // parallel to interactions: the agent's call notes ("" if none)
+    std::vector<CallRecord> calls;         // newest first: calls linked to the customer or from/to one of their numbers
+    std::vector<AuditEntry> audit;         // newest first: the entries naming the customer
+};
+
+/// What erase_customer changed.
+struct EraseReport {
+    std::int64_t calls = 0;                // call records anonymised (number, caller name, notes)
+    std::int64_t interactions = 0;         // history entries blanked
+    std::int64_t issues = 0;               // issues whose title and description were blanked
+    std::int64_t audit_entries = 0;        // earlier audit entries whose details were scrubbed
+};
+
+/// What apply_retention removed.
+struct RetentionReport {
+    std::int64_t call_notes_blanked = 0;   // call records (and history entries) whose notes were blanked
+    std::int64_t call_records_deleted = 0;
+    std::int64_t audit_entries_deleted = 0;
 };
 
 class Storage {
@@ -345,6 +379,38 @@ public:
     /// whose detail names that customer ({"id": customer_id}).
     virtual std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
                                                         std::optional<std::int64_t> before_id, std::size_t limit) = 0;
+
+    // ---- a customer's data on request, retention (issue 16)
+    /// Everything stored about the customer in one read snapshot; nullopt if no such customer.
+    virtual std::optional<CustomerData> customer_data(std::int64_t id) = 0;
+    /// Anonymises the customer for good (privacy.hpp erased_customer): the
+    /// file, its numbers (so no call or import matches them to it again), its
+    /// history entries' text and notes, its issues' text and history, the
+    /// numbers, caller names and notes of its call records (figures, times,
+    /// agents and dispositions stay), and the personal values in earlier
+    /// audit entries about it; then appends the audit entry (actor,
+    /// "customer.erase", {"id", "reason", counts}). One transaction: all or
+    /// nothing. nullopt if no such customer; an already erased customer is
+    /// erased again (nothing left to change) and audited again.
+    virtual std::optional<EraseReport> erase_customer(std::int64_t id, const std::string& actor,
+                                                      const std::string& reason, Timestamp at) = 0;
+    /// Blanks call notes older than call_notes_before, deletes call records
+    /// older than call_records_before and audit entries older than
+    /// audit_before (by time of the call's start, of the entry), in batches
+    /// of short transactions, then appends one audit entry ("system",
+    /// "retention.apply", the counts and cutoffs) at `now`.
+    virtual RetentionReport apply_retention(const RetentionCutoffs& cutoffs, Timestamp now) = 0;
+
+    // ---- users from the company directory ([auth.ldap])
+    /// Creates or updates the local row of a directory user (name, role,
+    /// extension, DN; no password) and returns it. A row an admin disabled
+    /// stays disabled; a local user of that name (with a password) is left
+    /// alone and nullopt returned.
+    virtual std::optional<User> upsert_directory_user(const User& u, const std::string& dn) = 0;
+    /// Directory users with a session not expired at `now`, with their DNs.
+    virtual std::vector<std::pair<User, std::string>> directory_users_signed_in(Timestamp now) = 0;
+    /// Ends every session of the user.
+    virtual void end_sessions(const AgentId& username) = 0;
 };
 
 }  // namespace ringside

@@ -137,6 +137,28 @@ public:
         return inner_.list_customer_audit(customer_id, before, limit);
     }
 
+    // a customer's data and retention touch call records: flush first
+    std::optional<CustomerData> customer_data(std::int64_t id) override {
+        flush();
+        return inner_.customer_data(id);
+    }
+    std::optional<EraseReport> erase_customer(std::int64_t id, const std::string& actor, const std::string& reason,
+                                              Timestamp at) override {
+        flush();
+        return inner_.erase_customer(id, actor, reason, at);
+    }
+    RetentionReport apply_retention(const RetentionCutoffs& c, Timestamp now) override {
+        flush();
+        return inner_.apply_retention(c, now);
+    }
+    std::optional<User> upsert_directory_user(const User& u, const std::string& dn) override {
+        return inner_.upsert_directory_user(u, dn);
+    }
+    std::vector<std::pair<User, std::string>> directory_users_signed_in(Timestamp now) override {
+        return inner_.directory_users_signed_in(now);
+    }
+    void end_sessions(const AgentId& u) override { inner_.end_sessions(u); }
+
 private:
     using Op = CallWrite;
 
