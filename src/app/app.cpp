@@ -224,6 +224,9 @@ private:
         o.web_root = cfg.web_root;
         o.customer_tiers = cfg.customer_tiers;
         o.session_ttl = std::chrono::hours(cfg.session_hours);
+        o.cookie_secure = cfg.cookie_secure;
+        o.allowed_origins = cfg.allowed_origins;
+        o.ws_per_user = static_cast<std::size_t>(cfg.max_websockets_per_user);
         o.service_level_seconds = cfg.service_level_seconds;
         return o;
     }

@@ -196,7 +196,8 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers"});
 
     if (auto* server = c.table(root, "server")) {
-        c.known_keys(*server, "server", {"listen", "web_root", "session_hours"});
+        c.known_keys(*server, "server",
+                     {"listen", "web_root", "session_hours", "cookie_secure", "allowed_origins", "max_websockets_per_user"});
         std::string listen;
         c.str(*server, "server", "listen", listen);
         if (!listen.empty()) {
@@ -207,6 +208,22 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
         c.str(*server, "server", "web_root", web_root);
         if (!web_root.empty()) cfg.web_root = web_root;
         c.integer(*server, "server", "session_hours", cfg.session_hours, 1, 24 * 30);
+        c.boolean(*server, "server", "cookie_secure", cfg.cookie_secure);
+        c.integer(*server, "server", "max_websockets_per_user", cfg.max_websockets_per_user, 1, 1000);
+        if (auto* n = server->get("allowed_origins")) {
+            static const std::regex origin_re("https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
+            auto* arr = n->as_array();
+            if (!arr) c.error("server.allowed_origins", line_of(*n), "must be an array of origins, e.g. [\"https://crm.example\"]");
+            for (std::size_t i = 0; arr && i < arr->size(); ++i) {
+                auto* v = (*arr)[i].as_string();
+                if (!v || !std::regex_match(v->get(), origin_re)) {
+                    c.error("server.allowed_origins[" + std::to_string(i) + "]", line_of((*arr)[i]),
+                            "must be an origin: scheme://host[:port] with no path, e.g. \"https://crm.example\"");
+                    continue;
+                }
+                cfg.allowed_origins.push_back(v->get());
+            }
+        }
     }
     if (auto* db = c.table(root, "database")) {
         c.known_keys(*db, "database", {"path"});

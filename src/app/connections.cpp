@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include <boost/asio/post.hpp>
@@ -53,8 +54,20 @@ public:
             // The sender's mistakes are this link's errors: the admin page shows the last one.
             status_.last_error = "refused a POST: " + o.message;
             ++status_.protocol_warnings;
-            spdlog::warn("pbx {}: webhook refused ({}): {}", receiver_.config().pbx.value(), webhook::to_string(o.verdict),
-                         o.message);
+            // Anyone can POST here: one line a minute per link, with the count of the others.
+            if (warned_at_ && now - *warned_at_ < std::chrono::minutes(1)) {
+                ++warnings_suppressed_;
+            } else {
+                if (warnings_suppressed_ > 0)
+                    spdlog::warn("pbx {}: webhook refused ({}): {} ({} more refused in the last minute, not logged)",
+                                 receiver_.config().pbx.value(), webhook::to_string(o.verdict), o.message,
+                                 warnings_suppressed_);
+                else
+                    spdlog::warn("pbx {}: webhook refused ({}): {}", receiver_.config().pbx.value(),
+                                 webhook::to_string(o.verdict), o.message);
+                warned_at_ = now;
+                warnings_suppressed_ = 0;
+            }
         }
         return o;
     }
@@ -63,6 +76,8 @@ private:
     mutable std::mutex mutex_;
     webhook::Receiver receiver_;
     EventSink sink_;
+    std::optional<Timestamp> warned_at_;        // the last refused POST that was logged
+    std::uint64_t warnings_suppressed_ = 0;     // refused since then, not logged
     adapters::LinkStatus status_;
 };
 

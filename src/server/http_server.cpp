@@ -1,6 +1,7 @@
 // The listener and the HTTP session: read a request with limits and a
 // deadline, route it, write the answer, repeat; hand /ws upgrades to a
 // WebSocket session. do_x/on_x pairs on one strand per connection.
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -80,6 +81,37 @@ void State::close_all() {
     for (auto& s : open) s->shutdown();
 }
 
+void State::end_session(const std::string& token_hash, const char* reason) {
+    if (token_hash.empty()) return;
+    std::vector<std::shared_ptr<Closeable>> open;
+    {
+        std::lock_guard lock(sessions_mutex_);
+        for (auto& w : sessions_)
+            if (auto p = w.lock()) open.push_back(std::move(p));
+    }
+    for (auto& s : open) s->end_session(token_hash, reason);
+}
+
+SlotCounter::Slot SlotCounter::try_take(const std::string& key, std::size_t cap) {
+    std::lock_guard lock(mutex_);
+    auto& n = held_[key];
+    if (n >= cap) {
+        if (n == 0) held_.erase(key);
+        return nullptr;
+    }
+    ++n;
+    return Slot(static_cast<void*>(this), [this, key](void*) {
+        std::lock_guard l(mutex_);
+        if (auto it = held_.find(key); it != held_.end() && --it->second == 0) held_.erase(it);
+    });
+}
+
+std::size_t SlotCounter::held(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    auto it = held_.find(key);
+    return it == held_.end() ? 0 : it->second;
+}
+
 const std::string& State::dummy_hash() {
     std::call_once(dummy_once_, [this] { dummy_hash_ = hash_password("ringside: no such user, same work"); });
     return dummy_hash_;
@@ -104,11 +136,16 @@ Reply error_reply(const Request& req, http::status status, std::string_view code
     return make_reply(req, status, error_body(code, message), "application/json");
 }
 
-std::optional<User> authenticate(State& st, const Request& req, bool allow_query_token, std::string* token_hash) {
+std::optional<User> authenticate(State& st, const Request& req, bool allow_query_token, std::string* token_hash,
+                                 bool* via_cookie) {
     std::optional<std::string> token;
+    if (via_cookie) *via_cookie = false;
     if (auto it = req.find(http::field::authorization); it != req.end()) token = parse_bearer(it->value());
     if (!token)
-        if (auto it = req.find(http::field::cookie); it != req.end()) token = cookie_value(it->value(), session_cookie_name);
+        if (auto it = req.find(http::field::cookie); it != req.end()) {
+            token = cookie_value(it->value(), session_cookie_name);
+            if (token && via_cookie) *via_cookie = true;
+        }
     if (!token && allow_query_token) {
         auto [path, query] = split_target(req.target());
         if (auto q = parse_query(query)) {
@@ -120,6 +157,19 @@ std::optional<User> authenticate(State& st, const Request& req, bool allow_query
     auto user = st.storage.session_user(hash, now_ms());
     if (user && token_hash) *token_hash = std::move(hash);
     return user;
+}
+
+std::optional<Reply> refuse_foreign_origin(const State& st, const Request& req) {
+    const auto host = req[http::field::host];
+    const auto origin = req[http::field::origin];
+    if (!origin.empty() && origin_allowed(origin, "http", host, st.opt.allowed_origins)) return std::nullopt;
+    auto r = error_reply(req, http::status::forbidden, "origin_refused",
+                         origin.empty() ? std::string("a request signed in by the session cookie must carry an Origin header")
+                                        : "the page at " + std::string(origin) +
+                                              " may not act for this session: it is neither this service's own origin "
+                                              "nor in [server] allowed_origins");
+    r.keep_alive(false);
+    return r;
 }
 
 // ---------------------------------------------------------------- HTTP session
@@ -189,9 +239,11 @@ private:
             return send(error_reply(req, http::status::not_found, "not_found", "no WebSocket endpoint at this path"));
         }
         std::optional<User> user;
+        std::string token_hash;
+        bool via_cookie = false;
         const auto mark = st_->hub.disconnect_mark();  // before the check: see on_accept
         try {
-            user = authenticate(*st_, req, true, nullptr);
+            user = authenticate(*st_, req, true, &token_hash, &via_cookie);
         } catch (const std::exception& e) {
             spdlog::error("ws: authentication failed: {}", e.what());
             return send(error_reply(req, http::status::internal_server_error, "internal", "internal server error"));
@@ -203,8 +255,25 @@ private:
             r.keep_alive(false);
             return send(std::move(r));
         }
+        // Cross-site WebSocket hijacking: a page elsewhere opening /ws with the agent's cookie.
+        if (via_cookie)
+            if (auto refused = refuse_foreign_origin(*st_, req)) {
+                st_->metrics.ws_refused();
+                return send(std::move(*refused));
+            }
+        auto slot = st_->ws_slots.try_take(user->username.value(), st_->opt.ws_per_user);
+        if (!slot) {
+            st_->metrics.ws_refused();
+            auto r = error_reply(req, http::status::too_many_requests, "too_many_websockets",
+                                 "this user already has " + std::to_string(st_->opt.ws_per_user) +
+                                     " WebSockets open; close one first");
+            r.set(http::field::retry_after, "5");
+            r.keep_alive(false);
+            return send(std::move(r));
+        }
         st_->metrics.http_request(route_, 101);
-        run_websocket(st_, stream_.release_socket(), std::move(req), std::move(*user), mark);
+        run_websocket(st_, stream_.release_socket(), std::move(req), std::move(*user), mark, std::move(token_hash),
+                      std::move(slot));
     }
 
     void handle(Request req) {
@@ -261,15 +330,24 @@ private:
         ex->params = std::move(m.params);
         const Endpoint& endpoint = *m.handler;
         try {
+            const bool write = rq.method() != http::verb::get && rq.method() != http::verb::head &&
+                               rq.method() != http::verb::options;
             if (endpoint.access == Access::user) {
-                ex->user = authenticate(*st_, rq, false, &ex->token_hash);
+                bool via_cookie = false;
+                ex->user = authenticate(*st_, rq, false, &ex->token_hash, &via_cookie);
                 if (!ex->user)
                     return ex->respond(error_reply(rq, http::status::unauthorized, "unauthenticated",
                                                    "sign in first: session cookie or bearer token required"));
+                // CSRF: a write the browser sends with the cookie must come from our own pages.
+                if (write && via_cookie)
+                    if (auto refused = refuse_foreign_origin(*st_, rq)) return ex->respond(std::move(*refused));
                 if (!role_at_least(ex->user->role, endpoint.min_role))
                     return ex->respond(error_reply(rq, http::status::forbidden, "forbidden",
                                                    "this needs the " + std::string(to_string(endpoint.min_role)) +
                                                        " role or higher"));
+            } else if (write && !rq[http::field::origin].empty()) {
+                // Login CSRF: a foreign page signing the browser in as someone else.
+                if (auto refused = refuse_foreign_origin(*st_, rq)) return ex->respond(std::move(*refused));
             }
             endpoint.fn(ex);
         } catch (const std::exception& e) {
@@ -282,6 +360,11 @@ private:
         auto file = static_file_path(st_->opt.web_root, path);
         std::error_code fec;
         if (!file || !std::filesystem::is_regular_file(*file, fec))
+            return error_reply(req, http::status::not_found, "not_found", "no such page");
+        // A symlink inside web_root must not lead out of it.
+        const auto real = std::filesystem::canonical(*file, fec);
+        const auto root = fec ? std::filesystem::path() : std::filesystem::canonical(st_->opt.web_root, fec);
+        if (fec || std::mismatch(root.begin(), root.end(), real.begin(), real.end()).first != root.end())
             return error_reply(req, http::status::not_found, "not_found", "no such page");
         const auto size = std::filesystem::file_size(*file, fec);
         if (fec || size > static_file_limit)

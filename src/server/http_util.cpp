@@ -1,6 +1,10 @@
 #include "ringside/server/http_util.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+
+#include <boost/asio/ip/address.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -202,6 +206,63 @@ std::optional<std::filesystem::path> static_file_path(const std::filesystem::pat
         rel /= std::string(seg);
     }
     return root / rel;
+}
+
+namespace {
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+}  // namespace
+
+std::optional<std::string> normalize_origin(std::string_view origin) {
+    const auto o = lower(origin);
+    std::string scheme;
+    if (o.starts_with("http://")) scheme = "http";
+    else if (o.starts_with("https://")) scheme = "https";
+    else return std::nullopt;
+    std::string authority = o.substr(scheme.size() + 3);
+    if (authority.empty() || authority.find_first_of("/?#@ \t") != std::string::npos) return std::nullopt;
+    const std::string default_port = scheme == "http" ? ":80" : ":443";
+    if (authority.ends_with(default_port)) authority.resize(authority.size() - default_port.size());
+    if (authority.empty() || authority.back() == ':') return std::nullopt;
+    return scheme + "://" + authority;
+}
+
+bool origin_allowed(std::string_view origin, std::string_view scheme, std::string_view host,
+                    const std::vector<std::string>& allowed) {
+    const auto o = normalize_origin(origin);
+    if (!o) return false;
+    if (!host.empty() && normalize_origin(std::string(scheme) + "://" + std::string(host)) == o) return true;
+    return std::any_of(allowed.begin(), allowed.end(), [&](const std::string& a) { return normalize_origin(a) == o; });
+}
+
+bool is_json_content_type(std::string_view content_type) noexcept {
+    const auto semi = content_type.find(';');
+    auto media = content_type.substr(0, semi);
+    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+    constexpr std::string_view json = "application/json";
+    return media.size() == json.size() && std::equal(media.begin(), media.end(), json.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+}
+
+bool host_is_address(std::string_view host) noexcept {
+    std::string_view name = host;
+    if (name.starts_with('[')) {
+        const auto close = name.find(']');
+        if (close == std::string_view::npos) return false;
+        name = name.substr(1, close - 1);
+    } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
+        name = name.substr(0, colon);
+    }
+    if (name.empty()) return false;
+    if (lower(name) == "localhost") return true;
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(std::string(name), ec);
+    return !ec;
 }
 
 }  // namespace ringside::server

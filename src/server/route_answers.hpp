@@ -45,8 +45,15 @@ void guarded(const ExchangePtr& ex, std::string_view where, Fn&& fn) {
     }
 }
 
-/// The body as a JSON object, or an answered 400 "invalid_json".
+/// The body as a JSON object, or an answered 400 "invalid_json" (415 when a
+/// body comes as anything but application/json: a cross-site form or
+/// text/plain fetch cannot send that type without the browser asking first).
 inline std::optional<nlohmann::json> json_body(const ExchangePtr& ex) {
+    if (!ex->req.body().empty() && !is_json_content_type(ex->req[http::field::content_type])) {
+        reply_error(ex, http::status::unsupported_media_type, "unsupported_media_type",
+                    "the request body must be sent as Content-Type: application/json");
+        return std::nullopt;
+    }
     auto j = nlohmann::json::parse(ex->req.body(), nullptr, false);
     if (j.is_discarded()) {
         reply_error(ex, http::status::bad_request, "invalid_json", "the request body is not valid JSON");

@@ -157,7 +157,9 @@ void add_routes(State& st) {
 
     // GET /metrics: Prometheus text; anyone on loopback (when trusted), else admin only.
     r.add(verb::get, "/metrics", open([&st](const ExchangePtr& ex) {
-        if (!(st.opt.metrics_trust_loopback && ex->loopback)) {
+        // A DNS-rebinding page reaches loopback too, but under its own host name.
+        const bool local = ex->loopback && host_is_address(ex->req[http::field::host]);
+        if (!(st.opt.metrics_trust_loopback && local)) {
             auto u = authenticate(st, ex->req, false, nullptr);
             if (!u) return reply_error(ex, http::status::unauthorized, "unauthenticated", "sign in as an admin to read metrics");
             if (u->role != Role::admin) return reply_error(ex, http::status::forbidden, "forbidden", "metrics are for admins");
@@ -216,6 +218,8 @@ void add_routes(State& st) {
     // POST /api/logout -> 200 {"status":"ok"}; the session is deleted and the cookie cleared.
     r.add(verb::post, "/api/logout", user(Role::agent, [&st](const ExchangePtr& ex) {
         st.storage.delete_session(ex->token_hash);
+        // The session's open sockets must stop receiving pops now.
+        st.end_session(ex->token_hash, "signed out");
         auto rep = json_reply(ex->req, http::status::ok, {{"status", "ok"}});
         rep.set(http::field::set_cookie, expired_session_cookie(st.opt.cookie_secure));
         ex->respond(std::move(rep));

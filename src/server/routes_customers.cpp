@@ -568,7 +568,8 @@ void add_customer_routes(State& st) {
         auto id = parse_id(ex->params[0]);
         if (!id) return reply_invalid(ex, "an issue id is a whole number");
         auto issue = st.storage.find_issue(*id);
-        if (!issue) return reply_not_found(ex, "issue");
+        // An agent never sees a removed customer, nor its issues.
+        if (!issue || !visible_customer(st, ex, issue->customer_id)) return reply_not_found(ex, "issue");
         reply(ex, http::status::ok, issue_json(*issue, st.storage.issue_history(*id)));
     }));
 
@@ -579,7 +580,7 @@ void add_customer_routes(State& st) {
         auto body = json_body(ex);
         if (!body) return;
         auto before = st.storage.find_issue(*id);
-        if (!before) return reply_not_found(ex, "issue");
+        if (!before || !visible_customer(st, ex, before->customer_id)) return reply_not_found(ex, "issue");
         Issue after = *before;
         if (auto p = apply_issue_fields(after, *body, false)) return reply_invalid(ex, *p);
         const auto now = now_ms();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -86,9 +87,27 @@ public:
     virtual ~Closeable() = default;
     /// Any thread; the session closes on its own strand.
     virtual void shutdown() = 0;
+    /// Any thread: closes the session if it was signed in with this login
+    /// session (sha256 of its token); HTTP sessions ignore it.
+    virtual void end_session(const std::string& /*token_hash*/, const char* /*reason*/) {}
 };
 
 class Wallboard;
+
+/// Holders per key up to a cap (WebSockets per user, connections per
+/// address). A slot gives its place back when the last copy is destroyed.
+/// Thread-safe; must outlive its slots (State does).
+class SlotCounter {
+public:
+    using Slot = std::shared_ptr<void>;
+    /// A slot, or nullptr when `key` already holds `cap`.
+    Slot try_take(const std::string& key, std::size_t cap);
+    std::size_t held(const std::string& key);
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, std::size_t> held_;
+};
 
 struct State {
     State(net::io_context& io, ServerOptions o, Storage& s, PopHub& h, CallService& c, EngineStrand e,
@@ -110,6 +129,7 @@ struct State {
     LoginThrottle throttle_user;   // failures per username
     LoginThrottle throttle_addr;   // failures per client address (several users behind one NAT: a looser limit)
     Router<Endpoint> router;
+    SlotCounter ws_slots;   // open WebSockets per username
     /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.
     net::thread_pool blocking{2};
     std::atomic<bool> stopping{false};
@@ -122,6 +142,9 @@ struct State {
 
     void track(const std::shared_ptr<Closeable>& s);
     void close_all();
+    /// Closes every WebSocket signed in with this session (logout); `reason`
+    /// must be a string literal.
+    void end_session(const std::string& token_hash, const char* reason);
     /// A hash to verify against when the username does not exist, so that
     /// both answers take about as long.
     const std::string& dummy_hash();
@@ -140,7 +163,13 @@ Reply error_reply(const Request& req, http::status status, std::string_view code
 /// The user a request's credentials name: `Authorization: Bearer`, then the
 /// session cookie, then (only when allow_query_token) `?token=`. Sets
 /// token_hash when a user is found.
-std::optional<User> authenticate(State& st, const Request& req, bool allow_query_token, std::string* token_hash);
+/// *via_cookie (when given) says whether the session cookie was the credential.
+std::optional<User> authenticate(State& st, const Request& req, bool allow_query_token, std::string* token_hash,
+                                 bool* via_cookie = nullptr);
+
+/// For a request whose credential is the session cookie (or a login): nullopt
+/// when its Origin is the service's own or an allowed one, else the 403 to send.
+std::optional<Reply> refuse_foreign_origin(const State& st, const Request& req);
 
 /// Fills st.router with every endpoint of docs/interface.md "HTTP" (routes.cpp).
 void build_routes(State& st);
@@ -165,6 +194,9 @@ bool try_webhook(State& st, const ExchangePtr& ex);
 
 /// Takes over an upgraded connection (websocket_session.cpp).
 /// `mark`: the hub's disconnect_mark() taken before the user was authenticated.
-void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark);
+/// `token_hash`: the login session it was signed in with ("" for none); it
+/// closes when that session ends. `slot`: its place in State::ws_slots.
+void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark,
+                   std::string token_hash, SlotCounter::Slot slot);
 
 }  // namespace ringside::server::detail

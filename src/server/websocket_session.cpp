@@ -15,6 +15,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ringside/core/time.hpp"
 #include "server_state.hpp"
 
 namespace ringside::server::detail {
@@ -36,14 +37,19 @@ constexpr auto close_grace = std::chrono::seconds(5);
 /// strictly in seq order. Any first message (the agent page sends resume or
 /// ping) ends the wait at once.
 constexpr auto resume_window = std::chrono::milliseconds(500);
+/// How often an open socket checks that its login session still exists and
+/// has not expired (logout closes it at once, through State::end_session).
+constexpr auto session_check = std::chrono::seconds(15);
 
 class WebSocketSession final : public PopSubscriber,
                                public Closeable,
                                public std::enable_shared_from_this<WebSocketSession> {
 public:
-    WebSocketSession(tcp::socket&& socket, std::shared_ptr<State> st, User user, std::uint64_t auth_mark)
-        : ws_(std::move(socket)), close_timer_(ws_.get_executor()), hold_timer_(ws_.get_executor()), st_(std::move(st)),
-          user_(std::move(user)), auth_mark_(auth_mark) {}
+    WebSocketSession(tcp::socket&& socket, std::shared_ptr<State> st, User user, std::uint64_t auth_mark,
+                     std::string token_hash, SlotCounter::Slot slot)
+        : ws_(std::move(socket)), close_timer_(ws_.get_executor()), hold_timer_(ws_.get_executor()),
+          session_timer_(ws_.get_executor()), st_(std::move(st)), user_(std::move(user)), auth_mark_(auth_mark),
+          token_hash_(std::move(token_hash)), slot_(std::move(slot)) {}
 
     ~WebSocketSession() override {
         if (subscribed_) st_->hub.unsubscribe(user_.username, this);
@@ -82,6 +88,13 @@ public:
         });
     }
 
+    void end_session(const std::string& token_hash, const char* reason) override {
+        if (token_hash_.empty() || token_hash != token_hash_) return;  // token_hash_ never changes
+        net::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+            self->begin_close(websocket::close_code::policy_error, reason);
+        });
+    }
+
 private:
     void do_accept(Request req) {
         // The websocket stream keeps its own timeouts; the tcp_stream's must be off.
@@ -112,12 +125,31 @@ private:
             board_ = true;
         }
         spdlog::debug("ws: {} connected", user_.username.value());
+        check_session_later();
         holding_ = true;
         hold_timer_.expires_after(resume_window);
         hold_timer_.async_wait([self = shared_from_this()](beast::error_code wec) {
             if (!wec) self->end_hold();
         });
         do_read();
+    }
+
+    /// A socket signed in with a login session closes when the session expires
+    /// (or is deleted by a password reset, say): checked every session_check.
+    void check_session_later() {
+        if (token_hash_.empty()) return;
+        session_timer_.expires_after(session_check);
+        session_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (ec || self->closing_) return;
+            bool valid = true;
+            try {
+                valid = self->st_->storage.session_user(self->token_hash_, now_ms()).has_value();
+            } catch (const std::exception& e) {
+                spdlog::warn("ws: could not check {}'s session: {}", self->user_.username.value(), e.what());
+            }
+            if (!valid) return self->begin_close(websocket::close_code::policy_error, "session expired");
+            self->check_session_later();
+        });
     }
 
     /// Live messages held since the upgrade go out now, in order.
@@ -247,6 +279,7 @@ private:
         holding_ = false;
         held_live_.clear();
         hold_timer_.cancel();
+        session_timer_.cancel();
         close_reason_ = websocket::close_reason(code, reason);
         if (!open_) {
             // Still handshaking: nothing to say goodbye to.
@@ -294,6 +327,7 @@ private:
     void fail(beast::error_code ec, const char* what) {
         close_timer_.cancel();
         hold_timer_.cancel();
+        session_timer_.cancel();
         if (ec == net::error::operation_aborted || ec == websocket::error::closed || ec == net::error::eof ||
             ec == net::error::connection_reset || ec == beast::error::timeout)
             return;
@@ -304,12 +338,15 @@ private:
     beast::flat_buffer buffer_;
     net::steady_timer close_timer_;
     net::steady_timer hold_timer_;
+    net::steady_timer session_timer_;
     std::shared_ptr<State> st_;
     User user_;
     std::deque<Frame> queue_;
     std::deque<Frame> held_live_;   // live messages during the resume window
     websocket::close_reason close_reason_;
     std::uint64_t auth_mark_ = 0;       // the hub's disconnect mark before the user was authenticated
+    std::string token_hash_;            // the login session this socket was opened with; "" for none
+    SlotCounter::Slot slot_;            // this user's place in State::ws_slots
     std::uint64_t subscribed_at_ = 0;   // the user's latest seq when this connection subscribed
     std::uint64_t last_seq_ = 0;   // highest seq this connection has queued (or held)
     std::uint64_t sent_low_ = 0;   // everything in (sent_low_, last_seq_] has been queued
@@ -325,8 +362,10 @@ private:
 
 }  // namespace
 
-void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark) {
-    auto session = std::make_shared<WebSocketSession>(std::move(socket), st, std::move(user), mark);
+void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark,
+                   std::string token_hash, SlotCounter::Slot slot) {
+    auto session = std::make_shared<WebSocketSession>(std::move(socket), st, std::move(user), mark,
+                                                      std::move(token_hash), std::move(slot));
     st->track(session);
     session->run(std::move(req));
 }

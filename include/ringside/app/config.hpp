@@ -59,6 +59,11 @@ struct Config {
     std::string default_region = "IR";
     std::string log_level = "info";    // [log] level: trace|debug|info|warn|error
     int session_hours = 12;            // [server] session_hours: login lifetime
+    bool cookie_secure = false;        // [server] cookie_secure: Secure session cookie (served behind HTTPS)
+    /// [server] allowed_origins: origins ("https://crm.example") besides the
+    /// service's own whose pages may open /ws or write with the session cookie.
+    std::vector<std::string> allowed_origins;
+    int max_websockets_per_user = 16;  // [server] max_websockets_per_user: 1..1000
     bool pop_internal = false;         // [calls] pop_internal: pop calls between agents' phones too
     int service_level_seconds = 20;    // [reports] service_level_seconds: answered within this counts toward the service level (1..3600)
     /// [customers] tiers: the tiers a customer may have, best first; 1-20 of [a-z0-9-]+.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http/status.hpp>
 
@@ -46,5 +47,24 @@ std::string_view mime_type(std::string_view filename) noexcept;
 /// or nullopt when the path tries to leave root (.., backslash, NUL, hidden
 /// dot segments) or is not a plain relative path.
 std::optional<std::filesystem::path> static_file_path(const std::filesystem::path& root, std::string_view url_path);
+
+/// An origin as browsers send it ("HTTPS://Host:443") in a comparable form:
+/// lower case, the scheme's default port dropped ("https://host").
+/// nullopt for anything but http(s)://host[:port] ("null", a path, userinfo).
+std::optional<std::string> normalize_origin(std::string_view origin);
+
+/// Whether a browser's Origin may act with the session cookie: it is the
+/// service's own origin (`scheme` "http" or "https" plus the request's Host
+/// header) or one of `allowed` (each as written in [server] allowed_origins).
+bool origin_allowed(std::string_view origin, std::string_view scheme, std::string_view host,
+                    const std::vector<std::string>& allowed);
+
+/// True when a Content-Type header names application/json (any parameters,
+/// any case).
+bool is_json_content_type(std::string_view content_type) noexcept;
+
+/// True when the host part of a Host header is an IP literal or "localhost":
+/// a DNS-rebinding page always sends its own name instead.
+bool host_is_address(std::string_view host) noexcept;
 
 }  // namespace ringside::server

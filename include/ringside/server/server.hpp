@@ -49,6 +49,11 @@ struct ServerOptions {
     bool metrics_trust_loopback = true;
     /// Adds `Secure` to the session cookie (set when served behind HTTPS).
     bool cookie_secure = false;
+    /// Origins besides the service's own (its scheme plus the request's Host)
+    /// whose pages may open /ws or write with the session cookie.
+    std::vector<std::string> allowed_origins;
+    /// WebSockets one user may hold open at once; one more is refused with 429.
+    std::size_t ws_per_user = 16;
     /// Failed logins allowed per username and per address in login_window before 429.
     std::size_t login_max_failures = 5;
     std::chrono::seconds login_window = std::chrono::seconds(60);
