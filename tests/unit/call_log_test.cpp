@@ -271,6 +271,14 @@ TEST_CASE("text search finds parts of words in any case and script through the i
         sqlite3* db = nullptr;
         REQUIRE(sqlite3_open(dir.file().string().c_str(), &db) == SQLITE_OK);
         const char* back_to_5 =
+            // Version 10's audit triggers read store_meta: back to version 1's first.
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
+            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+            " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+            " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+            "DROP INDEX users_directory; ALTER TABLE users DROP COLUMN directory_dn;"
+            "ALTER TABLE customers DROP COLUMN erased_at;"
             "DROP TRIGGER calls_text_insert; DROP TRIGGER calls_text_update; DROP TRIGGER calls_text_delete;"
             "DROP TABLE calls_text; DROP TRIGGER call_rollup_insert; DROP TRIGGER call_rollup_update;"
             "DROP TRIGGER call_rollup_delete; DROP TABLE call_slots; DROP TABLE call_agent_days;"
