@@ -78,6 +78,8 @@ public:
 
     void end(const char* reason) override {
         net::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+            // The browser may have the 101 before on_accept runs: say why once it does.
+            if (!self->open_) return void(self->session_ended_ = reason);
             self->begin_close(websocket::close_code::policy_error, reason);
         });
     }
@@ -91,6 +93,8 @@ public:
     void end_session(const std::string& token_hash, const char* reason) override {
         if (token_hash_.empty() || token_hash != token_hash_) return;  // token_hash_ never changes
         net::post(ws_.get_executor(), [self = shared_from_this(), reason] {
+            // The browser may have the 101 before on_accept runs: say why once it does.
+            if (!self->open_) return void(self->session_ended_ = reason);
             self->begin_close(websocket::close_code::policy_error, reason);
         });
     }
@@ -119,6 +123,7 @@ private:
         // checked and before it subscribed: that disconnect missed it.
         if (const char* why = st_->hub.disconnected_since(user_.username, auth_mark_))
             return begin_close(websocket::close_code::policy_error, why);
+        if (session_ended_) return begin_close(websocket::close_code::policy_error, session_ended_);
         // Supervisors and admins get the live wallboard (board.*); agents never.
         if (role_at_least(user_.role, Role::supervisor)) {
             st_->hub.join(PopSink::Audience::supervisors, user_.username);
@@ -346,6 +351,7 @@ private:
     websocket::close_reason close_reason_;
     std::uint64_t auth_mark_ = 0;       // the hub's disconnect mark before the user was authenticated
     std::string token_hash_;            // the login session this socket was opened with; "" for none
+    const char* session_ended_ = nullptr;  // that session ended during the handshake: the close reason
     SlotCounter::Slot slot_;            // this user's place in State::ws_slots
     std::uint64_t subscribed_at_ = 0;   // the user's latest seq when this connection subscribed
     std::uint64_t last_seq_ = 0;   // highest seq this connection has queued (or held)
