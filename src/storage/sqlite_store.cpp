@@ -218,6 +218,15 @@ Customer read_customer(const Query& q) {
     return c;
 }
 
+/// One customer's row (without its phones), or nothing; `active_only` skips removed ones.
+std::optional<Customer> customer_row(Connection& c, std::int64_t id, bool active_only = false) {
+    Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ?" +
+                   (active_only ? " AND c.status = 'active'" : ""));
+    q.bind(id);
+    if (!q.step()) return std::nullopt;
+    return read_customer(q);
+}
+
 const std::string issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at, priority, owner";
 
 Issue read_issue(const Query& q) {
@@ -1092,12 +1101,7 @@ std::optional<CustomerContext> SqliteStore::customer_context_by_phone(const std:
 std::optional<CustomerContext> SqliteStore::customer_context(std::int64_t customer_id) {
     return impl_->read("customer_context", [&](Connection& c) -> std::optional<CustomerContext> {
         Transaction tx(c, "BEGIN");
-        std::optional<Customer> customer;
-        {
-            Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ? AND c.status = 'active'");
-            q.bind(customer_id);
-            if (q.step()) customer = read_customer(q);
-        }
+        auto customer = customer_row(c, customer_id, true);
         if (!customer) return std::nullopt;
         auto ctx = impl_->context_of(c, std::move(*customer));
         tx.commit();
@@ -1968,12 +1972,7 @@ void SqliteStore::wait_for_upkeep() {
 std::optional<Customer> SqliteStore::find_customer(std::int64_t id) {
     return impl_->read("find_customer", [&](Connection& c) -> std::optional<Customer> {
         Transaction tx(c, "BEGIN");
-        std::optional<Customer> out;
-        {
-            Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ?");
-            q.bind(id);
-            if (q.step()) out = read_customer(q);
-        }
+        auto out = customer_row(c, id);
         if (out) impl_->load_phones(c, *out);
         tx.commit();
         return out;
@@ -2416,13 +2415,10 @@ bool SqliteStore::remove_pbx(const std::string& id) {
 std::optional<CustomerData> SqliteStore::customer_data(std::int64_t id) {
     return impl_->read("customer_data", [&](Connection& c) -> std::optional<CustomerData> {
         Transaction tx(c, "BEGIN");  // one snapshot for the whole file
+        auto customer = customer_row(c, id);
+        if (!customer) return std::nullopt;
         CustomerData d;
-        {
-            Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ?");
-            q.bind(id);
-            if (!q.step()) return std::nullopt;
-            d.customer = read_customer(q);
-        }
+        d.customer = std::move(*customer);
         impl_->load_phones(c, d.customer);
         {
             Query q(c, "SELECT " + issue_columns + " FROM issues WHERE customer_id = ? ORDER BY opened_at DESC, id DESC");
@@ -2468,12 +2464,7 @@ std::optional<EraseReport> SqliteStore::erase_customer(std::int64_t id, const st
                                                        const std::string& reason, Timestamp at) {
     return impl_->write("erase_customer", [&](Connection& c) -> std::optional<EraseReport> {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        std::optional<Customer> before;
-        {
-            Query q(c, "SELECT " + customer_columns + " FROM customers c WHERE c.id = ?");
-            q.bind(id);
-            if (q.step()) before = read_customer(q);
-        }
+        auto before = customer_row(c, id);
         if (!before) return std::nullopt;
         EraseReport r;
         // Numbers first, while customer_phones still holds them. SET reads
