@@ -34,6 +34,8 @@ struct TempDir {
 unsigned short free_port();
 
 std::string read_file(const std::filesystem::path& p);
+/// How often `needle` stands in `hay` (overlapping ones too), e.g. lines in a log.
+std::size_t count(const std::string& hay, const std::string& needle);
 void write_file(const std::filesystem::path& p, const std::string& text);
 std::filesystem::path ringside_binary();
 

@@ -30,12 +30,6 @@ std::string cacofonisk_wire(const std::string& rel) {
     return out;
 }
 
-std::size_t count(const std::string& hay, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
-    return n;
-}
-
 }  // namespace
 
 TEST_CASE("a recorded Asterisk call replayed over AMI pops the ringing agent and is logged") {

@@ -86,12 +86,6 @@ struct BrowserSocket {
     }
 };
 
-std::size_t count(const std::string& hay, const std::string& needle) {
-    std::size_t n = 0;
-    for (auto p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
-    return n;
-}
-
 }  // namespace
 
 TEST_CASE("a cookie-signed write from a foreign page is refused 403; from the service's own page or an allowed origin it is served") {
