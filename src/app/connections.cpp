@@ -58,13 +58,12 @@ public:
             if (warned_at_ && now - *warned_at_ < std::chrono::minutes(1)) {
                 ++warnings_suppressed_;
             } else {
-                if (warnings_suppressed_ > 0)
-                    spdlog::warn("pbx {}: webhook refused ({}): {} ({} more refused in the last minute, not logged)",
-                                 receiver_.config().pbx.value(), webhook::to_string(o.verdict), o.message,
-                                 warnings_suppressed_);
-                else
-                    spdlog::warn("pbx {}: webhook refused ({}): {}", receiver_.config().pbx.value(),
-                                 webhook::to_string(o.verdict), o.message);
+                const std::string others =
+                    warnings_suppressed_ == 0 ? std::string()
+                                              : " (" + std::to_string(warnings_suppressed_) +
+                                                    " more refused in the last minute, not logged)";
+                spdlog::warn("pbx {}: webhook refused ({}): {}{}", receiver_.config().pbx.value(),
+                             webhook::to_string(o.verdict), o.message, others);
                 warned_at_ = now;
                 warnings_suppressed_ = 0;
             }

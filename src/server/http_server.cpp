@@ -106,12 +106,6 @@ SlotCounter::Slot SlotCounter::try_take(const std::string& key, std::size_t cap)
     });
 }
 
-std::size_t SlotCounter::held(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    auto it = held_.find(key);
-    return it == held_.end() ? 0 : it->second;
-}
-
 const std::string& State::dummy_hash() {
     std::call_once(dummy_once_, [this] { dummy_hash_ = hash_password("ringside: no such user, same work"); });
     return dummy_hash_;

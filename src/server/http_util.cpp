@@ -208,6 +208,18 @@ std::optional<std::filesystem::path> static_file_path(const std::filesystem::pat
     return root / rel;
 }
 
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 namespace {
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -239,14 +251,7 @@ bool origin_allowed(std::string_view origin, std::string_view scheme, std::strin
 }
 
 bool is_json_content_type(std::string_view content_type) noexcept {
-    const auto semi = content_type.find(';');
-    auto media = content_type.substr(0, semi);
-    while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
-    while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
-    constexpr std::string_view json = "application/json";
-    return media.size() == json.size() && std::equal(media.begin(), media.end(), json.begin(), [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == b;
-           });
+    return iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
 }
 
 bool host_is_address(std::string_view host) noexcept {
@@ -259,7 +264,7 @@ bool host_is_address(std::string_view host) noexcept {
         name = name.substr(0, colon);
     }
     if (name.empty()) return false;
-    if (lower(name) == "localhost") return true;
+    if (iequals(name, "localhost")) return true;
     boost::system::error_code ec;
     boost::asio::ip::make_address(std::string(name), ec);
     return !ec;

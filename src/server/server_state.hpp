@@ -102,7 +102,6 @@ public:
     using Slot = std::shared_ptr<void>;
     /// A slot, or nullptr when `key` already holds `cap`.
     Slot try_take(const std::string& key, std::size_t cap);
-    std::size_t held(const std::string& key);
 
 private:
     std::mutex mutex_;

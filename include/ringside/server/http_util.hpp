@@ -48,6 +48,11 @@ std::string_view mime_type(std::string_view filename) noexcept;
 /// dot segments) or is not a plain relative path.
 std::optional<std::filesystem::path> static_file_path(const std::filesystem::path& root, std::string_view url_path);
 
+/// ASCII case-insensitive equality (header names, schemes, media types).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+/// `s` without leading and trailing spaces and tabs (HTTP's optional white space).
+std::string_view trim(std::string_view s) noexcept;
+
 /// An origin as browsers send it ("HTTPS://Host:443") in a comparable form:
 /// lower case, the scheme's default port dropped ("https://host").
 /// nullopt for anything but http(s)://host[:port] ("null", a path, userinfo).
