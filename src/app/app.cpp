@@ -239,7 +239,11 @@ private:
                "# TYPE ringside_storage_queued_writes gauge\nringside_storage_queued_writes "
             << records_.queued() << "\n# HELP ringside_storage_failed_writes_total Call-record writes the store refused.\n"
                "# TYPE ringside_storage_failed_writes_total counter\nringside_storage_failed_writes_total "
-            << records_.failed_writes() << "\n";
+            << records_.failed_writes()
+            << "\n# HELP ringside_storage_coalesced_writes_total Call-record writes skipped: a later write of the call "
+               "in the same batch carried its whole record.\n"
+               "# TYPE ringside_storage_coalesced_writes_total counter\nringside_storage_coalesced_writes_total "
+            << records_.coalesced_writes() << "\n";
         out << connections_->metrics();
         return out.str();
     }

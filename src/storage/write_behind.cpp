@@ -1,9 +1,36 @@
 #include "ringside/storage/write_behind.hpp"
 
+#include <unordered_set>
+
 namespace ringside {
 
-WriteBehindStore::WriteBehindStore(Storage& inner, std::function<void(const std::string&)> on_error)
-    : inner_(inner), on_error_(std::move(on_error)), writer_([this] { run(); }) {}
+WriteBehindStore::WriteBehindStore(Storage& inner, std::function<void(const std::string&)> on_error,
+                                   std::chrono::milliseconds gather)
+    : inner_(inner), on_error_(std::move(on_error)), gather_(gather), writer_([this] { run(); }) {}
+
+namespace {
+
+/// The batch without the upserts a later write of the same call supersedes.
+/// A final write (it adds the history entry) is always kept; so is the
+/// order of what is kept.
+std::vector<Storage::CallWrite> coalesced(std::vector<Storage::CallWrite>&& batch) {
+    std::unordered_set<std::string> later;
+    later.reserve(batch.size());
+    std::vector<bool> keep(batch.size(), true);
+    std::size_t kept = batch.size();
+    for (std::size_t i = batch.size(); i-- > 0;) {
+        const auto& id = batch[i].record.id.value();
+        if (!later.insert(id).second && !batch[i].final) keep[i] = false, --kept;
+    }
+    if (kept == batch.size()) return std::move(batch);
+    std::vector<Storage::CallWrite> out;
+    out.reserve(kept);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        if (keep[i]) out.push_back(std::move(batch[i]));
+    return out;
+}
+
+}  // namespace
 
 WriteBehindStore::~WriteBehindStore() {
     {
@@ -28,13 +55,20 @@ void WriteBehindStore::run() {
     for (;;) {
         work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping and drained
+        // Gather what else comes within the window (a reader waiting, or
+        // stopping, ends it at once).
+        if (gather_.count() > 0)
+            work_cv_.wait_for(lk, gather_, [&] { return stopping_ || flush_waiters_ > 0; });
         // Take everything queued so far; apply it without holding the lock.
         std::vector<Op> batch;
         batch.swap(queue_);
+        const std::size_t taken = batch.size();
         lk.unlock();
+        batch = coalesced(std::move(batch));
         const auto failed = apply(batch);
         lk.lock();
-        applied_ += batch.size();
+        applied_ += taken;
+        coalesced_ += taken - batch.size();
         failed_ += failed;
         done_cv_.notify_all();
     }
@@ -62,12 +96,21 @@ std::uint64_t WriteBehindStore::apply(const std::vector<Op>& batch) {
 void WriteBehindStore::flush() {
     std::unique_lock lk(mutex_);
     const auto target = enqueued_;
+    if (applied_ >= target) return;
+    ++flush_waiters_;
+    work_cv_.notify_one();
     done_cv_.wait(lk, [&] { return applied_ >= target; });
+    --flush_waiters_;
 }
 
 std::size_t WriteBehindStore::queued() const {
     std::lock_guard lk(mutex_);
     return static_cast<std::size_t>(enqueued_ - applied_);
+}
+
+std::uint64_t WriteBehindStore::coalesced_writes() const {
+    std::lock_guard lk(mutex_);
+    return coalesced_;
 }
 
 std::uint64_t WriteBehindStore::failed_writes() const {

@@ -154,3 +154,39 @@ TEST_CASE("when a queued batch fails, the good writes in it still land and the b
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].find("main-7.2") != std::string::npos);
 }
+
+TEST_CASE("writes gathered into one batch store each call's latest state once, and keep every final write") {
+    Dir d;
+    SqliteStore inner(d.path / "r.db");
+    // A window far longer than the test: only flush() (a read) ends the gathering.
+    WriteBehindStore store(inner, {}, std::chrono::seconds(30));
+    auto a = call("main-4.1", 0);
+    auto b = call("main-4.2", 1);
+    store.upsert_call(a);  // start
+    store.upsert_call(b);
+    a.status = CallStatus::ringing;
+    a.rang = {AgentId{"alice"}};
+    store.upsert_call(a);  // first ring: supersedes the start
+    a.status = CallStatus::answered;
+    a.answered_at = a.started_at + std::chrono::seconds(4);
+    a.agent = AgentId{"alice"};
+    a.ended_at = a.started_at + std::chrono::seconds(20);
+    a.wait_seconds = 4;
+    a.talk_seconds = 16;
+    store.finish_call(a, std::nullopt);  // the end: supersedes the ring
+    b.from_name = "Later name";
+    store.upsert_call(b);
+
+    auto got = store.find_call(CallId{"main-4.1"});
+    REQUIRE(got);
+    CHECK(got->status == CallStatus::answered);
+    CHECK(got->agent == AgentId{"alice"});
+    CHECK(got->talk_seconds == 16);
+    CHECK(got->rang == std::vector<AgentId>{AgentId{"alice"}});
+    auto other = store.find_call(CallId{"main-4.2"});
+    REQUIRE(other);
+    CHECK(other->from_name == "Later name");
+    CHECK(store.queued() == 0);
+    CHECK(store.coalesced_writes() == 3);  // a's start and ring, b's first write
+    CHECK(store.failed_writes() == 0);
+}
