@@ -37,6 +37,21 @@ std::size_t Reader::put(std::string_view bytes) {
     while (!bytes.empty()) {
         const auto nl = bytes.find('\n');
         const std::string_view chunk = bytes.substr(0, nl);
+        if (nl != std::string_view::npos && line_.empty() && line_size_ == 0 && chunk.size() <= limits_.max_line + 1) {
+            // A whole line inside this read (the usual case): handled where
+            // it lies, without a copy.
+            bytes.remove_prefix(nl + 1);
+            std::string_view line = chunk;
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            if (line.size() > limits_.max_line) {
+                if (mode_ != Mode::skipping) fail(Limit::line_length, limits_.max_line, line.size());
+                if (cur_.fields.empty()) mode_ = Mode::normal;
+            } else {
+                line_wire_size_ = chunk.size() + 1;
+                on_line(line);
+            }
+            continue;
+        }
         line_size_ += chunk.size();
         if (!line_too_long_) {
             // Keep one byte over the limit for the '\r' of a CRLF terminator.
@@ -145,10 +160,8 @@ void Reader::on_field_line(std::string_view line, bool allow_split) {
         // OriginateResponse is the one event with a Response header of its own.
         const bool is_event = iequals(key, "Event");
         const bool is_response = iequals(key, "Response");
-        const bool has_response = cur_.has("Response");
-        const bool has_event = cur_.has("Event");
-        if ((is_event && (has_event || has_response)) ||
-            (is_response && (has_response || (has_event && !iequals(cur_.event(), "OriginateResponse")))))
+        if ((is_event && (cur_has_event_ || cur_has_response_)) ||
+            (is_response && (cur_has_response_ || (cur_has_event_ && !cur_is_originate_response_))))
             finish_message();
     }
     add_field(key, value);
@@ -165,14 +178,28 @@ void Reader::add_field(std::string_view key, std::string_view value) {
         return;
     }
     cur_size_ += line_wire_size_;
+    // Whether the message has these keys yet, kept as fields come: asking
+    // the message per line made reading a message quadratic in its fields.
+    if (!cur_has_event_ && iequals(key, "Event")) {
+        cur_has_event_ = true;
+        cur_is_originate_response_ = iequals(value, "OriginateResponse");
+    } else if (!cur_has_response_ && iequals(key, "Response")) {
+        cur_has_response_ = true;
+    }
+    if (cur_.fields.empty()) cur_.fields.reserve(24);
     cur_.fields.push_back(Field{std::string(key), std::string(value)});
+}
+
+void Reader::clear_message() {
+    cur_ = Message{};
+    cur_size_ = 0;
+    cur_has_event_ = cur_has_response_ = cur_is_originate_response_ = false;
 }
 
 void Reader::finish_message() {
     follows_blank_pending_ = false;
     push(std::move(cur_));
-    cur_ = Message{};
-    cur_size_ = 0;
+    clear_message();
     mode_ = Mode::normal;
 }
 
@@ -180,8 +207,7 @@ void Reader::fail(Limit which, std::size_t limit, std::size_t size) {
     ++limit_errors_;
     follows_blank_pending_ = false;
     push(ReadError{which, limit, size});
-    cur_ = Message{};
-    cur_size_ = 0;
+    clear_message();
     mode_ = Mode::skipping;
 }
 
@@ -201,8 +227,7 @@ void Reader::reset() {
     line_too_long_ = false;
     had_fields_when_too_long_ = false;
     follows_blank_pending_ = false;
-    cur_ = Message{};
-    cur_size_ = 0;
+    clear_message();
     out_.clear();
 }
 

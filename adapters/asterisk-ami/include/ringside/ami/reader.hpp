@@ -88,6 +88,7 @@ private:
     void on_field_line(std::string_view line, bool allow_split);
     void add_field(std::string_view key, std::string_view value);
     void finish_message();
+    void clear_message();
     void fail(Limit which, std::size_t limit, std::size_t size);
     void push(ReaderItem item);
 
@@ -101,6 +102,9 @@ private:
     std::size_t line_wire_size_ = 0; // bytes of the line being handled, terminator included
     Message cur_;
     std::size_t cur_size_ = 0;
+    bool cur_has_event_ = false;     // cur_ has an Event field
+    bool cur_has_response_ = false;  // cur_ has a Response field
+    bool cur_is_originate_response_ = false;  // its (first) Event is OriginateResponse
     std::deque<ReaderItem> out_;
     std::uint64_t garbage_lines_ = 0;
     std::uint64_t limit_errors_ = 0;
