@@ -2,6 +2,7 @@
 #include "ringside/core/customers.hpp"
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -145,6 +146,10 @@ struct CallService::Impl {
         /// Phones ringing now and since when (the wallboard's view).
         std::vector<std::pair<Extension, Timestamp>> ringing_now;
         std::uint64_t order = 0;   // start order, for a stable wallboard list
+        /// The call's wallboard entry as of its last change (null: changed
+        /// since, built again when next needed). Shared with the published
+        /// list: built once per change, not once per flush or reader.
+        mutable std::shared_ptr<const nlohmann::json> board;
     };
     /// Calls whose board entry changed since the last flush_board (O(1) per
     /// change; the board is built only at the flush, and only when watched).
@@ -153,27 +158,47 @@ struct CallService::Impl {
     bool board_resync = false;
     std::uint64_t next_order = 0;
 
-    /// live_calls() as of the latest publish, for other threads.
+    /// The calls in progress in start order (the wallboard's order), so a
+    /// snapshot needs no sort. Points into `active` (its nodes do not move).
+    std::map<std::uint64_t, const Active*> by_order;
+
+    /// The live calls as of the latest publish, for other threads.
     mutable std::mutex published_mutex;
-    std::shared_ptr<const nlohmann::json> published = std::make_shared<const nlohmann::json>(nlohmann::json::array());
+    std::shared_ptr<const BoardList> published = std::make_shared<const BoardList>();
     /// Calls changed since the published list was built.
     std::atomic<bool> published_stale{false};
     /// Until when (steady ms) a reader wants the list kept published.
     mutable std::atomic<std::int64_t> published_wanted_until{0};
 
-    void touch(const CallId& id) {
-        board_changed.insert(id);
+    /// The call's board entry changed.
+    void touch(Active& a) {
+        a.board.reset();
+        board_changed.insert(a.rec.id);
         published_stale.store(true, std::memory_order_relaxed);
+    }
+    /// The call left the board (ended, or merged into another).
+    void removed(const Active& a) {
+        by_order.erase(a.order);
+        board_changed.insert(a.rec.id);
+        published_stale.store(true, std::memory_order_relaxed);
+    }
+    /// Enters a new call into `active` and the board.
+    Active& enter(const CallId& id, Active a) {
+        a.order = next_order++;
+        Active& in = active.emplace(id, std::move(a)).first->second;
+        by_order.emplace(in.order, &in);
+        touch(in);
+        return in;
     }
 
     void ring_at(Active& a, const Extension& ext, Timestamp at) {
         std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
         a.ringing_now.emplace_back(ext, at);
-        touch(a.rec.id);
+        touch(a);
     }
     void stop_ring(Active& a, const Extension& ext) {
         std::erase_if(a.ringing_now, [&](const auto& r) { return r.first == ext; });
-        touch(a.rec.id);
+        touch(a);
     }
 
     nlohmann::json board_entry(const Active& a) const {
@@ -187,18 +212,25 @@ struct CallService::Impl {
         return live_call_json(a.rec, ringing);
     }
 
+    /// The call's entry, built if it changed since it was last built.
+    const std::shared_ptr<const nlohmann::json>& entry(const Active& a) const {
+        if (!a.board) a.board = std::make_shared<const nlohmann::json>(board_entry(a));
+        return a.board;
+    }
+
     nlohmann::json live_calls() const {
-        std::vector<const Active*> list;
-        list.reserve(active.size());
-        for (const auto& [id, a] : active) list.push_back(&a);
-        std::sort(list.begin(), list.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
         nlohmann::json out = nlohmann::json::array();
-        for (const Active* a : list) out.push_back(board_entry(*a));
+        for (const auto& [order, a] : by_order) out.push_back(*entry(*a));
         return out;
     }
 
-    void publish(nlohmann::json calls) {
-        auto p = std::make_shared<const nlohmann::json>(std::move(calls));
+    /// Publishes the board for other threads: pointers to the entries, each
+    /// built once per change of its call (O(live calls) pointer copies).
+    void publish() {
+        auto list = std::make_shared<BoardList>();
+        list->reserve(by_order.size());
+        for (const auto& [order, a] : by_order) list->push_back(entry(*a));
+        std::shared_ptr<const BoardList> p = std::move(list);
         std::lock_guard lk(published_mutex);
         published = std::move(p);
     }
@@ -210,7 +242,7 @@ struct CallService::Impl {
 
     void flush_board(bool watched) {
         const bool wanted = watched || published_wanted_until.load(std::memory_order_relaxed) > steady_ms();
-        if (wanted && published_stale.exchange(false, std::memory_order_relaxed)) publish(live_calls());
+        if (wanted && published_stale.exchange(false, std::memory_order_relaxed)) publish();
         if (!watched) {
             board_changed.clear();
             board_resync = false;
@@ -237,7 +269,7 @@ struct CallService::Impl {
         board_changed.clear();
         std::sort(changed.begin(), changed.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
         nlohmann::json calls = nlohmann::json::array();
-        for (const Active* a : changed) calls.push_back(board_entry(*a));
+        for (const Active* a : changed) calls.push_back(*entry(*a));
         sink.broadcast(PopSink::Audience::supervisors, detail::board_changes_message(std::move(calls), std::move(removed)));
     }
 
@@ -406,9 +438,7 @@ struct CallService::Impl {
                 a.rec = std::move(*stored);
                 a.looked_up = true;
                 if (a.rec.customer_id) a.ctx = storage.customer_context(*a.rec.customer_id);
-                a.order = next_order++;
-                active.emplace(e.call.id, std::move(a));
-                touch(e.call.id);
+                enter(e.call.id, std::move(a));
                 return;
             }
         }
@@ -463,9 +493,7 @@ struct CallService::Impl {
             }
         }
         storage.upsert_call(r);
-        a.order = next_order++;
-        active.emplace(e.call.id, std::move(a));
-        touch(e.call.id);
+        enter(e.call.id, std::move(a));
         calls_started.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -492,7 +520,7 @@ struct CallService::Impl {
             lookup_hits.fetch_add(1, std::memory_order_relaxed);
             r.customer_id = a.ctx->customer.id;
         }
-        touch(r.id);
+        touch(a);
         storage.upsert_call(r);
     }
 
@@ -625,7 +653,7 @@ struct CallService::Impl {
         // Stored with the next write (first ring or end): no write per queue event.
         if (!e.queue.empty() && it->second.rec.queue != e.queue) {
             it->second.rec.queue = e.queue;
-            touch(e.call.id);
+            touch(it->second);
         }
     }
 
@@ -634,9 +662,9 @@ struct CallService::Impl {
         if (it == active.end()) return;
         // Forget the call whatever storage does: a record left open by a
         // failed write is closed by close_orphans, never by a stale entry.
+        removed(it->second);
         Active a = std::move(it->second);
         active.erase(it);
-        touch(a.rec.id);
         CallRecord& r = a.rec;
         for (auto& p : a.pops) {
             if (!p.pending) continue;
@@ -708,17 +736,19 @@ struct CallService::Impl {
     void on_merged(const effect::Merged& e) {
         auto it = active.find(e.from);
         if (it == active.end()) return;
+        removed(it->second);
         Active a = std::move(it->second);
         active.erase(it);
-        touch(e.from);
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
             for (const auto& agent : p.agents) send(agent, detail::merged_retraction(e.from, e.into.id));
         }
         // Agents seen on the consultation call are known to the merged one.
-        if (auto into = active.find(e.into.id); into != active.end())
+        if (auto into = active.find(e.into.id); into != active.end()) {
             for (auto& [ext, who] : a.agent_of) remember_agent(into->second, ext, who);
+            touch(into->second);  // its ringing phones may have an agent's name now
+        }
         a.rec.merged_into = e.into.id;
         storage.upsert_call(a.rec);  // removes the consultation call's record
         calls_merged.fetch_add(1, std::memory_order_relaxed);

@@ -182,7 +182,7 @@ void add_supervisor_routes(State& st) {
                     auto figures = figures_json(st.storage.call_figures(from, to, sl), sl);
                     figures["day_start"] = format_iso(from);
                     reply(ex, http::status::ok,
-                          {{"calls", *live},
+                          {{"calls", board_json(*live)},
                            {"agents", wallboard_agents(st.storage.list_users(), *live,
                                                        [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; })},
                            {"figures", std::move(figures)},

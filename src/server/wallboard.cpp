@@ -12,11 +12,18 @@ namespace ringside::server::detail {
 
 using json = nlohmann::json;
 
-nlohmann::json wallboard_agents(const std::vector<User>& users, const nlohmann::json& live_calls,
+nlohmann::json board_json(const CallService::BoardList& live_calls) {
+    json out = json::array();
+    for (const auto& c : live_calls) out.push_back(*c);
+    return out;
+}
+
+nlohmann::json wallboard_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
                                 const std::function<bool(const AgentId&)>& online) {
     // One pass over the calls, then O(1) per user: not users x calls.
     std::unordered_set<std::string> talking_agents, talking_exts, ringing_exts;
-    for (const auto& c : live_calls) {
+    for (const auto& entry : live_calls) {
+        const json& c = *entry;
         if (c.value("status", "") == "answered") {
             if (c["agent"].is_string()) talking_agents.insert(c["agent"].get<std::string>());
             if (c["extension"].is_string()) talking_exts.insert(c["extension"].get<std::string>());

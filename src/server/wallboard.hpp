@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ringside/core/call_service.hpp"
 #include "ringside/core/model.hpp"
 #include "ringside/storage/store.hpp"
 
@@ -31,10 +32,13 @@ struct State;
 /// The wallboard's agents: every enabled agent and every user with an
 /// extension, each {"username","name","extension","role","online","state"}
 /// with state "on_call" (answered a live call), "ringing" (their phone rings
-/// now), "available" (signed in) or "offline". Pure: live_calls is
-/// CallService::live_calls().
-nlohmann::json wallboard_agents(const std::vector<User>& users, const nlohmann::json& live_calls,
+/// now), "available" (signed in) or "offline". Pure: live_calls is the
+/// engine's published board (CallService::published_live_calls()).
+nlohmann::json wallboard_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
                                 const std::function<bool(const AgentId&)>& online);
+
+/// The published board as a JSON array (a copy of each entry), for an answer.
+nlohmann::json board_json(const CallService::BoardList& live_calls);
 
 /// {"offered","answered","missed","abandoned","ringing","average_wait_seconds",
 ///  "average_talk_seconds","answered_within","service_level","service_level_seconds"}

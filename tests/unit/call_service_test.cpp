@@ -437,7 +437,7 @@ TEST_CASE("with no supervisor watching, the board builds and sends nothing; a ne
     auto pub = e.svc.published_live_calls();
     CHECK(pub.current);
     REQUIRE(pub.calls->size() == 1);
-    CHECK((*pub.calls)[0]["status"] == "answered");
+    CHECK((*(*pub.calls)[0])["status"] == "answered");
     CHECK(e.sink.broadcasts.empty());
 
     e.svc.send_board(AgentId("sam"));

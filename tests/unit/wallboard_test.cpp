@@ -36,10 +36,9 @@ TEST_CASE("an agent is on a call, ringing, available or offline; the phone's sta
                                   user("sara", Role::agent, "1003"), user("dave", Role::agent, "1004"),
                                   user("gone", Role::agent, "1005", true), user("maryam", Role::supervisor, nullptr),
                                   user("lead", Role::supervisor, "1009")};
-    const json live = json::array({
-        {{"id", "c1"}, {"status", "answered"}, {"agent", "alice"}, {"extension", "1001"},
-         {"ringing", json::array({{{"extension", "1002"}, {"agent", "bob"}, {"since", "x"}}})}},
-    });
+    const CallService::BoardList live{std::make_shared<const json>(json{
+        {"id", "c1"}, {"status", "answered"}, {"agent", "alice"}, {"extension", "1001"},
+        {"ringing", json::array({{{"extension", "1002"}, {"agent", "bob"}, {"since", "x"}}})}})};
     auto online = [](const AgentId& u) { return u.value() == "alice" || u.value() == "sara"; };
     const auto agents = wallboard_agents(users, live, online);
     CHECK(state_of(agents, "alice") == "on_call");

@@ -119,8 +119,11 @@ public:
     /// threads (GET /api/wallboard, the wallboard's agent states). Thread-safe;
     /// never waits for the engine. `current` is false when calls changed since
     /// it was published (the next flush publishes, as a read asks for it).
+    /// Each call is a live_call_json object, shared with the engine: built
+    /// once per change of that call, never copied to publish.
+    using BoardList = std::vector<std::shared_ptr<const nlohmann::json>>;
     struct PublishedBoard {
-        std::shared_ptr<const nlohmann::json> calls;  // never null: [] before the first publish
+        std::shared_ptr<const BoardList> calls;  // never null: empty before the first publish
         bool current = false;
     };
     PublishedBoard published_live_calls() const;
