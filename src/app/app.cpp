@@ -22,6 +22,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -90,6 +91,40 @@ private:
     std::atomic<std::uint64_t> sum_us_{0};
 };
 
+/// Customer lookups off the engine's strand: asked on a pool thread of
+/// their own (so a slow query holds neither the engine nor the HTTP side's
+/// blocking pool), answered back on the strand. A failed lookup answers "no
+/// customer", loudly.
+class PooledLookup final : public CustomerLookup {
+public:
+    PooledLookup(asio::thread_pool& pool, server::EngineStrand engine, Storage& store)
+        : pool_(pool), engine_(std::move(engine)), store_(store) {}
+
+    void find_by_phone(const std::string& e164, Done done) override {
+        asio::post(pool_, [this, e164, done = std::move(done)]() mutable {
+            std::optional<CustomerContext> ctx;
+            try {
+                ctx = store_.customer_context_by_phone(e164);
+            } catch (const std::exception& e) {
+                spdlog::error("customer lookup failed, the call pops as an unknown caller: {}", e.what());
+            }
+            asio::post(engine_, [done = std::move(done), ctx = std::move(ctx)]() mutable {
+                try {
+                    done(std::move(ctx));
+                } catch (const std::exception& e) {
+                    // As for a PBX event: a storage failure must not kill the engine.
+                    spdlog::error("could not process a call's events after its customer lookup: {}", e.what());
+                }
+            });
+        });
+    }
+
+private:
+    asio::thread_pool& pool_;
+    server::EngineStrand engine_;
+    Storage& store_;
+};
+
 /// Everything one running Ringside holds. Built in dependency order and torn
 /// down in reverse by stop().
 class Runtime {
@@ -102,7 +137,8 @@ public:
           records_(store_, [](const std::string& e) { spdlog::error("storage: {}", e); }),
           phones_(cfg.default_region),
           hub_(hub_options()),
-          calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}),
+          lookup_(lookup_pool_, engine_, records_),
+          calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}, lookup_),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
           signals_(ioc_, SIGINT, SIGTERM),
           connections_(std::make_shared<ConnectionManager>(ioc_, records_, [this](pbx::Event ev) { post_event(std::move(ev)); })) {
@@ -325,6 +361,9 @@ private:
     WriteBehindStore records_;
     PhoneNormalizer phones_;
     server::PopHub hub_;
+    // Customer lookups' threads: destroyed (joined) after the engine, before the store.
+    asio::thread_pool lookup_pool_{2};
+    PooledLookup lookup_;
     CallService calls_;
     server::Server server_;
     asio::signal_set signals_;

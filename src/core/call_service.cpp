@@ -2,6 +2,8 @@
 #include "ringside/core/customers.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <exception>
 #include <map>
 #include <atomic>
 #include <chrono>
@@ -118,6 +120,8 @@ struct CallService::Impl {
     PopSink& sink;
     const PhoneNormalizer& phones;
     CallServiceOptions opts;
+    InlineLookup inline_lookup{storage};
+    CustomerLookup& lookup;
 
     /// The agents one extension's ring was popped to, and whether that pop
     /// still stands (not yet answered or retracted).
@@ -150,6 +154,15 @@ struct CallService::Impl {
         /// since, built again when next needed). Shared with the published
         /// list: built once per change, not once per flush or reader.
         mutable std::shared_ptr<const nlohmann::json> board;
+        /// A customer lookup is out: this call's effects wait in `held`, in
+        /// their order, until it answers (customer_lookup.hpp).
+        bool lookup_pending = false;
+        std::deque<Effect> held;
+        /// Merged with a call whose lookup is out: this call's effects wait
+        /// in that call's queue, so the two keep their order.
+        std::optional<CallId> waits_for;
+        bool stored = false;        // its first record write was made
+        bool caller_dirty = false;  // prepare() changed the caller fields: the handler stores them
     };
     /// Calls whose board entry changed since the last flush_board (O(1) per
     /// change; the board is built only at the flush, and only when watched).
@@ -281,8 +294,8 @@ struct CallService::Impl {
         lookup_hits{0}, calls_merged{0};
     std::atomic<std::size_t> active_calls{0};
 
-    Impl(Storage& s, PopSink& p, const PhoneNormalizer& ph, CallServiceOptions o)
-        : storage(s), sink(p), phones(ph), opts(o) {}
+    Impl(Storage& s, PopSink& p, const PhoneNormalizer& ph, CallServiceOptions o, CustomerLookup* l)
+        : storage(s), sink(p), phones(ph), opts(o), lookup(l ? *l : inline_lookup) {}
 
     /// Whether agents get pops for this call at all.
     bool pops_for(const Active& a) const {
@@ -476,25 +489,20 @@ struct CallService::Impl {
         }
         apply_caller(a, e.call);
         note_queue(a, e.call);
+        Active& in = enter(e.call.id, std::move(a));
+        calls_started.fetch_add(1, std::memory_order_relaxed);
         // Every inbound call is matched to its customer as it starts, whatever
         // happens next (dropped in the IVR, before any phone rings): still one
-        // lookup per call, moved from the first ring to here.
-        if (r.direction == Direction::inbound) look_up_caller(a, e.call.started_at);
-        if (r.direction == Direction::outbound && r.agent) {
+        // lookup per call, moved from the first ring to here. Its later
+        // effects wait for the answer.
+        if (in.rec.direction == Direction::inbound) look_up_caller(in, e.call.started_at);
+        if (in.rec.direction == Direction::outbound && in.rec.agent) {
             // Matched to the customer by the number dialled, once per call; no pop.
-            a.looked_up = true;
-            if (auto n = phones.normalize(e.call.dialed)) {
-                lookups.fetch_add(1, std::memory_order_relaxed);
-                a.ctx = storage.customer_context_by_phone(n->e164());
-                if (a.ctx) {
-                    lookup_hits.fetch_add(1, std::memory_order_relaxed);
-                    r.customer_id = a.ctx->customer.id;
-                }
-            }
+            in.looked_up = true;
+            if (auto n = phones.normalize(e.call.dialed)) start_lookup(in, n->e164(), false, e.call.started_at);
         }
-        storage.upsert_call(r);
-        enter(e.call.id, std::move(a));
-        calls_started.fetch_add(1, std::memory_order_relaxed);
+        storage.upsert_call(in.rec);
+        in.stored = true;
     }
 
     /// A call from an agent's phone first seen as internal (an Originate's
@@ -514,34 +522,58 @@ struct CallService::Impl {
         r.extension = *s.caller_device;
         apply_caller(a, s);
         a.looked_up = true;
-        lookups.fetch_add(1, std::memory_order_relaxed);
-        a.ctx = storage.customer_context_by_phone(n->e164());
-        if (a.ctx) {
-            lookup_hits.fetch_add(1, std::memory_order_relaxed);
-            r.customer_id = a.ctx->customer.id;
-        }
         touch(a);
         storage.upsert_call(r);
+        start_lookup(a, n->e164(), false, s.started_at);
     }
 
     /// The caller's customer, looked up once per call: as an inbound call
     /// starts (again at the first ring, answer or end only when the caller
-    /// id changed or became a number after that). true: found.
-    bool look_up_caller(Active& a, Timestamp at) {
-        if (a.looked_up) return false;
+    /// id changed or became a number after that).
+    void look_up_caller(Active& a, Timestamp at) {
+        if (a.looked_up) return;
         a.looked_up = true;
-        if (!a.from_e164) return false;
-        CallRecord& r = a.rec;
-        bool found = false;
+        if (!a.from_e164) return;
+        start_lookup(a, a.rec.from, true, at);
+    }
+
+    /// Asks for the customer of `number`; the call's effects wait until the
+    /// answer (which an inline lookup gives before this returns). `count`:
+    /// the caller's number, counted for repeat callers at `at`.
+    void start_lookup(Active& a, const std::string& number, bool count, Timestamp at) {
+        a.lookup_pending = true;
         lookups.fetch_add(1, std::memory_order_relaxed);
-        a.ctx = storage.customer_context_by_phone(r.from);
+        lookup.find_by_phone(number, [this, id = a.rec.id, count, at](std::optional<CustomerContext> ctx) {
+            looked_up(id, count, at, std::move(ctx));
+        });
+    }
+
+    void looked_up(const CallId& id, bool count, Timestamp at, std::optional<CustomerContext> ctx) {
+        auto it = active.find(id);
+        if (it == active.end() || !it->second.lookup_pending) return;  // a call's end waits for it: not expected
+        Active& a = it->second;
+        a.lookup_pending = false;
+        a.ctx = std::move(ctx);
         if (a.ctx) {
             lookup_hits.fetch_add(1, std::memory_order_relaxed);
-            r.customer_id = a.ctx->customer.id;
-            found = true;
+            a.rec.customer_id = a.ctx->customer.id;
+            touch(a);
+            if (a.stored) storage.upsert_call(a.rec);
         }
-        if (pops_for(a)) count_caller(a, at);
-        return found;
+        if (count && pops_for(a)) count_caller(a, at);
+        // The effects that waited, in their order. One may start another
+        // lookup (the caller id changed): those after it wait again.
+        std::deque<Effect> held;
+        held.swap(a.held);
+        std::exception_ptr first;
+        for (const auto& eff : held) {
+            try {
+                handle(eff);
+            } catch (...) {
+                if (!first) first = std::current_exception();
+            }
+        }
+        if (first) std::rethrow_exception(first);
     }
 
     void on_ringing(const effect::Ringing& e) {
@@ -549,14 +581,15 @@ struct CallService::Impl {
         if (it == active.end()) return;
         Active& a = it->second;
         CallRecord& r = a.rec;
-        bool changed = apply_caller(a, e.call);
+        bool changed = std::exchange(a.caller_dirty, false);
+        changed = apply_caller(a, e.call) || changed;
         note_queue(a, e.call);
         if (a.queued_at) {
             const auto hold = seconds_or_zero(*a.queued_at, e.at);
             changed = changed || hold != r.hold_seconds;
             r.hold_seconds = hold;
         }
-        changed = look_up_caller(a, e.at) || changed;
+        look_up_caller(a, e.at);  // prepare() asked already: a no-op
         Pop pop{e.ext, agents_on(a, e.ext), true};
         ring_at(a, e.ext, e.at);
         for (const auto& agent : pop.agents)
@@ -754,7 +787,72 @@ struct CallService::Impl {
         calls_merged.fetch_add(1, std::memory_order_relaxed);
     }
 
+    /// The calls an effect is about: {call} or, for a merge, {from, into}.
+    static std::pair<CallId, std::optional<CallId>> calls_of(const Effect& eff) {
+        return std::visit(
+            [](const auto& e) -> std::pair<CallId, std::optional<CallId>> {
+                using T = std::decay_t<decltype(e)>;
+                if constexpr (std::is_same_v<T, effect::Merged>) return {e.from, e.into.id};
+                else return {e.call.id, std::nullopt};
+            },
+            eff);
+    }
+
+    /// The lookup-pending call whose queue an effect on `id` must wait in, if any.
+    Active* waiting_queue(const CallId& id) {
+        auto it = active.find(id);
+        if (it == active.end()) return nullptr;
+        Active& a = it->second;
+        if (a.lookup_pending) return &a;
+        if (!a.waits_for) return nullptr;
+        auto other = active.find(*a.waits_for);
+        if (other != active.end() && other->second.lookup_pending) return &other->second;
+        a.waits_for.reset();
+        return nullptr;
+    }
+
+    /// Queues the effect behind its call's lookup, if one is out. true: queued.
+    bool hold_if_waiting(const Effect& eff) {
+        auto [id, other] = calls_of(eff);
+        Active* q = waiting_queue(id);
+        Active* q2 = other ? waiting_queue(*other) : nullptr;
+        if (!q && !q2) return false;
+        Active* into = q ? q : q2;
+        into->held.push_back(eff);
+        if (other) {
+            // Both calls' later effects wait in the same queue.
+            for (const CallId* c : {&id, &*other})
+                if (auto it = active.find(*c); it != active.end() && &it->second != into) it->second.waits_for = into->rec.id;
+        }
+        return true;
+    }
+
+    /// Before an effect with the call's latest snapshot: the caller fields,
+    /// an outbound call found out, and the customer lookup these call for.
+    /// true: a lookup is out, and the effect was queued behind it.
+    bool prepare(const Effect& eff) {
+        const CallSnapshot* snap = nullptr;
+        Timestamp at{};
+        bool ringing = false, answered = false;
+        if (const auto* e = std::get_if<effect::Ringing>(&eff)) snap = &e->call, at = e->at, ringing = true;
+        else if (const auto* e = std::get_if<effect::Answered>(&eff)) snap = &e->call, at = e->at, answered = true;
+        else if (const auto* e = std::get_if<effect::Ended>(&eff)) snap = &e->call, at = e->at;
+        if (!snap) return false;
+        auto it = active.find(snap->id);
+        if (it == active.end()) return false;
+        Active& a = it->second;
+        if (apply_caller(a, *snap)) a.caller_dirty = true;
+        if (answered || !ringing) reclassify_outbound(a, *snap);
+        if (!a.lookup_pending && !a.looked_up && a.from_e164 &&
+            (ringing || answered || a.rec.direction == Direction::inbound))
+            look_up_caller(a, at);
+        if (!a.lookup_pending) return false;  // none, or answered inline
+        a.held.push_back(eff);
+        return true;
+    }
+
     void handle(const Effect& eff) {
+        if (hold_if_waiting(eff) || prepare(eff)) return;
         std::visit(
             [this](const auto& e) {
                 using T = std::decay_t<decltype(e)>;
@@ -780,7 +878,11 @@ CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer&
     : CallService(storage, sink, phones, CallServiceOptions{}) {}
 
 CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options)
-    : impl_(std::make_unique<Impl>(storage, sink, phones, options)) {}
+    : impl_(std::make_unique<Impl>(storage, sink, phones, options, nullptr)) {}
+
+CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options,
+                         CustomerLookup& lookup)
+    : impl_(std::make_unique<Impl>(storage, sink, phones, options, &lookup)) {}
 
 CallService::~CallService() = default;
 

@@ -68,6 +68,33 @@ inline User make_user(std::string username, Role role, std::optional<std::string
     return u;
 }
 
+/// Customer lookups answered when the test says, from the real store: a
+/// networked database's slow answer, with the test as the clock.
+class DeferredLookup final : public CustomerLookup {
+public:
+    explicit DeferredLookup(Storage& store) : store_(store) {}
+    void find_by_phone(const std::string& e164, Done done) override { waiting_.emplace_back(e164, std::move(done)); }
+    std::size_t waiting() const { return waiting_.size(); }
+    /// Answers the lookup of `e164` still out (the oldest, when several are).
+    void answer(std::string e164) {
+        for (auto it = waiting_.begin(); it != waiting_.end(); ++it)
+            if (it->first == e164) {
+                auto done = std::move(it->second);
+                waiting_.erase(it);
+                done(store_.customer_context_by_phone(e164));
+                return;
+            }
+        FAIL("no lookup of " << e164 << " is out");
+    }
+    void answer_all() {
+        while (!waiting_.empty()) answer(waiting_.front().first);
+    }
+
+private:
+    Storage& store_;
+    std::vector<std::pair<std::string, Done>> waiting_;
+};
+
 /// The engine as the server wires it, minus the strand.
 struct Env {
     explicit Env(const std::filesystem::path& db, std::string region = "IR", CallServiceOptions opts = {})

@@ -5,8 +5,9 @@
 // strand, the tests call it directly.
 //
 // For every tracker effect:
-//   CallStarted    -> inbound: caller looked up (E.164, then one storage
-//                     lookup) once per call; call record stored with status
+//   CallStarted    -> inbound: caller looked up (E.164, then one
+//                     CustomerLookup) once per call, the call's later effects
+//                     waiting for its answer; call record stored with status
 //                     "ringing" and the customer, so a call dropped before
 //                     any phone rings is still the customer's
 //   Ringing        -> `call.ringing` to every enabled agent on that extension
@@ -37,6 +38,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ringside/core/call_tracker.hpp"
+#include "ringside/core/customer_lookup.hpp"
 #include "ringside/core/errors.hpp"
 #include "ringside/core/model.hpp"
 #include "ringside/core/phone.hpp"
@@ -66,6 +68,11 @@ class CallService {
 public:
     CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones);
     CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options);
+    /// With customer lookups answered later, on the engine's strand: a
+    /// call's effects wait for its answer, in order; other calls go on.
+    /// (Without one, lookups ask `storage` inline.) `lookup` outlives this.
+    CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options,
+                CustomerLookup& lookup);
     ~CallService();
 
     /// Feeds one PBX event through that PBX's tracker and acts on the effects.
