@@ -6,9 +6,10 @@
 // SIGINT/SIGTERM stop the links first, let the engine finish what was posted,
 // then close the server: every call record written so far stays written, and
 // calls still in progress are closed or continued at the next start (after the
-// PBX's resync).
+// PBX's resync). [retention] runs on a thread of its own (retention.hpp).
 #include "app.hpp"
 #include "connections.hpp"
+#include "retention.hpp"
 #include "service_lock.hpp"
 
 #include <array>
@@ -141,7 +142,8 @@ public:
           calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}, lookup_),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
           signals_(ioc_, SIGINT, SIGTERM),
-          connections_(std::make_shared<ConnectionManager>(ioc_, records_, [this](pbx::Event ev) { post_event(std::move(ev)); })) {
+          connections_(std::make_shared<ConnectionManager>(ioc_, records_, [this](pbx::Event ev) { post_event(std::move(ev)); })),
+          retention_(records_, cfg.retention) {
         register_link_types();
         server_.set_pbx_control(connections_);
     }
@@ -158,6 +160,7 @@ public:
         server_.set_dialer(&dialer_);
         server_.start();
         connections_->start(cfg_.pbx);
+        retention_.start();
         signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
             if (ec) return;
             spdlog::info("signal {}: shutting down", sig);
@@ -215,6 +218,7 @@ public:
 
     void stop() {
         if (stopping_.exchange(true)) return;
+        retention_.stop();
         connections_->stop();
         // Whatever the links posted before they stopped runs before this.
         asio::post(engine_, [this] {
@@ -371,6 +375,9 @@ private:
     EngineLatency latency_;
     // Last: its links post into everything above. Shared with the server (admin routes, webhooks).
     std::shared_ptr<ConnectionManager> connections_;
+    // [retention]'s daily run, on its own thread; destroyed first, so a run
+    // in progress ends before the stores close.
+    RetentionJob retention_;
 
     // ---- click-to-dial: the PBX's link found through the connection manager
     // (the named one, else the first enabled one of the config file), then

@@ -33,5 +33,8 @@ int run_backup(const std::string& config_file, const std::string& out_file, bool
 /// Puts in_file in place of the config's database (the service stopped);
 /// dry_run: check in_file and say what would happen, change nothing.
 int run_restore(const std::string& config_file, const std::string& in_file, bool dry_run);
+/// Applies the config's [retention] rules once, now; dry_run: count what
+/// would go, change nothing.
+int run_retention(const std::string& config_file, bool dry_run);
 
 }  // namespace ringside::app

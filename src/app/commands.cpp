@@ -1,5 +1,5 @@
 // The one-shot commands: check-config, user add, import customers and
-// orders, backup, restore.
+// orders, backup, restore, retention.
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "app.hpp"
+#include "retention.hpp"
 #include "service_lock.hpp"
 #include "ringside/app/config.hpp"
 #include "ringside/core/csv.hpp"
@@ -190,6 +191,25 @@ int run_import_orders(const std::string& csv_file, const std::string& config_fil
     std::cout << (dry_run ? "dry run, nothing stored: would import " : "imported ") << report.imported
               << " orders, already present " << report.already_present << ", rejected " << report.rejected << "\n";
     return report.rejected ? 1 : 0;
+}
+
+int run_retention(const std::string& config_file, bool dry_run) {
+    auto cfg = load_or_explain(config_file);
+    if (!cfg.retention.any()) {
+        std::cout << config_file << ": no [retention] rules, everything is kept: nothing to do\n";
+        return 0;
+    }
+    CliStore cli(cfg.database);
+    const auto now = now_ms();
+    const auto cutoffs = retention_cutoffs(cfg.retention, now);
+    std::cout << "keeping " << retention_rules_text(cfg.retention) << "\n";
+    if (dry_run) {
+        std::cout << "dry run, nothing changed: " << retention_summary(cli.store.preview_retention(cutoffs), cutoffs, true)
+                  << "\n";
+        return 0;
+    }
+    std::cout << retention_summary(cli.store.apply_retention(cutoffs, now), cutoffs, false) << "\n";
+    return 0;
 }
 
 }  // namespace ringside::app

@@ -193,7 +193,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     Config cfg;
     cfg.file = file_name;
     cfg.web_root = default_web_root();
-    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers"});
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers", "retention"});
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server",
@@ -272,6 +272,25 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
                 cfg.customer_tiers = std::move(tiers);
             }
         }
+    }
+    if (auto* retention = c.table(root, "retention")) {
+        c.known_keys(*retention, "retention", {"call_notes_months", "call_records_months", "audit_months"});
+        // Whole months, 1 to 100 years: 0 would delete what was written a moment ago.
+        auto months = [&](std::string_view key, std::optional<int>& out) {
+            if (!retention->get(key)) return;
+            int v = 0;
+            const auto before = result.errors.size();
+            c.integer(*retention, "retention", key, v, 1, 1200);
+            if (result.errors.size() == before) out = v;
+        };
+        months("call_notes_months", cfg.retention.call_notes_months);
+        months("call_records_months", cfg.retention.call_records_months);
+        months("audit_months", cfg.retention.audit_months);
+        const auto& r = cfg.retention;
+        if (r.call_notes_months && r.call_records_months && *r.call_notes_months > *r.call_records_months)
+            c.error("retention.call_notes_months", c.line(*retention, "call_notes_months"),
+                    "is longer than call_records_months (" + std::to_string(*r.call_records_months) +
+                        "): the records, notes included, are deleted first; leave it out or make it shorter");
     }
     if (auto* log = c.table(root, "log")) {
         c.known_keys(*log, "log", {"level"});

@@ -19,6 +19,7 @@ constexpr const char* usage = R"(usage:
   ringside import orders FILE.csv [--dry-run] --config FILE
   ringside backup --config FILE [--force] OUT.db
   ringside restore --config FILE [--dry-run] IN.db
+  ringside retention --config FILE [--dry-run]
   ringside version
 )";
 
@@ -138,6 +139,12 @@ int main(int argc, char** argv) {
             allow_only(a, {"config", "dry-run"});
             if (a.positional.size() != 1) throw UsageError("usage: ringside restore --config FILE [--dry-run] IN.db");
             return run_restore(require(a, "config"), a.positional[0], a.flag("dry-run"));
+        }
+        if (cmd == "retention") {
+            auto a = parse(argc, argv, 2, {"dry-run"});
+            allow_only(a, {"config", "dry-run"});
+            if (!a.positional.empty()) throw UsageError("usage: ringside retention --config FILE [--dry-run]");
+            return run_retention(require(a, "config"), a.flag("dry-run"));
         }
         if (cmd == "version" || cmd == "--version") {
             std::cout << "ringside " << RINGSIDE_VERSION << "\n";

@@ -1,5 +1,6 @@
 // The customer file's endpoints: customers (search, file, edit, removal),
-// their timeline, issues with history, CSV import and export. Handlers only
+// their timeline, issues with history, CSV import and export, and a
+// customer's data on request (the whole file as JSON, erasure). Handlers only
 // translate; the rules (fields, roles, diffs, folding) live in
 // core/customers.hpp.
 #include <algorithm>
@@ -26,6 +27,24 @@ void reply_not_found(const ExchangePtr& ex, std::string_view what) {
 void reply_problem(const ExchangePtr& ex, const FieldProblem& p) {
     if (p.forbidden) return reply_error(ex, http::status::forbidden, "forbidden", p.message);
     reply_invalid(ex, p.message);
+}
+
+/// An erased file is anonymised for good: nothing may write it again or bring it back.
+void reply_erased(const ExchangePtr& ex) {
+    reply_error(ex, http::status::conflict, "conflict",
+                "the customer was erased on request: the file is anonymised for good and cannot be changed or restored");
+}
+
+/// The one field of a removal or an erasure: {"reason": 1 to 500 bytes, not blank}.
+std::optional<std::string> reason_of(const ExchangePtr& ex, const json& body) {
+    auto it = body.find("reason");
+    if (body.size() != 1 || it == body.end() || !it->is_string() ||
+        it->get_ref<const std::string&>().find_first_not_of(" \t\r\n") == std::string::npos ||
+        it->get_ref<const std::string&>().size() > 500) {
+        reply_invalid(ex, "field 'reason' is required (1 to 500 bytes) and is the only field");
+        return std::nullopt;
+    }
+    return it->get<std::string>();
 }
 
 std::optional<std::int64_t> parse_id(std::string_view s) {
@@ -203,6 +222,26 @@ json issue_json(const Issue& i, const std::vector<IssueChange>& history) {
     json j = i;
     j["history"] = history;
     return j;
+}
+
+/// GET /api/customers/{id}/export's body: everything stored about the person.
+json export_json(const CustomerData& d, Timestamp at) {
+    json customer = d.customer;  // every field: only supervisors and admins export
+    customer["erased"] = d.customer.erased_at.has_value();
+    json issues = json::array();
+    for (const auto& i : d.issues) issues.push_back(issue_json(i.issue, i.history));
+    json interactions = json::array();
+    for (std::size_t k = 0; k < d.interactions.size(); ++k) {
+        json j = d.interactions[k];
+        j["notes"] = k < d.interaction_notes.size() ? d.interaction_notes[k] : std::string();
+        interactions.push_back(std::move(j));
+    }
+    json audit = json::array();
+    for (const auto& e : d.audit)
+        audit.push_back({{"id", e.id}, {"at", format_iso(e.at)}, {"actor", e.actor}, {"action", e.action},
+                         {"detail", e.detail}});
+    return {{"exported_at", format_iso(at)}, {"customer", std::move(customer)},   {"issues", std::move(issues)},
+            {"interactions", std::move(interactions)}, {"calls", d.calls}, {"audit", std::move(audit)}};
 }
 
 std::string join_list(const std::vector<std::string>& v) {
@@ -420,14 +459,19 @@ void add_customer_routes(State& st) {
         if (!body) return;
         auto before = visible_customer(st, ex, *id);
         if (!before) return reply_not_found(ex, "customer");
+        if (before->erased_at) return reply_erased(ex);
         Customer after = *before;
         if (auto p = apply_customer_fields(after, *body, rules_of(st), st.phones, ex->user->role, actor(ex), false))
             return reply_problem(ex, *p);
         auto changes = customer_diff(*before, after);
         if (!changes.empty() &&
             !st.storage.update_customer(after, actor(ex), "customer.update", json{{"id", *id}, {"changes", changes}}.dump(),
-                                        now_ms()))
+                                        now_ms())) {
+            // Erased since it was read: the store refused to write the file back.
+            auto now_stored = st.storage.find_customer(*id);
+            if (now_stored && now_stored->erased_at) return reply_erased(ex);
             return reply_not_found(ex, "customer");
+        }
         auto stored = st.storage.find_customer(*id);
         if (!stored) return reply_not_found(ex, "customer");
         reply(ex, http::status::ok, customer_view(*stored, ex->user->role));
@@ -440,13 +484,11 @@ void add_customer_routes(State& st) {
         if (!id) return reply_invalid(ex, "a customer id is a whole number");
         auto body = json_body(ex);
         if (!body) return;
-        auto it = body->find("reason");
-        if (body->size() != 1 || it == body->end() || !it->is_string() ||
-            it->get_ref<const std::string&>().find_first_not_of(" \t") == std::string::npos ||
-            it->get_ref<const std::string&>().size() > 500)
-            return reply_invalid(ex, "field 'reason' is required (1 to 500 bytes) and is the only field");
+        auto reason = reason_of(ex, *body);
+        if (!reason) return;
         auto before = st.storage.find_customer(*id);
         if (!before) return reply_not_found(ex, "customer");
+        if (before->erased_at) return reply_erased(ex);
         if (before->status == "removed")
             return reply_error(ex, http::status::conflict, "conflict", "the customer is already removed");
         Customer after = *before;
@@ -454,7 +496,7 @@ void add_customer_routes(State& st) {
         after.status = "removed";
         after.removed_at = now;
         after.removed_by = actor(ex);
-        after.removed_reason = mask_card_numbers(it->get<std::string>());
+        after.removed_reason = mask_card_numbers(*reason);
         st.storage.update_customer(after, actor(ex), "customer.remove",
                                    json{{"id", *id}, {"changes", customer_diff(*before, after)}}.dump(), now);
         reply(ex, http::status::ok, customer_view(*st.storage.find_customer(*id), ex->user->role));
@@ -466,6 +508,7 @@ void add_customer_routes(State& st) {
         if (!id) return reply_invalid(ex, "a customer id is a whole number");
         auto before = st.storage.find_customer(*id);
         if (!before) return reply_not_found(ex, "customer");
+        if (before->erased_at) return reply_erased(ex);
         if (before->status == "active") return reply_error(ex, http::status::conflict, "conflict", "the customer is active");
         Customer after = *before;
         after.status = "active";
@@ -475,6 +518,57 @@ void add_customer_routes(State& st) {
         st.storage.update_customer(after, actor(ex), "customer.restore",
                                    json{{"id", *id}, {"changes", customer_diff(*before, after)}}.dump(), now_ms());
         reply(ex, http::status::ok, customer_view(*st.storage.find_customer(*id), ex->user->role));
+    }));
+
+    // GET /api/customers/{id}/export -> 200 everything stored about the customer, as a JSON attachment:
+    //   {"exported_at","customer" (every field, "erased"),"issues":[issue with "history"],
+    //    "interactions":[... with "notes"],"calls":[call record],"audit":[{id,at,actor,action,detail}]}.
+    // Supervisor and admin, erased customers too; audited (customer.export). Read on the blocking pool.
+    r.add(verb::get, "/api/customers/{id}/export", user(Role::supervisor, [&st](const ExchangePtr& ex) {
+        auto id = parse_id(ex->params[0]);
+        if (!id) return reply_invalid(ex, "a customer id is a whole number");
+        net::post(st.blocking, [&st, ex, id = *id] {
+            guarded(ex, "customer export", [&] {
+                auto data = st.storage.customer_data(id);
+                if (!data) return reply_not_found(ex, "customer");
+                const auto now = now_ms();
+                st.storage.audit(actor(ex), "customer.export", json{{"id", id}}.dump(), now);
+                auto rep = json_reply(ex->req, http::status::ok, export_json(*data, now));
+                rep.set(http::field::content_disposition,
+                        "attachment; filename=\"customer-" + std::to_string(id) + ".json\"");
+                ex->respond(std::move(rep));
+            });
+        });
+    }));
+
+    // POST /api/customers/{id}/erase {"reason"} -> 200 {"customer","erased":{"calls","interactions","issues",
+    //   "audit_entries"}}. Supervisor and admin. Anonymises the person for good (Storage::erase_customer):
+    //   the file keeps its figures, its records their times and durations; audited (customer.erase) with
+    //   the reason. Erasing again scrubs whatever was added since (counts 0 otherwise).
+    r.add(verb::post, "/api/customers/{id}/erase", user(Role::supervisor, [&st](const ExchangePtr& ex) {
+        auto id = parse_id(ex->params[0]);
+        if (!id) return reply_invalid(ex, "a customer id is a whole number");
+        auto body = json_body(ex);
+        if (!body) return;
+        auto reason = reason_of(ex, *body);
+        if (!reason) return;
+        net::post(st.blocking, [&st, ex, id = *id, reason = std::move(*reason)] {
+            guarded(ex, "customer erase", [&] {
+                auto report = st.storage.erase_customer(id, actor(ex), reason, now_ms());
+                if (!report) return reply_not_found(ex, "customer");
+                spdlog::info("customer {} erased on request by {}: {} calls, {} history entries, {} issues anonymised",
+                             id, actor(ex), report->calls, report->interactions, report->issues);
+                auto stored = st.storage.find_customer(id);
+                if (!stored) return reply_not_found(ex, "customer");
+                reply(ex, http::status::ok,
+                      {{"customer", customer_view(*stored, ex->user->role)},
+                       {"erased",
+                        {{"calls", report->calls},
+                         {"interactions", report->interactions},
+                         {"issues", report->issues},
+                         {"audit_entries", report->audit_entries}}}});
+            });
+        });
     }));
 
     // GET /api/customers/{id}/timeline?before=ISO&limit=N -> 200 {"interactions":[...]} newest first (limit 1-200, default 50)
@@ -532,7 +626,9 @@ void add_customer_routes(State& st) {
         i.direction = *direction;
         i.summary = mask_card_numbers(*summary);
         i.agent = ex->user->username;
-        if (!visible_customer(st, ex, *id)) return reply_not_found(ex, "customer");
+        auto customer = visible_customer(st, ex, *id);
+        if (!customer) return reply_not_found(ex, "customer");
+        if (customer->erased_at) return reply_erased(ex);
         const auto new_id = st.storage.add_interaction(i);
         reply(ex, http::status::created, {{"id", new_id}});
     }));
@@ -580,7 +676,10 @@ void add_customer_routes(State& st) {
         auto body = json_body(ex);
         if (!body) return;
         auto before = st.storage.find_issue(*id);
-        if (!before || !visible_customer(st, ex, before->customer_id)) return reply_not_found(ex, "issue");
+        if (!before) return reply_not_found(ex, "issue");
+        auto owner = visible_customer(st, ex, before->customer_id);
+        if (!owner) return reply_not_found(ex, "issue");
+        if (owner->erased_at) return reply_erased(ex);
         Issue after = *before;
         if (auto p = apply_issue_fields(after, *body, false)) return reply_invalid(ex, *p);
         const auto now = now_ms();

@@ -763,6 +763,26 @@ struct SqliteStore::Impl {
         return q.i64(0);
     }
 
+    /// A call of an erased customer is kept the way erase_customer left its
+    /// records (the caller's number as erased_number, no caller name, no
+    /// notes, history text blank): a call in progress at the erasure, or a
+    /// note saved after it, brings nothing of the person back. One primary
+    /// key lookup, only for calls linked to a customer.
+    void keep_erased(Connection& c, const CallId& call, std::int64_t customer) {
+        static const std::string erased = "EXISTS (SELECT 1 FROM customers WHERE id = ?3 AND erased_at IS NOT NULL)";
+        static const std::string calls_sql =
+            "UPDATE calls SET "
+            "from_number = CASE WHEN direction = 'inbound' AND from_number <> '' THEN ?2 ELSE from_number END, "
+            "from_raw = CASE WHEN direction = 'inbound' AND from_number <> '' THEN ?2 ELSE from_raw END, "
+            "from_name = CASE WHEN direction = 'inbound' THEN '' ELSE from_name END, "
+            "to_number = CASE WHEN direction = 'outbound' THEN ?2 ELSE to_number END, notes = '' "
+            "WHERE id = ?1 AND customer_id = ?3 AND " + erased;
+        if (Query(c, calls_sql).bind(call, erased_number(customer), customer).exec() == 0) return;
+        static const std::string history_sql =
+            "UPDATE interactions SET summary = '', notes = '' WHERE call_id = ?1 AND customer_id = ?3 AND " + erased;
+        Query(c, history_sql).bind(call, erased_number(customer), customer).exec();
+    }
+
     void upsert_call(Connection& c, const CallRecord& r) {
         if (r.merged_into) {
             Query(c, "DELETE FROM call_legs WHERE call_id = ?").bind(r.id).exec();
@@ -814,6 +834,7 @@ struct SqliteStore::Impl {
                 .bind(r.id, pos++, l.agent, l.extension, l.rang_at, l.answered_at, l.ended_at, l.talk_seconds,
                       l.transferred_by)
                 .exec();
+        if (r.customer_id) keep_erased(c, r.id, *r.customer_id);
     }
 
     static const char* sort_column(CallFilter::Sort s) {
@@ -1307,6 +1328,7 @@ void finish_call_in(Impl& impl, Connection& c, const CallRecord& r, const std::o
     }
     impl.upsert_interaction(c, h, notes);
     impl.rescore(c, h.customer_id, now_ms());
+    if (r.customer_id) impl.keep_erased(c, r.id, *r.customer_id);
 }
 
 }  // namespace
@@ -1377,6 +1399,12 @@ bool SqliteStore::set_disposition(const CallId& id, const std::string& dispositi
         Query(c, "UPDATE interactions SET disposition = ?, notes = ? WHERE call_id = ?")
             .bind(disposition, masked, id)
             .exec();
+        {
+            Query q(c, "SELECT customer_id FROM calls WHERE id = ?");
+            q.bind(id);
+            if (q.step())
+                if (auto customer = q.opt_i64(0)) impl_->keep_erased(c, id, *customer);
+        }
         tx.commit();
         return true;
     });
@@ -1987,9 +2015,9 @@ bool SqliteStore::update_customer(const Customer& after, const std::string& acto
         Transaction tx(c, "BEGIN IMMEDIATE");
         std::optional<std::int64_t> before_score;
         {
-            Query q(c, "SELECT value_score, status FROM customers WHERE id = ?");
+            Query q(c, "SELECT value_score, status, erased_at IS NOT NULL FROM customers WHERE id = ?");
             q.bind(after.id);
-            if (!q.step()) return false;
+            if (!q.step() || q.i64(2) != 0) return false;
             if (q.str(1) == "active") before_score = q.opt_i64(0);
         }
         update_customer_row(c, after, at);
@@ -2584,6 +2612,27 @@ RetentionReport SqliteStore::apply_retention(const RetentionCutoffs& cut, Timest
     if (cut.audit_before) detail["audit_before"] = format_iso(*cut.audit_before);
     audit("system", "retention.apply", detail.dump(), now);
     return r;
+}
+
+RetentionReport SqliteStore::preview_retention(const RetentionCutoffs& cut) {
+    return impl_->read("preview_retention", [&](Connection& c) {
+        Transaction tx(c, "BEGIN");  // one snapshot for the three counts
+        RetentionReport r;
+        auto count = [&](const char* sql, Timestamp before) {
+            Query q(c, sql);
+            q.bind(before);
+            return q.step() ? q.i64(0) : std::int64_t{0};
+        };
+        // The same rows apply_retention's batches pick.
+        if (cut.call_notes_before)
+            r.call_notes_blanked = count("SELECT count(*) FROM calls WHERE started_at < ? AND notes <> ''", *cut.call_notes_before);
+        if (cut.call_records_before)
+            r.call_records_deleted = count("SELECT count(*) FROM calls WHERE started_at < ?", *cut.call_records_before);
+        if (cut.audit_before)
+            r.audit_entries_deleted = count("SELECT count(*) FROM audit_log WHERE at < ?", *cut.audit_before);
+        tx.commit();
+        return r;
+    });
 }
 
 std::optional<User> SqliteStore::upsert_directory_user(const User& u, const std::string& dn) {

@@ -198,3 +198,45 @@ secret = "0123456789abcdef"
     CHECK(r.config->pbx[0].path == "/hooks/cloud");
     CHECK(r.config->pbx[0].secret == "0123456789abcdef");
 }
+
+TEST_CASE("[retention] gives each kind of data its months; a key left out keeps it for ever") {
+    auto r = parse_config("[retention]\ncall_notes_months = 24\naudit_months = 84\n", "f.toml");
+    REQUIRE(r.errors.empty());
+    REQUIRE(r.config);
+    CHECK(r.config->retention.call_notes_months == 24);
+    CHECK_FALSE(r.config->retention.call_records_months);
+    CHECK(r.config->retention.audit_months == 84);
+    CHECK(r.config->retention.any());
+
+    auto none = parse_config("[server]\nlisten = \"127.0.0.1:8080\"\n", "f.toml");
+    REQUIRE(none.config);
+    CHECK_FALSE(none.config->retention.any());
+    auto empty = parse_config("[retention]\n", "f.toml");
+    REQUIRE(empty.config);
+    CHECK_FALSE(empty.config->retention.any());
+}
+
+TEST_CASE("[retention] refuses unknown keys, months out of range, wrong types and notes outliving their records") {
+    auto typo = parse_config("[retention]\ncall_note_months = 24\n", "f.toml");
+    CHECK_FALSE(typo.config);
+    CHECK(has_error(typo, "retention.call_note_months", 2));
+
+    auto zero = parse_config("[retention]\ncall_records_months = 0\n", "f.toml");
+    CHECK_FALSE(zero.config);
+    REQUIRE(has_error(zero, "retention.call_records_months", 2));
+    CHECK(zero.errors[0].message == "must be an integer from 1 to 1200");
+    CHECK(has_error(parse_config("[retention]\naudit_months = 1201\n", "f.toml"), "retention.audit_months", 2));
+    CHECK(has_error(parse_config("[retention]\naudit_months = -3\n", "f.toml"), "retention.audit_months", 2));
+    CHECK(has_error(parse_config("[retention]\naudit_months = \"24\"\n", "f.toml"), "retention.audit_months", 2));
+    CHECK(has_error(parse_config("[retention]\naudit_months = 2.5\n", "f.toml"), "retention.audit_months", 2));
+
+    auto longer = parse_config("[retention]\ncall_notes_months = 36\ncall_records_months = 24\n", "f.toml");
+    CHECK_FALSE(longer.config);
+    REQUIRE(has_error(longer, "retention.call_notes_months", 2));
+    CHECK(longer.errors[0].message.find("call_records_months (24)") != std::string::npos);
+    // Equal is fine: the notes go with their records.
+    CHECK(parse_config("[retention]\ncall_notes_months = 24\ncall_records_months = 24\n", "f.toml").config);
+
+    auto not_table = parse_config("retention = 24\n", "f.toml");
+    CHECK(has_error(not_table, "retention", 1));
+}

@@ -226,6 +226,62 @@ TEST_CASE("an import with an erased customer's number is not matched to the eras
     CHECK(ctx->customer.id == m[0].customer_id);
 }
 
+TEST_CASE("an erased file is never written back: an edit read before the erasure is refused") {
+    TempDir dir;
+    SqliteStore s(dir.file());
+    const auto id = seed(s);
+    auto stale = *s.find_customer(id);  // read by an editor just before the erasure
+    REQUIRE(s.erase_customer(id, "sam", "request", t0));
+    stale.company = "Ahmadi & Sons Ltd";
+    CHECK_FALSE(s.update_customer(stale, "alice", "customer.update", R"({"id":1})", t0 + 1s));
+    auto c = s.find_customer(id);
+    REQUIRE(c);
+    CHECK(c->name == erased_name);
+    CHECK(c->phones.empty());
+    CHECK_FALSE(s.customer_context_by_phone("+989121234567"));
+}
+
+TEST_CASE("a call in progress at the erasure ends anonymised, and a note saved afterwards is not kept") {
+    TempDir dir;
+    SqliteStore s(dir.file());
+    const auto id = seed(s);
+    auto live = call("main-9", t0 - 30s, "+989121234567", id);  // ringing, matched to her before the erasure
+    live.status = CallStatus::ringing;
+    live.answered_at.reset();
+    live.ended_at.reset();
+    s.upsert_call(live);
+    REQUIRE(s.erase_customer(id, "sam", "request", t0));
+    CHECK(s.find_call(CallId{"main-9"})->from == erased_number(id));
+
+    // The engine still holds the number and writes the final record with it.
+    auto ended = call("main-9", t0 - 30s, "+989121234567", id);
+    ended.notes = "she spelt her new address";
+    s.write_calls({{ended, history_of(ended, id), true}});
+    auto rec = s.find_call(CallId{"main-9"});
+    REQUIRE(rec);
+    CHECK(rec->from == erased_number(id));
+    CHECK(rec->from_raw == erased_number(id));
+    CHECK(rec->from_name.empty());
+    CHECK(rec->notes.empty());
+    CHECK(rec->talk_seconds == 60);  // the figures stay
+    CHECK(rec->customer_id == id);
+    CHECK(s.set_disposition(CallId{"main-9"}, "callback", "call her at 0912 123 4567"));
+    rec = s.find_call(CallId{"main-9"});
+    CHECK(rec->notes.empty());
+    CHECK(rec->disposition == "callback");
+    auto d = s.customer_data(id);
+    REQUIRE(d);
+    for (const auto& i : d->interactions) CHECK(i.summary.empty());
+    for (const auto& n : d->interaction_notes) CHECK(n.empty());
+
+    // Someone else's call is stored as it came.
+    auto other = call("main-10", t0, "+989351112233", std::nullopt);
+    other.notes = "a note";
+    s.finish_call(other, std::nullopt);
+    CHECK(s.find_call(CallId{"main-10"})->from == "+989351112233");
+    CHECK(s.find_call(CallId{"main-10"})->notes == "a note");
+}
+
 TEST_CASE("the audit trail stays append-only outside erasure and retention") {
     TempDir dir;
     const auto file = dir.file();
@@ -277,6 +333,14 @@ TEST_CASE("retention blanks old call notes, deletes old records and audit entrie
 
     // Notes after 6 months, records after 12, audit after 24.
     const auto rules = RetentionRules{.call_notes_months = 6, .call_records_months = 12, .audit_months = 24};
+    // A preview counts the same rows and changes none of them.
+    auto preview = s.preview_retention(retention_cutoffs(rules, t0));
+    CHECK(preview.call_notes_blanked == 5001);
+    CHECK(preview.call_records_deleted == 5000);
+    CHECK(preview.audit_entries_deleted == 1);
+    REQUIRE(s.find_call(CallId{"old-0"}));
+    CHECK(s.find_call(CallId{"mid-1"})->notes == "mid note");
+    CHECK(s.list_audit(std::nullopt, 10).size() == 2);
     auto r = s.apply_retention(retention_cutoffs(rules, t0), t0);
     CHECK(r.call_notes_blanked == 5001);
     CHECK(r.call_records_deleted == 5000);

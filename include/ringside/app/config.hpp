@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ringside/core/privacy.hpp"
+
 namespace ringside::app {
 
 struct HostPort {
@@ -69,6 +71,9 @@ struct Config {
     /// [customers] tiers: the tiers a customer may have, best first; 1-20 of [a-z0-9-]+.
     std::vector<std::string> customer_tiers{"gold", "silver", "bronze"};
     std::vector<PbxConfig> pbx;
+    /// [retention]: whole months each kind of data is kept (1..1200); a key
+    /// left out keeps that data for ever, so no table keeps everything.
+    RetentionRules retention;
 };
 
 struct ConfigError {

@@ -114,6 +114,7 @@ public:
     std::optional<EraseReport> erase_customer(std::int64_t id, const std::string& actor, const std::string& reason,
                                               Timestamp at) override;
     RetentionReport apply_retention(const RetentionCutoffs& cutoffs, Timestamp now) override;
+    RetentionReport preview_retention(const RetentionCutoffs& cutoffs) override;
     std::optional<User> upsert_directory_user(const User& u, const std::string& dn) override;
     std::vector<std::pair<User, std::string>> directory_users_signed_in(Timestamp now) override;
     void end_sessions(const AgentId& username) override;

@@ -252,7 +252,8 @@ public:
     /// Replaces the stored customer's fields (by after.id) with after's and
     /// appends the audit entry (actor, action, detail) in the same
     /// transaction: both or neither. Phones must be E.164. false if no such
-    /// customer.
+    /// customer, or if it was erased (erased_at set): an erased file is never
+    /// written again, so an edit read before the erasure cannot undo it.
     virtual bool update_customer(const Customer& after, const std::string& actor, const std::string& action,
                                  const std::string& detail, Timestamp at) = 0;
     /// Creates the customer and appends its audit entry in one transaction.
@@ -400,6 +401,9 @@ public:
     /// of short transactions, then appends one audit entry ("system",
     /// "retention.apply", the counts and cutoffs) at `now`.
     virtual RetentionReport apply_retention(const RetentionCutoffs& cutoffs, Timestamp now) = 0;
+    /// What apply_retention would change with these cutoffs now, changing
+    /// nothing (`ringside retention --dry-run`).
+    virtual RetentionReport preview_retention(const RetentionCutoffs& cutoffs) = 0;
 
     // ---- users from the company directory ([auth.ldap])
     /// Creates or updates the local row of a directory user (name, role,

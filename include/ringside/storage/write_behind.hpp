@@ -165,6 +165,10 @@ public:
         flush();
         return inner_.apply_retention(c, now);
     }
+    RetentionReport preview_retention(const RetentionCutoffs& c) override {
+        flush();
+        return inner_.preview_retention(c);
+    }
     std::optional<User> upsert_directory_user(const User& u, const std::string& dn) override {
         return inner_.upsert_directory_user(u, dn);
     }
