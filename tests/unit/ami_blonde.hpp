@@ -10,7 +10,9 @@
 // answers, puts the customer on hold and calls from her phone, on a second
 // call with its own Linkedid, either bob (1002) or the ring group 600 (bob
 // and carol, 1003). While those phones still ring she completes the transfer
-// (her phone sends the REFER) and hangs up. What Asterisk 13 then sends,
+// (her phone sends the REFER) and hangs up. With `via_queue` the customer
+// reaches her through queue "support" instead (QueueCallerJoin, AgentCalled,
+// AgentConnect). What Asterisk 13 then sends,
 // as recorded on real systems:
 //  - AttendedTransfer with DestType App, DestApp Dial, the transferee's
 //    snapshot, and no TransferTarget* and no SecondBridge* headers (the
@@ -51,6 +53,7 @@ struct Plan {
     std::vector<std::string> targets;  // {"1002"} (alice dials bob) or {"1002", "1003"} (alice dials group 600)
     Ending ending = Ending::answered;
     std::string answerer = {};         // Ending::answered: which of the targets
+    bool via_queue = false;            // the customer reaches alice through queue "support" (500 runs Queue)
 };
 
 /// Linkedids: the customer's call and alice's consultation call.
@@ -168,17 +171,27 @@ inline std::vector<Frame> blonde_transfer(const Plan& plan) {
 
     // The customer's call: the trunk dials alice's phone, she answers.
     const std::string b1 = "5a3d0c51-7c0e-4d33-9f2b-0d6a1e9c0001", b2 = "5a3d0c51-7c0e-4d33-9f2b-0d6a1e9c0002";
+    // The queue's member events: the caller's snapshot, the member's as Dest*.
+    const Fields member = {{"Queue", "support"}, {"MemberName", "SIP/1001"}, {"Interface", "SIP/1001"}};
     ev(0, "Newchannel", trunk, 0);
     ev(0, "Newstate", trunk, 4);
+    if (plan.via_queue) ev(1, "QueueCallerJoin", trunk, 4, {{"Queue", "support"}, {"Position", "1"}, {"Count", "1"}});
     ev(1, "Newchannel", alice1, 0);
-    dial(1, "DialBegin", trunk, 4, alice1, 0, {{"DialString", "1001"}});
+    if (plan.via_queue) dial(1, "AgentCalled", trunk, 4, alice1, 0, member);
+    dial(1, "DialBegin", trunk, 4, alice1, 0, {{"DialString", plan.via_queue ? "SIP/1001" : "1001"}});
     ev(1, "Newstate", alice1, 5);
     ev(5, "Newstate", alice1, 6);
     dial(5, "DialEnd", trunk, 4, alice1, 6, {{"DialStatus", "ANSWER"}});
+    if (plan.via_queue) ev(5, "QueueCallerLeave", trunk, 4, {{"Queue", "support"}, {"Count", "0"}, {"Position", "1"}});
     ev(5, "Newstate", trunk, 6);
     bridge_only(5, "BridgeCreate", b1);
     bridged(5, "BridgeEnter", b1, 1, trunk);
     bridged(5, "BridgeEnter", b1, 2, alice1);
+    if (plan.via_queue) {
+        Fields connect = member;
+        connect.insert(connect.end(), {{"HoldTime", "4"}, {"RingTime", "4"}});
+        dial(5, "AgentConnect", trunk, 6, alice1, 6, connect);
+    }
 
     // The consultation call: alice's phone dials bob, or the group.
     ev(7, "Newchannel", alice2, 0);

@@ -206,6 +206,18 @@ TEST_CASE("a blonde transfer (DestType App, no target, no second bridge) names t
     CHECK(t.target_uniqueid == "1.3");
     CHECK(t.dial_moved);
 
+    // The agent placed the consultation call first: it is the original
+    // transferer (no bridge), the call in the bridge the second one.
+    m.fields = {{"Event", "AttendedTransfer"},       {"Result", "Success"},
+                {"OrigTransfererUniqueid", "1.3"},   {"SecondTransfererUniqueid", "1.2"},
+                {"SecondBridgeUniqueid", "b1"},      {"TransfereeUniqueid", "1.1"},
+                {"DestType", "App"},                 {"DestApp", "Dial"}};
+    evs = mapper.map(m, received);
+    REQUIRE(evs.size() == 1);
+    CHECK(std::get<pbx::Transfer>(evs[0].payload).target_uniqueid == "1.3");
+    CHECK(std::get<pbx::Transfer>(evs[0].payload).transferee_uniqueid == "1.1");
+    CHECK(std::get<pbx::Transfer>(evs[0].payload).dial_moved);
+
     // Into a bridge: the target is the one named, no dials move.
     m.fields = {{"Event", "AttendedTransfer"}, {"Result", "Success"}, {"OrigTransfererUniqueid", "1.2"},
                 {"SecondTransfererUniqueid", "1.3"}, {"TransfereeUniqueid", "1.1"},

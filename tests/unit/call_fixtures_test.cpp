@@ -739,6 +739,9 @@ TEST_CASE("a blonde transfer as Asterisk 13 sends it: the target pops with the c
         {"to bob, who does not answer", {{"1002"}, Ending::no_answer},
          with_start({"bob call.ringing by=alice", "bob call.retracted caller_hung_up", "alice call.ended"}),
          "alice", {"alice", "bob"}, "no_answer"},
+        {"through the queue, to bob, who answers", {{"1002"}, Ending::answered, "1002", true},
+         with_start({"bob call.ringing by=alice", "bob call.answered", "bob call.ended"}),
+         "bob", {"alice", "bob"}},
         {"to the group, the customer hangs up while it rings", {{"1002", "1003"}, Ending::caller_hangs_up},
          with_start({"bob call.ringing by=alice", "carol call.ringing by=alice", "bob call.retracted caller_hung_up",
                      "carol call.retracted caller_hung_up", "alice call.ended"}),
@@ -780,6 +783,7 @@ TEST_CASE("a blonde transfer as Asterisk 13 sends it: the target pops with the c
         CHECK(r.agent == AgentId(row.agent));
         CHECK(r.customer_id == cid);
         CHECK(r.wait_seconds == 5);
+        CHECK(r.queue == (row.plan.via_queue ? std::optional<std::string>("support") : std::nullopt));
         REQUIRE(r.legs.size() == row.legs.size());
         for (std::size_t i = 0; i < r.legs.size(); ++i) {
             CAPTURE(i);
