@@ -54,6 +54,7 @@ struct Plan {
     Ending ending = Ending::answered;
     std::string answerer = {};         // Ending::answered: which of the targets
     bool via_queue = false;            // the customer reaches alice through queue "support" (500 runs Queue)
+    bool withheld = false;             // the customer's number comes with presentation prohibited (NewCallerid)
 };
 
 /// Linkedids: the customer's call and alice's consultation call.
@@ -175,6 +176,7 @@ inline std::vector<Frame> blonde_transfer(const Plan& plan) {
     const Fields member = {{"Queue", "support"}, {"MemberName", "SIP/1001"}, {"Interface", "SIP/1001"}};
     ev(0, "Newchannel", trunk, 0);
     ev(0, "Newstate", trunk, 4);
+    if (plan.withheld) ev(0, "NewCallerid", trunk, 4, {{"CID-CallingPres", "32 (Presentation Prohibited, Not Screened)"}});
     if (plan.via_queue) ev(1, "QueueCallerJoin", trunk, 4, {{"Queue", "support"}, {"Position", "1"}, {"Count", "1"}});
     ev(1, "Newchannel", alice1, 0);
     if (plan.via_queue) dial(1, "AgentCalled", trunk, 4, alice1, 0, member);
