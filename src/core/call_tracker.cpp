@@ -496,8 +496,9 @@ struct CallTracker::Impl {
         Channel* caller = find(e.caller_uniqueid);
         Call* c = dest ? dest->call : (caller ? caller->call : nullptr);
         if (!c) return;
-        if (e.status != pbx::DialStatus::answer && std::ranges::find(c->moved_dialers, e.caller_uniqueid) != c->moved_dialers.end())
-            return;  // a blonde transfer hands this dial to the caller, who dials the same phone next
+        // A blonde transfer hands this dial to the caller, who dials the same phone next.
+        const auto& moved = c->moved_dialers;
+        if (e.status != pbx::DialStatus::answer && std::ranges::find(moved, e.caller_uniqueid) != moved.end()) return;
         if (!e.forward.empty()) {
             // The phone forwarded the call (SIP 302); the forward's target is dialled next.
             if (dest) stop(*c, e.dest_uniqueid, *dest, StopReason::no_answer);

@@ -176,7 +176,8 @@ inline std::vector<Frame> blonde_transfer(const Plan& plan) {
     const Fields member = {{"Queue", "support"}, {"MemberName", "SIP/1001"}, {"Interface", "SIP/1001"}};
     ev(0, "Newchannel", trunk, 0);
     ev(0, "Newstate", trunk, 4);
-    if (plan.withheld) ev(0, "NewCallerid", trunk, 4, {{"CID-CallingPres", "32 (Presentation Prohibited, Not Screened)"}});
+    if (plan.withheld)
+        ev(0, "NewCallerid", trunk, 4, {{"CID-CallingPres", "32 (Presentation Prohibited, Not Screened)"}});
     if (plan.via_queue) ev(1, "QueueCallerJoin", trunk, 4, {{"Queue", "support"}, {"Position", "1"}, {"Count", "1"}});
     ev(1, "Newchannel", alice1, 0);
     if (plan.via_queue) dial(1, "AgentCalled", trunk, 4, alice1, 0, member);
