@@ -64,6 +64,10 @@ struct Call {
     // A transfer happened: rings after it name the phone that transferred.
     bool transferred = false;
     std::optional<Extension> transfer_by;
+    // Blonde transfers: consultation channels whose dials the caller took
+    // over (pbx::Transfer::dial_moved). Their unanswered DialEnds are the
+    // hand-over, not the end of a ring: the same phones ring on for the caller.
+    std::vector<std::string> moved_dialers;
     // Hang-up side (issue 4): the first party to leave since the last ring
     // or answer (a transfer starts a new conversation), and why the last
     // ringing phone stopped (for calls nobody answered).
@@ -492,6 +496,9 @@ struct CallTracker::Impl {
         Channel* caller = find(e.caller_uniqueid);
         Call* c = dest ? dest->call : (caller ? caller->call : nullptr);
         if (!c) return;
+        // A blonde transfer hands this dial to the caller, who dials the same phone next.
+        const auto& moved = c->moved_dialers;
+        if (e.status != pbx::DialStatus::answer && std::ranges::find(moved, e.caller_uniqueid) != moved.end()) return;
         if (!e.forward.empty()) {
             // The phone forwarded the call (SIP 302); the forward's target is dialled next.
             if (dest) stop(*c, e.dest_uniqueid, *dest, StopReason::no_answer);
@@ -660,6 +667,10 @@ struct CallTracker::Impl {
     /// name the transferer. Attended / blonde: the consultation call (the
     /// target's) is joined into the transferee's call, whose id, caller and
     /// record carry on; the target's leg moves over and is reported on it.
+    /// Blonde, as Asterisk 13 tells it: the consultation channel is the
+    /// target, its still-ringing phones move over as ringing legs, and its
+    /// DialEnd NOANSWER to each (followed by the caller's DialBegin to the
+    /// same phone) leaves them ringing.
     void on(const pbx::Transfer& e) {
         Channel* by = find(e.transferer_uniqueid);
         std::optional<Extension> by_ext = by ? by->device : std::nullopt;
@@ -683,6 +694,11 @@ struct CallTracker::Impl {
         Channel* target = find(e.target_uniqueid);
         if (target && target->call == into && tee && tee->call && tee->call != into) target = tee;
         if (!target || !target->call) return;
+        // Blonde (Asterisk 13: DestType App, no target named): the
+        // consultation channel stands for the target; the phones it dials
+        // ring on, redialled by the caller's channel.
+        if (e.dial_moved && into->moved_dialers.size() < max_legs_per_call)
+            into->moved_dialers.push_back(e.target_uniqueid);
         Call* from = target->call;
         if (from == into) {
             if (target->device)
@@ -726,6 +742,8 @@ struct CallTracker::Impl {
             out->push_back(effect::Merged{into.snap, from.snap.id});
             --started_calls;
         }
+        for (auto& uid : from.moved_dialers)
+            if (into.moved_dialers.size() < max_legs_per_call) into.moved_dialers.push_back(std::move(uid));
         std::vector<Leg> moved = std::move(from.legs);
         calls.erase(from.key);  // destroys `from`
         for (auto& m : moved) {

@@ -2,10 +2,12 @@
 // simulated Asterisk over real AMI, real WebSocket clients, a real SQLite
 // file. Click-to-dial through POST /api/calls/dial and AMI Originate; an AMI
 // link lost while a phone rings, and while a call is picked up; a restart
-// while a phone rings. Pops come back where phones still ring; every call is
+// while a phone rings; a blonde transfer to a ring group in the bytes a real
+// Asterisk 13 sends. Pops come back where phones still ring; every call is
 // logged once and finished.
 #include <doctest/doctest.h>
 
+#include "../unit/ami_blonde.hpp"
 #include "staffed.hpp"
 
 using namespace ringside;
@@ -25,6 +27,19 @@ sim::CallPlan sara_calls_alice() {
     p.extensions = {"1001"};
     p.outcome = sim::Outcome::answered;
     return p;
+}
+
+/// The call.* messages a user gets, in order, until `last` (or nothing more comes).
+std::vector<std::string> call_messages(WsClient& ws, const std::string& last, std::vector<json>* kept = nullptr) {
+    std::vector<std::string> types;
+    while (auto m = ws.next(10s)) {
+        const auto type = (*m).value("type", "");
+        if (!type.starts_with("call.")) continue;
+        types.push_back(type == "call.retracted" ? type + " " + (*m)["reason"].get<std::string>() : type);
+        if (kept) kept->push_back(*m);
+        if (type == last) break;
+    }
+    return types;
 }
 
 }  // namespace
@@ -235,4 +250,79 @@ TEST_CASE("the AMI link lost during a transfer: the target is popped once, the r
         // bob's card came once.
         while (auto m = bob.next(300ms)) CHECK((*m)["type"] != "call.ringing");
     }
+}
+
+TEST_CASE("a blonde transfer to a ring group in Asterisk 13's AMI bytes: the group pops with the customer, "
+          "the colleague who did not answer is withdrawn, one record with the agent who took it") {
+    // The PBX sends the call's bytes right after Ringside's login, stamped as
+    // an Asterisk with timestampevents=yes would; the customer is imported
+    // before the service starts, so the call's first ring finds them.
+    SiteOptions o;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    o.replay = ami_blonde::wire(
+        ami_blonde::blonde_transfer({{"1002", "1003"}, ami_blonde::Ending::answered, "1003"}), now);
+    Site site(o);
+    REQUIRE(site.add_user("alice", "agent", "1001") == 0);
+    REQUIRE(site.add_user("bob", "agent", "1002") == 0);
+    REQUIRE(site.add_user("carol", "agent", "1003") == 0);
+    REQUIRE(site.add_user("sam", "supervisor", "") == 0);
+    write_file(site.dir.path / "customers.csv", "name,phones,email,tier,tags\nSara Ahmadi,+989121234567,,gold,vip\n");
+    auto imported = run({ringside_binary().string(), "import", "customers", (site.dir.path / "customers.csv").string(),
+                         "--config", site.config.string()},
+                        site.dir.path);
+    REQUIRE(imported.status == 0);
+    site.start_pbx();
+    site.start_ringside();
+    const auto sup = site.token("sam");
+    const std::string id = "main-" + ami_blonde::customer_linkedid;
+    auto rec = site.wait_ended(sup, id, 20s);
+    REQUIRE(rec);
+    auto found = http(site.port, "GET", "/api/customers?phone=%2B989121234567", "", sup).json()["customers"];
+    REQUIRE(found.size() == 1);
+    const auto customer = found[0]["id"].get<std::int64_t>();
+
+    // The pops were sent while nobody was connected: each agent gets theirs on resume, in order.
+    auto messages = [&](const std::string& user, const std::string& last, std::vector<json>* kept = nullptr) {
+        WsClient ws(site.port, site.token(user));
+        ws.send({{"type", "resume"}, {"after_seq", 0}});
+        return call_messages(ws, last, kept);
+    };
+    std::vector<json> carol_msgs, bob_msgs;
+    CHECK(messages("carol", "call.ended", &carol_msgs) ==
+          std::vector<std::string>{"call.ringing", "call.answered", "call.ended"});
+    CHECK(messages("bob", "call.retracted", &bob_msgs) ==
+          std::vector<std::string>{"call.ringing", "call.retracted answered_elsewhere"});
+    CHECK(messages("alice", "call.answered") == std::vector<std::string>{"call.ringing", "call.answered"});
+    for (const auto* msgs : {&carol_msgs, &bob_msgs}) {
+        REQUIRE(!msgs->empty());
+        const auto& pop = msgs->front();  // the customer's card, from the transfer
+        CHECK(pop["call"]["id"] == id);
+        CHECK(pop["call"]["from"] == "+989121234567");
+        CHECK(pop["call"]["direction"] == "inbound");
+        CHECK(pop["customer"]["id"] == customer);
+        CHECK(pop["transferred_by"] == "alice");
+        for (const auto& m : *msgs) CHECK(m["call"]["id"] == id);
+    }
+
+    CHECK((*rec)["status"] == "answered");
+    CHECK((*rec)["direction"] == "inbound");
+    CHECK((*rec)["agent"] == "carol");
+    CHECK((*rec)["customer_id"] == customer);
+    CHECK((*rec)["from"] == "+989121234567");
+    auto detail = http(site.port, "GET", "/api/calls/" + id, "", sup).json()["call"];
+    REQUIRE(detail["legs"].size() == 3);
+    CHECK(detail["legs"][0]["agent"] == "alice");
+    CHECK(detail["legs"][0]["talk_seconds"] == 7);  // the PBX's Timestamps: answered at 5 s, hung up at 12 s
+    CHECK(detail["legs"][1]["agent"] == "bob");
+    CHECK(detail["legs"][1]["talk_seconds"] == 0);
+    CHECK(detail["legs"][2]["agent"] == "carol");
+    CHECK(detail["legs"][2]["talk_seconds"] == 25);
+    CHECK(detail["legs"][2]["transferred_by"] == "alice");
+    // One call: the consultation call is folded in, not logged as an internal call of its own.
+    auto calls = site.calls(sup);
+    CHECK(calls.size() == 1);
+    CHECK(count_id(calls, id) == 1);
+    CHECK(count_id(calls, "main-" + ami_blonde::consultation_linkedid) == 0);
+    CHECK(count_id(site.calls(site.token("carol")), id) == 1);  // she took it: it is in her calls
 }

@@ -187,6 +187,47 @@ TEST_CASE("an attended transfer that names its parties is taken as written") {
     CHECK(t.target_uniqueid == "1.6");
 }
 
+TEST_CASE("a blonde transfer (DestType App, no target, no second bridge) names the consultation channel as the target") {
+    // Asterisk 13 while the consultation call still dials: the transferee
+    // takes the consultation channel's place in Dial.
+    EventMapper mapper{PbxId{"main"}};
+    Message m;
+    m.fields = {{"Event", "AttendedTransfer"},         {"Result", "Success"},
+                {"OrigTransfererUniqueid", "1.2"},     {"OrigBridgeUniqueid", "b1"},
+                {"SecondTransfererUniqueid", "1.3"},   {"TransfereeUniqueid", "1.1"},
+                {"IsExternal", "No"},                  {"DestType", "App"},
+                {"DestApp", "Dial"}};
+    auto evs = mapper.map(m, received);
+    REQUIRE(evs.size() == 1);
+    auto& t = std::get<pbx::Transfer>(evs[0].payload);
+    CHECK(t.attended);
+    CHECK(t.transferer_uniqueid == "1.2");
+    CHECK(t.transferee_uniqueid == "1.1");
+    CHECK(t.target_uniqueid == "1.3");
+    CHECK(t.dial_moved);
+
+    // The agent placed the consultation call first: it is the original
+    // transferer (no bridge), the call in the bridge the second one.
+    m.fields = {{"Event", "AttendedTransfer"},       {"Result", "Success"},
+                {"OrigTransfererUniqueid", "1.3"},   {"SecondTransfererUniqueid", "1.2"},
+                {"SecondBridgeUniqueid", "b1"},      {"TransfereeUniqueid", "1.1"},
+                {"DestType", "App"},                 {"DestApp", "Dial"}};
+    evs = mapper.map(m, received);
+    REQUIRE(evs.size() == 1);
+    CHECK(std::get<pbx::Transfer>(evs[0].payload).target_uniqueid == "1.3");
+    CHECK(std::get<pbx::Transfer>(evs[0].payload).transferee_uniqueid == "1.1");
+    CHECK(std::get<pbx::Transfer>(evs[0].payload).dial_moved);
+
+    // Into a bridge: the target is the one named, no dials move.
+    m.fields = {{"Event", "AttendedTransfer"}, {"Result", "Success"}, {"OrigTransfererUniqueid", "1.2"},
+                {"SecondTransfererUniqueid", "1.3"}, {"TransfereeUniqueid", "1.1"},
+                {"TransferTargetUniqueid", "1.4"}, {"DestType", "Bridge"}, {"DestBridgeUniqueid", "b1"}};
+    evs = mapper.map(m, received);
+    REQUIRE(evs.size() == 1);
+    CHECK(std::get<pbx::Transfer>(evs[0].payload).target_uniqueid == "1.4");
+    CHECK(!std::get<pbx::Transfer>(evs[0].payload).dial_moved);
+}
+
 TEST_CASE("the goami2 chan_sip call maps dial, answer and hang-up, DialEnd included") {
     auto evs = map_bytes(ami_test::fixture("goami2/call_chan_sip_dial_bridge.DERIVED.ami"));
     auto begins = all_of<pbx::DialBegin>(evs);

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "ami_blonde.hpp"
 #include "ami_calls.hpp"
 #include "call_events.hpp"
 #include "call_service_env.hpp"
@@ -691,6 +692,121 @@ TEST_CASE("a blonde transfer to a ring group: each ringing colleague pops with t
         CHECK(calls[0].agent == agent_id(row.agent));
         CHECK(calls[0].status == row.status);
         CHECK(calls[0].customer_id == cid);
+        CHECK(e.svc.stats().active_calls == 0);
+        CHECK(e.store.open_calls(PbxId("main")).empty());
+    }
+}
+
+namespace {
+
+struct BlondeRow {
+    std::string name;
+    ami_blonde::Plan plan;
+    Strings sent;                              // what each agent was sent, in order
+    std::string agent;                         // the record's agent: the last to answer
+    std::vector<std::string> legs;             // the record's legs: agent, in the order their phones rang
+    std::optional<std::string> stop_detail = std::nullopt;  // the retraction's detail for a target who did not take the call
+};
+
+}  // namespace
+
+TEST_CASE("a blonde transfer as Asterisk 13 sends it: the target pops with the customer, the group is withdrawn, one record") {
+    // ami_blonde.hpp: AttendedTransfer DestType App with no target named,
+    // then DialEnd NOANSWER from the consultation channel and a DialBegin
+    // from the customer's channel to each phone still ringing.
+    using ami_blonde::Ending;
+    const Strings start = {"alice call.ringing", "alice call.answered"};
+    auto with_start = [&](Strings more) {
+        Strings s = start;
+        s.insert(s.end(), more.begin(), more.end());
+        return s;
+    };
+    const std::vector<BlondeRow> rows = {
+        {"to bob, who answers", {{"1002"}, Ending::answered, "1002"},
+         with_start({"bob call.ringing by=alice", "bob call.answered", "bob call.ended"}),
+         "bob", {"alice", "bob"}},
+        {"to the group, carol answers", {{"1002", "1003"}, Ending::answered, "1003"},
+         with_start({"bob call.ringing by=alice", "carol call.ringing by=alice", "carol call.answered",
+                     "bob call.retracted answered_elsewhere", "carol call.ended"}),
+         "carol", {"alice", "bob", "carol"}},
+        {"to the group, bob answers", {{"1002", "1003"}, Ending::answered, "1002"},
+         with_start({"bob call.ringing by=alice", "carol call.ringing by=alice", "bob call.answered",
+                     "carol call.retracted answered_elsewhere", "bob call.ended"}),
+         "bob", {"alice", "bob", "carol"}},
+        {"to bob, who rejects it", {{"1002"}, Ending::rejected},
+         with_start({"bob call.ringing by=alice", "bob call.retracted caller_hung_up", "alice call.ended"}),
+         "alice", {"alice", "bob"}, "busy"},
+        {"to bob, who does not answer", {{"1002"}, Ending::no_answer},
+         with_start({"bob call.ringing by=alice", "bob call.retracted caller_hung_up", "alice call.ended"}),
+         "alice", {"alice", "bob"}, "no_answer"},
+        {"through the queue, to bob, who answers", {{"1002"}, Ending::answered, "1002", true},
+         with_start({"bob call.ringing by=alice", "bob call.answered", "bob call.ended"}),
+         "bob", {"alice", "bob"}},
+        {"a withheld caller, to bob, who answers", {{"1002"}, Ending::answered, "1002", false, true},
+         with_start({"bob call.ringing by=alice", "bob call.answered", "bob call.ended"}),
+         "bob", {"alice", "bob"}},
+        {"to the group, the customer hangs up while it rings", {{"1002", "1003"}, Ending::caller_hangs_up},
+         with_start({"bob call.ringing by=alice", "carol call.ringing by=alice", "bob call.retracted caller_hung_up",
+                     "carol call.retracted caller_hung_up", "alice call.ended"}),
+         "alice", {"alice", "bob", "carol"}, "caller_hung_up"},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TempDir dir;
+        Env e(dir.path() / "ringside.db", "IR");
+        e.add_user(make_user("alice", Role::agent, "1001"));
+        e.add_user(make_user("bob", Role::agent, "1002"));
+        e.add_user(make_user("carol", Role::agent, "1003"));
+        const auto cid = e.add_customer("Sara Ahmadi", "+989121234567");
+        ami::EventMapper mapper(PbxId("main"));
+        for (const auto& f : ami_blonde::blonde_transfer(row.plan))
+            for (auto& ev : mapper.map(amsg(f.fields), at_s(f.at))) e.svc.on_pbx_event(ev);
+
+        CHECK(e.sink.lines() == row.sent);
+        if (e.sink.lines() != row.sent)
+            for (const auto& l : e.sink.lines()) MESSAGE(l);
+        const bool anon = row.plan.withheld;  // never shown, never matched: the target's card too
+        for (const auto& p : e.sink.of_type("call.ringing")) {
+            CHECK(p.msg["call"]["id"] == "main-1700000000.1");
+            CHECK(p.msg["call"]["from"] == (anon ? "" : "+989121234567"));
+            CHECK(p.msg["call"]["anonymous"] == anon);
+            CHECK(p.msg["call"]["direction"] == "inbound");
+            if (anon) CHECK(p.msg["customer"].is_null());
+            else CHECK(p.msg["customer"]["id"] == cid);
+            if (p.to != "alice") CHECK(p.msg["transferred_by"] == "alice");
+        }
+        for (const auto& p : e.sink.of_type("call.retracted")) {
+            CHECK(p.msg["call"]["id"] == "main-1700000000.1");
+            if (row.stop_detail) CHECK(p.msg["detail"] == *row.stop_detail);
+        }
+
+        const auto calls = e.store.list_calls(CallFilter{});
+        REQUIRE(calls.size() == 1);  // the consultation call is merged, never logged on its own
+        const auto& r = calls[0];
+        CHECK(r.id == CallId("main-1700000000.1"));
+        CHECK(r.direction == Direction::inbound);
+        CHECK(r.status == CallStatus::answered);
+        CHECK(r.agent == AgentId(row.agent));
+        CHECK(r.customer_id == (anon ? std::nullopt : std::optional<std::int64_t>(cid)));
+        if (anon) CHECK(r.from_raw.find("9121234567") == std::string::npos);  // a number not to be presented is not kept
+        CHECK(r.wait_seconds == 5);
+        CHECK(r.queue == (row.plan.via_queue ? std::optional<std::string>("support") : std::nullopt));
+        REQUIRE(r.legs.size() == row.legs.size());
+        for (std::size_t i = 0; i < r.legs.size(); ++i) {
+            CAPTURE(i);
+            CHECK(r.legs[i].agent == AgentId(row.legs[i]));
+            if (i > 0) {
+                CHECK(r.legs[i].transferred_by == AgentId("alice"));
+                CHECK(r.legs[i].rang_at == at_s(8));  // the consultation call's DialBegin
+            }
+        }
+        CHECK(r.legs[0].talk_seconds == (row.plan.ending == Ending::rejected ? 6 : 7));  // alice until her hang-up
+        for (std::size_t i = 1; i < r.legs.size(); ++i)
+            CHECK(r.legs[i].talk_seconds == (r.legs[i].agent == AgentId(row.agent) ? 25 : 0));
+        auto ctx = e.store.customer_context(cid);
+        REQUIRE(ctx);
+        REQUIRE(ctx->recent_interactions.size() == (anon ? 0U : 1U));
+        if (!anon) CHECK(ctx->recent_interactions[0].agent == AgentId(row.agent));
         CHECK(e.svc.stats().active_calls == 0);
         CHECK(e.store.open_calls(PbxId("main")).empty());
     }

@@ -311,6 +311,21 @@ std::vector<pbx::Event> EventMapper::map(const Message& m, Timestamp received_at
         t.target_uniqueid = std::string(m.get("TransferTargetUniqueid"));
         if (t.target_uniqueid.empty())
             t.target_uniqueid = last_other_in(m.get("SecondBridgeUniqueid"), second, t.transferee_uniqueid);
+        // DestType App: the consultation channel was still in an application
+        // (DestApp Dial: its phones still ring, a blonde transfer) and the
+        // transferee takes its place there. Asterisk 13 names no target then;
+        // the consultation channel stands for it: the transferer channel with
+        // no bridge header (the second one, or the original one when the agent
+        // placed that call before taking the one they transfer). Its dials
+        // move to the transferee (DialEnd NOANSWER from it, then a DialBegin
+        // from the transferee to each phone).
+        if (iequals(m.get("DestType"), "App")) {
+            t.dial_moved = true;
+            if (t.target_uniqueid.empty())
+                t.target_uniqueid = !m.get("SecondBridgeUniqueid").empty() && m.get("OrigBridgeUniqueid").empty()
+                                        ? t.transferer_uniqueid
+                                        : second;
+        }
         emit(std::move(t));
     } else if (iequals(ev, "Pickup")) {
         // 12+: the picking channel unprefixed, the channel picked up as Target*.

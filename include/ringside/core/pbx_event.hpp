@@ -92,6 +92,13 @@ struct Transfer {
     std::string transferee_uniqueid;    // the channel being transferred (the caller)
     std::string target_uniqueid;        // attended: the consultation call's other party
     std::string target_exten;           // blind: the extension transferred to
+    /// Attended into an application (AMI DestType App): the transferee took
+    /// the place of the consultation channel (target_uniqueid) in the
+    /// application it runs. When that is a Dial still ringing (a blonde
+    /// transfer), the PBX ends that channel's dials as not answered and dials
+    /// the same phones again from the transferee: those phones keep ringing
+    /// for the transferee's call and are not withdrawn in between.
+    bool dial_moved = false;
 };
 /// A phone took over a call ringing elsewhere (AMI Pickup: group pickup `*8`
 /// or directed pickup). The picker's channel, which dialled the pickup code as
