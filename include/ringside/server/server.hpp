@@ -48,7 +48,16 @@ struct ServerOptions {
     /// /metrics without credentials from 127.0.0.0/8 and ::1; otherwise admin only.
     bool metrics_trust_loopback = true;
     /// Adds `Secure` to the session cookie (set when served behind HTTPS).
+    /// Always on when the server speaks TLS itself (tls_certificate set).
     bool cookie_secure = false;
+    /// PEM files of the certificate chain and its private key: both set,
+    /// `listen` speaks only HTTPS and WSS (HSTS on every answer, the cookie
+    /// Secure); both empty, plain HTTP. Re-read by reload_tls().
+    std::filesystem::path tls_certificate;
+    std::filesystem::path tls_private_key;
+    /// From accept to the end of the TLS handshake; a client that takes
+    /// longer (or never speaks) is dropped.
+    std::chrono::seconds tls_handshake_timeout = std::chrono::seconds(10);
     /// Origins besides the service's own (its scheme plus the request's Host)
     /// whose pages may open /ws or write with the session cookie.
     std::vector<std::string> allowed_origins;
@@ -92,8 +101,22 @@ public:
     void set_pbx_control(std::shared_ptr<PbxControl> control);
 
     /// Binds and starts accepting. Throws std::runtime_error naming the
-    /// address when listen is malformed, the port is in use, or binding is refused.
+    /// address when listen is malformed, the port is in use, or binding is
+    /// refused, and naming the file when the TLS certificate or key cannot be used.
     void start();
+
+    struct TlsReload {
+        bool ok = false;
+        /// ok: the certificate now served (subject, expiry, fingerprint);
+        /// else why the files were refused (naming the file), or that TLS is off.
+        std::string message;
+    };
+    /// Re-reads tls_certificate and tls_private_key (any thread). New
+    /// connections get the new certificate; open ones (calls, WebSockets)
+    /// keep theirs. Files that cannot be used change nothing.
+    TlsReload reload_tls();
+    /// Whether this server speaks TLS (tls_certificate is set).
+    bool tls() const;
     /// The bound port (useful with port 0); 0 before start().
     std::uint16_t port() const;
     /// Stops accepting, closes every open HTTP and WebSocket connection, and
