@@ -759,6 +759,7 @@ void Server::stop() {
     if (impl_->listener) impl_->listener->close();
     impl_->state->close_all();
     impl_->state->blocking.join();
+    impl_->state->hashing.join();
 }
 
 }  // namespace ringside::server

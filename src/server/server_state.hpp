@@ -123,8 +123,10 @@ struct State {
     State(net::io_context& io, ServerOptions o, Storage& s, PopHub& h, CallService& c, EngineStrand e,
           const PhoneNormalizer& p, std::function<std::string()> extra)
         : ioc(io), opt(std::move(o)), storage(s), hub(h), calls(c), engine(std::move(e)), phones(p),
-          extra_metrics(std::move(extra)), tls(!opt.tls_certificate.empty()), throttle_user(opt.login_max_failures, opt.login_window),
-          throttle_addr(opt.login_max_failures * 4, opt.login_window) {}
+          extra_metrics(std::move(extra)), tls(!opt.tls_certificate.empty()),
+          throttle_desk(opt.login_max_failures, opt.login_window),
+          throttle_addr(opt.login_max_failures * 4, opt.login_window),
+          throttle_user(opt.login_max_failures * 4, opt.login_window) {}
 
     net::io_context& ioc;
     const ServerOptions opt;
@@ -138,8 +140,16 @@ struct State {
     const bool tls;
 
     Metrics metrics;
-    LoginThrottle throttle_user;   // failures per username
-    LoginThrottle throttle_addr;   // failures per client address (several users behind one NAT: a looser limit)
+    // Sign-in attempts, each counted before its password is checked (routes.cpp LoginAttempt):
+    LoginThrottle throttle_desk;   // one user from one address: the guesser's own, never the owner's desk
+    LoginThrottle throttle_addr;   // one address, any users (several users behind one NAT: looser)
+    LoginThrottle throttle_user;   // one user from addresses it has not signed in from lately (guesses spread over many)
+    KnownDesks known_desks;        // where each user signed in lately: exempt from throttle_user
+    /// Password checks of sign-ins (Argon2: tens of milliseconds, much
+    /// memory), apart from exports so neither waits for the other; at most
+    /// opt.login_queue_limit waiting or running, more answer 503.
+    net::thread_pool hashing{2};
+    std::atomic<std::size_t> hashing_queued{0};
     Router<Endpoint> router;
     SlotCounter ws_slots;   // open WebSockets per username
     /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.

@@ -63,9 +63,14 @@ struct ServerOptions {
     std::vector<std::string> allowed_origins;
     /// WebSockets one user may hold open at once; one more is refused with 429.
     std::size_t ws_per_user = 16;
-    /// Failed logins allowed per username and per address in login_window before 429.
+    /// Sign-in attempts allowed in login_window before 429, counted as they
+    /// start: this many for one user from one address (then locked, for
+    /// twice as long each time); four times as many for one address, and
+    /// for one user from addresses it has not signed in from in 30 days.
     std::size_t login_max_failures = 5;
     std::chrono::seconds login_window = std::chrono::seconds(60);
+    /// Sign-ins waiting for (or in) their password check; one more answers 503.
+    std::size_t login_queue_limit = 32;
     /// `[reports] service_level_seconds`: a call answered within this many
     /// seconds counts toward the wallboard's service level.
     int service_level_seconds = 20;
