@@ -8,6 +8,8 @@ find_package(tomlplusplus REQUIRED)
 find_package(doctest REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# Debian's OpenSSL (libssl-dev): HTTPS and WSS under Beast's ssl_stream.
+find_package(OpenSSL 3 REQUIRED)
 
 # libphonenumber ships no CMake config on Debian: wrap it in an imported target.
 find_library(PHONENUMBER_LIB phonenumber REQUIRED)

@@ -6,7 +6,8 @@
 // SIGINT/SIGTERM stop the links first, let the engine finish what was posted,
 // then close the server: every call record written so far stays written, and
 // calls still in progress are closed or continued at the next start (after the
-// PBX's resync). [retention] runs on a thread of its own (retention.hpp).
+// PBX's resync). SIGHUP re-reads the TLS certificate and key; nothing else
+// stops or reconnects. [retention] runs on a thread of its own (retention.hpp).
 #include "app.hpp"
 #include "connections.hpp"
 #include "retention.hpp"
@@ -142,6 +143,7 @@ public:
           calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}, lookup_),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
           signals_(ioc_, SIGINT, SIGTERM),
+          reload_(ioc_, SIGHUP),
           connections_(std::make_shared<ConnectionManager>(ioc_, records_, [this](pbx::Event ev) { post_event(std::move(ev)); })),
           retention_(records_, cfg.retention) {
         register_link_types();
@@ -165,6 +167,23 @@ public:
             if (ec) return;
             spdlog::info("signal {}: shutting down", sig);
             stop();
+        });
+        wait_reload();
+    }
+
+    /// SIGHUP: the renewed certificate (certbot's deploy hook, say) is served
+    /// to new connections; calls, PBX links and open sockets carry on.
+    void wait_reload() {
+        reload_.async_wait([this](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            if (!server_.tls()) {
+                spdlog::info("SIGHUP: TLS is off ([server] tls_certificate is not set); nothing to re-read");
+            } else if (auto r = server_.reload_tls(); r.ok) {
+                spdlog::info("SIGHUP: TLS certificate re-read; new connections get {}", r.message);
+            } else {
+                spdlog::error("SIGHUP: TLS certificate not changed, still serving the previous one: {}", r.message);
+            }
+            wait_reload();
         });
     }
 
@@ -225,6 +244,7 @@ public:
             auto s = calls_.stats();
             spdlog::info("engine drained: {} calls in progress left open for the next start", s.active_calls);
             signals_.cancel();
+            reload_.cancel();
             server_.stop();
         });
     }
@@ -265,6 +285,8 @@ private:
         o.customer_tiers = cfg.customer_tiers;
         o.session_ttl = std::chrono::hours(cfg.session_hours);
         o.cookie_secure = cfg.cookie_secure;
+        o.tls_certificate = cfg.tls_certificate;
+        o.tls_private_key = cfg.tls_private_key;
         o.allowed_origins = cfg.allowed_origins;
         o.ws_per_user = static_cast<std::size_t>(cfg.max_websockets_per_user);
         o.service_level_seconds = cfg.service_level_seconds;
@@ -371,6 +393,7 @@ private:
     CallService calls_;
     server::Server server_;
     asio::signal_set signals_;
+    asio::signal_set reload_;   // SIGHUP
     std::atomic<bool> stopping_{false};
     EngineLatency latency_;
     // Last: its links post into everything above. Shared with the server (admin routes, webhooks).
@@ -420,8 +443,9 @@ int run_serve(const std::string& config_file) {
     Runtime rt(cfg);
     log_migration_backup(rt.migration_backup(), rt.schema_version());
     rt.start();
-    spdlog::info("ringside {} listening on http://{}:{} ({} PBX connection(s), database {})", RINGSIDE_VERSION,
-                 cfg.listen.host, rt.port(), cfg.pbx.size(), cfg.database.string());
+    spdlog::info("ringside {} listening on {}://{}:{} ({} PBX connection(s), database {})", RINGSIDE_VERSION,
+                 cfg.tls_certificate.empty() ? "http" : "https", cfg.listen.host, rt.port(), cfg.pbx.size(),
+                 cfg.database.string());
     rt.run();
     spdlog::info("stopped");
     return 0;

@@ -12,6 +12,8 @@
 
 #include <toml++/toml.h>
 
+#include "ringside/server/tls_identity.hpp"
+
 namespace ringside::app {
 namespace {
 
@@ -74,6 +76,8 @@ public:
         return n ? line_of(*n) : line_of(tbl);
     }
 
+    std::size_t count() const { return errors_.size(); }
+
     static std::string join(const std::string& prefix, std::string_view key) {
         return prefix.empty() ? std::string(key) : prefix + "." + std::string(key);
     }
@@ -90,6 +94,41 @@ bool valid_region(const std::string& r) {
 bool is_ip_literal(const std::string& host) {
     unsigned char buf[16];
     return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+/// [server] tls_certificate and tls_private_key: both or neither; when
+/// both, the files are read and the key must belong to the certificate, so
+/// that check-config finds what `serve` would refuse.
+void check_tls(Checker& c, const toml::table& server, Config& cfg) {
+    std::string cert, key;
+    const std::size_t before = c.count();
+    c.str(server, "server", "tls_certificate", cert);
+    c.str(server, "server", "tls_private_key", key);
+    if (c.count() != before) return;
+    for (auto [name, value] : {std::pair{"tls_certificate", &cert}, std::pair{"tls_private_key", &key}})
+        if (server.get(name) && value->empty())
+            c.error(std::string("server.") + name, c.line(server, name), "must be the path of a PEM file, not empty");
+    if (c.count() != before) return;
+    if (cert.empty() != key.empty()) {
+        const char* missing = cert.empty() ? "tls_certificate" : "tls_private_key";
+        const char* given = cert.empty() ? "tls_private_key" : "tls_certificate";
+        c.error(std::string("server.") + missing, c.line(server, given),
+                std::string("is required with ") + given + ": HTTPS needs both the certificate and its private key");
+        return;
+    }
+    if (cert.empty()) return;
+    if (auto* n = server.get("cookie_secure"); n && n->as_boolean() && !n->as_boolean()->get())
+        c.error("server.cookie_secure", line_of(*n),
+                "cannot be false with tls_certificate: over HTTPS the session cookie is always Secure (remove the key)");
+    auto loaded = server::load_tls_identity({cert, key});
+    if (auto* p = std::get_if<server::TlsProblem>(&loaded)) {
+        const char* name = p->file == server::TlsProblem::File::certificate ? "tls_certificate" : "tls_private_key";
+        c.error(std::string("server.") + name, c.line(server, name), p->message);
+        return;
+    }
+    cfg.tls_certificate = cert;
+    cfg.tls_private_key = key;
+    cfg.cookie_secure = true;
 }
 
 }  // namespace
@@ -197,7 +236,8 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server",
-                     {"listen", "web_root", "session_hours", "cookie_secure", "allowed_origins", "max_websockets_per_user"});
+                     {"listen", "web_root", "session_hours", "cookie_secure", "allowed_origins", "max_websockets_per_user",
+                      "tls_certificate", "tls_private_key"});
         std::string listen;
         c.str(*server, "server", "listen", listen);
         if (!listen.empty()) {
@@ -210,6 +250,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
         c.integer(*server, "server", "session_hours", cfg.session_hours, 1, 24 * 30);
         c.boolean(*server, "server", "cookie_secure", cfg.cookie_secure);
         c.integer(*server, "server", "max_websockets_per_user", cfg.max_websockets_per_user, 1, 1000);
+        check_tls(c, *server, cfg);
         if (auto* n = server->get("allowed_origins")) {
             static const std::regex origin_re("https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
             auto* arr = n->as_array();

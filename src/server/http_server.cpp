@@ -6,13 +6,18 @@
 #include <fstream>
 #include <future>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/error.hpp>
@@ -20,6 +25,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <spdlog/spdlog.h>
@@ -27,6 +33,7 @@
 #include "ringside/core/password.hpp"
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
+#include "ringside/server/tls_identity.hpp"
 #include "server_state.hpp"
 #include "wallboard.hpp"
 
@@ -40,7 +47,8 @@ constexpr std::uintmax_t static_file_limit = 16 * 1024 * 1024;
 
 void fail(beast::error_code ec, const char* what) {
     if (ec == net::error::operation_aborted || ec == beast::error::timeout || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == http::error::end_of_stream)
+        ec == net::error::connection_reset || ec == http::error::end_of_stream ||
+        ec == net::ssl::error::stream_truncated)
         return;
     spdlog::debug("http: {}: {}", what, ec.message());
 }
@@ -52,10 +60,12 @@ bool is_loopback(const net::ip::address& a) {
     return false;
 }
 
-void security_headers(http::header<false>& h) {
+void security_headers(http::header<false>& h, bool tls) {
     h.set(http::field::server, "ringside");
     h.set("X-Content-Type-Options", "nosniff");
     h.set("Referrer-Policy", "no-referrer");
+    // A year; no includeSubDomains: other hosts of the domain are not ours to decide.
+    if (tls) h.set(http::field::strict_transport_security, "max-age=31536000");
 }
 
 }  // namespace
@@ -111,6 +121,16 @@ const std::string& State::dummy_hash() {
     return dummy_hash_;
 }
 
+TlsContext State::tls_context() {
+    std::lock_guard lock(tls_mutex_);
+    return tls_context_;
+}
+
+void State::set_tls_context(TlsContext ctx) {
+    std::lock_guard lock(tls_mutex_);
+    tls_context_ = std::move(ctx);
+}
+
 Reply make_reply(const Request& req, http::status status, std::string body, std::string_view content_type) {
     Reply r{status, req.version()};
     r.set(http::field::content_type, content_type);
@@ -156,7 +176,8 @@ std::optional<User> authenticate(State& st, const Request& req, bool allow_query
 std::optional<Reply> refuse_foreign_origin(const State& st, const Request& req) {
     const auto host = req[http::field::host];
     const auto origin = req[http::field::origin];
-    if (!origin.empty() && origin_allowed(origin, "http", host, st.opt.allowed_origins)) return std::nullopt;
+    if (!origin.empty() && origin_allowed(origin, st.tls ? "https" : "http", host, st.opt.allowed_origins))
+        return std::nullopt;
     auto r = error_reply(req, http::status::forbidden, "origin_refused",
                          origin.empty() ? std::string("a request signed in by the session cookie must carry an Origin header")
                                         : "the page at " + std::string(origin) +
@@ -168,28 +189,100 @@ std::optional<Reply> refuse_foreign_origin(const State& st, const Request& req) 
 
 // ---------------------------------------------------------------- HTTP session
 
-class HttpSession final : public Closeable, public std::enable_shared_from_this<HttpSession> {
-public:
-    HttpSession(tcp::socket&& socket, std::shared_ptr<State> st) : stream_(std::move(socket)), st_(std::move(st)) {}
+/// One connection's requests, over plain TCP (`beast::tcp_stream`) or TLS
+/// (`TlsStream`): the same code, only the start (a TLS handshake first) and
+/// the end (TLS close_notify) differ.
+template <class Stream>
+class HttpSession final : public Closeable, public std::enable_shared_from_this<HttpSession<Stream>> {
+    static constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
+    using std::enable_shared_from_this<HttpSession<Stream>>::shared_from_this;
 
-    void run() {
-        net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
-    }
+public:
+    /// `tls`: the certificate's context for a TLS session (kept alive with
+    /// it, so a reload never pulls it from under an open connection); null for plain TCP.
+    HttpSession(tcp::socket&& socket, std::shared_ptr<State> st, TlsContext tls)
+        : ex_(socket.get_executor()), tls_(std::move(tls)), stream_(open(std::move(socket), tls_.get())),
+          st_(std::move(st)) {}
+
+    void run() { net::dispatch(ex_, beast::bind_front_handler(&HttpSession::start, shared_from_this())); }
 
     void shutdown() override {
-        net::post(stream_.get_executor(), [self = shared_from_this()] {
+        net::post(ex_, [self = shared_from_this()] {
+            if (self->upgraded_) return;  // the WebSocket session owns the stream now (and is tracked itself)
             beast::error_code ec;
-            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-            self->stream_.close();
+            self->lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+            self->lowest().close();
         });
     }
 
 private:
+    static Stream open(tcp::socket&& socket, net::ssl::context* tls) {
+        if constexpr (is_tls) return Stream(beast::tcp_stream(std::move(socket)), *tls);
+        else return Stream(std::move(socket));
+    }
+
+    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+    void start() {
+        if constexpr (is_tls) {
+            // Look at the first bytes before the handshake: a browser that
+            // speaks plain HTTP here is told so, in plain HTTP.
+            lowest().expires_after(st_->opt.tls_handshake_timeout);
+            beast::async_detect_ssl(lowest(), buffer_, beast::bind_front_handler(&HttpSession::on_detect, shared_from_this()));
+        } else {
+            do_read();
+        }
+    }
+
+    void on_detect(beast::error_code ec, bool tls_hello) {
+        if (ec) return fail(ec, "tls detect");
+        if (!tls_hello) return refuse_plain();
+        if constexpr (is_tls) {
+            stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                                    beast::bind_front_handler(&HttpSession::on_handshake, shared_from_this()));
+        }
+    }
+
+    void on_handshake(beast::error_code ec, std::size_t used) {
+        if (ec) {
+            // Not worth a warning: scanners, wrong trust stores, clients given up.
+            spdlog::debug("http: TLS handshake failed: {}", ec.message());
+            return;
+        }
+        buffer_.consume(used);
+        do_read();
+    }
+
+    /// Plain HTTP on the TLS port: the request's head is read (so the
+    /// answer is not lost to a reset), answered 400 in plain HTTP, and the
+    /// connection closed. Nothing of it reaches a route.
+    void refuse_plain() {
+        parser_.emplace();
+        parser_->header_limit(header_limit);
+        http::async_read_header(lowest(), buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec == beast::error::timeout || ec == net::error::eof || ec == net::error::connection_reset ||
+                ec == net::error::operation_aborted)
+                return;  // nothing to answer
+            Request dummy;
+            auto r = error_reply(dummy, http::status::bad_request, "https_required",
+                                 "this port speaks HTTPS only: use https:// (and wss:// for /ws)");
+            r.keep_alive(false);
+            security_headers(r.base(), false);
+            self->st_->metrics.http_request("unmatched", r.result_int());
+            self->reply_ = std::make_shared<Reply>(std::move(r));
+            self->lowest().expires_after(self->st_->opt.io_timeout);
+            http::async_write(self->lowest(), *self->reply_, [self](beast::error_code, std::size_t) {
+                beast::error_code ignored;
+                self->lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+            });
+        });
+    }
+
     void do_read() {
         parser_.emplace();
         parser_->body_limit(st_->opt.max_body_bytes);
         parser_->header_limit(header_limit);
-        stream_.expires_after(st_->opt.io_timeout);
+        lowest().expires_after(st_->opt.io_timeout);
         http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
     }
 
@@ -266,16 +359,17 @@ private:
             return send(std::move(r));
         }
         st_->metrics.http_request(route_, 101);
-        run_websocket(st_, stream_.release_socket(), std::move(req), std::move(*user), mark, std::move(token_hash),
+        upgraded_ = true;
+        run_websocket(st_, std::move(stream_), tls_, std::move(req), std::move(*user), mark, std::move(token_hash),
                       std::move(slot));
     }
 
     void handle(Request req) {
         auto ex = std::make_shared<Exchange>();
         ex->req = std::move(req);
-        ex->strand = stream_.get_executor();
+        ex->strand = ex_;
         beast::error_code ec;
-        auto ep = stream_.socket().remote_endpoint(ec);
+        auto ep = lowest().socket().remote_endpoint(ec);
         ex->remote = ep.address();
         ex->loopback = !ec && is_loopback(ep.address());
         keep_alive_ = ex->req.keep_alive();
@@ -284,7 +378,7 @@ private:
         auto answered = std::make_shared<std::atomic<bool>>(false);
         ex->respond = [self, answered](Reply r) {
             if (answered->exchange(true)) return;
-            net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
+            net::post(self->ex_, [self, r = std::move(r)]() mutable { self->send(std::move(r)); });
         };
         ex->stream = [self, answered](StreamHead head, ChunkProducer producer) {
             if (answered->exchange(true)) return;
@@ -377,11 +471,11 @@ private:
     }
 
     void send(Reply r) {
-        security_headers(r.base());
+        security_headers(r.base(), is_tls);
         if (!keep_alive_) r.keep_alive(false);
         st_->metrics.http_request(route_, r.result_int());
         reply_ = std::make_shared<Reply>(std::move(r));
-        stream_.expires_after(st_->opt.io_timeout);
+        lowest().expires_after(st_->opt.io_timeout);
         http::async_write(stream_, *reply_, beast::bind_front_handler(&HttpSession::on_write, shared_from_this()));
     }
 
@@ -394,8 +488,15 @@ private:
     }
 
     void do_close() {
-        beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if constexpr (is_tls) {
+            // close_notify, then the peer's (or the deadline): a truncation
+            // attack cannot pass for the end of the answer.
+            lowest().expires_after(std::chrono::seconds(5));
+            stream_.async_shutdown([self = shared_from_this()](beast::error_code) { self->lowest().close(); });
+        } else {
+            beast::error_code ec;
+            lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+        }
     }
 
     // ---- chunked streaming (CSV export)
@@ -406,7 +507,7 @@ private:
         bool write(std::string chunk) override {
             if (chunk.empty()) return true;
             return s_->write_blocking([s = s_, data = std::make_shared<std::string>(std::move(chunk))](auto done) {
-                s->stream_.expires_after(s->st_->opt.io_timeout);
+                s->lowest().expires_after(s->st_->opt.io_timeout);
                 net::async_write(s->stream_, http::make_chunk(net::buffer(*data)),
                                  [data, done](beast::error_code ec, std::size_t) { done(!ec); });
             });
@@ -419,7 +520,7 @@ private:
     bool write_blocking(Op op) {
         auto promise = std::make_shared<std::promise<bool>>();
         auto future = promise->get_future();
-        net::post(stream_.get_executor(), [op = std::move(op), promise]() mutable {
+        net::post(ex_, [op = std::move(op), promise]() mutable {
             op([promise](bool ok) { promise->set_value(ok); });
         });
         // The write has its own deadline; this loop only notices a server stop
@@ -430,7 +531,7 @@ private:
     }
 
     void start_stream(StreamHead head, ChunkProducer producer) {
-        security_headers(head.base());
+        security_headers(head.base(), is_tls);
         head.chunked(true);
         head.keep_alive(keep_alive_);
         net::post(st_->blocking, [self = shared_from_this(), head = std::move(head), producer = std::move(producer)]() mutable {
@@ -443,7 +544,7 @@ private:
         auto hp = std::make_shared<StreamHead>(std::move(head));
         auto sp = std::make_shared<http::response_serializer<http::empty_body>>(*hp);
         bool ok = write_blocking([self = shared_from_this(), hp, sp](auto done) {
-            self->stream_.expires_after(self->st_->opt.io_timeout);
+            self->lowest().expires_after(self->st_->opt.io_timeout);
             http::async_write_header(self->stream_, *sp, [hp, sp, done](beast::error_code ec, std::size_t) { done(!ec); });
         });
         if (ok) {
@@ -451,7 +552,7 @@ private:
             try {
                 producer(sink);
                 ok = write_blocking([self = shared_from_this()](auto done) {
-                    self->stream_.expires_after(self->st_->opt.io_timeout);
+                    self->lowest().expires_after(self->st_->opt.io_timeout);
                     net::async_write(self->stream_, http::make_chunk_last(),
                                      [done](beast::error_code ec, std::size_t) { done(!ec); });
                 });
@@ -461,22 +562,25 @@ private:
             }
         }
         st_->metrics.http_request(route_, status);
-        net::post(stream_.get_executor(), [self = shared_from_this(), ok, keep = hp->keep_alive()] {
+        net::post(ex_, [self = shared_from_this(), ok, keep = hp->keep_alive()] {
             if (ok && keep && !self->st_->stopping.load()) return self->do_read();
             // A stream cut short must not look complete: close without the last chunk.
             beast::error_code ec;
-            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-            self->stream_.close();
+            self->lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+            self->lowest().close();
         });
     }
 
-    beast::tcp_stream stream_;
+    const net::any_io_executor ex_;   // the connection's strand (stream_ moves to a WebSocket session)
+    TlsContext tls_;                  // before stream_, which uses it; null for plain TCP
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::shared_ptr<State> st_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<Reply> reply_;
     std::string route_ = "unmatched";
     bool keep_alive_ = true;
+    bool upgraded_ = false;   // stream_ was handed to a WebSocket session
 };
 
 // ---------------------------------------------------------------- listener
@@ -534,10 +638,18 @@ private:
         // (with delayed ACKs on the browser side it can hold one back ~40 ms).
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<HttpSession>(std::move(socket), st_);
+        // The context of this moment: a reload changes what later connections get.
+        if (auto tls = st_->tls_context())
+            start_session(std::make_shared<HttpSession<TlsStream>>(std::move(socket), st_, std::move(tls)));
+        else
+            start_session(std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), st_, nullptr));
+        do_accept();
+    }
+
+    template <class Session>
+    void start_session(const std::shared_ptr<Session>& session) {
         st_->track(session);
         session->run();
-        do_accept();
     }
 
     net::io_context& ioc_;
@@ -546,6 +658,17 @@ private:
     std::shared_ptr<State> st_;
     std::uint16_t port_ = 0;
 };
+
+/// The certificate and key of `opt` as an Asio context, or the problem naming the file.
+std::variant<TlsContext, std::string> load_tls(const ServerOptions& opt, std::string* summary) {
+    auto loaded = load_tls_identity({opt.tls_certificate, opt.tls_private_key});
+    if (auto* p = std::get_if<TlsProblem>(&loaded)) return std::move(p->message);
+    auto& id = std::get<TlsIdentity>(loaded);
+    if (id.expired)
+        spdlog::warn("TLS: the certificate in {} has expired; browsers will refuse it", opt.tls_certificate.string());
+    *summary = std::move(id.summary);
+    return std::make_shared<net::ssl::context>(id.context.release());  // takes ownership
+}
 
 tcp::endpoint parse_listen(const std::string& listen) {
     const auto bad = [&](const std::string& why) { return std::runtime_error("cannot listen on '" + listen + "': " + why); };
@@ -583,6 +706,10 @@ struct Server::Impl {
 Server::Server(boost::asio::io_context& ioc, ServerOptions options, Storage& storage, PopHub& hub, CallService& calls,
                EngineStrand engine, const PhoneNormalizer& phones, std::function<std::string()> extra_metrics)
     : impl_(std::make_shared<Impl>()) {
+    if (options.tls_certificate.empty() != options.tls_private_key.empty())
+        throw std::invalid_argument("TLS needs both a certificate and a private key file");
+    // Served over HTTPS: the browser must never send the session over plain HTTP.
+    if (!options.tls_certificate.empty()) options.cookie_secure = true;
     impl_->state = std::make_shared<detail::State>(ioc, std::move(options), storage, hub, calls, std::move(engine),
                                                    phones, std::move(extra_metrics));
     detail::build_routes(*impl_->state);
@@ -593,12 +720,32 @@ Server::~Server() { stop(); }
 void Server::set_pbx_control(std::shared_ptr<PbxControl> control) { impl_->state->pbx_control = std::move(control); }
 
 void Server::start() {
+    auto& st = *impl_->state;
+    if (st.tls) {
+        std::string summary;
+        auto ctx = detail::load_tls(st.opt, &summary);
+        if (auto* problem = std::get_if<std::string>(&ctx)) throw std::runtime_error("cannot serve TLS: " + *problem);
+        st.set_tls_context(std::move(std::get<detail::TlsContext>(ctx)));
+        spdlog::info("TLS: serving {}", summary);
+    }
     auto ep = detail::parse_listen(impl_->state->opt.listen);
     auto listener = std::make_shared<detail::Listener>(impl_->state->ioc, impl_->state);
     listener->open(ep, impl_->state->opt.listen);
     impl_->listener = std::move(listener);
     impl_->listener->run();
 }
+
+Server::TlsReload Server::reload_tls() {
+    auto& st = *impl_->state;
+    if (!st.tls) return {false, "TLS is off ([server] tls_certificate is not set): nothing to re-read"};
+    std::string summary;
+    auto ctx = detail::load_tls(st.opt, &summary);
+    if (auto* problem = std::get_if<std::string>(&ctx)) return {false, std::move(*problem)};
+    st.set_tls_context(std::move(std::get<detail::TlsContext>(ctx)));
+    return {true, std::move(summary)};
+}
+
+bool Server::tls() const { return impl_->state->tls; }
 
 void Server::set_dialer(Dialer* dialer) { impl_->state->dialer.store(dialer); }
 
@@ -612,6 +759,7 @@ void Server::stop() {
     if (impl_->listener) impl_->listener->close();
     impl_->state->close_all();
     impl_->state->blocking.join();
+    impl_->state->hashing.join();
 }
 
 }  // namespace ringside::server

@@ -147,6 +147,60 @@ json filter_json(const CallFilter& f) {
 
 // ---------------------------------------------------------------- endpoints
 
+/// The places one sign-in holds in the throttles (State::throttle_*), taken
+/// before its password is checked and held while it is, so that concurrent
+/// guesses count at once. Destroyed unfinished (the check never ran or
+/// threw), it gives them back uncounted.
+class LoginAttempt {
+public:
+    using Outcome = LoginThrottle::Outcome;
+
+    LoginAttempt(State& st, std::string username, const net::ip::address& from)
+        : st_(st), username_(std::move(username)), address_(from.to_string()),
+          desk_key_(username_ + "\n" + address_), addr_key_(address_), user_key_(username_) {}
+    LoginAttempt(const LoginAttempt&) = delete;
+    LoginAttempt& operator=(const LoginAttempt&) = delete;
+    ~LoginAttempt() { release(Outcome::abandoned, Outcome::abandoned); }
+
+    /// Takes every place (returns 0) or none (returns the seconds to wait).
+    std::chrono::seconds take() {
+        if (auto wait = st_.throttle_desk.try_begin(desk_key_); wait.count() > 0) return wait;
+        desk_ = true;
+        if (auto wait = st_.throttle_addr.try_begin(addr_key_); wait.count() > 0) return give_back(wait);
+        addr_ = true;
+        // Guesses from elsewhere must not lock the owner out at their own desk.
+        if (!st_.known_desks.known(username_, address_)) {
+            if (auto wait = st_.throttle_user.try_begin(user_key_); wait.count() > 0) return give_back(wait);
+            user_ = true;
+        }
+        return std::chrono::seconds(0);
+    }
+
+    void finish(bool ok) {
+        // One user's success says nothing of the others behind the same address.
+        release(ok ? Outcome::succeeded : Outcome::failed, ok ? Outcome::abandoned : Outcome::failed);
+        if (ok) st_.known_desks.remember(username_, address_);
+    }
+
+private:
+    std::chrono::seconds give_back(std::chrono::seconds wait) {
+        release(Outcome::abandoned, Outcome::abandoned);
+        return wait;
+    }
+
+    void release(Outcome own, Outcome address) {
+        if (desk_) st_.throttle_desk.finish(desk_key_, own);
+        if (addr_) st_.throttle_addr.finish(addr_key_, address);
+        if (user_) st_.throttle_user.finish(user_key_, own);
+        desk_ = addr_ = user_ = false;
+    }
+
+    State& st_;
+    std::string username_, address_;
+    std::string desk_key_, addr_key_, user_key_;
+    bool desk_ = false, addr_ = false, user_ = false;
+};
+
 void add_routes(State& st) {
     auto& r = st.router;
     const auto open = [](auto fn) { return Endpoint{Access::open, Role::agent, std::move(fn)}; };
@@ -179,30 +233,39 @@ void add_routes(State& st) {
         auto username = f.text("username", true, 128);
         auto password = f.text("password", true, 1024);
         if (f.error()) return reply_invalid(ex, *f.error());
-        const std::string user_key = "user:" + username;
-        const std::string addr_key = "addr:" + ex->remote.to_string();
-        const auto wait = std::max(st.throttle_user.retry_after(user_key), st.throttle_addr.retry_after(addr_key));
-        if (wait.count() > 0) {
+        auto attempt = std::make_shared<LoginAttempt>(st, username, ex->remote);
+        if (const auto wait = attempt->take(); wait.count() > 0) {
             st.metrics.login_failed();
             auto rep = error_reply(ex->req, http::status::too_many_requests, "rate_limited",
                                    "too many failed sign-ins; try again in " + std::to_string(wait.count()) + " seconds");
             rep.set(http::field::retry_after, std::to_string(wait.count()));
             return ex->respond(std::move(rep));
         }
-        // Argon2 takes tens of milliseconds and much memory: off the I/O threads.
-        net::post(st.blocking, [&st, ex, username = std::move(username), password = std::move(password), user_key, addr_key] {
+        // Argon2 takes tens of milliseconds and much memory: off the I/O
+        // threads, in its own pool, and never an unbounded queue of it.
+        if (st.hashing_queued.fetch_add(1) >= st.opt.login_queue_limit) {
+            st.hashing_queued.fetch_sub(1);
+            auto rep = error_reply(ex->req, http::status::service_unavailable, "busy",
+                                   "too many sign-ins are being checked right now; try again in a second");
+            rep.set(http::field::retry_after, "1");
+            return ex->respond(std::move(rep));
+        }
+        net::post(st.hashing, [&st, ex, attempt, username = std::move(username), password = std::move(password)] {
+            struct Dequeued {
+                State& st;
+                ~Dequeued() { st.hashing_queued.fetch_sub(1); }
+            } dequeued{st};
             guarded(ex, "/api/login", [&] {
                 auto creds = st.storage.find_credentials(AgentId(username));
                 // Unknown users are checked against a dummy hash: same work, same answer.
                 const bool password_ok = verify_password(password, creds ? creds->password_hash : st.dummy_hash());
                 if (!creds || !password_ok || creds->user.disabled) {
-                    st.throttle_user.record_failure(user_key);
-                    st.throttle_addr.record_failure(addr_key);
+                    attempt->finish(false);
                     st.metrics.login_failed();
                     return reply_error(ex, http::status::unauthorized, "invalid_credentials",
                                        "wrong username or password");
                 }
-                st.throttle_user.record_success(user_key);
+                attempt->finish(true);
                 const auto token = generate_token();
                 const auto now = now_ms();
                 st.storage.create_session(sha256_hex(token), creds->user.username,

@@ -32,6 +32,15 @@
 #include "ringside/server/server.hpp"
 #include "ringside/storage/store.hpp"
 
+// Only the TLS code needs their definitions (and OpenSSL's headers).
+namespace boost::asio::ssl {
+class context;
+}
+namespace boost::beast {
+template <class NextLayer>
+class ssl_stream;
+}
+
 namespace ringside::server::detail {
 
 namespace beast = boost::beast;
@@ -42,6 +51,8 @@ using tcp = net::ip::tcp;
 using Request = http::request<http::string_body>;
 using Reply = http::response<http::string_body>;
 using StreamHead = http::response<http::empty_body>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using TlsContext = std::shared_ptr<net::ssl::context>;
 
 /// Where a streamed response writes its chunks. write() blocks the calling
 /// (blocking-pool) thread until the chunk is on the wire; false when the
@@ -112,8 +123,10 @@ struct State {
     State(net::io_context& io, ServerOptions o, Storage& s, PopHub& h, CallService& c, EngineStrand e,
           const PhoneNormalizer& p, std::function<std::string()> extra)
         : ioc(io), opt(std::move(o)), storage(s), hub(h), calls(c), engine(std::move(e)), phones(p),
-          extra_metrics(std::move(extra)), throttle_user(opt.login_max_failures, opt.login_window),
-          throttle_addr(opt.login_max_failures * 4, opt.login_window) {}
+          extra_metrics(std::move(extra)), tls(!opt.tls_certificate.empty()),
+          throttle_desk(opt.login_max_failures, opt.login_window),
+          throttle_addr(opt.login_max_failures * 4, opt.login_window),
+          throttle_user(opt.login_max_failures * 4, opt.login_window) {}
 
     net::io_context& ioc;
     const ServerOptions opt;
@@ -123,10 +136,20 @@ struct State {
     EngineStrand engine;
     const PhoneNormalizer& phones;
     std::function<std::string()> extra_metrics;
+    /// HTTPS and WSS only (ServerOptions::tls_certificate); the service's own origin is https://.
+    const bool tls;
 
     Metrics metrics;
-    LoginThrottle throttle_user;   // failures per username
-    LoginThrottle throttle_addr;   // failures per client address (several users behind one NAT: a looser limit)
+    // Sign-in attempts, each counted before its password is checked (routes.cpp LoginAttempt):
+    LoginThrottle throttle_desk;   // one user from one address: the guesser's own, never the owner's desk
+    LoginThrottle throttle_addr;   // one address, any users (several users behind one NAT: looser)
+    LoginThrottle throttle_user;   // one user from addresses it has not signed in from lately (guesses spread over many)
+    KnownDesks known_desks;        // where each user signed in lately: exempt from throttle_user
+    /// Password checks of sign-ins (Argon2: tens of milliseconds, much
+    /// memory), apart from exports so neither waits for the other; at most
+    /// opt.login_queue_limit waiting or running, more answer 503.
+    net::thread_pool hashing{2};
+    std::atomic<std::size_t> hashing_queued{0};
     Router<Endpoint> router;
     SlotCounter ws_slots;   // open WebSockets per username
     /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.
@@ -148,7 +171,13 @@ struct State {
     /// both answers take about as long.
     const std::string& dummy_hash();
 
+    /// The certificate new connections get; null without TLS. Any thread.
+    TlsContext tls_context();
+    void set_tls_context(TlsContext ctx);
+
 private:
+    std::mutex tls_mutex_;
+    TlsContext tls_context_;
     std::mutex sessions_mutex_;
     std::vector<std::weak_ptr<Closeable>> sessions_;
     std::once_flag dummy_once_;
@@ -191,11 +220,15 @@ void add_admin_routes(State& st);
 /// true, or returns false (routes_admin.cpp).
 bool try_webhook(State& st, const ExchangePtr& ex);
 
-/// Takes over an upgraded connection (websocket_session.cpp).
+/// Takes over an upgraded connection, plain or TLS (websocket_session.cpp).
 /// `mark`: the hub's disconnect_mark() taken before the user was authenticated.
 /// `token_hash`: the login session it was signed in with ("" for none); it
 /// closes when that session ends. `slot`: its place in State::ws_slots.
-void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark,
-                   std::string token_hash, SlotCounter::Slot slot);
+/// `tls`: the certificate's context the stream was accepted with (kept alive
+/// as long as the stream; null for plain TCP).
+void run_websocket(const std::shared_ptr<State>& st, beast::tcp_stream&& stream, TlsContext tls, Request req,
+                   User user, std::uint64_t mark, std::string token_hash, SlotCounter::Slot slot);
+void run_websocket(const std::shared_ptr<State>& st, TlsStream&& stream, TlsContext tls, Request req, User user,
+                   std::uint64_t mark, std::string token_hash, SlotCounter::Slot slot);
 
 }  // namespace ringside::server::detail

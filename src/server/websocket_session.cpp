@@ -8,10 +8,14 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <spdlog/spdlog.h>
 
@@ -41,13 +45,18 @@ constexpr auto resume_window = std::chrono::milliseconds(500);
 /// has not expired (logout closes it at once, through State::end_session).
 constexpr auto session_check = std::chrono::seconds(15);
 
+/// Over plain TCP (`beast::tcp_stream`) or TLS (`TlsStream`): one code path.
+template <class Stream>
 class WebSocketSession final : public PopSubscriber,
                                public Closeable,
-                               public std::enable_shared_from_this<WebSocketSession> {
+                               public std::enable_shared_from_this<WebSocketSession<Stream>> {
+    using std::enable_shared_from_this<WebSocketSession<Stream>>::shared_from_this;
+    using std::enable_shared_from_this<WebSocketSession<Stream>>::weak_from_this;
+
 public:
-    WebSocketSession(tcp::socket&& socket, std::shared_ptr<State> st, User user, std::uint64_t auth_mark,
+    WebSocketSession(Stream&& stream, TlsContext tls, std::shared_ptr<State> st, User user, std::uint64_t auth_mark,
                      std::string token_hash, SlotCounter::Slot slot)
-        : ws_(std::move(socket)), close_timer_(ws_.get_executor()), hold_timer_(ws_.get_executor()),
+        : tls_(std::move(tls)), ws_(std::move(stream)), close_timer_(ws_.get_executor()), hold_timer_(ws_.get_executor()),
           session_timer_(ws_.get_executor()), st_(std::move(st)), user_(std::move(user)), auth_mark_(auth_mark),
           token_hash_(std::move(token_hash)), slot_(std::move(slot)) {}
 
@@ -334,12 +343,13 @@ private:
         hold_timer_.cancel();
         session_timer_.cancel();
         if (ec == net::error::operation_aborted || ec == websocket::error::closed || ec == net::error::eof ||
-            ec == net::error::connection_reset || ec == beast::error::timeout)
+            ec == net::error::connection_reset || ec == beast::error::timeout || ec == net::ssl::error::stream_truncated)
             return;
         spdlog::debug("ws: {}: {}", what, ec.message());
     }
 
-    websocket::stream<beast::tcp_stream> ws_;
+    TlsContext tls_;   // the certificate's context the stream was accepted with; null for plain TCP
+    websocket::stream<Stream> ws_;
     beast::flat_buffer buffer_;
     net::steady_timer close_timer_;
     net::steady_timer hold_timer_;
@@ -368,12 +378,27 @@ private:
 
 }  // namespace
 
-void run_websocket(const std::shared_ptr<State>& st, tcp::socket socket, Request req, User user, std::uint64_t mark,
-                   std::string token_hash, SlotCounter::Slot slot) {
-    auto session = std::make_shared<WebSocketSession>(std::move(socket), st, std::move(user), mark,
-                                                      std::move(token_hash), std::move(slot));
+namespace {
+template <class Stream>
+void start_websocket(const std::shared_ptr<State>& st, Stream&& stream, TlsContext tls, Request req, User user,
+                     std::uint64_t mark, std::string token_hash, SlotCounter::Slot slot) {
+    auto session = std::make_shared<WebSocketSession<Stream>>(std::move(stream), std::move(tls), st, std::move(user),
+                                                              mark, std::move(token_hash), std::move(slot));
     st->track(session);
     session->run(std::move(req));
+}
+}  // namespace
+
+void run_websocket(const std::shared_ptr<State>& st, beast::tcp_stream&& stream, TlsContext tls, Request req,
+                   User user, std::uint64_t mark, std::string token_hash, SlotCounter::Slot slot) {
+    start_websocket(st, std::move(stream), std::move(tls), std::move(req), std::move(user), mark, std::move(token_hash),
+                    std::move(slot));
+}
+
+void run_websocket(const std::shared_ptr<State>& st, TlsStream&& stream, TlsContext tls, Request req, User user,
+                   std::uint64_t mark, std::string token_hash, SlotCounter::Slot slot) {
+    start_websocket(st, std::move(stream), std::move(tls), std::move(req), std::move(user), mark, std::move(token_hash),
+                    std::move(slot));
 }
 
 }  // namespace ringside::server::detail

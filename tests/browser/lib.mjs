@@ -3,7 +3,8 @@
 // calls a test asks for, the real `ringside serve`, and Debian's headless
 // Chromium driven by playwright-core. Nothing is mocked.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync, readFileSync } from "node:fs";
+import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -58,10 +59,20 @@ export class Site {
     const first = await new Promise((r) => this.waiters.push(r));
     this.pbxPort = Number(first.replace("port ", ""));
     this.port = await freePort();
-    this.base = `http://127.0.0.1:${this.port}`;
+    this.base = `${o.tls ? "https" : "http"}://127.0.0.1:${this.port}`;
     this.config = path.join(this.dir, "ringside.toml");
+    // opts.tls: HTTPS and WSS with a certificate made now (never one in the tree).
+    const tls = [];
+    if (o.tls) {
+      this.cert = path.join(this.dir, "tls.crt");
+      const key = path.join(this.dir, "tls.key");
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-days", "2", "-subj", "/CN=ringside browser test", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout", key, "-out", this.cert], { stdio: ["ignore", "ignore", "inherit"] });
+      tls.push(`tls_certificate = "${this.cert}"`, `tls_private_key = "${key}"`);
+    }
     writeFileSync(this.config, [
-      "[server]", `listen = "127.0.0.1:${this.port}"`, `web_root = "${WEB_ROOT}"`,
+      "[server]", `listen = "127.0.0.1:${this.port}"`, `web_root = "${WEB_ROOT}"`, ...tls,
       "[database]", `path = "${this.db}"`, "[phone]", 'default_region = "IR"',
       "[[pbx]]", 'id = "main"', 'type = "asterisk-ami"', 'host = "127.0.0.1"', `port = ${this.pbxPort}`,
       'username = "ringside"', 'secret = "s3cret"', ""].join("\n"));
@@ -72,6 +83,8 @@ export class Site {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync"],
       viewport: { width: 1280, height: 720 },
+      // The test's own self-signed certificate; Node's requests (get()) trust exactly it.
+      ignoreHTTPSErrors: !!o.tls,
       locale: o.locale || "en-GB",
       timezoneId: "Asia/Tehran",
     });
@@ -82,9 +95,27 @@ export class Site {
   async startRingside() {
     this.ringside = spawn(this.opts.ringside, ["serve", "--config", this.config], { stdio: ["ignore", "ignore", "pipe"] });
     this.ringside.stderr.on("data", (d) => this.log.push(String(d)));
-    await until("ringside /healthz", async () => (await fetch(this.base + "/healthz")).ok);
+    await until("ringside /healthz", async () => (await this.get("/healthz")).status === 200);
     await until("the PBX link", async () =>
-      (await (await fetch(this.base + "/metrics")).text()).includes('ringside_pbx_link_up{pbx="main",state="connected"} 1'));
+      (await this.get("/metrics")).body.includes('ringside_pbx_link_up{pbx="main",state="connected"} 1'));
+  }
+
+  /// GET from Node (not the browser): {status, headers, body}. Over TLS it
+  /// trusts only the site's own certificate.
+  async get(target) {
+    if (!this.cert) {
+      const r = await fetch(this.base + target);
+      return { status: r.status, headers: Object.fromEntries(r.headers), body: await r.text() };
+    }
+    const ca = readFileSync(this.cert);
+    return new Promise((resolve, reject) => {
+      https.get(this.base + target, { ca }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => { body += d; });
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body }));
+      }).on("error", reject);
+    });
   }
 
   async stopRingside() {

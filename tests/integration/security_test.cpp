@@ -5,10 +5,12 @@
 // webhook log flooding.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "harness.hpp"
@@ -195,4 +197,66 @@ TEST_CASE("a flood of unsigned webhook POSTs is refused and logged once a minute
     stop_serve(s.ringside.get());
     const auto log = s.ringside->err();
     CHECK(count(log, "webhook refused") == 1);
+}
+
+namespace {
+
+/// POST /api/login from this loopback source address (127.0.0.0/8 is all
+/// the machine's own, so each stands for a different desk); the status.
+int login_from(const Service& s, const std::string& source, const std::string& user, const std::string& password) {
+    asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(30s);
+    stream.socket().open(asio::ip::tcp::v4());
+    stream.socket().bind(asio::ip::tcp::endpoint(asio::ip::make_address(source), 0));
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), s.port));
+    beast::http::request<beast::http::string_body> req{beast::http::verb::post, "/api/login", 11};
+    req.set(beast::http::field::host, s.host());
+    req.set(beast::http::field::content_type, "application/json");
+    req.body() = json{{"username", user}, {"password", password}}.dump();
+    req.prepare_payload();
+    beast::http::write(stream, req);
+    beast::flat_buffer buf;
+    beast::http::response<beast::http::string_body> res;
+    beast::http::read(stream, buf, res);
+    return static_cast<int>(res.result_int());
+}
+
+}  // namespace
+
+TEST_CASE("forty concurrent wrong passwords for one user from one address: at most five are checked; the owner signs in from another desk") {
+    Service s;
+    std::atomic<int> unauthorized{0}, refused{0}, other{0};
+    std::vector<std::thread> guessers;
+    for (int i = 0; i < 40; ++i)
+        guessers.emplace_back([&] {
+            const int status = login_from(s, "127.0.0.1", "alice", "wrong-guess");
+            (status == 401 ? unauthorized : status == 429 || status == 503 ? refused : other)++;
+        });
+    for (auto& g : guessers) g.join();
+    CHECK(unauthorized.load() >= 1);
+    CHECK(unauthorized.load() <= 5);
+    CHECK(refused.load() == 40 - unauthorized.load());
+    CHECK(other.load() == 0);
+    // That address is locked for alice, even with the right password...
+    CHECK(login_from(s, "127.0.0.1", "alice", "password-123") == 429);
+    // ...but alice at her own desk is not.
+    CHECK(login_from(s, "127.0.0.2", "alice", "password-123") == 200);
+    CHECK(login_from(s, "127.0.0.1", "sam", "password-123") == 200);
+}
+
+TEST_CASE("guesses spread over many addresses are limited per user, but never at a desk the user signed in from") {
+    Service s;
+    REQUIRE(login_from(s, "127.0.0.3", "alice", "password-123") == 200);   // alice's desk
+    int unauthorized = 0, limited = 0;
+    for (int i = 0; i < 30; ++i) {
+        const int status = login_from(s, "127.0.1." + std::to_string(10 + i), "alice", "wrong-guess");
+        if (status == 401) ++unauthorized;
+        if (status == 429) ++limited;
+    }
+    CHECK(unauthorized == 20);
+    CHECK(limited == 10);
+    // A new address with the right password waits too; alice's desk does not.
+    CHECK(login_from(s, "127.0.2.1", "alice", "password-123") == 429);
+    CHECK(login_from(s, "127.0.0.3", "alice", "password-123") == 200);
 }

@@ -240,3 +240,24 @@ TEST_CASE("[retention] refuses unknown keys, months out of range, wrong types an
     auto not_table = parse_config("retention = 24\n", "f.toml");
     CHECK(has_error(not_table, "retention", 1));
 }
+
+TEST_CASE("TLS needs both files: one without the other, or an empty path, names the key") {
+    auto alone = parse_config("[server]\ntls_certificate = \"/etc/ringside/tls/fullchain.pem\"\n", "ringside.toml");
+    CHECK_FALSE(alone.config);
+    CHECK(has_error(alone, "server.tls_private_key", 2));
+    auto empty = parse_config("[server]\ntls_certificate = \"\"\ntls_private_key = \"k.pem\"\n", "ringside.toml");
+    CHECK(has_error(empty, "server.tls_certificate", 2));
+    auto typed = parse_config("[server]\ntls_certificate = 1\ntls_private_key = \"k.pem\"\n", "ringside.toml");
+    CHECK(has_error(typed, "server.tls_certificate", 2));
+    // A file that is not there: the error names the key and the path.
+    auto missing = parse_config("[server]\ntls_certificate = \"/nonexistent/ringside.crt\"\ntls_private_key = \"/nonexistent/ringside.key\"\n",
+                                "ringside.toml");
+    REQUIRE(missing.errors.size() == 1);
+    CHECK(missing.errors[0].key == "server.tls_certificate");
+    CHECK(missing.errors[0].message == "cannot read /nonexistent/ringside.crt: No such file or directory");
+    // Without TLS keys nothing changes: plain HTTP, the cookie as cookie_secure says.
+    auto plain = parse_config("[server]\ncookie_secure = true\n", "ringside.toml");
+    REQUIRE(plain.config);
+    CHECK(plain.config->tls_certificate.empty());
+    CHECK(plain.config->cookie_secure);
+}

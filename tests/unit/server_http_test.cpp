@@ -92,6 +92,54 @@ TEST_CASE("the throttle forgets the oldest keys beyond its bound") {
     CHECK(t.retry_after("c", now).count() > 0);
 }
 
+TEST_CASE("an attempt counts from when it starts: five in flight hold the places, the sixth waits") {
+    LoginThrottle t(5, std::chrono::seconds(60));
+    const auto t0 = LoginThrottle::clock::time_point{} + std::chrono::hours(1);
+    for (int i = 0; i < 5; ++i) CHECK(t.try_begin("alice", t0).count() == 0);
+    CHECK(t.try_begin("alice", t0).count() > 0);   // nothing recorded yet, but five checks are running
+    CHECK(t.try_begin("bob", t0).count() == 0);
+    t.finish("bob", LoginThrottle::Outcome::abandoned, t0);
+    // Abandoned (the check never ran): the place comes back uncounted.
+    t.finish("alice", LoginThrottle::Outcome::abandoned, t0);
+    CHECK(t.try_begin("alice", t0).count() == 0);
+    for (int i = 0; i < 5; ++i) t.finish("alice", LoginThrottle::Outcome::failed, t0 + std::chrono::seconds(1));
+    CHECK(t.retry_after("alice", t0 + std::chrono::seconds(2)).count() == 59);
+    CHECK(t.try_begin("alice", t0 + std::chrono::seconds(2)).count() == 59);
+}
+
+TEST_CASE("each lock after the first lasts twice as long as the one before; a success starts over") {
+    LoginThrottle t(2, std::chrono::seconds(60), 100, std::chrono::seconds(600));
+    auto now = LoginThrottle::clock::time_point{} + std::chrono::hours(1);
+    const auto lock_after_two_failures = [&] {
+        for (int i = 0; i < 2; ++i) {
+            REQUIRE(t.try_begin("k", now).count() == 0);
+            t.finish("k", LoginThrottle::Outcome::failed, now);
+        }
+        const auto wait = t.retry_after("k", now);
+        now += wait;
+        return wait.count();
+    };
+    CHECK(lock_after_two_failures() == 60);
+    CHECK(lock_after_two_failures() == 120);
+    CHECK(lock_after_two_failures() == 240);
+    CHECK(lock_after_two_failures() == 480);
+    CHECK(lock_after_two_failures() == 600);   // at most max_lock
+    REQUIRE(t.try_begin("k", now).count() == 0);
+    t.finish("k", LoginThrottle::Outcome::succeeded, now);
+    CHECK(lock_after_two_failures() == 60);
+}
+
+TEST_CASE("a desk is known from a user's sign-in there until it is older than keep") {
+    KnownDesks d(std::chrono::hours(24));
+    const auto t0 = KnownDesks::clock::time_point{} + std::chrono::hours(100);
+    CHECK_FALSE(d.known("alice", "10.0.0.5", t0));
+    d.remember("alice", "10.0.0.5", t0);
+    CHECK(d.known("alice", "10.0.0.5", t0 + std::chrono::hours(23)));
+    CHECK_FALSE(d.known("alice", "10.0.0.6", t0));
+    CHECK_FALSE(d.known("bob", "10.0.0.5", t0));
+    CHECK_FALSE(d.known("alice", "10.0.0.5", t0 + std::chrono::hours(25)));
+}
+
 TEST_CASE("CSV fields are quoted when needed and never start a spreadsheet formula") {
     CHECK(csv_field("plain") == "plain");
     CHECK(csv_field("a,b") == "\"a,b\"");

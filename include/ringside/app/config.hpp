@@ -61,7 +61,12 @@ struct Config {
     std::string default_region = "IR";
     std::string log_level = "info";    // [log] level: trace|debug|info|warn|error
     int session_hours = 12;            // [server] session_hours: login lifetime
-    bool cookie_secure = false;        // [server] cookie_secure: Secure session cookie (served behind HTTPS)
+    bool cookie_secure = false;        // [server] cookie_secure: Secure session cookie (served behind HTTPS; always with TLS)
+    /// [server] tls_certificate and tls_private_key: PEM files; both set,
+    /// `listen` serves HTTPS and WSS only. Checked readable and matching
+    /// when the config is read. Relative to the working directory.
+    std::filesystem::path tls_certificate;
+    std::filesystem::path tls_private_key;
     /// [server] allowed_origins: origins ("https://crm.example") besides the
     /// service's own whose pages may open /ws or write with the session cookie.
     std::vector<std::string> allowed_origins;

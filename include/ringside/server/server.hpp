@@ -48,15 +48,29 @@ struct ServerOptions {
     /// /metrics without credentials from 127.0.0.0/8 and ::1; otherwise admin only.
     bool metrics_trust_loopback = true;
     /// Adds `Secure` to the session cookie (set when served behind HTTPS).
+    /// Always on when the server speaks TLS itself (tls_certificate set).
     bool cookie_secure = false;
+    /// PEM files of the certificate chain and its private key: both set,
+    /// `listen` speaks only HTTPS and WSS (HSTS on every answer, the cookie
+    /// Secure); both empty, plain HTTP. Re-read by reload_tls().
+    std::filesystem::path tls_certificate;
+    std::filesystem::path tls_private_key;
+    /// From accept to the end of the TLS handshake; a client that takes
+    /// longer (or never speaks) is dropped.
+    std::chrono::seconds tls_handshake_timeout = std::chrono::seconds(10);
     /// Origins besides the service's own (its scheme plus the request's Host)
     /// whose pages may open /ws or write with the session cookie.
     std::vector<std::string> allowed_origins;
     /// WebSockets one user may hold open at once; one more is refused with 429.
     std::size_t ws_per_user = 16;
-    /// Failed logins allowed per username and per address in login_window before 429.
+    /// Sign-in attempts allowed in login_window before 429, counted as they
+    /// start: this many for one user from one address (then locked, for
+    /// twice as long each time); four times as many for one address, and
+    /// for one user from addresses it has not signed in from in 30 days.
     std::size_t login_max_failures = 5;
     std::chrono::seconds login_window = std::chrono::seconds(60);
+    /// Sign-ins waiting for (or in) their password check; one more answers 503.
+    std::size_t login_queue_limit = 32;
     /// `[reports] service_level_seconds`: a call answered within this many
     /// seconds counts toward the wallboard's service level.
     int service_level_seconds = 20;
@@ -92,8 +106,22 @@ public:
     void set_pbx_control(std::shared_ptr<PbxControl> control);
 
     /// Binds and starts accepting. Throws std::runtime_error naming the
-    /// address when listen is malformed, the port is in use, or binding is refused.
+    /// address when listen is malformed, the port is in use, or binding is
+    /// refused, and naming the file when the TLS certificate or key cannot be used.
     void start();
+
+    struct TlsReload {
+        bool ok = false;
+        /// ok: the certificate now served (subject, expiry, fingerprint);
+        /// else why the files were refused (naming the file), or that TLS is off.
+        std::string message;
+    };
+    /// Re-reads tls_certificate and tls_private_key (any thread). New
+    /// connections get the new certificate; open ones (calls, WebSockets)
+    /// keep theirs. Files that cannot be used change nothing.
+    TlsReload reload_tls();
+    /// Whether this server speaks TLS (tls_certificate is set).
+    bool tls() const;
     /// The bound port (useful with port 0); 0 before start().
     std::uint16_t port() const;
     /// Stops accepting, closes every open HTTP and WebSocket connection, and
