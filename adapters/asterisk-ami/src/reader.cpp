@@ -41,15 +41,7 @@ std::size_t Reader::put(std::string_view bytes) {
             // A whole line inside this read (the usual case): handled where
             // it lies, without a copy.
             bytes.remove_prefix(nl + 1);
-            std::string_view line = chunk;
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            if (line.size() > limits_.max_line) {
-                if (mode_ != Mode::skipping) fail(Limit::line_length, limits_.max_line, line.size());
-                if (cur_.fields.empty()) mode_ = Mode::normal;
-            } else {
-                line_wire_size_ = chunk.size() + 1;
-                on_line(line);
-            }
+            complete_line(chunk, chunk.size() + 1);
             continue;
         }
         line_size_ += chunk.size();
@@ -77,18 +69,21 @@ std::size_t Reader::put(std::string_view bytes) {
             if (!had_fields_when_too_long_) mode_ = Mode::normal;
             continue;
         }
-        std::string_view line = line_;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.size() > limits_.max_line) {
-            if (mode_ != Mode::skipping) fail(Limit::line_length, limits_.max_line, line.size());
-            if (cur_.fields.empty()) mode_ = Mode::normal;
-        } else {
-            line_wire_size_ = wire_size;
-            on_line(line);
-        }
+        complete_line(line_, wire_size);
         line_.clear();
     }
     return consumed;
+}
+
+void Reader::complete_line(std::string_view line, std::size_t wire_size) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > limits_.max_line) {
+        if (mode_ != Mode::skipping) fail(Limit::line_length, limits_.max_line, line.size());
+        if (cur_.fields.empty()) mode_ = Mode::normal;
+        return;
+    }
+    line_wire_size_ = wire_size;
+    on_line(line);
 }
 
 void Reader::on_line(std::string_view line) {

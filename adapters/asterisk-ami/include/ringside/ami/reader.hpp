@@ -84,6 +84,8 @@ private:
         skipping,      // a limit was crossed: drop lines up to a blank one
     };
 
+    /// A whole line (its terminator's '\r' maybe still on), `wire_size` bytes on the wire.
+    void complete_line(std::string_view line, std::size_t wire_size);
     void on_line(std::string_view line);
     void on_field_line(std::string_view line, bool allow_split);
     void add_field(std::string_view key, std::string_view value);
