@@ -103,14 +103,16 @@ public:
         : pool_(pool), engine_(std::move(engine)), store_(store) {}
 
     void find_by_phone(const std::string& e164, Done done) override {
-        asio::post(pool_, [this, e164, done = std::move(done)]() mutable {
+        // Nothing of this object is used by the task: the pool's threads
+        // are joined after it is gone (the store and the strand outlive both).
+        asio::post(pool_, [&store = store_, engine = engine_, e164, done = std::move(done)]() mutable {
             std::optional<CustomerContext> ctx;
             try {
-                ctx = store_.customer_context_by_phone(e164);
+                ctx = store.customer_context_by_phone(e164);
             } catch (const std::exception& e) {
                 spdlog::error("customer lookup failed, the call pops as an unknown caller: {}", e.what());
             }
-            asio::post(engine_, [done = std::move(done), ctx = std::move(ctx)]() mutable {
+            asio::post(engine, [done = std::move(done), ctx = std::move(ctx)]() mutable {
                 try {
                     done(std::move(ctx));
                 } catch (const std::exception& e) {
