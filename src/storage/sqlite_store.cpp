@@ -783,7 +783,9 @@ struct SqliteStore::Impl {
         Query(c, history_sql).bind(call, erased_number(customer), customer).exec();
     }
 
-    void upsert_call(Connection& c, const CallRecord& r) {
+    /// keep: apply keep_erased here (finish_call_in, which writes the
+    /// history entry after this, applies it once at its end instead).
+    void upsert_call(Connection& c, const CallRecord& r, bool keep = true) {
         if (r.merged_into) {
             Query(c, "DELETE FROM call_legs WHERE call_id = ?").bind(r.id).exec();
             Query(c, "DELETE FROM call_rings WHERE call_id = ?").bind(r.id).exec();
@@ -792,49 +794,89 @@ struct SqliteStore::Impl {
             return;
         }
         {
-            // Disposition and notes come from the agent, not the PBX: an engine
-            // update that carries none keeps what the agent already saved.
-            Query q(c,
-                    "INSERT INTO calls (id, pbx, direction, from_number, from_raw, from_name, to_number, customer_id, "
-                    "agent, extension, queue, status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, "
-                    "disposition, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET pbx = excluded.pbx, direction = excluded.direction, "
-                    "from_number = excluded.from_number, from_raw = excluded.from_raw, "
-                    "from_name = excluded.from_name, to_number = excluded.to_number, "
-                    "customer_id = excluded.customer_id, agent = excluded.agent, extension = excluded.extension, "
-                    "queue = excluded.queue, status = excluded.status, started_at = excluded.started_at, "
-                    "answered_at = excluded.answered_at, ended_at = excluded.ended_at, "
-                    "wait_seconds = excluded.wait_seconds, talk_seconds = excluded.talk_seconds, "
-                    "disposition = CASE WHEN excluded.disposition <> '' THEN excluded.disposition "
-                    "ELSE calls.disposition END, "
-                    "notes = CASE WHEN excluded.notes <> '' THEN excluded.notes ELSE calls.notes END");
+            // One statement for the whole row. Disposition and notes come from
+            // the agent, not the PBX: an engine update that carries none keeps
+            // what the agent already saved. The hang-up side (issue 4) is known
+            // once the call ended; an update without it keeps what is stored.
+            // An update that changes nothing (a ring that only added to
+            // call_rings) writes nothing: no index entry, no trigger.
+            static const std::string sql =
+                "INSERT INTO calls (id, pbx, direction, from_number, from_raw, from_name, to_number, customer_id, "
+                "agent, extension, queue, status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, "
+                "disposition, notes, queue_position, hold_seconds, hangup_by, hangup_extension) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET pbx = excluded.pbx, direction = excluded.direction, "
+                "from_number = excluded.from_number, from_raw = excluded.from_raw, "
+                "from_name = excluded.from_name, to_number = excluded.to_number, "
+                "customer_id = excluded.customer_id, agent = excluded.agent, extension = excluded.extension, "
+                "queue = excluded.queue, status = excluded.status, started_at = excluded.started_at, "
+                "answered_at = excluded.answered_at, ended_at = excluded.ended_at, "
+                "wait_seconds = excluded.wait_seconds, talk_seconds = excluded.talk_seconds, "
+                "disposition = CASE WHEN excluded.disposition <> '' THEN excluded.disposition "
+                "ELSE calls.disposition END, "
+                "notes = CASE WHEN excluded.notes <> '' THEN excluded.notes ELSE calls.notes END, "
+                "queue_position = excluded.queue_position, hold_seconds = excluded.hold_seconds, "
+                "hangup_by = CASE WHEN excluded.hangup_by IS NOT NULL THEN excluded.hangup_by "
+                "ELSE calls.hangup_by END, "
+                "hangup_extension = CASE WHEN excluded.hangup_by IS NOT NULL THEN excluded.hangup_extension "
+                "ELSE calls.hangup_extension END "
+                "WHERE calls.pbx IS NOT excluded.pbx OR calls.direction IS NOT excluded.direction "
+                "OR calls.from_number IS NOT excluded.from_number OR calls.from_raw IS NOT excluded.from_raw "
+                "OR calls.from_name IS NOT excluded.from_name OR calls.to_number IS NOT excluded.to_number "
+                "OR calls.customer_id IS NOT excluded.customer_id OR calls.agent IS NOT excluded.agent "
+                "OR calls.extension IS NOT excluded.extension OR calls.queue IS NOT excluded.queue "
+                "OR calls.status IS NOT excluded.status OR calls.started_at IS NOT excluded.started_at "
+                "OR calls.answered_at IS NOT excluded.answered_at OR calls.ended_at IS NOT excluded.ended_at "
+                "OR calls.wait_seconds IS NOT excluded.wait_seconds "
+                "OR calls.talk_seconds IS NOT excluded.talk_seconds "
+                "OR (excluded.disposition <> '' AND calls.disposition IS NOT excluded.disposition) "
+                "OR (excluded.notes <> '' AND calls.notes IS NOT excluded.notes) "
+                "OR calls.queue_position IS NOT excluded.queue_position "
+                "OR calls.hold_seconds IS NOT excluded.hold_seconds "
+                "OR (excluded.hangup_by IS NOT NULL AND (calls.hangup_by IS NOT excluded.hangup_by "
+                "OR calls.hangup_extension IS NOT excluded.hangup_extension))";
+            const std::optional<std::string> hangup_by =
+                r.hangup_by ? std::optional<std::string>(std::string(to_string(*r.hangup_by))) : std::nullopt;
+            const std::optional<Extension> hangup_extension = r.hangup_by ? r.hangup_extension : std::nullopt;
+            Query q(c, sql);
             q.bind(r.id, r.pbx, to_string(r.direction), r.from, r.from_raw, r.from_name, r.to, r.customer_id, r.agent,
                    r.extension, r.queue, to_string(r.status), r.started_at, r.answered_at, r.ended_at, r.wait_seconds,
-                   r.talk_seconds, r.disposition, mask_card_numbers(r.notes));
+                   r.talk_seconds, r.disposition, mask_card_numbers(r.notes), r.queue_position, r.hold_seconds,
+                   hangup_by, hangup_extension);
             q.exec();
         }
-        Query(c, "DELETE FROM call_rings WHERE call_id = ?").bind(r.id).exec();
+        // Rings and legs: each position written only when it differs from
+        // what is stored (a ring appends one agent; legs come at the end),
+        // then positions past the record's list removed (a seek that finds
+        // nothing, unless the list shrank). Same rows as delete-and-reinsert.
         std::int64_t pos = 0;
         for (const auto& a : r.rang)
-            Query(c, "INSERT INTO call_rings (call_id, position, agent) VALUES (?, ?, ?)").bind(r.id, pos++, a).exec();
-        Query(c, "UPDATE calls SET queue_position = ?, hold_seconds = ? WHERE id = ?")
-            .bind(r.queue_position, r.hold_seconds, r.id)
-            .exec();
-        // Hang-up side (issue 4): known once the call ended.
-        if (r.hangup_by)
-            Query(c, "UPDATE calls SET hangup_by = ?, hangup_extension = ? WHERE id = ?")
-                .bind(std::string(to_string(*r.hangup_by)), r.hangup_extension, r.id)
+            Query(c,
+                  "INSERT INTO call_rings (call_id, position, agent) VALUES (?, ?, ?) "
+                  "ON CONFLICT (call_id, position) DO UPDATE SET agent = excluded.agent "
+                  "WHERE call_rings.agent IS NOT excluded.agent")
+                .bind(r.id, pos++, a)
                 .exec();
-        Query(c, "DELETE FROM call_legs WHERE call_id = ?").bind(r.id).exec();
+        Query(c, "DELETE FROM call_rings WHERE call_id = ? AND position >= ?").bind(r.id, pos).exec();
         pos = 0;
         for (const auto& l : r.legs)
             Query(c,
                   "INSERT INTO call_legs (call_id, position, agent, extension, rang_at, answered_at, ended_at, "
-                  "talk_seconds, transferred_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                  "talk_seconds, transferred_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                  "ON CONFLICT (call_id, position) DO UPDATE SET agent = excluded.agent, "
+                  "extension = excluded.extension, rang_at = excluded.rang_at, answered_at = excluded.answered_at, "
+                  "ended_at = excluded.ended_at, talk_seconds = excluded.talk_seconds, "
+                  "transferred_by = excluded.transferred_by "
+                  "WHERE call_legs.agent IS NOT excluded.agent OR call_legs.extension IS NOT excluded.extension "
+                  "OR call_legs.rang_at IS NOT excluded.rang_at OR call_legs.answered_at IS NOT excluded.answered_at "
+                  "OR call_legs.ended_at IS NOT excluded.ended_at "
+                  "OR call_legs.talk_seconds IS NOT excluded.talk_seconds "
+                  "OR call_legs.transferred_by IS NOT excluded.transferred_by")
                 .bind(r.id, pos++, l.agent, l.extension, l.rang_at, l.answered_at, l.ended_at, l.talk_seconds,
                       l.transferred_by)
                 .exec();
-        if (r.customer_id) keep_erased(c, r.id, *r.customer_id);
+        Query(c, "DELETE FROM call_legs WHERE call_id = ? AND position >= ?").bind(r.id, pos).exec();
+        if (keep && r.customer_id) keep_erased(c, r.id, *r.customer_id);
     }
 
     static const char* sort_column(CallFilter::Sort s) {
@@ -1310,7 +1352,7 @@ namespace {
 /// finish_call's body, inside the caller's transaction.
 template <class Impl>
 void finish_call_in(Impl& impl, Connection& c, const CallRecord& r, const std::optional<Interaction>& history) {
-    impl.upsert_call(c, r);
+    impl.upsert_call(c, r, /*keep=*/ !history);  // with a history entry, keep_erased runs once below
     if (!history) return;
     Interaction h = *history;
     // The call id is the idempotency key: a history entry always names its call.
