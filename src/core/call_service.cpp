@@ -834,9 +834,9 @@ struct CallService::Impl {
         const CallSnapshot* snap = nullptr;
         Timestamp at{};
         bool ringing = false, answered = false;
-        if (const auto* e = std::get_if<effect::Ringing>(&eff)) snap = &e->call, at = e->at, ringing = true;
-        else if (const auto* e = std::get_if<effect::Answered>(&eff)) snap = &e->call, at = e->at, answered = true;
-        else if (const auto* e = std::get_if<effect::Ended>(&eff)) snap = &e->call, at = e->at;
+        if (const auto* r = std::get_if<effect::Ringing>(&eff)) snap = &r->call, at = r->at, ringing = true;
+        else if (const auto* an = std::get_if<effect::Answered>(&eff)) snap = &an->call, at = an->at, answered = true;
+        else if (const auto* en = std::get_if<effect::Ended>(&eff)) snap = &en->call, at = en->at;
         if (!snap) return false;
         auto it = active.find(snap->id);
         if (it == active.end()) return false;
