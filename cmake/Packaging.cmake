@@ -36,9 +36,11 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The shared libraries' packages are computed by dpkg-shlibdeps (dpkg-dev).
 # Besides: adduser for the postinst's system user, and Debian's Chart.js,
 # which the server reads at run time (/vendor/chart.js, the supervisors'
-# charts) from /usr/share/javascript/chart.js.
+# charts) from /usr/share/javascript/chart.js, and procps for /bin/kill,
+# which the unit's ExecReload runs (a minimal Debian root lacks it, and
+# systemd-analyze verify refuses the unit without it).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libjs-chart.js")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libjs-chart.js, procps")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/postinst
     ${PROJECT_SOURCE_DIR}/packaging/prerm
