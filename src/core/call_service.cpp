@@ -4,99 +4,20 @@
 #include <algorithm>
 #include <deque>
 #include <exception>
-#include <map>
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "call_records.hpp"
 #include "caller_history.hpp"
+#include "dispositions.hpp"
+#include "live_board.hpp"
 #include "pop_messages.hpp"
-#include "ringside/core/privacy.hpp"
 
 namespace ringside {
 namespace {
-
-constexpr std::size_t max_disposition_chars = 64;
-constexpr std::size_t max_notes_chars = 4000;
-
-/// Code points in UTF-8 text (limits count characters, not bytes, so Persian
-/// notes get the same room as Latin ones).
-std::size_t utf8_length(std::string_view s) {
-    std::size_t n = 0;
-    for (unsigned char c : s)
-        if ((c & 0xC0) != 0x80) ++n;
-    return n;
-}
-
-std::string duration_text(std::int64_t secs) {
-    char buf[48];
-    if (secs >= 3600)
-        std::snprintf(buf, sizeof buf, "%lldh %lldm %llds", static_cast<long long>(secs / 3600),
-                      static_cast<long long>(secs % 3600 / 60), static_cast<long long>(secs % 60));
-    else if (secs >= 60)
-        std::snprintf(buf, sizeof buf, "%lldm %llds", static_cast<long long>(secs / 60),
-                      static_cast<long long>(secs % 60));
-    else
-        std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(secs));
-    return buf;
-}
-
-std::string capitalised(std::string_view word) {
-    std::string s(word);
-    if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
-    return s;
-}
-
-/// One line for the customer's history. Never carries a phone number.
-std::string summary_of(const CallRecord& r) {
-    const std::string dir(to_string(r.direction));
-    switch (r.status) {
-    case CallStatus::answered: {
-        std::string s = capitalised(dir) + " call answered";
-        if (r.agent) s += " by " + r.agent->value();
-        return s + ", " + duration_text(r.talk_seconds);
-    }
-    case CallStatus::abandoned: {
-        std::string s = "Abandoned " + dir + " call";
-        if (r.queue) s += " in queue " + *r.queue;
-        return s + " after " + duration_text(r.wait_seconds);
-    }
-    case CallStatus::busy: return capitalised(dir) + " call, line busy";
-    case CallStatus::failed: return capitalised(dir) + " call failed";
-    default: return "Missed " + dir + " call";
-    }
-}
-
-void finalise_times(CallRecord& r, Timestamp end) {
-    r.ended_at = end;
-    if (r.answered_at) {
-        r.wait_seconds = seconds_between(r.started_at, *r.answered_at);
-        r.talk_seconds = seconds_between(*r.answered_at, end);
-    } else {
-        r.wait_seconds = seconds_between(r.started_at, end);
-        r.talk_seconds = 0;
-    }
-}
-
-std::optional<Interaction> history_of(const CallRecord& r) {
-    if (!r.customer_id) return std::nullopt;
-    Interaction i;
-    i.customer_id = *r.customer_id;
-    i.at = r.started_at;
-    i.channel = "call";
-    i.direction = std::string(to_string(r.direction));
-    i.summary = summary_of(r);
-    i.agent = r.agent;
-    i.call_id = r.id;
-    i.status = std::string(to_string(r.status));
-    i.disposition = r.disposition;
-    return i;
-}
 
 /// The call's first channel is a phone, not a trunk: a device channel whose
 /// caller id is the phone's own extension, or a short number (fewer than 6
@@ -116,11 +37,11 @@ std::int64_t seconds_or_zero(Timestamp from, Timestamp to) { return to > from ? 
 }  // namespace
 
 struct CallService::Impl {
-    Storage& storage;
+    EnginePorts ports;
     PopSink& sink;
     const PhoneNormalizer& phones;
     CallServiceOptions opts;
-    InlineLookup inline_lookup{storage};
+    InlineLookup inline_lookup{ports.customers};
     CustomerLookup& lookup;
 
     /// The agents one extension's ring was popped to, and whether that pop
@@ -149,11 +70,8 @@ struct CallService::Impl {
         nlohmann::json repeat = nlohmann::json::object();
         /// Phones ringing now and since when (the wallboard's view).
         std::vector<std::pair<Extension, Timestamp>> ringing_now;
-        std::uint64_t order = 0;   // start order, for a stable wallboard list
-        /// The call's wallboard entry as of its last change (null: changed
-        /// since, built again when next needed). Shared with the published
-        /// list: built once per change, not once per flush or reader.
-        mutable std::shared_ptr<const nlohmann::json> board;
+        /// Its row on the live board (stable until the call leaves it).
+        detail::LiveBoard::Row* row = nullptr;
         /// A customer lookup is out: this call's effects wait in `held`, in
         /// their order, until it answers (customer_lookup.hpp).
         bool lookup_pending = false;
@@ -164,43 +82,18 @@ struct CallService::Impl {
         bool stored = false;        // its first record write was made
         bool caller_dirty = false;  // prepare() changed the caller fields: the handler stores them
     };
-    /// Calls whose board entry changed since the last flush_board (O(1) per
-    /// change; the board is built only at the flush, and only when watched).
-    std::unordered_set<CallId> board_changed;
-    /// A PBX resync happened since the last flush: send a full snapshot.
-    bool board_resync = false;
-    std::uint64_t next_order = 0;
-
-    /// The calls in progress in start order (the wallboard's order), so a
-    /// snapshot needs no sort. Points into `active` (its nodes do not move).
-    std::map<std::uint64_t, const Active*> by_order;
-
-    /// The live calls as of the latest publish, for other threads.
-    mutable std::mutex published_mutex;
-    std::shared_ptr<const BoardList> published = std::make_shared<const BoardList>();
-    /// Calls changed since the published list was built.
-    std::atomic<bool> published_stale{false};
-    /// Until when (steady ms) a reader wants the list kept published.
-    mutable std::atomic<std::int64_t> published_wanted_until{0};
+    /// The supervisors' live board (live_board.hpp): the engine says what
+    /// changed, O(1) per change; entries are built at a flush, when watched.
+    detail::LiveBoard board{sink, [this](const CallId& id) { return board_entry(active.at(id)); }};
 
     /// The call's board entry changed.
-    void touch(Active& a) {
-        a.board.reset();
-        board_changed.insert(a.rec.id);
-        published_stale.store(true, std::memory_order_relaxed);
-    }
+    void touch(Active& a) { board.touch(*a.row); }
     /// The call left the board (ended, or merged into another).
-    void removed(const Active& a) {
-        by_order.erase(a.order);
-        board_changed.insert(a.rec.id);
-        published_stale.store(true, std::memory_order_relaxed);
-    }
+    void removed(const Active& a) { board.leave(a.rec.id); }
     /// Enters a new call into `active` and the board.
     Active& enter(const CallId& id, Active a) {
-        a.order = next_order++;
         Active& in = active.emplace(id, std::move(a)).first->second;
-        by_order.emplace(in.order, &in);
-        touch(in);
+        in.row = &board.enter(id);
         return in;
     }
 
@@ -225,67 +118,6 @@ struct CallService::Impl {
         return live_call_json(a.rec, ringing);
     }
 
-    /// The call's entry, built if it changed since it was last built.
-    const std::shared_ptr<const nlohmann::json>& entry(const Active& a) const {
-        if (!a.board) a.board = std::make_shared<const nlohmann::json>(board_entry(a));
-        return a.board;
-    }
-
-    nlohmann::json live_calls() const {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& [order, a] : by_order) out.push_back(*entry(*a));
-        return out;
-    }
-
-    /// Publishes the board for other threads: pointers to the entries, each
-    /// built once per change of its call (O(live calls) pointer copies).
-    void publish() {
-        auto list = std::make_shared<BoardList>();
-        list->reserve(by_order.size());
-        for (const auto& [order, a] : by_order) list->push_back(entry(*a));
-        std::shared_ptr<const BoardList> p = std::move(list);
-        std::lock_guard lk(published_mutex);
-        published = std::move(p);
-    }
-
-    static std::int64_t steady_ms() {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count();
-    }
-
-    void flush_board(bool watched) {
-        const bool wanted = watched || published_wanted_until.load(std::memory_order_relaxed) > steady_ms();
-        if (wanted && published_stale.exchange(false, std::memory_order_relaxed)) publish();
-        if (!watched) {
-            board_changed.clear();
-            board_resync = false;
-            return;
-        }
-        if (board_resync) {
-            board_resync = false;
-            board_changed.clear();
-            sink.broadcast(PopSink::Audience::supervisors, detail::board_calls_message(live_calls()));
-            return;
-        }
-        // One message for the whole flush, however many calls changed: a
-        // supervisor's socket gets four a second at any call rate (one per
-        // change filled its 256-message queue at 700 calls/s). Oldest first,
-        // as the snapshot lists them (the set has no order).
-        if (board_changed.empty()) return;
-        std::vector<const Active*> changed;
-        changed.reserve(board_changed.size());
-        nlohmann::json removed = nlohmann::json::array();
-        for (const auto& id : board_changed) {
-            if (auto it = active.find(id); it != active.end()) changed.push_back(&it->second);
-            else removed.push_back(id.value());
-        }
-        board_changed.clear();
-        std::sort(changed.begin(), changed.end(), [](const Active* x, const Active* y) { return x->order < y->order; });
-        nlohmann::json calls = nlohmann::json::array();
-        for (const Active* a : changed) calls.push_back(*entry(*a));
-        sink.broadcast(PopSink::Audience::supervisors, detail::board_changes_message(std::move(calls), std::move(removed)));
-    }
-
     std::unordered_map<CallId, Active> active;
     std::unordered_map<PbxId, CallTracker> trackers;
     std::unordered_map<PbxId, bool> resyncing;
@@ -294,8 +126,8 @@ struct CallService::Impl {
         lookup_hits{0}, calls_merged{0};
     std::atomic<std::size_t> active_calls{0};
 
-    Impl(Storage& s, PopSink& p, const PhoneNormalizer& ph, CallServiceOptions o, CustomerLookup* l)
-        : storage(s), sink(p), phones(ph), opts(o), lookup(l ? *l : inline_lookup) {}
+    Impl(EnginePorts s, PopSink& p, const PhoneNormalizer& ph, CallServiceOptions o, CustomerLookup* l)
+        : ports(s), sink(p), phones(ph), opts(o), lookup(l ? *l : inline_lookup) {}
 
     /// Whether agents get pops for this call at all.
     bool pops_for(const Active& a) const {
@@ -310,7 +142,7 @@ struct CallService::Impl {
     /// Enabled agents on ext; remembers the first for the call's legs.
     std::vector<AgentId> agents_on(Active& a, const Extension& ext) {
         std::vector<AgentId> out;
-        for (auto& u : storage.users_by_extension(ext))
+        for (auto& u : ports.users.users_by_extension(ext))
             if (!u.disabled) out.push_back(u.username);
         remember_agent(a, ext, out.empty() ? std::nullopt : std::optional<AgentId>(out.front()));
         return out;
@@ -447,10 +279,10 @@ struct CallService::Impl {
         if (resyncing[e.call.pbx]) {
             // After a restart the resync lists calls a previous run stored:
             // carry on with that record rather than starting it over.
-            if (auto stored = storage.find_call(e.call.id); stored && !stored->ended_at) {
+            if (auto stored = ports.calls.find_call(e.call.id); stored && !stored->ended_at) {
                 a.rec = std::move(*stored);
                 a.looked_up = true;
-                if (a.rec.customer_id) a.ctx = storage.customer_context(*a.rec.customer_id);
+                if (a.rec.customer_id) a.ctx = ports.customers.customer_context(*a.rec.customer_id);
                 enter(e.call.id, std::move(a));
                 return;
             }
@@ -467,7 +299,7 @@ struct CallService::Impl {
                 // external number that is nobody's extension (outbound).
                 r.direction = Direction::internal;
                 if (!e.call.dialed.empty() && phones.normalize(e.call.dialed) &&
-                    storage.users_by_extension(Extension(e.call.dialed)).empty()) {
+                    ports.users.users_by_extension(Extension(e.call.dialed)).empty()) {
                     r.direction = Direction::outbound;
                     r.agent = callers.front();
                     r.extension = *e.call.caller_device;
@@ -480,7 +312,7 @@ struct CallService::Impl {
                 // it is internal unless an agent's phone rings (on_ended).
                 a.from_foreign_phone = true;
                 if (!e.call.dialed.empty() && phones.normalize(e.call.dialed) &&
-                    storage.users_by_extension(Extension(e.call.dialed)).empty()) {
+                    ports.users.users_by_extension(Extension(e.call.dialed)).empty()) {
                     r.direction = Direction::outbound;
                     r.extension = *e.call.caller_device;
                     a.looked_up = true;
@@ -501,7 +333,7 @@ struct CallService::Impl {
             in.looked_up = true;
             if (auto n = phones.normalize(e.call.dialed)) start_lookup(in, n->e164(), false, e.call.started_at);
         }
-        storage.upsert_call(in.rec);
+        ports.calls.upsert_call(in.rec);
         in.stored = true;
     }
 
@@ -514,7 +346,7 @@ struct CallService::Impl {
         CallRecord& r = a.rec;
         if (r.direction != Direction::internal || !s.caller_device || s.dialed.empty() || s.dialed == "s") return;
         auto n = phones.normalize(s.dialed);
-        if (!n || !storage.users_by_extension(Extension(s.dialed)).empty()) return;
+        if (!n || !ports.users.users_by_extension(Extension(s.dialed)).empty()) return;
         const auto callers = agents_on(a, *s.caller_device);
         if (callers.empty()) return;
         r.direction = Direction::outbound;
@@ -523,7 +355,7 @@ struct CallService::Impl {
         apply_caller(a, s);
         a.looked_up = true;
         touch(a);
-        storage.upsert_call(r);
+        ports.calls.upsert_call(r);
         start_lookup(a, n->e164(), false, s.started_at);
     }
 
@@ -558,7 +390,7 @@ struct CallService::Impl {
             lookup_hits.fetch_add(1, std::memory_order_relaxed);
             a.rec.customer_id = a.ctx->customer.id;
             touch(a);
-            if (a.stored) storage.upsert_call(a.rec);
+            if (a.stored) ports.calls.upsert_call(a.rec);
         }
         if (count && pops_for(a)) count_caller(a, at);
         // The effects that waited, in their order. One may start another
@@ -607,7 +439,7 @@ struct CallService::Impl {
             std::erase_if(a.pops, [&](const Pop& p) { return p.ext == e.ext; });
             a.pops.push_back(std::move(pop));
         }
-        if (changed) storage.upsert_call(r);  // nobody to pop: still tracked and logged
+        if (changed) ports.calls.upsert_call(r);  // nobody to pop: still tracked and logged
     }
 
     void on_answered(const effect::Answered& e) {
@@ -634,14 +466,14 @@ struct CallService::Impl {
         if (a.queued_at && r.hold_seconds == 0) r.hold_seconds = seconds_or_zero(*a.queued_at, *r.answered_at);
         if (r.direction == Direction::outbound) {
             // The far end answered: the agent is the one who dialled.
-            storage.upsert_call(r);
+            ports.calls.upsert_call(r);
             return;
         }
         r.extension = e.ext;
         // A record restored after a restart already names who took the call: they had the card.
         const bool had_card = r.agent && !answerers.empty() && *r.agent == answerers.front();
         r.agent = answerers.empty() ? std::nullopt : std::optional<AgentId>(answerers.front());
-        storage.upsert_call(r);
+        ports.calls.upsert_call(r);
 
         if (own) own->pending = false;
         if (!pops_for(a)) return;
@@ -726,7 +558,7 @@ struct CallService::Impl {
             // previous run keeps its answer.
             if (r.answered_at) r.status = CallStatus::answered;
         }
-        finalise_times(r, e.at);
+        detail::finalise_times(r, e.at);
         if (a.queued_at) r.hold_seconds = seconds_or_zero(*a.queued_at, r.answered_at ? *r.answered_at : e.at);
         calls_ended.fetch_add(1, std::memory_order_relaxed);
         // Between phones no user owns: no agent's phone rang, so no customer call.
@@ -740,7 +572,7 @@ struct CallService::Impl {
         }
         note_hangup_side(a, e);
         settle_caller(a);
-        storage.finish_call(r, history_of(r));
+        ports.calls.finish_call(r, detail::history_of(r));
         // An agent's own outbound call never pops, but its end goes to them:
         // the console shows the finished call for its disposition and notes.
         if (r.agent && (pops_for(a) || r.direction == Direction::outbound))
@@ -783,7 +615,7 @@ struct CallService::Impl {
             touch(into->second);  // its ringing phones may have an agent's name now
         }
         a.rec.merged_into = e.into.id;
-        storage.upsert_call(a.rec);  // removes the consultation call's record
+        ports.calls.upsert_call(a.rec);  // removes the consultation call's record
         calls_merged.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -874,15 +706,15 @@ struct CallService::Impl {
     }
 };
 
-CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones)
-    : CallService(storage, sink, phones, CallServiceOptions{}) {}
+CallService::CallService(EnginePorts ports, PopSink& sink, const PhoneNormalizer& phones)
+    : CallService(ports, sink, phones, CallServiceOptions{}) {}
 
-CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options)
-    : impl_(std::make_unique<Impl>(storage, sink, phones, options, nullptr)) {}
+CallService::CallService(EnginePorts ports, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options)
+    : impl_(std::make_unique<Impl>(ports, sink, phones, options, nullptr)) {}
 
-CallService::CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options,
+CallService::CallService(EnginePorts ports, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options,
                          CustomerLookup& lookup)
-    : impl_(std::make_unique<Impl>(storage, sink, phones, options, &lookup)) {}
+    : impl_(std::make_unique<Impl>(ports, sink, phones, options, &lookup)) {}
 
 CallService::~CallService() = default;
 
@@ -901,65 +733,44 @@ void CallService::on_pbx_event(const pbx::Event& ev) {
     } clear{m, ev};
     for (const auto& eff : effects) m.handle(eff);
     // The PBX's view replaced ours: supervisors get the whole board again.
-    if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) m.board_resync = true;
+    if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) m.board.resynced();
 }
 
-nlohmann::json CallService::live_calls() const { return impl_->live_calls(); }
+nlohmann::json CallService::live_calls() const { return impl_->board.snapshot(); }
 
-void CallService::flush_board(bool watched) { impl_->flush_board(watched); }
+void CallService::flush_board(bool watched) { impl_->board.flush(watched); }
 
 void CallService::send_board(const AgentId& to) {
-    impl_->sink.send_state(to, detail::board_calls_message(impl_->live_calls()));
+    impl_->sink.send_state(to, detail::board_calls_message(impl_->board.snapshot()));
 }
 
-CallService::PublishedBoard CallService::published_live_calls() const {
-    const Impl& m = *impl_;
-    // Keep it published for a while: a reader asks again (the wallboard's tick, a polling script).
-    m.published_wanted_until.store(Impl::steady_ms() + 30'000, std::memory_order_relaxed);
-    PublishedBoard b;
-    b.current = !m.published_stale.load(std::memory_order_relaxed);
-    std::lock_guard lk(m.published_mutex);
-    b.calls = m.published;
-    return b;
-}
+CallService::PublishedBoard CallService::published_live_calls() const { return impl_->board.published(); }
 
 void CallService::close_orphans(const PbxId& pbx, Timestamp now) {
     Impl& m = *impl_;
-    for (auto& r : m.storage.open_calls(pbx)) {
+    for (auto& r : m.ports.calls.open_calls(pbx)) {
         if (m.active.contains(r.id)) continue;
         r.status = r.answered_at ? CallStatus::answered : CallStatus::missed;
-        finalise_times(r, now);
-        m.storage.finish_call(r, history_of(r));
+        detail::finalise_times(r, now);
+        m.ports.calls.finish_call(r, detail::history_of(r));
     }
 }
 
 Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id, const std::string& disposition,
                                                 const std::string& notes, const std::optional<std::string>& previous) {
     Impl& m = *impl_;
-    if (disposition.empty())
-        return Failure{DomainError::invalid_argument, "field 'disposition' must be a non-empty string"};
-    if (utf8_length(disposition) > max_disposition_chars)
-        return Failure{DomainError::invalid_argument, "field 'disposition' must be at most 64 characters"};
-    if (utf8_length(notes) > max_notes_chars)
-        return Failure{DomainError::invalid_argument, "field 'notes' must be at most 4000 characters"};
+    if (auto bad = detail::check_disposition_fields(disposition, notes)) return *bad;
 
     auto it = m.active.find(id);
     std::optional<CallRecord> rec;
     if (it != m.active.end()) rec = it->second.rec;
-    else rec = m.storage.find_call(id);
+    else rec = m.ports.calls.find_call(id);
     if (!rec) return Failure{DomainError::not_found, "no such call"};
-
-    const bool took_it = rec->agent && *rec->agent == by.username;
-    if (!took_it && !role_at_least(by.role, Role::supervisor))
-        return Failure{DomainError::forbidden, "only the agent who took the call or a supervisor may set its disposition"};
-
     // Dispositions are set on the engine strand, one at a time: the check
     // and the write below see no other save in between.
-    if (previous && *previous != rec->disposition)
-        return Failure{DomainError::conflict, "the call's disposition was saved meanwhile (now '" + rec->disposition +
-                                                  "'); reload the call before changing it"};
-    std::string masked = mask_card_numbers(notes);
-    if (!m.storage.set_disposition(id, disposition, masked)) return Failure{DomainError::not_found, "no such call"};
+    if (auto refused = detail::check_disposition_write(by, *rec, previous)) return *refused;
+    std::string masked = detail::stored_notes(notes);
+    if (!m.ports.calls.set_disposition(id, disposition, masked)) return Failure{DomainError::not_found, "no such call"};
     rec->disposition = disposition;
     rec->notes = std::move(masked);
     // Keep the live record in step so the final write does not undo it.
@@ -967,7 +778,7 @@ Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id
         it->second.rec.disposition = rec->disposition;
         it->second.rec.notes = rec->notes;
     }
-    m.storage.audit(by.username.value(), "call.disposition", id.value(), now_ms());
+    m.ports.audit.audit(by.username.value(), "call.disposition", id.value(), now_ms());
     return *rec;
 }
 

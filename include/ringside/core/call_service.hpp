@@ -1,6 +1,8 @@
 #pragma once
 // The call engine: PBX events in, call records and pops out. Pure domain
-// logic over two seams, Storage and PopSink; no sockets. Not thread-safe
+// logic over the ports the core owns (ports/: the call log, the user
+// directory, the customer files, the audit trail, pop delivery and the
+// customer lookup); no sockets, no SQL. Not thread-safe
 // (but for stats() and published_live_calls()): the server runs it on one
 // strand, the tests call it directly.
 //
@@ -27,6 +29,7 @@
 // calling another agent's) only with `pop_internal`; outbound calls (an
 // agent's phone dialling an external number) never, but they are matched to
 // the customer by the dialled number and logged with the calling agent.
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -38,12 +41,15 @@
 #include <nlohmann/json.hpp>
 
 #include "ringside/core/call_tracker.hpp"
-#include "ringside/core/customer_lookup.hpp"
 #include "ringside/core/errors.hpp"
 #include "ringside/core/model.hpp"
 #include "ringside/core/phone.hpp"
-#include "ringside/delivery/pop_sink.hpp"
-#include "ringside/storage/store.hpp"
+#include "ringside/core/ports/audit_log.hpp"
+#include "ringside/core/ports/call_log.hpp"
+#include "ringside/core/ports/customer_contexts.hpp"
+#include "ringside/core/ports/customer_lookup.hpp"
+#include "ringside/core/ports/pop_sink.hpp"
+#include "ringside/core/ports/user_directory.hpp"
 
 namespace ringside {
 
@@ -64,19 +70,36 @@ struct CallServiceOptions {
     bool pop_internal = false;
 };
 
+/// The storage ports the engine works through. Each outlives the engine.
+struct EnginePorts {
+    CallLog& calls;
+    UserDirectory& users;
+    CustomerContexts& customers;
+    AuditLog& audit;
+
+    EnginePorts(CallLog& c, UserDirectory& u, CustomerContexts& cu, AuditLog& a)
+        : calls(c), users(u), customers(cu), audit(a) {}
+    /// One store that implements all four (storage's Storage does).
+    template <class Store>
+        requires std::derived_from<Store, CallLog> && std::derived_from<Store, UserDirectory> &&
+                 std::derived_from<Store, CustomerContexts> && std::derived_from<Store, AuditLog>
+    EnginePorts(Store& s)  // NOLINT(google-explicit-constructor): a store is its ports
+        : calls(s), users(s), customers(s), audit(s) {}
+};
+
 class CallService {
 public:
-    CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones);
-    CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options);
+    CallService(EnginePorts ports, PopSink& sink, const PhoneNormalizer& phones);
+    CallService(EnginePorts ports, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options);
     /// With customer lookups answered later, on the engine's strand: a
     /// call's effects wait for its answer, in order; other calls go on.
-    /// (Without one, lookups ask `storage` inline.) `lookup` outlives this.
-    CallService(Storage& storage, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options,
+    /// (Without one, lookups ask `ports.customers` inline.) `lookup` outlives this.
+    CallService(EnginePorts ports, PopSink& sink, const PhoneNormalizer& phones, CallServiceOptions options,
                 CustomerLookup& lookup);
     ~CallService();
 
     /// Feeds one PBX event through that PBX's tracker and acts on the effects.
-    /// Storage failures propagate (StorageError); the tracker state stays consistent.
+    /// Storage failures propagate (the ports' exceptions); the tracker state stays consistent.
     void on_pbx_event(const pbx::Event& ev);
 
     /// After a restart: records of `pbx` left open by a previous run are

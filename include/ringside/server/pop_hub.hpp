@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ringside/core/strong_typedef.hpp"
-#include "ringside/delivery/pop_sink.hpp"
+#include "ringside/core/ports/pop_sink.hpp"
 
 namespace ringside::server {
 

@@ -4,6 +4,10 @@
 // (sqlite_store.hpp); a PostgreSQL implementation for multi-node sites fits
 // here too.
 //
+// Storage implements the ports the core owns (include/ringside/core/ports/):
+// CallLog, UserDirectory, CustomerContexts and AuditLog; the call engine sees
+// only those. The rest of this interface serves the server and the CLI.
+//
 // Thread safety: every method may be called from any thread at any time.
 // Errors: infrastructure failures (disk full, corrupt file) throw
 // StorageError; "no such row" is an empty optional or false, never a throw.
@@ -17,6 +21,10 @@
 
 #include "ringside/core/customer_import.hpp"
 #include "ringside/core/model.hpp"
+#include "ringside/core/ports/audit_log.hpp"
+#include "ringside/core/ports/call_log.hpp"
+#include "ringside/core/ports/customer_contexts.hpp"
+#include "ringside/core/ports/user_directory.hpp"
 #include "ringside/core/privacy.hpp"
 
 namespace ringside {
@@ -210,18 +218,15 @@ struct RetentionReport {
     std::int64_t audit_entries_deleted = 0;
 };
 
-class Storage {
+class Storage : public CallLog, public UserDirectory, public CustomerContexts, public AuditLog {
 public:
     virtual ~Storage() = default;
 
     // ---- users and sessions
     /// Throws StorageConflict if the username is taken. Returns the new id.
     virtual std::int64_t create_user(const User& u, const std::string& password_hash) = 0;
-    virtual std::optional<User> find_user(const AgentId& username) = 0;
+    // find_user, users_by_extension, list_users: UserDirectory.
     virtual std::optional<StoredCredentials> find_credentials(const AgentId& username) = 0;
-    /// Enabled users whose extension is ext (normally one).
-    virtual std::vector<User> users_by_extension(const Extension& ext) = 0;
-    virtual std::vector<User> list_users() = 0;
     /// token_hash: hex SHA-256 of the bearer token; the token itself is never stored.
     virtual void create_session(const std::string& token_hash, const AgentId& username, Timestamp expires_at) = 0;
     /// The session's user if the session exists, has not expired at `now`, and the user is enabled.
@@ -229,10 +234,7 @@ public:
     virtual void delete_session(const std::string& token_hash) = 0;
 
     // ---- customers, issues, interactions
-    /// The customer owning this E.164 number with open issues and recent
-    /// interactions (newest first, 5 each), in one indexed lookup.
-    virtual std::optional<CustomerContext> customer_context_by_phone(const std::string& e164) = 0;
-    virtual std::optional<CustomerContext> customer_context(std::int64_t customer_id) = 0;
+    // customer_context_by_phone, customer_context: CustomerContexts.
     virtual std::vector<Customer> customers_by_phone(const std::string& e164) = 0;
     /// phones must already be E.164. Returns the new id.
     virtual std::int64_t create_customer(const Customer& c) = 0;
@@ -304,34 +306,9 @@ public:
     /// orders, and of customers with lifetime values, ask for it themselves.
     virtual void recount_value_scores() = 0;
 
-    // ---- calls
-    /// Inserts the record or replaces the one with the same id, with its legs.
-    /// A record with merged_into set is removed instead (with its legs, rings
-    /// and history): an attended transfer's consultation call lives on in the
-    /// call it was merged into.
-    virtual void upsert_call(const CallRecord& c) = 0;
-    /// Stores the final record and, when the caller is a known customer, its
-    /// interaction, in one transaction: both or neither. Idempotent: an
-    /// interaction with the same call_id is replaced, never duplicated.
-    virtual void finish_call(const CallRecord& c, const std::optional<Interaction>& history) = 0;
-    /// One queued call-record write: an upsert_call, or a finish_call when
-    /// `final` is set.
-    struct CallWrite {
-        CallRecord record;
-        std::optional<Interaction> history;  // finish_call's history entry
-        bool final = false;
-    };
-    /// Applies the writes in order in one transaction: all or none (a
-    /// failure throws and stores none of them). The default applies them
-    /// one by one; SQLite overrides it because one commit for many writes
-    /// is far cheaper than a commit each.
-    virtual void write_calls(const std::vector<CallWrite>& batch) {
-        for (const auto& w : batch) {
-            if (w.final) finish_call(w.record, w.history);
-            else upsert_call(w.record);
-        }
-    }
-    virtual std::optional<CallRecord> find_call(const CallId& id) = 0;
+    // ---- calls: upsert_call, finish_call, write_calls, find_call,
+    // open_calls and set_disposition are CallLog's.
+    using CallWrite = CallLog::CallWrite;
     /// Newest first (started_at desc), at most filter.limit.
     virtual std::vector<CallRecord> list_calls(const CallFilter& f) = 0;
     /// Streams every matching call, newest first, without holding them all;
@@ -346,13 +323,7 @@ public:
     virtual CallFigures call_figures(Timestamp since, Timestamp until, int service_level_seconds) = 0;
     virtual CallReport call_report(const ReportQuery& q) = 0;
 
-    /// Records not final (status ringing, or answered with no ended_at) of a PBX.
-    virtual std::vector<CallRecord> open_calls(const PbxId& pbx) = 0;
-    /// Stores disposition and notes on the call and its history entry. false if no such call.
-    virtual bool set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) = 0;
-
-    // ---- audit trail (append-only)
-    virtual void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) = 0;
+    // ---- audit trail (append-only): audit() is AuditLog's.
 
     // ---- administration (admin page)
     /// Newest first: entries with id < before_id (all when unset), at most limit (1..500).

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "ringside/core/model.hpp"
-#include "ringside/storage/store.hpp"
+#include "ringside/core/ports/customer_contexts.hpp"
 
 namespace ringside {
 
@@ -24,15 +24,15 @@ public:
     virtual void find_by_phone(const std::string& e164, Done done) = 0;
 };
 
-/// Asks the store on the caller's thread and answers before returning: the
+/// Asks the customer files on the caller's thread and answers before returning: the
 /// engine then behaves as if lookups were synchronous (tools, tests).
 class InlineLookup final : public CustomerLookup {
 public:
-    explicit InlineLookup(Storage& store) : store_(store) {}
+    explicit InlineLookup(CustomerContexts& store) : store_(store) {}
     void find_by_phone(const std::string& e164, Done done) override { done(store_.customer_context_by_phone(e164)); }
 
 private:
-    Storage& store_;
+    CustomerContexts& store_;
 };
 
 }  // namespace ringside

@@ -1,8 +1,9 @@
 #pragma once
-// The pop delivery seam. The core hands each message for one user to a
-// PopSink; the embedded default (server/pop_hub.hpp) numbers it with the
-// user's `seq`, keeps it for `resume`, and writes it to that user's open
-// WebSockets. A multi-node deployment puts a Redis pub/sub sink here.
+// The pop delivery port, owned by the core. The core hands each message for
+// one user to a PopSink; the embedded default (server/pop_hub.hpp) numbers
+// it with the user's `seq`, keeps it for `resume`, and writes it to that
+// user's open WebSockets. A deployment of several nodes puts a sink here that
+// carries the message to the node holding the user's socket.
 #include <nlohmann/json.hpp>
 
 #include "ringside/core/strong_typedef.hpp"

@@ -1,0 +1,19 @@
+#pragma once
+// The audit trail port: append-only. Owned by the core; storage implements
+// it. Blocking: one write (a disk commit on SQLite, a few ms); the engine
+// writes it only for an agent's disposition, never per PBX event.
+// Infrastructure failures throw.
+#include <string>
+
+#include "ringside/core/time.hpp"
+
+namespace ringside {
+
+class AuditLog {
+public:
+    virtual ~AuditLog() = default;
+    /// actor: a username, or "system"; detail: JSON text or an id, never a secret.
+    virtual void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) = 0;
+};
+
+}  // namespace ringside

@@ -1,0 +1,30 @@
+#pragma once
+// Internal to ringside_core: the rules of an agent's disposition and notes
+// on a call (POST /api/calls/{id}/disposition). Pure functions: the engine
+// reads and writes the record around them.
+#include <optional>
+#include <string>
+
+#include "ringside/core/errors.hpp"
+#include "ringside/core/model.hpp"
+
+namespace ringside::detail {
+
+inline constexpr std::size_t max_disposition_chars = 64;
+inline constexpr std::size_t max_notes_chars = 4000;
+
+/// The fields themselves: a disposition of 1-64 characters, notes of at
+/// most 4,000 (characters, not bytes). nullopt when they are fine.
+std::optional<Failure> check_disposition_fields(const std::string& disposition, const std::string& notes);
+
+/// Whether `by` may set the disposition of `call` now: the agent who took
+/// it, or a supervisor or admin; and, when `previous` is given (the
+/// disposition the writer last saw, "" for none), the call's disposition
+/// must still be that one. nullopt when allowed.
+std::optional<Failure> check_disposition_write(const User& by, const CallRecord& call,
+                                               const std::optional<std::string>& previous);
+
+/// The notes as stored: card numbers masked (privacy.hpp).
+std::string stored_notes(const std::string& notes);
+
+}  // namespace ringside::detail
