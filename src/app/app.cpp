@@ -36,6 +36,7 @@
 #include "ringside/server/server.hpp"
 #include "ringside/sim/simulated_asterisk.hpp"
 #include "ringside/storage/demo_seed.hpp"
+#include "ringside/storage/directory_cache.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
 #include "ringside/sip/endpoint.hpp"
@@ -139,10 +140,11 @@ public:
           engine_(asio::make_strand(ioc_)),
           store_(cfg.database),
           records_(store_, [](const std::string& e) { spdlog::error("storage: {}", e); }),
+          directory_(store_, [](const std::string& e) { spdlog::warn("{}", e); }),
           phones_(cfg.default_region),
           hub_(hub_options()),
           lookup_(lookup_pool_, engine_, records_),
-          calls_(records_, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}, lookup_),
+          calls_(EnginePorts{records_, directory_, records_, records_}, hub_, phones_, CallServiceOptions{.pop_internal = cfg.pop_internal}, lookup_),
           server_(ioc_, server_options(cfg), records_, hub_, calls_, engine_, phones_, [this] { return link_metrics(); }),
           signals_(ioc_, SIGINT, SIGTERM),
           reload_(ioc_, SIGHUP),
@@ -387,6 +389,8 @@ private:
     // Call-record writes leave the engine's thread (see write_behind.hpp);
     // destroyed before store_, it applies what is still queued first.
     WriteBehindStore records_;
+    // Who answers each extension, in memory: no read per ring on the engine's strand.
+    DirectoryCache directory_;
     PhoneNormalizer phones_;
     server::PopHub hub_;
     // Customer lookups' threads: destroyed (joined) after the engine, before the store.

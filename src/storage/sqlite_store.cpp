@@ -338,6 +338,13 @@ struct CallQuery {
 struct SqliteStore::Impl {
     std::string path;
     int version = 0;
+    /// Writes to the users table through this store (user_writes()).
+    std::atomic<std::uint64_t> user_writes{0};
+    /// Counts one users write when it is over, whether it succeeded or threw.
+    struct UserWrite {
+        Impl& m;
+        ~UserWrite() { m.user_writes.fetch_add(1, std::memory_order_release); }
+    };
     std::optional<SqliteStore::MigrationBackup> migration_backup;
 
     // WAL checkpoints copy pages into the database file and fsync it, which
@@ -1054,7 +1061,10 @@ std::optional<SqliteStore::MigrationBackup> SqliteStore::pre_migration_backup() 
 
 // ---- users and sessions
 
+std::uint64_t SqliteStore::user_writes() const { return impl_->user_writes.load(std::memory_order_acquire); }
+
 std::int64_t SqliteStore::create_user(const User& u, const std::string& password_hash) {
+    Impl::UserWrite counted{*impl_};
     try {
         return impl_->write("create_user", [&](Connection& c) {
             Query(c,
@@ -2413,6 +2423,7 @@ std::vector<AuditEntry> SqliteStore::list_audit(std::optional<std::int64_t> befo
 }
 
 bool SqliteStore::update_user(const AgentId& username, const UserChange& ch) {
+    Impl::UserWrite counted{*impl_};
     return impl_->write("update_user", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
         {
@@ -2678,6 +2689,7 @@ RetentionReport SqliteStore::preview_retention(const RetentionCutoffs& cut) {
 }
 
 std::optional<User> SqliteStore::upsert_directory_user(const User& u, const std::string& dn) {
+    Impl::UserWrite counted{*impl_};
     return impl_->write("upsert_directory_user", [&](Connection& c) -> std::optional<User> {
         Transaction tx(c, "BEGIN IMMEDIATE");
         bool exists = false;

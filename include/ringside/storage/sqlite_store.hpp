@@ -1,5 +1,6 @@
 #pragma once
 // The embedded default storage: one SQLite file, WAL, versioned migrations.
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -36,6 +37,12 @@ public:
     /// reads and writes meanwhile (name search inside words waits for the
     /// fill, matching word starts until then). For tests and benchmarks.
     void wait_for_upkeep();
+
+    /// Writes to the users table made through this store since it opened
+    /// (a user created or changed, a directory sign-in), counted as each
+    /// ends. A cache of the directory (directory_cache.hpp) is current while
+    /// this has not moved since it read the list.
+    std::uint64_t user_writes() const;
 
     std::int64_t create_user(const User& u, const std::string& password_hash) override;
     std::optional<User> find_user(const AgentId& username) override;
