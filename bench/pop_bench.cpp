@@ -370,6 +370,10 @@ private:
 
 struct ProcInfo {
     long rss_kb = 0, hwm_kb = 0;
+    /// VmRSS split: anonymous memory (heap, stacks, SQLite's page cache) and
+    /// file pages mapped in (the binary, libraries, SQLite's mmap of the
+    /// database), which the kernel can drop and read again.
+    long anon_kb = 0, file_kb = 0;
     double cpu_s = 0;  // utime + stime
 };
 
@@ -380,6 +384,8 @@ ProcInfo proc_info(pid_t pid) {
     while (std::getline(st, line)) {
         if (line.rfind("VmRSS:", 0) == 0) p.rss_kb = std::stol(line.substr(6));
         if (line.rfind("VmHWM:", 0) == 0) p.hwm_kb = std::stol(line.substr(6));
+        if (line.rfind("RssAnon:", 0) == 0) p.anon_kb = std::stol(line.substr(8));
+        if (line.rfind("RssFile:", 0) == 0) p.file_kb = std::stol(line.substr(8));
     }
     std::ifstream sf("/proc/" + std::to_string(pid) + "/stat");
     std::string s((std::istreambuf_iterator<char>(sf)), {});
@@ -417,7 +423,9 @@ std::string load_average() {
     return a + "/" + b + "/" + c;
 }
 
-/// VmRSS of the server every 250 ms while armed: the peak between arm() and peak().
+/// VmRSS of the server every 250 ms while armed: the peak between arm() and
+/// peak(), of the whole and of its anonymous and file-backed parts (each its
+/// own peak).
 class RssSampler {
 public:
     explicit RssSampler(pid_t pid) : pid_(pid), thread_([this] { run(); }) {}
@@ -425,21 +433,41 @@ public:
         stop_ = true;
         thread_.join();
     }
-    void arm() { peak_kb_ = proc_info(pid_).rss_kb; }
-    long peak_kb() const { return std::max(peak_kb_.load(), proc_info(pid_).rss_kb); }
+    void arm() {
+        const auto p = proc_info(pid_);
+        peak_kb_ = p.rss_kb;
+        anon_kb_ = p.anon_kb;
+        file_kb_ = p.file_kb;
+    }
+    long peak_kb() const { return sample().rss; }
+    long anon_peak_kb() const { return sample().anon; }
+    long file_peak_kb() const { return sample().file; }
 
 private:
+    struct Peaks {
+        long rss, anon, file;
+    };
+    Peaks sample() const {
+        const auto p = proc_info(pid_);
+        return {std::max(peak_kb_.load(), p.rss_kb), std::max(anon_kb_.load(), p.anon_kb),
+                std::max(file_kb_.load(), p.file_kb)};
+    }
+    static void raise(std::atomic<long>& peak, long v) {
+        auto p = peak.load();
+        while (v > p && !peak.compare_exchange_weak(p, v)) {}
+    }
     void run() {
         while (!stop_) {
-            auto rss = proc_info(pid_).rss_kb;
-            auto p = peak_kb_.load();
-            while (rss > p && !peak_kb_.compare_exchange_weak(p, rss)) {}
+            const auto p = proc_info(pid_);
+            raise(peak_kb_, p.rss_kb);
+            raise(anon_kb_, p.anon_kb);
+            raise(file_kb_, p.file_kb);
             std::this_thread::sleep_for(250ms);
         }
     }
     pid_t pid_;
     std::atomic<bool> stop_{false};
-    std::atomic<long> peak_kb_{0};
+    std::atomic<long> peak_kb_{0}, anon_kb_{0}, file_kb_{0};
     std::thread thread_;
 };
 
@@ -495,6 +523,7 @@ struct Figures {
     double p50 = 0, p99 = 0, p999 = 0, max = 0;
     double server_cpu_s = 0, wall_s = 0, bench_cpu_s = 0;
     long rss_start_kb = 0, rss_peak_kb = 0, rss_end_kb = 0;
+    long rss_anon_peak_kb = 0, rss_file_peak_kb = 0, rss_anon_end_kb = 0;
     std::string load;
 
     bool counts_ok() const { return lost == 0 && duplicated == 0 && out_of_order == 0 && board_out_of_order == 0; }
@@ -619,6 +648,9 @@ public:
         f.bench_cpu_s = self_cpu_s() - bench0;
         f.rss_end_kb = p1.rss_kb;
         f.rss_peak_kb = rss.peak_kb();
+        f.rss_anon_peak_kb = rss.anon_peak_kb();
+        f.rss_file_peak_kb = rss.file_peak_kb();
+        f.rss_anon_end_kb = p1.anon_kb;
         f.pbx_dropped = pbx_.counters().clients_dropped_slow - dropped_before;
 
         // Match the arrivals of this stretch with its rings.
@@ -712,6 +744,8 @@ void print(const Figures& f, const Options& o) {
                 100 * f.server_cpu_s / f.wall_s);
     std::printf("  server RSS MiB        start %.1f, peak %.1f, end %.1f\n", mib(f.rss_start_kb), mib(f.rss_peak_kb),
                 mib(f.rss_end_kb));
+    std::printf("    of which            anonymous peak %.1f, end %.1f; file-backed peak %.1f\n",
+                mib(f.rss_anon_peak_kb), mib(f.rss_anon_end_kb), mib(f.rss_file_peak_kb));
     std::printf("  load tool CPU         %.1f s (%.0f%% of one core)\n", f.bench_cpu_s, 100 * f.bench_cpu_s / f.wall_s);
     std::printf("  sockets closed by the server %llu, AMI links dropped by the PBX as slow %llu, load average %s\n",
                 static_cast<unsigned long long>(f.sockets_closed), static_cast<unsigned long long>(f.pbx_dropped),
@@ -722,7 +756,7 @@ void print(const Figures& f, const Options& o) {
 void print_result(const Figures& f) {
     std::printf("RESULT profile=%s rate=%.0f calls=%llu live_peak=%llu p50_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f "
                 "lost=%llu dup=%llu late=%llu ooo=%llu cpu_ms_per_call=%.2f rss_start_mib=%.0f rss_peak_mib=%.0f "
-                "rss_end_mib=%.0f bench_cpu_pct=%.0f load=%s\n",
+                "rss_end_mib=%.0f rss_anon_peak_mib=%.0f rss_file_peak_mib=%.0f bench_cpu_pct=%.0f load=%s\n",
                 f.name.c_str(), f.rate, static_cast<unsigned long long>(f.calls),
                 static_cast<unsigned long long>(f.live_peak), f.p50, f.p99, f.p999, f.max,
                 static_cast<unsigned long long>(f.lost), static_cast<unsigned long long>(f.duplicated),
@@ -730,7 +764,8 @@ void print_result(const Figures& f) {
                 static_cast<unsigned long long>(f.out_of_order + f.board_out_of_order),
                 f.calls ? 1000 * f.server_cpu_s / static_cast<double>(f.calls) : 0,
                 static_cast<double>(f.rss_start_kb) / 1024, static_cast<double>(f.rss_peak_kb) / 1024,
-                static_cast<double>(f.rss_end_kb) / 1024, 100 * f.bench_cpu_s / f.wall_s, f.load.c_str());
+                static_cast<double>(f.rss_end_kb) / 1024, static_cast<double>(f.rss_anon_peak_kb) / 1024,
+                static_cast<double>(f.rss_file_peak_kb) / 1024, 100 * f.bench_cpu_s / f.wall_s, f.load.c_str());
     std::fflush(stdout);
 }
 
