@@ -1,8 +1,34 @@
 #include "ringside/server/pop_hub.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <string_view>
+#include <unordered_set>
 
 namespace ringside::server {
+namespace {
+
+/// What a held message is about: its call ({"call":{"id"}}) and the customer
+/// it names (a pop's "customer":{"id"}, a record's "call":{"customer_id"}).
+struct About {
+    std::uint64_t call = 0;
+    std::int64_t customer = 0;
+};
+
+About about(const nlohmann::json& m) {
+    About a;
+    auto call = m.find("call");
+    if (call != m.end() && call->is_object()) {
+        if (auto id = call->find("id"); id != call->end() && id->is_string())
+            a.call = std::hash<std::string_view>{}(id->get_ref<const std::string&>()) | 1;  // never 0
+        if (auto c = call->find("customer_id"); c != call->end() && c->is_number_integer()) a.customer = c->get<std::int64_t>();
+    }
+    if (auto cu = m.find("customer"); cu != m.end() && cu->is_object())
+        if (auto id = cu->find("id"); id != cu->end() && id->is_number_integer()) a.customer = id->get<std::int64_t>();
+    return a;
+}
+
+}  // namespace
 
 PopHub::PopHub(PopHubOptions options) : options_(std::move(options)) {
     if (!options_.clock) options_.clock = [] { return std::chrono::steady_clock::now(); };
@@ -37,7 +63,8 @@ void PopHub::send_to(const AgentId& to, nlohmann::json message, bool hold) {
         // Caller names come from the PBX and may not be valid UTF-8: replace, never throw.
         text = std::make_shared<const std::string>(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         if (hold) {
-            u.held.push_back(Held{seq, now, text});
+            const About a = about(message);
+            u.held.push_back(Held{seq, now, text, a.call, a.customer});
             prune_locked(u, now);
         }
         targets.reserve(u.subs.size());
@@ -136,6 +163,20 @@ void PopHub::unsubscribe(const AgentId& user, const PopSubscriber* id) {
     auto it = users_.find(user);
     if (it == users_.end()) return;
     std::erase_if(it->second.subs, [&](const Sub& s) { return s.id == id; });
+}
+
+std::size_t PopHub::forget_customer(std::int64_t customer_id) {
+    if (customer_id == 0) return 0;
+    std::lock_guard lock(mutex_);
+    // The calls whose messages named the customer, then every message of those calls.
+    std::unordered_set<std::uint64_t> calls;
+    for (const auto& [name, u] : users_)
+        for (const auto& h : u.held)
+            if (h.customer == customer_id && h.call) calls.insert(h.call);
+    std::size_t dropped = 0;
+    for (auto& [name, u] : users_)
+        dropped += std::erase_if(u.held, [&](const Held& h) { return h.customer == customer_id || calls.contains(h.call); });
+    return dropped;
 }
 
 std::vector<HeldMessage> PopHub::replay(const AgentId& user, std::uint64_t after) {

@@ -542,7 +542,7 @@ void add_customer_routes(State& st) {
     }));
 
     // POST /api/customers/{id}/erase {"reason"} -> 200 {"customer","erased":{"calls","interactions","issues",
-    //   "audit_entries"}}. Supervisor and admin. Anonymises the person for good (Storage::erase_customer):
+    //   "audit_entries","held_pops"}}. Supervisor and admin. Anonymises the person for good (Storage::erase_customer):
     //   the file keeps its figures, its records their times and durations; audited (customer.erase) with
     //   the reason. Erasing again scrubs whatever was added since (counts 0 otherwise).
     r.add(verb::post, "/api/customers/{id}/erase", user(Role::supervisor, [&st](const ExchangePtr& ex) {
@@ -556,8 +556,11 @@ void add_customer_routes(State& st) {
             guarded(ex, "customer erase", [&] {
                 auto report = st.storage.erase_customer(id, actor(ex), reason, now_ms());
                 if (!report) return reply_not_found(ex, "customer");
-                spdlog::info("customer {} erased on request by {}: {} calls, {} history entries, {} issues anonymised",
-                             id, actor(ex), report->calls, report->interactions, report->issues);
+                // Nor may a console's resume replay their pops.
+                const auto forgotten = st.hub.forget_customer(id);
+                spdlog::info("customer {} erased on request by {}: {} calls, {} history entries, {} issues anonymised, "
+                             "{} held pops dropped",
+                             id, actor(ex), report->calls, report->interactions, report->issues, forgotten);
                 auto stored = st.storage.find_customer(id);
                 if (!stored) return reply_not_found(ex, "customer");
                 reply(ex, http::status::ok,
@@ -566,7 +569,8 @@ void add_customer_routes(State& st) {
                         {{"calls", report->calls},
                          {"interactions", report->interactions},
                          {"issues", report->issues},
-                         {"audit_entries", report->audit_entries}}}});
+                         {"audit_entries", report->audit_entries},
+                         {"held_pops", forgotten}}}});
             });
         });
     }));

@@ -146,6 +146,15 @@ TEST_CASE("erasing a customer anonymises the file for good; the number then matc
     CHECK(answer["erased"]["interactions"] == 1);
     CHECK(answer["erased"]["issues"] == 1);
     CHECK(answer["customer"]["name"] == "(erased)");
+    CHECK(answer["erased"]["held_pops"] >= 2);  // at least the pop and the call's end, held for resume
+    {
+        // A console that resumes from the start gets nothing of that call.
+        WsClient again(port, s.alice_token);
+        again.send(json{{"type", "resume"}, {"after_seq", 0}});
+        again.send(json{{"type", "ping"}});  // answered after the replay: the fence
+        for (auto m = again.next(); m && (*m)["type"] != "pong"; m = again.next())
+            if (m->contains("call")) CHECK((*m)["call"]["id"] != before.id);
+    }
     CHECK(answer["customer"]["phones"].empty());
     CHECK(answer["customer"]["email"] == "");
     CHECK(answer["customer"]["tags"].empty());

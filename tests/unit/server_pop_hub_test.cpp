@@ -244,3 +244,27 @@ TEST_CASE("board broadcasts are delivered live but never held for resume, so the
     REQUIRE(after_board.size() == 1);
     CHECK(after_board[0].seq == held[1].seq);
 }
+
+TEST_CASE("an erased customer's held pops, and every later message of their calls, are never replayed") {
+    PopHub hub;
+    const AgentId alice("alice"), bob("bob");
+    // Call c1 is from customer 7 (rang alice and bob); c2 from customer 8; c3 from nobody known.
+    hub.send(alice, {{"type", "call.ringing"}, {"call", {{"id", "c1"}}}, {"customer", {{"id", 7}, {"name", "Ann"}}}});
+    hub.send(bob, {{"type", "call.ringing"}, {"call", {{"id", "c1"}}}, {"customer", {{"id", 7}, {"name", "Ann"}}}});
+    hub.send(alice, {{"type", "call.ringing"}, {"call", {{"id", "c2"}}}, {"customer", {{"id", 8}, {"name", "Ben"}}}});
+    hub.send(bob, {{"type", "call.retracted"}, {"call", {{"id", "c1"}}}, {"reason", "answered_elsewhere"}});
+    hub.send(alice, {{"type", "call.answered"}, {"call", {{"id", "c1"}, {"from", "+31201234567"}}}});
+    hub.send(alice, {{"type", "call.ringing"}, {"call", {{"id", "c3"}}}, {"customer", nullptr}});
+    hub.send(alice, {{"type", "call.ended"}, {"call", {{"id", "c1"}, {"customer_id", 7}}}});
+
+    CHECK(hub.forget_customer(7) == 5);
+    std::vector<std::string> left;
+    for (const auto& user : {alice, bob})
+        for (const auto& m : hub.replay(user, 0)) left.push_back(json::parse(*m.text)["call"]["id"]);
+    CHECK(left == std::vector<std::string>{"c2", "c3"});
+    CHECK(hub.forget_customer(7) == 0);
+    // Numbering goes on: the next message follows the last one sent, not the last one held.
+    const auto before = hub.latest_seq(alice);
+    hub.send(alice, ringing("c4"));
+    CHECK(hub.latest_seq(alice) == before + 1);
+}

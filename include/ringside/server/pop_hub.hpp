@@ -108,6 +108,12 @@ public:
     /// the process), every held message is returned.
     std::vector<HeldMessage> replay(const AgentId& user, std::uint64_t after);
 
+    /// A customer was erased: drops every held message about them (the pop
+    /// naming them, and every later message of those calls, which carry the
+    /// caller's number), so a resume never replays their file. Returns how
+    /// many messages were dropped. O(held messages).
+    std::size_t forget_customer(std::int64_t customer_id);
+
     /// The user's latest seq (0 before the first message).
     std::uint64_t latest_seq(const AgentId& user) const;
     std::size_t subscriber_count(const AgentId& user) const;
@@ -128,6 +134,8 @@ private:
         std::uint64_t seq;
         std::chrono::steady_clock::time_point at;
         std::shared_ptr<const std::string> text;
+        std::uint64_t call = 0;         // hash of the message's call id (0: none), for forget_customer
+        std::int64_t customer = 0;      // the customer it names (0: none)
     };
     struct Sub {
         const PopSubscriber* id;
