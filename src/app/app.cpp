@@ -13,7 +13,12 @@
 #include "retention.hpp"
 #include "service_lock.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -56,6 +61,39 @@ void setup_logging(const std::string& level) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
     spdlog::set_level(spdlog::level::from_str(level));
     spdlog::flush_on(spdlog::level::info);
+}
+
+/// Raises the open-files limit to its hard limit (systemd's default soft
+/// limit is 1,024, which a crowd of idle sockets exhausts) and keeps the
+/// connection caps below it, with room for the database, the PBX links and
+/// the log; says in the log what it found and chose.
+void fit_connection_caps(Config& cfg) {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        spdlog::warn("open files: cannot read the limit ({}); connection caps left as configured", std::strerror(errno));
+        return;
+    }
+    const auto was = lim.rlim_cur;
+    if (lim.rlim_cur != lim.rlim_max) {
+        rlimit raised = lim;
+        raised.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+        else spdlog::warn("open files: cannot raise the limit from {} to {}: {}", lim.rlim_cur, lim.rlim_max, std::strerror(errno));
+    }
+    const auto limit = lim.rlim_cur == RLIM_INFINITY ? std::uint64_t{1} << 30 : static_cast<std::uint64_t>(lim.rlim_cur);
+    // Descriptors that are not client connections: SQLite and its WAL, PBX links, SIP sockets, the listener, logs.
+    const std::uint64_t reserve = std::max<std::uint64_t>(64 + 2 * cfg.pbx.size(), limit / 8);
+    const auto fits = static_cast<int>(std::min<std::uint64_t>(limit > reserve ? limit - reserve : 16, 1000000));
+    if (cfg.max_connections > fits) {
+        spdlog::warn("open files: [server] max_connections = {} does not fit the limit of {} open files; serving at most {} "
+                     "connections (raise LimitNOFILE to serve more)",
+                     cfg.max_connections, limit, fits);
+        cfg.max_connections = std::max(fits, 16);
+        cfg.max_connections_per_address = std::min(cfg.max_connections_per_address, cfg.max_connections);
+    }
+    spdlog::info("open files: limit {}{}; at most {} connections, {} from one address", limit,
+                 was == lim.rlim_cur ? std::string() : " (raised from " + std::to_string(was) + ")", cfg.max_connections,
+                 cfg.max_connections_per_address);
 }
 
 /// A Prometheus histogram of how long PBX events wait and take in the
@@ -293,6 +331,10 @@ private:
         o.tls_private_key = cfg.tls_private_key;
         o.allowed_origins = cfg.allowed_origins;
         o.ws_per_user = static_cast<std::size_t>(cfg.max_websockets_per_user);
+        o.max_connections = static_cast<std::size_t>(cfg.max_connections);
+        o.max_connections_per_address = static_cast<std::size_t>(cfg.max_connections_per_address);
+        o.header_timeout = std::chrono::seconds(cfg.header_timeout_seconds);
+        o.trusted_proxies = cfg.trusted_proxies;
         o.service_level_seconds = cfg.service_level_seconds;
         return o;
     }
@@ -446,6 +488,7 @@ void log_migration_backup(const std::optional<SqliteStore::MigrationBackup>& b, 
 int run_serve(const std::string& config_file) {
     auto cfg = load_or_explain(config_file);
     setup_logging(cfg.log_level);
+    fit_connection_caps(cfg);
     Runtime rt(cfg);
     log_migration_backup(rt.migration_backup(), rt.schema_version());
     rt.start();
@@ -466,6 +509,7 @@ int run_demo(const DemoOptions& o) {
     cfg.database = std::filesystem::path(o.data_dir) / "ringside.db";
     cfg.default_region = "IR";
     setup_logging("info");
+    fit_connection_caps(cfg);
 
     // The simulated Asterisk runs on its own io_context so the demo PBX and
     // Ringside share nothing but a loopback TCP connection, as in production.

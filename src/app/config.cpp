@@ -12,6 +12,7 @@
 
 #include <toml++/toml.h>
 
+#include "ringside/server/client_address.hpp"
 #include "ringside/server/tls_identity.hpp"
 
 namespace ringside::app {
@@ -131,6 +132,35 @@ void check_tls(Checker& c, const toml::table& server, Config& cfg) {
     cfg.cookie_secure = true;
 }
 
+/// [server] max_connections, max_connections_per_address,
+/// header_timeout_seconds and trusted_proxies.
+void check_connections(Checker& c, const toml::table& server, Config& cfg) {
+    c.integer(server, "server", "max_connections", cfg.max_connections, 16, 1000000);
+    const std::size_t before = c.count();
+    c.integer(server, "server", "max_connections_per_address", cfg.max_connections_per_address, 1, 1000000);
+    if (c.count() == before && cfg.max_connections_per_address > cfg.max_connections)
+        c.error("server.max_connections_per_address", c.line(server, "max_connections_per_address"),
+                "is larger than max_connections (" + std::to_string(cfg.max_connections) + "): one address could never use it");
+    c.integer(server, "server", "header_timeout_seconds", cfg.header_timeout_seconds, 1, 300);
+    auto* n = server.get("trusted_proxies");
+    if (!n) return;
+    auto* arr = n->as_array();
+    if (!arr) {
+        c.error("server.trusted_proxies", line_of(*n), "must be an array of addresses or CIDR blocks, e.g. [\"127.0.0.1\"]");
+        return;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+        auto* v = (*arr)[i].as_string();
+        if (!v || !server::parse_address_range(v->get())) {
+            c.error("server.trusted_proxies[" + std::to_string(i) + "]", line_of((*arr)[i]),
+                    "must be an IP address or a CIDR block with no host bits set, e.g. \"127.0.0.1\", \"10.0.0.0/8\" "
+                    "or \"fd00::/8\"");
+            continue;
+        }
+        cfg.trusted_proxies.push_back(v->get());
+    }
+}
+
 }  // namespace
 
 // ---- [[pbx]] type = "sip" ----------------------------------------------------
@@ -237,7 +267,8 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server",
                      {"listen", "web_root", "session_hours", "cookie_secure", "allowed_origins", "max_websockets_per_user",
-                      "tls_certificate", "tls_private_key"});
+                      "tls_certificate", "tls_private_key", "max_connections", "max_connections_per_address",
+                      "header_timeout_seconds", "trusted_proxies"});
         std::string listen;
         c.str(*server, "server", "listen", listen);
         if (!listen.empty()) {
@@ -251,6 +282,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
         c.boolean(*server, "server", "cookie_secure", cfg.cookie_secure);
         c.integer(*server, "server", "max_websockets_per_user", cfg.max_websockets_per_user, 1, 1000);
         check_tls(c, *server, cfg);
+        check_connections(c, *server, cfg);
         if (auto* n = server->get("allowed_origins")) {
             static const std::regex origin_re("https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
             auto* arr = n->as_array();

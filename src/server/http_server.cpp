@@ -2,6 +2,8 @@
 // deadline, route it, write the answer, repeat; hand /ws upgrades to a
 // WebSocket session. do_x/on_x pairs on one strand per connection.
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -51,13 +53,6 @@ void fail(beast::error_code ec, const char* what) {
         ec == net::ssl::error::stream_truncated)
         return;
     spdlog::debug("http: {}: {}", what, ec.message());
-}
-
-bool is_loopback(const net::ip::address& a) {
-    if (a.is_loopback()) return true;
-    if (a.is_v6() && a.to_v6().is_v4_mapped())
-        return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).is_loopback();
-    return false;
 }
 
 void security_headers(http::header<false>& h, bool tls) {
@@ -114,6 +109,68 @@ SlotCounter::Slot SlotCounter::try_take(const std::string& key, std::size_t cap)
         std::lock_guard l(mutex_);
         if (auto it = held_.find(key); it != held_.end() && --it->second == 0) held_.erase(it);
     });
+}
+
+std::vector<AddressRange> State::parse_trusted(const std::vector<std::string>& list) {
+    std::vector<AddressRange> out;
+    for (const auto& t : list) {
+        auto r = parse_address_range(t);
+        if (!r) throw std::invalid_argument("trusted_proxies: '" + t + "' is not an IP address or CIDR block");
+        out.push_back(*r);
+    }
+    return out;
+}
+
+std::vector<std::string> State::local_host_names(const std::string& listen) {
+    std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
+    std::string host = listen.substr(0, listen.rfind(':'));
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    // A wildcard is no name a browser is sent to.
+    if (!host.empty() && host != "*" && host != "0.0.0.0" && host != "::") names.push_back(host);
+    return names;
+}
+
+bool State::is_trusted_proxy(const IpAddress& a) const {
+    return std::any_of(trusted.begin(), trusted.end(), [&](const AddressRange& r) { return r.contains(a); });
+}
+
+void State::connection_refused(const std::string& why) {
+    metrics.connection_refused();
+    const auto now = std::chrono::steady_clock::now();
+    std::uint64_t others = 0;
+    {
+        std::lock_guard lock(refused_mutex_);
+        // A flood must not flood the log: one line a minute, with the count of the rest.
+        if (refused_warned_at_ && now - *refused_warned_at_ < std::chrono::minutes(1)) {
+            ++refused_suppressed_;
+            return;
+        }
+        refused_warned_at_ = now;
+        others = std::exchange(refused_suppressed_, 0);
+    }
+    spdlog::warn("http: connection refused: {}{}", why,
+                 others == 0 ? std::string()
+                             : " (" + std::to_string(others) + " more refused in the last minute, not logged)");
+}
+
+IpAddress to_ip(const net::ip::address& a) {
+    IpAddress out;
+    if (a.is_v4()) {
+        out.bytes[10] = out.bytes[11] = 0xff;
+        const auto b = a.to_v4().to_bytes();
+        std::copy(b.begin(), b.end(), out.bytes.begin() + 12);
+    } else {
+        const auto b = a.to_v6().to_bytes();
+        std::copy(b.begin(), b.end(), out.bytes.begin());
+    }
+    return out;
+}
+
+net::ip::address to_asio(const IpAddress& a) {
+    if (is_v4(a)) return net::ip::address_v4({a.bytes[12], a.bytes[13], a.bytes[14], a.bytes[15]});
+    net::ip::address_v6::bytes_type b;
+    std::copy(a.bytes.begin(), a.bytes.end(), b.begin());
+    return net::ip::address_v6(b);
 }
 
 const std::string& State::dummy_hash() {
@@ -200,9 +257,12 @@ class HttpSession final : public Closeable, public std::enable_shared_from_this<
 public:
     /// `tls`: the certificate's context for a TLS session (kept alive with
     /// it, so a reload never pulls it from under an open connection); null for plain TCP.
-    HttpSession(tcp::socket&& socket, std::shared_ptr<State> st, TlsContext tls)
+    /// `peer`: the connection's remote address; `place`: its places under
+    /// the connection caps, given back when the connection (or the WebSocket
+    /// it becomes) closes.
+    HttpSession(tcp::socket&& socket, std::shared_ptr<State> st, TlsContext tls, IpAddress peer, SlotCounter::Slot place)
         : ex_(socket.get_executor()), tls_(std::move(tls)), stream_(open(std::move(socket), tls_.get())),
-          st_(std::move(st)) {}
+          st_(std::move(st)), peer_(peer), place_(std::move(place)) {}
 
     void run() { net::dispatch(ex_, beast::bind_front_handler(&HttpSession::start, shared_from_this())); }
 
@@ -278,47 +338,128 @@ private:
         });
     }
 
+    /// The next request. A connection's first request (or one already in
+    /// the buffer, pipelined) must bring its headers within header_timeout;
+    /// between requests a kept-alive connection may idle for
+    /// keep_alive_timeout, and its next request's headers then get
+    /// header_timeout from their first byte.
     void do_read() {
         parser_.emplace();
-        parser_->body_limit(st_->opt.max_body_bytes);
         parser_->header_limit(header_limit);
-        lowest().expires_after(st_->opt.io_timeout);
-        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+        // No limit yet: the route decides it once the headers are in (on_headers).
+        parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+        if (first_request_ || buffer_.size() > 0) return read_headers();
+        lowest().expires_after(st_->opt.keep_alive_timeout);
+        stream_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&HttpSession::on_idle_read, shared_from_this()));
     }
 
-    void on_read(beast::error_code ec, std::size_t) {
-        if (ec == http::error::end_of_stream) return do_close();
-        if (ec == http::error::body_limit) {
-            route_ = "unmatched";
-            auto r = error_reply(parser_->get(), http::status::payload_too_large, "payload_too_large",
-                                 "the request body is larger than the server accepts");
-            r.keep_alive(false);
-            return send(std::move(r));
-        }
-        if (ec == http::error::header_limit) {
-            route_ = "unmatched";
-            Request dummy;
-            auto r = error_reply(dummy, http::status::request_header_fields_too_large, "headers_too_large",
-                                 "the request headers are larger than the server accepts");
-            r.keep_alive(false);
-            return send(std::move(r));
-        }
-        if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
-            ec != http::error::partial_message) {
-            route_ = "unmatched";
-            Request dummy;
-            auto r = error_reply(dummy, http::status::bad_request, "bad_request", "the request is not valid HTTP");
-            r.keep_alive(false);
-            return send(std::move(r));
-        }
+    void on_idle_read(beast::error_code ec, std::size_t n) {
+        buffer_.commit(n);
+        if (ec == net::error::eof) return do_close();
         if (ec) return fail(ec, "read");
-
-        Request req = parser_->release();
-        if (beast::websocket::is_upgrade(req)) return on_upgrade(std::move(req));
-        handle(std::move(req));
+        read_headers();
     }
 
-    void on_upgrade(Request req) {
+    void read_headers() {
+        first_request_ = false;
+        lowest().expires_after(st_->opt.header_timeout);
+        http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_headers, shared_from_this()));
+    }
+
+    /// Answers what a failed read should hear (or closes); true when ec was an error.
+    bool read_failed(beast::error_code ec) {
+        if (!ec) return false;
+        keep_alive_ = false;
+        Request dummy;
+        if (ec == http::error::end_of_stream) {
+            do_close();
+        } else if (ec == http::error::body_limit) {
+            send(too_large(parser_->get()));
+        } else if (ec == http::error::header_limit) {
+            route_ = "unmatched";
+            send(error_reply(dummy, http::status::request_header_fields_too_large, "headers_too_large",
+                             "the request headers are larger than the server accepts"));
+        } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                   ec != http::error::partial_message) {
+            route_ = "unmatched";
+            send(error_reply(dummy, http::status::bad_request, "bad_request", "the request is not valid HTTP"));
+        } else {
+            fail(ec, "read");
+        }
+        return true;
+    }
+
+    Reply too_large(const Request& head) {
+        const auto kib = body_limit_ / 1024;
+        auto r = error_reply(head, http::status::payload_too_large, "payload_too_large",
+                             "the request body is larger than the " +
+                                 (kib >= 1024 && kib % 1024 == 0 ? std::to_string(kib / 1024) + " MiB"
+                                                                 : std::to_string(kib) + " KiB") +
+                                 " (" + std::to_string(body_limit_) + " bytes) this endpoint accepts");
+        r.keep_alive(false);
+        return r;
+    }
+
+    /// The headers are in, the body (if any) is not: who the client is, its
+    /// place under the per-address cap, the route and its access checks all
+    /// happen now, so a request that will be refused never has its body read.
+    void on_headers(beast::error_code ec, std::size_t) {
+        if (read_failed(ec)) return;
+        const Request& head = parser_->get();
+        const IpAddress client = client_of(head);
+        // Until the body is read, a refusal ends the connection (the body is never read).
+        keep_alive_ = head.keep_alive() && parser_->is_done();
+        if (!place_client(client)) {
+            route_ = "unmatched";
+            keep_alive_ = false;
+            auto r = error_reply(head, http::status::service_unavailable, "too_many_connections",
+                                 "too many connections from " + to_string(client) + "; close some first");
+            r.set(http::field::retry_after, "5");
+            return send(std::move(r));
+        }
+        if (beast::websocket::is_upgrade(head)) {
+            if (!parser_->is_done()) {
+                route_ = "unmatched";
+                return send(error_reply(head, http::status::bad_request, "bad_request", "a WebSocket upgrade has no body"));
+            }
+            return on_upgrade(parser_->release(), client);
+        }
+        route(head, client);
+    }
+
+    /// The client: the peer, or for a trusted proxy's connection whom its
+    /// X-Forwarded-For (else Forwarded) names.
+    IpAddress client_of(const Request& head) const {
+        if (!st_->is_trusted_proxy(peer_)) return peer_;
+        const auto all = [&](std::string_view name) {
+            std::string out;
+            for (auto [it, end] = head.equal_range(name); it != end; ++it) {
+                if (!out.empty()) out += ", ";
+                out.append(it->value().data(), it->value().size());
+            }
+            return out;
+        };
+        return client_address(peer_, st_->trusted, all("X-Forwarded-For"), all("Forwarded"));
+    }
+
+    /// A trusted proxy's connection holds a place under the per-address cap
+    /// for the client it forwards now (the proxy itself holds none); false
+    /// when that client has no place left. Other connections took theirs at accept.
+    bool place_client(const IpAddress& client) {
+        if (!st_->is_trusted_proxy(peer_) || (client_place_ && client_place_key_ == client)) return true;
+        client_place_.reset();
+        client_place_ = st_->conn_slots.try_take(to_string(client), st_->opt.max_connections_per_address);
+        if (!client_place_) {
+            st_->connection_refused("from " + to_string(client) + " through the proxy at " + to_string(peer_) + ": " +
+                                    std::to_string(st_->opt.max_connections_per_address) +
+                                    " connections from that address are open ([server] max_connections_per_address)");
+            return false;
+        }
+        client_place_key_ = client;
+        return true;
+    }
+
+    void on_upgrade(Request req, const IpAddress& client) {
         route_ = "/ws";
         auto [path, query] = split_target(req.target());
         if (path != "/ws") {
@@ -358,21 +499,24 @@ private:
             r.keep_alive(false);
             return send(std::move(r));
         }
+        spdlog::debug("ws: {} opened a WebSocket from {}", user->username.value(), to_string(client));
         st_->metrics.http_request(route_, 101);
         upgraded_ = true;
+        // The socket keeps its connection places (global, per address) as long as it stays open.
+        SlotCounter::Slot places = std::make_shared<std::array<SlotCounter::Slot, 3>>(
+            std::array<SlotCounter::Slot, 3>{std::move(slot), place_, client_place_});
         run_websocket(st_, std::move(stream_), tls_, std::move(req), std::move(*user), mark, std::move(token_hash),
-                      std::move(slot));
+                      std::move(places));
     }
 
-    void handle(Request req) {
+    /// Routes a request by its headers: 404, 405, static files and every
+    /// access check (401, 403, CSRF) answer before the body is read; then the
+    /// body is read up to the route's limit and the handler runs.
+    void route(const Request& rq, const IpAddress& client) {
         auto ex = std::make_shared<Exchange>();
-        ex->req = std::move(req);
         ex->strand = ex_;
-        beast::error_code ec;
-        auto ep = lowest().socket().remote_endpoint(ec);
-        ex->remote = ep.address();
-        ex->loopback = !ec && is_loopback(ep.address());
-        keep_alive_ = ex->req.keep_alive();
+        ex->remote = to_asio(client);
+        ex->loopback = is_loopback(client);
 
         auto self = shared_from_this();
         auto answered = std::make_shared<std::atomic<bool>>(false);
@@ -385,7 +529,6 @@ private:
             self->start_stream(std::move(head), std::move(producer));
         };
 
-        const auto& rq = ex->req;
         auto [raw_path, raw_query] = split_target(rq.target());
         auto path = url_decode(raw_path, false);
         auto query = parse_query(raw_query);
@@ -405,9 +548,16 @@ private:
                 r.set(http::field::allow, m.allow);
                 return ex->respond(std::move(r));
             }
-            if (rq.method() == http::verb::post && try_webhook(*st_, ex)) {
-                route_ = "webhook";
-                return;
+            if (rq.method() == http::verb::post && st_->pbx_control) {
+                // Perhaps a webhook PBX's path: its signature covers the body, so read it.
+                return read_body(ex, st_->opt.max_body_bytes, [this](const ExchangePtr& e) {
+                    if (try_webhook(*st_, e)) {
+                        route_ = "webhook";
+                        return;
+                    }
+                    route_ = "unmatched";
+                    e->respond(error_reply(e->req, http::status::not_found, "not_found", "no such endpoint"));
+                });
             }
             if (rq.method() == http::verb::get && !st_->opt.web_root.empty() && !ex->path.starts_with("/api/")) {
                 route_ = "static";
@@ -437,10 +587,59 @@ private:
                 // Login CSRF: a foreign page signing the browser in as someone else.
                 if (auto refused = refuse_foreign_origin(*st_, rq)) return ex->respond(std::move(*refused));
             }
-            endpoint.fn(ex);
         } catch (const std::exception& e) {
             spdlog::error("http: {} {} failed: {}", std::string(rq.method_string()), route_, e.what());
-            ex->respond(error_reply(rq, http::status::internal_server_error, "internal", "internal server error"));
+            return ex->respond(error_reply(rq, http::status::internal_server_error, "internal", "internal server error"));
+        }
+        read_body(ex, endpoint.body_limit ? endpoint.body_limit : st_->opt.max_body_bytes,
+                  [&endpoint](const ExchangePtr& e) { endpoint.fn(e); });
+    }
+
+    using BodyHandler = std::function<void(const ExchangePtr&)>;
+
+    /// Reads the body (a Content-Length over `limit` answers 413 at once,
+    /// a chunked one as soon as it passes it), then runs `then` on the
+    /// complete request; an exception from it answers 500.
+    void read_body(const ExchangePtr& ex, std::size_t limit, BodyHandler then) {
+        body_limit_ = limit;
+        const Request& head = parser_->get();
+        if (auto len = parser_->content_length(); len && *len > limit) {
+            keep_alive_ = false;
+            return ex->respond(too_large(head));
+        }
+        pending_ = ex;
+        then_ = std::move(then);
+        if (parser_->is_done()) return on_body({}, 0);
+        parser_->body_limit(limit);
+        if (iequals(head[http::field::expect], "100-continue")) {
+            // The client waits for this before it sends the body.
+            static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+            lowest().expires_after(st_->opt.io_timeout);
+            return net::async_write(stream_, net::buffer(go_on.data(), go_on.size()),
+                                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                        if (ec) return fail(ec, "write");
+                                        self->read_body_now();
+                                    });
+        }
+        read_body_now();
+    }
+
+    void read_body_now() {
+        lowest().expires_after(st_->opt.io_timeout);
+        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_body, shared_from_this()));
+    }
+
+    void on_body(beast::error_code ec, std::size_t) {
+        auto ex = std::move(pending_);
+        auto then = std::move(then_);
+        if (read_failed(ec)) return;
+        ex->req = parser_->release();
+        keep_alive_ = ex->req.keep_alive();
+        try {
+            then(ex);
+        } catch (const std::exception& e) {
+            spdlog::error("http: {} {} failed: {}", std::string(ex->req.method_string()), route_, e.what());
+            ex->respond(error_reply(ex->req, http::status::internal_server_error, "internal", "internal server error"));
         }
     }
 
@@ -496,7 +695,20 @@ private:
         } else {
             beast::error_code ec;
             lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+            // Read (and drop) what the client still sends until it closes too:
+            // closing with an unread body would reset the connection, and the
+            // client could lose the answer (a 401 or 413 sent before its body).
+            lowest().expires_after(std::chrono::seconds(5));
+            drain(std::make_shared<std::array<char, 16 * 1024>>());
         }
+    }
+
+    void drain(std::shared_ptr<std::array<char, 16 * 1024>> scratch) {
+        lowest().async_read_some(net::buffer(*scratch), [self = shared_from_this(), scratch](beast::error_code ec, std::size_t) {
+            if (!ec) return self->drain(scratch);
+            beast::error_code ignored;
+            self->lowest().socket().close(ignored);
+        });
     }
 
     // ---- chunked streaming (CSV export)
@@ -576,9 +788,17 @@ private:
     Stream stream_;
     beast::flat_buffer buffer_;
     std::shared_ptr<State> st_;
+    const IpAddress peer_;                // the TCP peer (a proxy, when trusted)
+    SlotCounter::Slot place_;             // under max_connections, and per address unless peer_ is a trusted proxy
+    SlotCounter::Slot client_place_;      // a trusted proxy's connection: per address, for the client it forwards
+    IpAddress client_place_key_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::size_t body_limit_ = 0;          // of the request being read
+    ExchangePtr pending_;                 // the request whose body is being read, and what then runs it
+    std::function<void(const ExchangePtr&)> then_;
     std::shared_ptr<Reply> reply_;
     std::string route_ = "unmatched";
+    bool first_request_ = true;
     bool keep_alive_ = true;
     bool upgraded_ = false;   // stream_ was handed to a WebSocket session
 };
@@ -634,16 +854,52 @@ private:
             });
             return;
         }
+        beast::error_code ignored;
+        const auto remote = socket.remote_endpoint(ignored);
+        if (ignored) return do_accept();  // gone already
+        const IpAddress peer = to_ip(remote.address());
+        auto place = take_place(peer);
+        if (!place) {
+            // Over a cap: closed before a byte is read, so an idle flood costs one descriptor for a moment.
+            socket.close(ignored);
+            return do_accept();
+        }
         // Pops are small messages that must leave at once: no Nagle delay
         // (with delayed ACKs on the browser side it can hold one back ~40 ms).
-        beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         // The context of this moment: a reload changes what later connections get.
         if (auto tls = st_->tls_context())
-            start_session(std::make_shared<HttpSession<TlsStream>>(std::move(socket), st_, std::move(tls)));
+            start_session(std::make_shared<HttpSession<TlsStream>>(std::move(socket), st_, std::move(tls), peer, std::move(place)));
         else
-            start_session(std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), st_, nullptr));
+            start_session(std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), st_, nullptr, peer, std::move(place)));
         do_accept();
+    }
+
+    /// The places of a new connection from `peer` under max_connections and
+    /// (unless peer is a trusted proxy, whose clients are counted per
+    /// request) max_connections_per_address; null when one is full.
+    SlotCounter::Slot take_place(const IpAddress& peer) {
+        const auto& o = st_->opt;
+        auto all = st_->conn_slots.try_take("", o.max_connections);
+        if (!all) {
+            st_->connection_refused("from " + to_string(peer) + ": " + std::to_string(o.max_connections) +
+                                    " connections are open ([server] max_connections)");
+            return nullptr;
+        }
+        SlotCounter::Slot own;
+        if (!st_->is_trusted_proxy(peer)) {
+            own = st_->conn_slots.try_take(to_string(peer), o.max_connections_per_address);
+            if (!own) {
+                st_->connection_refused("from " + to_string(peer) + ": " + std::to_string(o.max_connections_per_address) +
+                                        " connections from that address are open ([server] max_connections_per_address)");
+                return nullptr;
+            }
+        }
+        auto* metrics = &st_->metrics;
+        metrics->connection_opened();
+        return SlotCounter::Slot(static_cast<void*>(metrics), [all = std::move(all), own = std::move(own)](void* m) {
+            static_cast<Metrics*>(m)->connection_closed();
+        });
     }
 
     template <class Session>

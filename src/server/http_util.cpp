@@ -254,20 +254,4 @@ bool is_json_content_type(std::string_view content_type) noexcept {
     return iequals(trim(content_type.substr(0, content_type.find(';'))), "application/json");
 }
 
-bool host_is_address(std::string_view host) noexcept {
-    std::string_view name = host;
-    if (name.starts_with('[')) {
-        const auto close = name.find(']');
-        if (close == std::string_view::npos) return false;
-        name = name.substr(1, close - 1);
-    } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
-        name = name.substr(0, colon);
-    }
-    if (name.empty()) return false;
-    if (iequals(name, "localhost")) return true;
-    boost::system::error_code ec;
-    boost::asio::ip::make_address(std::string(name), ec);
-    return !ec;
-}
-
 }  // namespace ringside::server

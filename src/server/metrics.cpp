@@ -54,6 +54,11 @@ std::string Metrics::render(const PopHubStats& hub, const CallServiceStats& call
                    "\",status=\"" + std::to_string(key.second) + "\"} " + std::to_string(n) + '\n';
         }
     }
+    family(out, "ringside_http_connections_open", "gauge", "TCP connections open now (HTTP and WebSocket).");
+    sample(out, "ringside_http_connections_open", conn_open_.load(std::memory_order_relaxed));
+    family(out, "ringside_http_connections_refused_total", "counter",
+           "Connections closed unserved because [server] max_connections or max_connections_per_address was reached.");
+    sample(out, "ringside_http_connections_refused_total", conn_refused_.load(std::memory_order_relaxed));
     family(out, "ringside_ws_connections_open", "gauge", "WebSocket connections open now.");
     sample(out, "ringside_ws_connections_open", ws_open_.load(std::memory_order_relaxed));
     family(out, "ringside_ws_connections_total", "counter", "WebSocket connections accepted.");

@@ -211,8 +211,9 @@ void add_routes(State& st) {
 
     // GET /metrics: Prometheus text; anyone on loopback (when trusted), else admin only.
     r.add(verb::get, "/metrics", open([&st](const ExchangePtr& ex) {
-        // A DNS-rebinding page reaches loopback too, but under its own host name.
-        const bool local = ex->loopback && host_is_address(ex->req[http::field::host]);
+        // A DNS-rebinding page reaches loopback too, but under its own host name:
+        // only localhost, 127.0.0.1, [::1] and the listen host count as local.
+        const bool local = ex->loopback && host_is_one_of(ex->req[http::field::host], st.metrics_hosts);
         if (!(st.opt.metrics_trust_loopback && local)) {
             auto u = authenticate(st, ex->req, false, nullptr);
             if (!u) return reply_error(ex, http::status::unauthorized, "unauthenticated", "sign in as an admin to read metrics");
@@ -270,7 +271,7 @@ void add_routes(State& st) {
                 const auto now = now_ms();
                 st.storage.create_session(sha256_hex(token), creds->user.username,
                                           now + std::chrono::duration_cast<std::chrono::milliseconds>(st.opt.session_ttl));
-                st.storage.audit(creds->user.username.value(), "login", "", now);
+                st.storage.audit(creds->user.username.value(), "login", json{{"address", ex->remote.to_string()}}.dump(), now);
                 auto rep = json_reply(ex->req, http::status::ok, {{"token", token}, {"user", creds->user}});
                 rep.set(http::field::set_cookie, session_cookie(token, st.opt.session_ttl, st.opt.cookie_secure));
                 ex->respond(std::move(rep));

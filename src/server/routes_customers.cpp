@@ -325,6 +325,10 @@ json report_json(const ImportReport& r) {
 void add_customer_routes(State& st) {
     auto& r = st.router;
     const auto user = [](Role role, auto fn) { return Endpoint{Access::user, role, std::move(fn)}; };
+    // A CSV file: the one kind of body allowed to be large (ServerOptions::import_body_bytes).
+    const auto import_file = [&st](auto fn) {
+        return Endpoint{Access::user, Role::supervisor, std::move(fn), st.opt.import_body_bytes};
+    };
 
     // GET /api/customers?q&phone&email&tag&group&tier&owner&kind&min_score&max_score&segment&include_removed&limit
     //   -> 200 {"customers":[customer]}. q is a name (words, any script, prefixes), a number or an email.
@@ -383,7 +387,7 @@ void add_customer_routes(State& st) {
     }));
 
     // POST /api/customers/import[?dry_run=1] (body: the CSV, up to 1 MiB) -> 200 report. Supervisor and admin.
-    r.add(verb::post, "/api/customers/import", user(Role::supervisor, [&st](const ExchangePtr& ex) {
+    r.add(verb::post, "/api/customers/import", import_file([&st](const ExchangePtr& ex) {
         const auto dry = query_param(ex, "dry_run");
         if (dry && *dry != "0" && *dry != "1" && *dry != "true" && *dry != "false")
             return reply_invalid(ex, "'dry_run' must be 1 or 0");
@@ -408,7 +412,7 @@ void add_customer_routes(State& st) {
 
     // POST /api/orders/import[?dry_run=1] (body: orders CSV, up to 1 MiB) -> 200 report. Supervisor and admin.
     // Each customer's lifetime_value becomes the sum of their orders; re-runs change nothing.
-    r.add(verb::post, "/api/orders/import", user(Role::supervisor, [&st](const ExchangePtr& ex) {
+    r.add(verb::post, "/api/orders/import", import_file([&st](const ExchangePtr& ex) {
         const auto dry = query_param(ex, "dry_run");
         if (dry && *dry != "0" && *dry != "1" && *dry != "true" && *dry != "false")
             return reply_invalid(ex, "'dry_run' must be 1 or 0");

@@ -2,6 +2,7 @@
 // Internal to ringside_server: what the listener, the HTTP sessions, the
 // WebSocket sessions and the route handlers share.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "ringside/core/model.hpp"
 #include "ringside/core/phone.hpp"
 #include "ringside/server/auth.hpp"
+#include "ringside/server/client_address.hpp"
 #include "ringside/server/metrics.hpp"
 #include "ringside/server/pbx_control.hpp"
 #include "ringside/server/pop_hub.hpp"
@@ -73,8 +75,8 @@ struct Exchange {
     std::vector<std::string> params;                // route captures ({id})
     std::optional<User> user;                       // set for authenticated routes
     std::string token_hash;                         // sha256 of the caller's token, "" when none
-    net::ip::address remote;
-    bool loopback = false;
+    net::ip::address remote;                        // the client: the peer, or whom a trusted proxy names
+    bool loopback = false;                          // remote is 127.0.0.0/8 or ::1
     net::any_io_executor strand;                    // the connection's strand
     std::function<void(Reply)> respond;
     /// Streams a chunked body: `head` is sent first, then each chunk the
@@ -90,6 +92,8 @@ struct Endpoint {
     Access access = Access::user;
     Role min_role = Role::agent;
     std::function<void(const ExchangePtr&)> fn;
+    /// Largest body this endpoint reads; 0: ServerOptions::max_body_bytes.
+    std::size_t body_limit = 0;
 };
 
 /// Something stop() must close: an HTTP or WebSocket session.
@@ -126,7 +130,8 @@ struct State {
           extra_metrics(std::move(extra)), tls(!opt.tls_certificate.empty()),
           throttle_desk(opt.login_max_failures, opt.login_window),
           throttle_addr(opt.login_max_failures * 4, opt.login_window),
-          throttle_user(opt.login_max_failures * 4, opt.login_window) {}
+          throttle_user(opt.login_max_failures * 4, opt.login_window), trusted(parse_trusted(opt.trusted_proxies)),
+          metrics_hosts(local_host_names(opt.listen)) {}
 
     net::io_context& ioc;
     const ServerOptions opt;
@@ -152,6 +157,16 @@ struct State {
     std::atomic<std::size_t> hashing_queued{0};
     Router<Endpoint> router;
     SlotCounter ws_slots;   // open WebSockets per username
+    SlotCounter conn_slots; // open connections: key "" all of them, else per client address (IpAddress text)
+    /// opt.trusted_proxies parsed.
+    const std::vector<AddressRange> trusted;
+    /// Host names /metrics answers to without credentials: localhost,
+    /// 127.0.0.1, ::1 and the listen host (a DNS-rebinding page sends its own).
+    const std::vector<std::string> metrics_hosts;
+    bool is_trusted_proxy(const IpAddress& a) const;
+    /// A connection refused for a cap: counted, and a warning logged at most
+    /// once a minute (with the number not logged since). Any thread.
+    void connection_refused(const std::string& why);
     /// Password hashing and CSV exports: work that blocks, kept off the I/O threads.
     net::thread_pool blocking{2};
     std::atomic<bool> stopping{false};
@@ -176,6 +191,11 @@ struct State {
     void set_tls_context(TlsContext ctx);
 
 private:
+    static std::vector<AddressRange> parse_trusted(const std::vector<std::string>& list);
+    static std::vector<std::string> local_host_names(const std::string& listen);
+    std::mutex refused_mutex_;
+    std::optional<std::chrono::steady_clock::time_point> refused_warned_at_;
+    std::uint64_t refused_suppressed_ = 0;
     std::mutex tls_mutex_;
     TlsContext tls_context_;
     std::mutex sessions_mutex_;
@@ -183,6 +203,10 @@ private:
     std::once_flag dummy_once_;
     std::string dummy_hash_;
 };
+
+/// Between Asio's address and IpAddress (IPv4 as IPv4-mapped).
+IpAddress to_ip(const net::ip::address& a);
+net::ip::address to_asio(const IpAddress& a);
 
 Reply make_reply(const Request& req, http::status status, std::string body, std::string_view content_type);
 Reply json_reply(const Request& req, http::status status, const nlohmann::json& body);

@@ -2,13 +2,15 @@
 // beside it still served: cross-site writes and WebSocket hijacking with the
 // session cookie, sockets left open after logout, removed customers' issues,
 // symlinks out of web_root, DNS rebinding of /metrics, sockets per user,
-// webhook log flooding.
+// webhook log flooding, floods of idle connections, slow headers, large
+// bodies sent before signing in, and addresses forged in forwarding headers.
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -31,13 +33,14 @@ struct Service {
     std::filesystem::path web = dir.path / "web";
     std::unique_ptr<Process> ringside;
 
-    Service() {
+    /// `extra_server`: more lines for the [server] table.
+    explicit Service(const std::string& extra_server = "") {
         std::filesystem::create_directories(web);
         write_file(web / "index.html", "<!doctype html><title>console</title>");
         write_file(dir.path / "secret.txt", "not for the web");
         std::filesystem::create_symlink(dir.path / "secret.txt", web / "leak.txt");
         write_file(config, "[server]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\nweb_root = \"" + web.string() +
-                               "\"\nallowed_origins = [\"https://crm.example\"]\nmax_websockets_per_user = 2\n"
+                               "\"\nallowed_origins = [\"https://crm.example\"]\nmax_websockets_per_user = 2\n" + extra_server +
                                "[database]\npath = \"" + (dir.path / "ringside.db").string() + "\"\n"
                                "[[pbx]]\nid = \"hook\"\ntype = \"webhook\"\npath = \"/hooks/pbx\"\nsecret = \"hook-secret-0123456789\"\n");
         REQUIRE(add_user(config, dir.path, "alice", "agent", "1001") == 0);
@@ -259,4 +262,240 @@ TEST_CASE("guesses spread over many addresses are limited per user, but never at
     // A new address with the right password waits too; alice's desk does not.
     CHECK(login_from(s, "127.0.2.1", "alice", "password-123") == 429);
     CHECK(login_from(s, "127.0.0.3", "alice", "password-123") == 200);
+}
+
+// ---------------------------------------------------------------- connections, headers, bodies, proxies
+
+namespace {
+
+/// A raw TCP connection to the service from this loopback source address.
+struct Conn {
+    asio::io_context ioc;
+    beast::tcp_stream stream{ioc};
+    beast::flat_buffer buf;
+
+    Conn(const Service& s, const std::string& source) {
+        stream.socket().open(asio::ip::tcp::v4());
+        stream.socket().bind(asio::ip::tcp::endpoint(asio::ip::make_address(source), 0));
+        stream.expires_after(10s);
+        stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), s.port));
+        stream.expires_never();
+    }
+    void send(const std::string& bytes) {
+        stream.expires_after(30s);
+        asio::write(stream, asio::buffer(bytes));
+    }
+    /// One answer (throws when the connection ends first).
+    beast::http::response<beast::http::string_body> answer() {
+        stream.expires_after(30s);
+        beast::http::response<beast::http::string_body> res;
+        beast::http::read(stream, buf, res);
+        return res;
+    }
+    /// Reads until the connection ends: true when the server closed it (EOF
+    /// or reset), false when it was still open at the 30 s deadline.
+    bool closed_by_server() {
+        stream.expires_after(30s);
+        char scratch[4096];
+        beast::error_code ec;
+        while (!ec) stream.read_some(asio::buffer(scratch), ec);
+        return ec == asio::error::eof || ec == asio::error::connection_reset;
+    }
+};
+
+/// A request's head as bytes: request line, Host, and these header lines ("Name: value").
+std::string head_of(const Service& s, const std::string& method, const std::string& target,
+                    const std::vector<std::string>& headers) {
+    std::string out = method + " " + target + " HTTP/1.1\r\nHost: " + s.host() + "\r\n";
+    for (const auto& h : headers) out += h + "\r\n";
+    return out + "\r\n";
+}
+
+/// GET /healthz from this source address on a new connection: the status, 0 when the connection was closed unanswered.
+int healthz_from(const Service& s, const std::string& source) {
+    try {
+        Conn c(s, source);
+        c.send(head_of(s, "GET", "/healthz", {"Connection: close"}));
+        return static_cast<int>(c.answer().result_int());
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+/// Polls healthz_from until it answers 200 (50 tries, 100 ms apart): true when it did.
+bool eventually_healthy(const Service& s, const std::string& source) {
+    for (int i = 0; i < 50; ++i) {
+        if (healthz_from(s, source) == 200) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return false;
+}
+
+/// One request from `source` on a new connection, with these extra header lines.
+HttpResponse request_from(const Service& s, const std::string& source, const std::string& method,
+                          const std::string& target, const std::string& body, std::vector<std::string> headers) {
+    Conn c(s, source);
+    headers.push_back("Connection: close");
+    if (!body.empty()) headers.push_back("Content-Type: application/json");
+    headers.push_back("Content-Length: " + std::to_string(body.size()));
+    c.send(head_of(s, method, target, headers) + body);
+    auto res = c.answer();
+    HttpResponse r;
+    r.status = static_cast<int>(res.result_int());
+    r.body = res.body();
+    return r;
+}
+
+std::string metrics_text(const Service& s) { return http(s.port, "GET", "/metrics", "", "", {{"Host", s.host()}}).body; }
+
+}  // namespace
+
+TEST_CASE("over [server] max_connections_per_address a new socket from that address is closed unanswered; other addresses are served; closing frees the places") {
+    Service s("max_connections = 64\nmax_connections_per_address = 5\nheader_timeout_seconds = 120\n");
+    std::vector<std::unique_ptr<Conn>> idle;
+    for (int i = 0; i < 5; ++i) idle.push_back(std::make_unique<Conn>(s, "127.0.0.5"));
+    for (int i = 0; i < 3; ++i) {
+        Conn over(s, "127.0.0.5");
+        CHECK(over.closed_by_server());
+    }
+    CHECK(healthz_from(s, "127.0.0.6") == 200);
+    CHECK(metrics_text(s).find("ringside_http_connections_refused_total 3\n") != std::string::npos);
+    idle.clear();
+    CHECK(eventually_healthy(s, "127.0.0.5"));
+    stop_serve(s.ringside.get());
+    // Three refusals, one warning: a flood cannot flood the log.
+    CHECK(count(s.ringside->err(), "connection refused") == 1);
+    CHECK(count(s.ringside->err(), "max_connections_per_address") == 1);
+}
+
+TEST_CASE("over [server] max_connections every new socket is closed unanswered, /healthz too, until idle ones close") {
+    Service s("max_connections = 16\nmax_connections_per_address = 4\nheader_timeout_seconds = 120\n");
+    std::vector<std::unique_ptr<Conn>> idle;
+    for (int i = 0; i < 16; ++i) idle.push_back(std::make_unique<Conn>(s, "127.0.1." + std::to_string(1 + i / 4)));
+    Conn over(s, "127.0.1.9");
+    CHECK(over.closed_by_server());
+    CHECK(healthz_from(s, "127.0.1.10") == 0);
+    idle.clear();
+    CHECK(eventually_healthy(s, "127.0.1.10"));
+}
+
+TEST_CASE("a client that sends half its headers is closed after [server] header_timeout_seconds; a kept-alive connection may idle longer") {
+    Service s("header_timeout_seconds = 1\n");
+    Conn slow(s, "127.0.0.7");
+    slow.send("GET /healthz HTTP/1.1\r\nHost: " + s.host() + "\r\nUser-Agent: slow");
+    CHECK(slow.closed_by_server());
+    // Between requests the keep-alive idle time applies, not the header deadline.
+    Conn kept(s, "127.0.0.8");
+    kept.send(head_of(s, "GET", "/healthz", {}));
+    CHECK(kept.answer().result_int() == 200);
+    std::this_thread::sleep_for(2500ms);
+    kept.send(head_of(s, "GET", "/healthz", {}));
+    CHECK(kept.answer().result_int() == 200);
+}
+
+TEST_CASE("an unauthenticated 1 MiB POST is answered 401 from its headers, before a byte of its body is sent") {
+    Service s;
+    Conn c(s, "127.0.0.1");
+    c.send(head_of(s, "POST", "/api/customers", {"Content-Type: application/json", "Content-Length: 1048576"}));
+    auto res = c.answer();  // no body sent at all
+    CHECK(res.result_int() == 401);
+    CHECK_FALSE(res.keep_alive());
+    CHECK(c.closed_by_server());
+    // A bad token is no better; a body far over every limit is refused the same way.
+    Conn forged(s, "127.0.0.1");
+    forged.send(head_of(s, "POST", "/api/customers/import",
+                        {"Authorization: Bearer not-a-token", "Content-Type: text/csv", "Content-Length: 900000"}));
+    CHECK(forged.answer().result_int() == 401);
+}
+
+TEST_CASE("a 200 KiB JSON body on an ordinary route is refused 413 naming the 64 KiB limit; the 1 MiB import still works") {
+    Service s;
+    const auto sam = login(s.port, "sam", "password-123");
+    const std::string big = R"({"name":")" + std::string(200 * 1024, 'x') + R"(","phones":["09121234567"]})";
+    auto r = http(s.port, "POST", "/api/customers", big, sam);
+    CHECK(r.status == 413);
+    CHECK(r.json()["error"] == "payload_too_large");
+    CHECK(r.json()["message"].get<std::string>().find("64 KiB") != std::string::npos);
+    // Said by its Content-Length: refused before the body is sent.
+    Conn c(s, "127.0.0.1");
+    c.send(head_of(s, "POST", "/api/customers",
+                   {"Authorization: Bearer " + sam, "Content-Type: application/json", "Content-Length: 204800"}));
+    CHECK(c.answer().result_int() == 413);
+    // Under the limit: served.
+    CHECK(http(s.port, "POST", "/api/customers", R"({"name":"Small","phones":["09121234599"]})", sam).status == 201);
+
+    std::string csv = "name,phones\r\n";
+    for (int i = 0; csv.size() < 1000 * 1000; ++i)
+        csv += "Customer " + std::to_string(i) + " with a long name to fill the file,0912" + std::to_string(1000000 + i) + "\r\n";
+    REQUIRE(csv.size() < 1024 * 1024);
+    auto imported = http(s.port, "POST", "/api/customers/import?dry_run=1", csv, sam, {{"Content-Type", "text/csv"}});
+    CHECK(imported.status == 200);
+    auto over = http(s.port, "POST", "/api/customers/import?dry_run=1", csv + std::string(60 * 1024, 'x'), sam,
+                     {{"Content-Type", "text/csv"}});
+    CHECK(over.status == 413);
+    CHECK(over.json()["message"].get<std::string>().find("1 MiB") != std::string::npos);
+}
+
+TEST_CASE("behind a trusted proxy the forwarded client counts: for /metrics, the sign-in limit, the audit log and the connection cap; elsewhere the header is ignored") {
+    Service s("trusted_proxies = [\"127.0.0.1\"]\nmax_connections_per_address = 3\n");
+    REQUIRE(add_user(s.config, s.dir.path, "ada", "admin", "") == 0);
+    const auto proxied = [&](const std::string& method, const std::string& target, const std::string& body,
+                             const std::vector<std::string>& headers) {
+        return request_from(s, "127.0.0.1", method, target, body, headers);
+    };
+    // A client far away, through the proxy on loopback: /metrics is not its to read.
+    CHECK(proxied("GET", "/metrics", "", {"X-Forwarded-For: 203.0.113.7"}).status == 401);
+    CHECK(proxied("GET", "/metrics", "", {"Forwarded: for=203.0.113.7;proto=https"}).status == 401);
+    CHECK(proxied("GET", "/metrics", "", {}).status == 200);  // the proxy host itself
+    // A header a client wrote itself, before the proxy appended the real address, does not count.
+    CHECK(proxied("GET", "/metrics", "", {"X-Forwarded-For: 127.0.0.1, 203.0.113.7"}).status == 401);
+    // From a peer that is not trusted, the header is ignored: it is the peer that counts.
+    CHECK(request_from(s, "127.0.0.2", "GET", "/metrics", "", {"X-Forwarded-For: 203.0.113.7"}).status == 200);
+
+    // The sign-in limit is per forwarded client: one desk's guesses lock only that desk.
+    const std::string wrong = R"({"username":"alice","password":"wrong-guess"})";
+    const std::string right = R"({"username":"alice","password":"password-123"})";
+    for (int i = 0; i < 5; ++i)
+        CHECK(proxied("POST", "/api/login", wrong, {"X-Forwarded-For: 198.51.100.1"}).status == 401);
+    CHECK(proxied("POST", "/api/login", right, {"X-Forwarded-For: 198.51.100.1"}).status == 429);
+    CHECK(proxied("POST", "/api/login", right, {"X-Forwarded-For: 198.51.100.2"}).status == 200);
+    CHECK(proxied("POST", "/api/login", right, {"Forwarded: for=\"[2001:db8::5]:4711\""}).status == 200);
+    // A client that is not behind the proxy cannot dodge the limit by naming new addresses.
+    const std::string sam_wrong = R"({"username":"sam","password":"wrong-guess"})";
+    for (int i = 0; i < 5; ++i)
+        CHECK(request_from(s, "127.0.0.9", "POST", "/api/login", sam_wrong, {"X-Forwarded-For: 198.51.100." + std::to_string(20 + i)})
+                  .status == 401);
+    CHECK(request_from(s, "127.0.0.9", "POST", "/api/login", sam_wrong, {"X-Forwarded-For: 198.51.100.99"}).status == 429);
+
+    // The audit log names the client, not the proxy.
+    const auto ada = login(s.port, "ada", "password-123");
+    const auto audit = http(s.port, "GET", "/api/admin/audit", "", ada).body;
+    CHECK(audit.find("198.51.100.2") != std::string::npos);
+    CHECK(audit.find("2001:db8::5") != std::string::npos);
+
+    // max_connections_per_address counts the forwarded client, not the proxy.
+    std::vector<std::unique_ptr<Conn>> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(std::make_unique<Conn>(s, "127.0.0.1"));
+        held.back()->send(head_of(s, "GET", "/healthz", {"X-Forwarded-For: 192.0.2.50"}));
+        CHECK(held.back()->answer().result_int() == 200);  // kept alive, its place held
+    }
+    Conn fourth(s, "127.0.0.1");
+    fourth.send(head_of(s, "GET", "/healthz", {"X-Forwarded-For: 192.0.2.50"}));
+    auto refused = fourth.answer();
+    CHECK(refused.result_int() == 503);
+    CHECK(refused.body().find("too_many_connections") != std::string::npos);
+    CHECK(proxied("GET", "/healthz", "", {"X-Forwarded-For: 192.0.2.51"}).status == 200);
+}
+
+TEST_CASE("/metrics without credentials answers only to the Host names of this machine: localhost, 127.0.0.1, [::1]") {
+    Service s;
+    const auto port = std::to_string(s.port);
+    CHECK(http(s.port, "GET", "/metrics", "", "", {{"Host", "127.0.0.1"}}).status == 200);
+    CHECK(http(s.port, "GET", "/metrics", "", "", {{"Host", "[::1]:" + port}}).status == 200);
+    CHECK(http(s.port, "GET", "/metrics", "", "", {{"Host", "LOCALHOST:" + port}}).status == 200);
+    // An address of another machine, or a rebinding name that resolves to loopback: not local.
+    CHECK(http(s.port, "GET", "/metrics", "", "", {{"Host", "10.1.2.3:" + port}}).status == 401);
+    CHECK(http(s.port, "GET", "/metrics", "", "", {{"Host", "127.0.0.1.evil.example:" + port}}).status == 401);
+    CHECK(http(s.port, "GET", "/metrics", "", "", {{"Host", ""}}).status == 401);
 }

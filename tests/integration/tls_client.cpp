@@ -40,9 +40,13 @@ std::string hex_digest(X509* cert) {
 
 tcp::endpoint endpoint_for(unsigned short port) { return {asio::ip::make_address("127.0.0.1"), port}; }
 
-/// A connected, handshaken TLS stream to 127.0.0.1:port.
-void connect(beast::ssl_stream<beast::tcp_stream>& s, unsigned short port) {
+/// A connected, handshaken TLS stream to 127.0.0.1:port, from `source` when not empty.
+void connect(beast::ssl_stream<beast::tcp_stream>& s, unsigned short port, const std::string& source = "") {
     beast::get_lowest_layer(s).expires_after(10s);
+    if (!source.empty()) {
+        beast::get_lowest_layer(s).socket().open(asio::ip::tcp::v4());
+        beast::get_lowest_layer(s).socket().bind(asio::ip::tcp::endpoint(asio::ip::make_address(source), 0));
+    }
     beast::get_lowest_layer(s).connect(endpoint_for(port));
     s.set_verify_mode(ssl::verify_peer);
     s.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
@@ -78,7 +82,7 @@ HttpResponse TlsClient::request(unsigned short port, const std::string& method, 
                                 const std::map<std::string, std::string>& headers) {
     asio::io_context ioc;
     beast::ssl_stream<beast::tcp_stream> stream(ioc, ctx_);
-    connect(stream, port);
+    connect(stream, port, source);
     http_ns::request<http_ns::string_body> req{http_ns::string_to_verb(method), target, 11};
     req.set(http_ns::field::host, "127.0.0.1:" + std::to_string(port));
     if (!token.empty()) req.set(http_ns::field::authorization, "Bearer " + token);
@@ -138,7 +142,7 @@ bool TlsClient::wait_healthy(unsigned short port, std::chrono::milliseconds time
 }
 
 WssClient::WssClient(TlsClient& tls, unsigned short port, const std::string& token) : ws_(ioc_, tls.context()) {
-    connect(ws_.next_layer(), port);
+    connect(ws_.next_layer(), port, tls.source);
     beast::get_lowest_layer(ws_).expires_never();
     ws_.handshake("127.0.0.1:" + std::to_string(port), "/ws?token=" + token);
 }

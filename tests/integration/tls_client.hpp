@@ -54,6 +54,9 @@ public:
 
     boost::asio::ssl::context& context() { return ctx_; }
 
+    /// The local address new connections come from ("127.0.0.5"); empty: any.
+    std::string source;
+
 private:
     boost::asio::ssl::context ctx_;
 };

@@ -261,3 +261,35 @@ TEST_CASE("TLS needs both files: one without the other, or an empty path, names 
     CHECK(plain.config->tls_certificate.empty());
     CHECK(plain.config->cookie_secure);
 }
+
+TEST_CASE("the connection limits and trusted_proxies are read, and a bad value names the key and its line") {
+    auto ok = parse_config("[server]\nmax_connections = 2000\nmax_connections_per_address = 50\nheader_timeout_seconds = 5\n"
+                           "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\", \"::1\"]\n",
+                           "f.toml");
+    REQUIRE(ok.config);
+    CHECK(ok.config->max_connections == 2000);
+    CHECK(ok.config->max_connections_per_address == 50);
+    CHECK(ok.config->header_timeout_seconds == 5);
+    CHECK(ok.config->trusted_proxies.size() == 4);
+    auto defaults = parse_config("[server]\n", "f.toml");
+    REQUIRE(defaults.config);
+    CHECK(defaults.config->max_connections == 4096);
+    CHECK(defaults.config->max_connections_per_address == 256);
+    CHECK(defaults.config->header_timeout_seconds == 10);
+    CHECK(defaults.config->trusted_proxies.empty());
+
+    CHECK(has_error(parse_config("[server]\nmax_connections = 0\n", "f.toml"), "server.max_connections", 2));
+    CHECK(has_error(parse_config("[server]\nmax_connections = 100\nmax_connections_per_address = 101\n", "f.toml"),
+                    "server.max_connections_per_address", 3));
+    CHECK(has_error(parse_config("[server]\nheader_timeout_seconds = 0\n", "f.toml"), "server.header_timeout_seconds", 2));
+    CHECK(has_error(parse_config("[server]\ntrusted_proxies = \"127.0.0.1\"\n", "f.toml"), "server.trusted_proxies", 2));
+    auto bad = parse_config("[server]\ntrusted_proxies = [\n  \"127.0.0.1\",\n  \"proxy.example\",\n  \"10.0.0.1/8\",\n"
+                            "  \"10.0.0.0/33\",\n  7,\n]\n",
+                            "f.toml");
+    CHECK_FALSE(bad.config);
+    CHECK(has_error(bad, "server.trusted_proxies[1]", 4));
+    CHECK(has_error(bad, "server.trusted_proxies[2]", 5));
+    CHECK(has_error(bad, "server.trusted_proxies[3]", 6));
+    CHECK(has_error(bad, "server.trusted_proxies[4]", 7));
+    CHECK_FALSE(has_error(bad, "server.trusted_proxies[0]"));
+}

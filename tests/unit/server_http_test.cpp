@@ -3,6 +3,7 @@
 #include <string>
 
 #include "ringside/server/auth.hpp"
+#include "ringside/server/client_address.hpp"
 #include "ringside/server/http_util.hpp"
 #include "ringside/server/router.hpp"
 
@@ -242,4 +243,81 @@ TEST_CASE("a literal path segment wins over a capture whatever the order the rou
     auto wrong = r.match(http::verb::post, "/api/calls/main-17.3");
     CHECK_FALSE(wrong.handler);
     CHECK(wrong.allow == "GET");
+}
+
+namespace {
+IpAddress ip(const char* text) {
+    auto a = parse_ip(text);
+    REQUIRE(a);
+    return *a;
+}
+std::vector<AddressRange> ranges(std::initializer_list<const char*> list) {
+    std::vector<AddressRange> out;
+    for (auto t : list) {
+        auto r = parse_address_range(t);
+        REQUIRE(r);
+        out.push_back(*r);
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("address ranges: single addresses, IPv4 and IPv6 blocks; host bits and bad prefixes are refused") {
+    CHECK(parse_address_range("10.0.0.0/8")->contains(ip("10.200.1.2")));
+    CHECK_FALSE(parse_address_range("10.0.0.0/8")->contains(ip("11.0.0.1")));
+    CHECK(parse_address_range("127.0.0.1")->contains(ip("::ffff:127.0.0.1")));
+    CHECK_FALSE(parse_address_range("127.0.0.1")->contains(ip("127.0.0.2")));
+    CHECK(parse_address_range("fd00::/8")->contains(ip("fd12:3456::1")));
+    CHECK_FALSE(parse_address_range("fd00::/8")->contains(ip("fe80::1")));
+    CHECK(parse_address_range("0.0.0.0/0")->contains(ip("203.0.113.9")));
+    CHECK_FALSE(parse_address_range("0.0.0.0/0")->contains(ip("2001:db8::1")));
+    CHECK(parse_address_range("172.16.0.0/12")->contains(ip("172.31.255.255")));
+    CHECK_FALSE(parse_address_range("172.16.0.0/12")->contains(ip("172.32.0.0")));
+    for (auto bad : {"10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/x", "proxy.example", "", "::/129", "1.2.3.4:80"})
+        CHECK_MESSAGE(!parse_address_range(bad), bad);
+    CHECK(to_string(ip("::ffff:192.0.2.7")) == "192.0.2.7");
+    CHECK(to_string(ip("2001:db8:0::1")) == "2001:db8::1");
+    CHECK(is_loopback(ip("127.1.2.3")));
+    CHECK(is_loopback(ip("::1")));
+    CHECK_FALSE(is_loopback(ip("10.0.0.1")));
+}
+
+TEST_CASE("the client is the nearest untrusted hop of X-Forwarded-For (else Forwarded), and only a trusted peer is believed") {
+    const auto proxies = ranges({"127.0.0.1", "10.0.0.0/8"});
+    const auto peer = ip("127.0.0.1");
+    CHECK(to_string(client_address(peer, proxies, "203.0.113.7", "")) == "203.0.113.7");
+    // A value the client wrote itself stands to the left of what the proxy appended.
+    CHECK(to_string(client_address(peer, proxies, "6.6.6.6, 203.0.113.7", "")) == "203.0.113.7");
+    // Through two proxies of ours.
+    CHECK(to_string(client_address(peer, proxies, "203.0.113.7, 10.1.1.1", "")) == "203.0.113.7");
+    // Only proxies all the way: the leftmost.
+    CHECK(to_string(client_address(peer, proxies, "10.2.2.2, 10.1.1.1", "")) == "10.2.2.2");
+    // Garbage stops at the last hop we trust.
+    CHECK(to_string(client_address(peer, proxies, "203.0.113.7, unknown", "")) == "127.0.0.1");
+    CHECK(to_string(client_address(peer, proxies, "", "")) == "127.0.0.1");
+    // An untrusted peer is the client whatever it says.
+    CHECK(to_string(client_address(ip("192.0.2.1"), proxies, "203.0.113.7", "for=203.0.113.8")) == "192.0.2.1");
+    // RFC 7239: quoted IPv6 with a port, several elements, other parameters, case.
+    CHECK(to_string(client_address(peer, proxies, "", R"(for="[2001:db8:cafe::17]:4711";proto=https)")) == "2001:db8:cafe::17");
+    CHECK(to_string(client_address(peer, proxies, "", R"(for=192.0.2.60;by=10.0.0.1, For="192.0.2.61:8080")")) == "192.0.2.61");
+    CHECK(to_string(client_address(peer, proxies, "", "for=_hidden, for=192.0.2.62")) == "192.0.2.62");
+    CHECK(to_string(client_address(peer, proxies, "", "for=unknown")) == "127.0.0.1");
+    // X-Forwarded-For wins when both are there.
+    CHECK(to_string(client_address(peer, proxies, "203.0.113.7", "for=192.0.2.60")) == "203.0.113.7");
+    CHECK(x_forwarded_for_hops("1.2.3.4:5678, [2001:db8::1]:80, 2001:db8::2").size() == 3);
+    for (const auto& hop : x_forwarded_for_hops("1.2.3.4:5678, [2001:db8::1]:80, 2001:db8::2")) CHECK(hop.has_value());
+}
+
+TEST_CASE("the Host header's name is compared without its port, IPv6 without brackets, ASCII case ignored") {
+    const std::vector<std::string> names{"localhost", "127.0.0.1", "::1", "ringside.lan"};
+    CHECK(host_is_one_of("localhost:8080", names));
+    CHECK(host_is_one_of("LocalHost", names));
+    CHECK(host_is_one_of("[::1]:8080", names));
+    CHECK(host_is_one_of("127.0.0.1", names));
+    CHECK(host_is_one_of("ringside.lan:443", names));
+    CHECK_FALSE(host_is_one_of("evil.example:8080", names));
+    CHECK_FALSE(host_is_one_of("10.0.0.1:8080", names));
+    CHECK_FALSE(host_is_one_of("::1", names));  // IPv6 in Host needs brackets
+    CHECK_FALSE(host_is_one_of("", names));
+    CHECK_FALSE(host_is_one_of("[::1]x", names));
 }

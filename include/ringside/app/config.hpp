@@ -71,6 +71,16 @@ struct Config {
     /// service's own whose pages may open /ws or write with the session cookie.
     std::vector<std::string> allowed_origins;
     int max_websockets_per_user = 16;  // [server] max_websockets_per_user: 1..1000
+    /// [server] max_connections: TCP connections open at once (HTTP and
+    /// WebSocket), 16..1000000; lowered at start to fit the open-files limit.
+    int max_connections = 4096;
+    /// [server] max_connections_per_address: from one client address, 1..max_connections.
+    int max_connections_per_address = 256;
+    /// [server] header_timeout_seconds: a request's headers must be complete within this, 1..300.
+    int header_timeout_seconds = 10;
+    /// [server] trusted_proxies: addresses or CIDR blocks of reverse proxies
+    /// whose X-Forwarded-For / Forwarded names the client; checked when read.
+    std::vector<std::string> trusted_proxies;
     bool pop_internal = false;         // [calls] pop_internal: pop calls between agents' phones too
     int service_level_seconds = 20;    // [reports] service_level_seconds: answered within this counts toward the service level (1..3600)
     /// [customers] tiers: the tiers a customer may have, best first; 1-20 of [a-z0-9-]+.

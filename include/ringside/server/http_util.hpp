@@ -68,8 +68,4 @@ bool origin_allowed(std::string_view origin, std::string_view scheme, std::strin
 /// any case).
 bool is_json_content_type(std::string_view content_type) noexcept;
 
-/// True when the host part of a Host header is an IP literal or "localhost":
-/// a DNS-rebinding page always sends its own name instead.
-bool host_is_address(std::string_view host) noexcept;
-
 }  // namespace ringside::server

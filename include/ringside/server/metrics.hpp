@@ -21,6 +21,11 @@ public:
     void ws_refused() noexcept { ws_refused_.fetch_add(1, std::memory_order_relaxed); }
     void ws_overflow() noexcept { ws_overflow_.fetch_add(1, std::memory_order_relaxed); }
     void login_failed() noexcept { login_failed_.fetch_add(1, std::memory_order_relaxed); }
+    void connection_opened() noexcept { conn_open_.fetch_add(1, std::memory_order_relaxed); }
+    void connection_closed() noexcept { conn_open_.fetch_sub(1, std::memory_order_relaxed); }
+    /// A connection closed at accept (or at its first request's headers) for a connection cap.
+    void connection_refused() noexcept { conn_refused_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t connections_refused() const noexcept { return conn_refused_.load(std::memory_order_relaxed); }
     std::int64_t ws_open() const noexcept { return ws_open_.load(std::memory_order_relaxed); }
     std::uint64_t ws_overflows() const noexcept { return ws_overflow_.load(std::memory_order_relaxed); }
 
@@ -35,6 +40,8 @@ private:
     std::atomic<std::uint64_t> ws_refused_{0};
     std::atomic<std::uint64_t> ws_overflow_{0};
     std::atomic<std::uint64_t> login_failed_{0};
+    std::atomic<std::int64_t> conn_open_{0};
+    std::atomic<std::uint64_t> conn_refused_{0};
 };
 
 }  // namespace ringside::server

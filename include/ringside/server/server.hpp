@@ -36,14 +36,36 @@ struct ServerOptions {
     std::filesystem::path web_root;
     /// Lifetime of a login session (cookie Max-Age and stored expiry).
     std::chrono::seconds session_ttl = std::chrono::hours(12);
-    /// Largest request body accepted; larger answers 413.
-    std::size_t max_body_bytes = 1024 * 1024;
+    /// Largest request body accepted by every route but the imports; larger
+    /// answers 413 naming the limit (before the body is read when its
+    /// Content-Length says so).
+    std::size_t max_body_bytes = 64 * 1024;
+    /// Largest body of POST /api/customers/import and /api/orders/import (a CSV file).
+    std::size_t import_body_bytes = 1024 * 1024;
+    /// Connections open at once, HTTP and WebSocket alike; one more is closed
+    /// as soon as it is accepted. Kept below the open-files limit by the caller.
+    std::size_t max_connections = 4096;
+    /// Connections open at once from one client address (the forwarded
+    /// client for a trusted proxy's connections; the proxy itself is not capped).
+    std::size_t max_connections_per_address = 256;
+    /// From the first byte of a request (from accept for a connection's
+    /// first request) to the end of its headers; a client slower than this
+    /// is dropped. Keep-alive idleness between requests is keep_alive_timeout.
+    std::chrono::seconds header_timeout = std::chrono::seconds(10);
+    /// How long a kept-alive connection may sit idle between requests.
+    std::chrono::seconds keep_alive_timeout = std::chrono::seconds(30);
+    /// Addresses and CIDR blocks ("127.0.0.1", "10.0.0.0/8") of proxies whose
+    /// X-Forwarded-For (else Forwarded: for=) names the client: that client
+    /// then counts for the sign-in limits, the per-address connection cap,
+    /// the audit log and /metrics' locality. Throws invalid_argument at
+    /// construction for an entry that is not one.
+    std::vector<std::string> trusted_proxies;
     /// Messages waiting to be written to one WebSocket; one more closes it
     /// ("send queue full") so the browser reconnects and resumes.
     std::size_t ws_queue_limit = 256;
     /// Largest message a browser may send over /ws.
     std::size_t ws_max_message_bytes = 64 * 1024;
-    /// Deadline of each HTTP read and write (a client that stops reading is dropped after it).
+    /// Deadline of each HTTP body read and write (a client that stops reading is dropped after it).
     std::chrono::seconds io_timeout = std::chrono::seconds(30);
     /// /metrics without credentials from 127.0.0.0/8 and ::1; otherwise admin only.
     bool metrics_trust_loopback = true;
