@@ -1,36 +1,21 @@
 // libFuzzer target: any AMI bytes through the reader, the event mapper and
 // the call tracker, as the link feeds them. Neither may throw or crash, a
-// call never ends more often than it started, and a resync that lists no
+// call never ends more often than it started, no phone rings or answers for
+// a call that ended, and a resync that lists no
 // channel leaves no call open (every channel the PBX no longer has is gone).
 // The mapper's guesses (transferee and target from bridges, a blonde
 // transfer's consultation channel) are where odd input lands.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
-#include <unordered_map>
 #include <variant>
 
+#include "../../common/fuzz/call_counts.hpp"
 #include "../../common/fuzz/split_input.hpp"
 #include "ringside/ami/mapper.hpp"
 #include "ringside/ami/reader.hpp"
 #include "ringside/core/call_tracker.hpp"
-
-namespace {
-
-struct Counts {
-    std::unordered_map<std::string, int> started, ended;
-    void add(const std::vector<ringside::Effect>& effects) {
-        for (const auto& e : effects) {
-            if (const auto* s = std::get_if<ringside::effect::CallStarted>(&e)) ++started[s->call.id.value()];
-            if (const auto* x = std::get_if<ringside::effect::Ended>(&e))
-                if (++ended[x->call.id.value()] > started[x->call.id.value()]) __builtin_trap();
-        }
-    }
-};
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const auto in = ringside::fuzz::split_input(data, size);
@@ -44,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const ringside::PbxId pbx("main");
     ringside::ami::EventMapper mapper(pbx);
     ringside::CallTracker tracker;
-    Counts counts;
+    ringside::fuzz::CallCounts counts;
     ringside::Timestamp now(std::chrono::seconds(1'700'000'000));
     ringside::fuzz::for_each_piece(in->bytes, in->chunk, [&](std::string_view piece) {
         reader.put(piece);
