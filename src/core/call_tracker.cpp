@@ -678,6 +678,7 @@ struct CallTracker::Impl {
         // before the transfer shows): the phone it was is remembered.
         if (!by)
             if (auto g = gone_devices.find(e.transferer_uniqueid); g != gone_devices.end()) by_ext = g->second;
+        if (!by_ext && !e.transferer_exten.empty()) by_ext = Extension(e.transferer_exten);
         Channel* tee = find(e.transferee_uniqueid);
         Call* into = tee && tee->call ? tee->call : (by ? by->call : nullptr);
         if (!into) return;

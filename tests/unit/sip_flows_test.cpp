@@ -6,6 +6,7 @@
 // never sees the conversation; `watch` mode does).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "call_service_env.hpp"
@@ -56,6 +57,75 @@ struct Flow {
         feed(request("CANCEL", ext, branch, extra));
     }
 };
+
+// ---- Blonde transfers (REFER with Replaces before the target answers), as
+// a forking proxy sends them to Ringside's contacts. RFC 5589 (call transfer)
+// with RFC 3891 Replaces and RFC 3892 Referred-By: Sara calls 1001 (Call-ID
+// flow-1); alice answers (her phone wins the fork: our branch is cancelled as
+// completed elsewhere); alice calls the target (Call-ID flow-2, her tag
+// alice2), which rings; while it rings she sends Sara a REFER whose Refer-To
+// is <sip:TARGET@pbx?Replaces=flow-2%40pbx%3Bto-tag%3D...%3Bfrom-tag%3Dalice2>;
+// Sara's phone sends a new INVITE (Call-ID flow-3) with `Referred-By: alice`
+// and `Replaces: flow-2;to-tag=<the target phone's tag>;from-tag=alice2`,
+// which the proxy forks to the target's contacts, ours among them; then
+// alice's consultation INVITE is cancelled.
+
+/// One request of a call: `call` is the Call-ID's local part, `from` the From header's name-addr with its tag.
+std::string call_request(const std::string& method, const std::string& ext, const std::string& branch,
+                         const std::string& call, const std::string& from, const std::string& extra = "") {
+    return method + " sip:" + ext + "@10.0.0.9 SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=" + branch + "\r\n"
+           "Max-Forwards: 70\r\n"
+           "From: " + from + "\r\n"
+           "To: <sip:" + ext + "@10.0.0.1>\r\n"
+           "Call-ID: " + call + "@10.0.0.1\r\n"
+           "CSeq: 1 " + method + "\r\n" +
+           (method == "INVITE" ? "Contact: <sip:" + ext + "@10.0.0.1:5070>\r\n" : "") + extra +
+           "Content-Length: 0\r\n\r\n";
+}
+const std::string sara_from = "\"Sara\" <sip:09121234567@10.0.0.1>;tag=sara1";
+const std::string sara_from2 = "\"Sara\" <sip:09121234567@10.0.0.1>;tag=sara2";
+const std::string alice_from = "\"Alice\" <sip:1001@10.0.0.1>;tag=alice2";
+const std::string transferee_headers = "Referred-By: \"Alice\" <sip:1001@10.0.0.1>\r\n"
+                                       "Replaces: flow-2@10.0.0.1;to-tag=bobphone7;from-tag=alice2\r\n";
+
+enum class BlondeEnd { answered, caller_hangs_up };
+
+struct BlondeRow {
+    std::string name;
+    Strings targets;                 // the phones alice's consultation call rings
+    Strings refer_to;                // the forks of Sara's INVITE with Replaces (the target's AOR)
+    BlondeEnd ending;
+    std::string answerer = {};       // BlondeEnd::answered
+    Strings sent = {};
+    Strings legs = {};               // the transferred call's legs, in the order they rang
+};
+
+void play_blonde(Flow& f, const BlondeRow& row) {
+    f.feed(call_request("INVITE", "1001", "z9hG4bK-c1", "flow-1", sara_from));
+    f.wait(3s);
+    f.feed(call_request("CANCEL", "1001", "z9hG4bK-c1", "flow-1", sara_from, elsewhere));
+    f.wait(10s);
+    for (const auto& t : row.targets) f.feed(call_request("INVITE", t, "z9hG4bK-k" + t, "flow-2", alice_from));
+    f.wait(4s);
+    for (const auto& t : row.refer_to)
+        f.feed(call_request("INVITE", t, "z9hG4bK-x" + t, "flow-3", sara_from2, transferee_headers));
+    // The REFER's NOTIFY tells alice's phone that the new INVITE went out: it cancels the consultation.
+    for (const auto& t : row.targets) f.feed(call_request("CANCEL", t, "z9hG4bK-k" + t, "flow-2", alice_from));
+    f.wait(5s);
+    auto last = [&](const std::string& t) {
+        return std::find(row.refer_to.begin(), row.refer_to.end(), t) != row.refer_to.end();
+    };
+    if (row.ending == BlondeEnd::answered) {
+        f.feed(call_request("CANCEL", row.answerer, "z9hG4bK-x" + row.answerer, "flow-3", sara_from2, elsewhere));
+        for (const auto& t : row.refer_to)
+            if (t != row.answerer)
+                f.feed(call_request("CANCEL", t, "z9hG4bK-x" + t, "flow-3", sara_from2, elsewhere));
+    } else {
+        for (const auto& t : row.refer_to)
+            if (last(t)) f.feed(call_request("CANCEL", t, "z9hG4bK-x" + t, "flow-3", sara_from2));
+    }
+}
 
 struct Case {
     std::string name;
@@ -155,5 +225,85 @@ TEST_CASE("SIP UAS flows: pops, withdrawals, the logged agent, status and legs")
         std::vector<LegTalk> legs;  // Ringside's fork never sees the talk
         for (const auto& a : c.legs) legs.push_back({a, 0});
         check_legs(rec, legs);
+    }
+}
+
+TEST_CASE("SIP UAS blonde transfers: the target pops with the customer and who transferred; the consultation is merged") {
+    const Strings alice_first = {"alice call.ringing", "alice call.answered", "alice call.ended"};
+    auto with_first = [&](Strings more) {
+        Strings v = alice_first;
+        v.insert(v.end(), more.begin(), more.end());
+        return v;
+    };
+    const std::vector<BlondeRow> rows = {
+        {"to bob, who answers", {"1002"}, {"1002"}, BlondeEnd::answered, "1002",
+         with_first({"bob call.ringing", "bob call.retracted caller_hung_up", "bob call.ringing by=alice",
+                     "bob call.answered", "bob call.ended"}),
+         {"bob"}},
+        {"to the group of bob and carol, Sara's INVITE reaches bob only: carol is withdrawn",
+         {"1002", "1003"}, {"1002"}, BlondeEnd::answered, "1002",
+         with_first({"bob call.ringing", "carol call.ringing", "bob call.retracted caller_hung_up",
+                     "carol call.retracted caller_hung_up", "bob call.ringing by=alice",
+                     "carol call.ringing by=alice", "carol call.retracted caller_hung_up", "bob call.answered",
+                     "bob call.ended"}),
+         {"bob", "carol"}},
+        {"to the group, Sara's INVITE forked to both: carol answers, bob is withdrawn",
+         {"1002", "1003"}, {"1002", "1003"}, BlondeEnd::answered, "1003",
+         with_first({"bob call.ringing", "carol call.ringing", "bob call.retracted caller_hung_up",
+                     "carol call.retracted caller_hung_up", "bob call.ringing by=alice",
+                     "carol call.ringing by=alice", "carol call.answered", "bob call.retracted answered_elsewhere",
+                     "carol call.ended"}),
+         {"bob", "carol"}},
+        {"to bob, Sara hangs up while bob still rings", {"1002"}, {"1002"}, BlondeEnd::caller_hangs_up, "",
+         with_first({"bob call.ringing", "bob call.retracted caller_hung_up", "bob call.ringing by=alice",
+                     "bob call.retracted caller_hung_up"}),
+         {"bob"}},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TwoAgents t;
+        auto& e = t.env;
+        e.add_user(make_user("carol", Role::agent, "1003"));
+        Flow f{e};
+        play_blonde(f, row);
+
+        check_sent(e.sink, row.sent);
+        for (const auto& p : e.sink.of_type("call.ringing")) {
+            if (!p.msg.contains("transferred_by")) continue;  // alice's own call, the consultation calls
+            CHECK(p.msg["call"]["id"] == "pbx-flow-3_10.0.0.1");
+            CHECK(p.msg["call"]["from"] == sara_number);
+            CHECK(p.msg["customer"]["id"] == t.customer);
+            CHECK(p.msg["transferred_by"] == "alice");
+        }
+        const auto retracted = e.sink.of_type("call.retracted");
+        CHECK(std::count_if(retracted.begin(), retracted.end(), [](const Sent& r) {
+                  return r.msg.value("detail", "") == "merged";
+              }) == static_cast<long>(row.targets.size()));
+        // The consultation call is merged, never logged; Sara's first call
+        // (alice's, over once her phone won the fork) and the transferred call are.
+        const auto stored = e.store.list_calls(CallFilter{});
+        REQUIRE(stored.size() == 2);
+        CHECK(e.svc.stats().active_calls == 0);
+        CHECK(e.svc.stats().calls_merged == 1);
+        auto rec = e.store.find_call(CallId("pbx-flow-3_10.0.0.1"));
+        REQUIRE(rec);
+        CHECK(rec->direction == Direction::inbound);
+        CHECK(rec->customer_id == t.customer);
+        if (row.ending == BlondeEnd::answered) {
+            CHECK(rec->status == CallStatus::answered);
+            CHECK(rec->agent == AgentId(row.answerer == "1002" ? "bob" : "carol"));
+        } else {
+            CHECK(rec->status == CallStatus::missed);
+            CHECK(!rec->agent);
+        }
+        REQUIRE(rec->legs.size() == row.legs.size());
+        for (std::size_t i = 0; i < row.legs.size(); ++i) {
+            CAPTURE(i);
+            CHECK(rec->legs[i].agent == AgentId(row.legs[i]));
+            CHECK(rec->legs[i].transferred_by == AgentId("alice"));
+        }
+        auto first = e.store.find_call(CallId("pbx-flow-1_10.0.0.1"));
+        REQUIRE(first);
+        CHECK(first->agent == AgentId("alice"));
     }
 }
