@@ -8,10 +8,13 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "call_service_env.hpp"
 #include "ringside/sip/parser.hpp"
+#include "ringside/sip/grammar.hpp"
 #include "ringside/sip/uas.hpp"
+#include "ringside/sip/watcher.hpp"
 
 using namespace ringside;
 using namespace ringside::sip;
@@ -305,5 +308,141 @@ TEST_CASE("SIP UAS blonde transfers: the target pops with the customer and who t
         auto first = e.store.find_call(CallId("pbx-flow-1_10.0.0.1"));
         REQUIRE(first);
         CHECK(first->agent == AgentId("alice"));
+    }
+}
+
+// ---- The same blonde transfer seen in mode watch (RFC 4235 dialog state of
+// each agent's phone): the new dialog at the target's phone carries
+// <replaces> (the consultation dialog it takes over) and <referred-by>.
+// While alice's own dialog with Sara is still up, the transferred ring
+// continues that call: one record.
+
+namespace {
+
+struct WatchFlow {
+    Env& env;
+    Watcher w{PbxId{"pbx"}, WatcherConfig{.extensions = {"1001", "1002", "1003"}, .server = "10.0.0.1:5060",
+                                          .domain = "", .local = "10.0.0.9:5080", .transport = "UDP",
+                                          .expires = 600s, .retry_after = 30s, .seed = 5}};
+    std::chrono::steady_clock::time_point now{};
+    Timestamp wall{};
+    std::map<std::string, Message> subs;  // ext -> its SUBSCRIBE
+    std::uint64_t version = 1;
+
+    explicit WatchFlow(Env& e) : env(e) {
+        for (const auto& req : w.start(now).requests) {
+            auto m = std::get<Message>(parse_datagram(req));
+            const auto ext = uri_user(m.uri);
+            deliver(w.on_item(parse_datagram(answer(m)), 1, now, wall));
+            subs.emplace(ext, std::move(m));
+        }
+    }
+    static std::string answer(const Message& m) {
+        return "SIP/2.0 200 OK\r\nVia: " + std::string(m.get("via")) + "\r\nFrom: " + std::string(m.get("from")) +
+               "\r\nTo: " + std::string(m.get("to")) + ";tag=srv-" + uri_user(m.uri) + "\r\nCall-ID: " +
+               std::string(m.get("call-id")) + "\r\nCSeq: " + std::string(m.get("cseq")) +
+               "\r\nExpires: 600\r\nContent-Length: 0\r\n\r\n";
+    }
+    void deliver(const WatcherOutput& out) {
+        for (const auto& ev : out.events) env.svc.on_pbx_event(ev);
+    }
+    void wait(std::chrono::seconds s) {
+        now += s;
+        wall += s;
+    }
+    /// A partial NOTIFY for `ext` with one dialog.
+    void dialog(const std::string& ext, const std::string& id, const std::string& call_id, const std::string& state,
+                const std::string& remote, const std::string& extra = "", const std::string& state_attrs = "",
+                const std::string& direction = "recipient") {
+        const auto& m = subs.at(ext);
+        const std::string body =
+            "<?xml version=\"1.0\"?>\n<dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"" +
+            std::to_string(version++) + "\" state=\"partial\" entity=\"sip:" + ext + "@10.0.0.1\">"
+            "<dialog id=\"" + id + "\" call-id=\"" + call_id + "\" direction=\"" + direction + "\"><state" +
+            state_attrs + ">" + state + "</state>" + extra + "<remote><identity>" + remote +
+            "</identity></remote></dialog></dialog-info>";
+        const std::string notify =
+            "NOTIFY sip:ringside@10.0.0.9:5080 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKw" +
+            std::to_string(version) + "\r\nFrom: " + std::string(m.get("to")) + ";tag=srv-" + ext + "\r\nTo: " +
+            std::string(m.get("from")) + "\r\nCall-ID: " + std::string(m.get("call-id")) + "\r\nCSeq: " +
+            std::to_string(version) + " NOTIFY\r\nEvent: dialog\r\nSubscription-State: active;expires=600\r\n"
+            "Content-Type: application/dialog-info+xml\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body;
+        deliver(w.on_item(parse_datagram(notify), 1, now, wall));
+    }
+};
+
+const std::string sara_uri = "sip:09121234567@10.0.0.1";
+const std::string alice_uri = "sip:1001@10.0.0.1";
+const std::string replaced_consultation = "<replaces call-id=\"flow-2\" local-tag=\"bobphone7\" remote-tag=\"alice2\"/>"
+                                          "<referred-by display=\"Alice\">sip:1001@10.0.0.1</referred-by>";
+
+}  // namespace
+
+TEST_CASE("SIP watch blonde transfers: the target's dialog replacing the consultation continues the customer's call") {
+    struct Row {
+        std::string name;
+        bool group;          // alice dials the group (bob and carol) instead of bob
+        bool sara_hangs_up;  // while bob still rings
+        Strings sent;
+        std::optional<std::string> agent;
+        std::vector<LegTalk> legs;
+    };
+    const std::vector<Row> rows = {
+        {"to the group: bob's phone takes Sara's INVITE with Replaces and answers, carol is withdrawn", true, false,
+         {"alice call.ringing", "alice call.answered", "bob call.ringing", "carol call.ringing",
+          "bob call.retracted caller_hung_up", "carol call.retracted caller_hung_up", "bob call.ringing by=alice",
+          "carol call.ringing by=alice", "carol call.retracted caller_hung_up", "bob call.answered",
+          "bob call.ended"},
+         "bob", {{"alice", 15}, {"bob", 20}, {"carol", 0}}},
+        {"to bob: Sara hangs up while bob still rings", false, true,
+         {"alice call.ringing", "alice call.answered", "bob call.ringing", "bob call.retracted caller_hung_up",
+          "bob call.ringing by=alice", "bob call.retracted caller_hung_up", "alice call.ended"},
+         "alice", {{"alice", 15}, {"bob", 0}}},
+    };
+    for (const auto& row : rows) {
+        CAPTURE(row.name);
+        TwoAgents t;
+        auto& e = t.env;
+        e.add_user(make_user("carol", Role::agent, "1003"));
+        WatchFlow f{e};
+        f.dialog("1001", "a1", "flow-1", "early", sara_uri);
+        f.wait(3s);
+        f.dialog("1001", "a1", "flow-1", "confirmed", sara_uri);
+        f.wait(10s);
+        f.dialog("1001", "a2", "flow-2", "trying", "sip:1002@10.0.0.1", "", "", "initiator");  // pops nothing
+        f.dialog("1002", "b1", "flow-2", "early", alice_uri);
+        if (row.group) f.dialog("1003", "k1", "flow-2", "early", alice_uri);
+        f.wait(4s);
+        f.dialog("1002", "b2", "flow-3", "early", sara_uri, replaced_consultation);
+        f.dialog("1002", "b1", "flow-2", "terminated", alice_uri, "", " event=\"replaced\"");
+        if (row.group) f.dialog("1003", "k1", "flow-2", "terminated", alice_uri, "", " event=\"cancelled\"");
+        f.wait(1s);
+        f.dialog("1001", "a1", "flow-1", "terminated", sara_uri, "", " event=\"local-bye\"");
+        f.wait(4s);
+        if (row.sara_hangs_up) {
+            f.dialog("1002", "b2", "flow-3", "terminated", sara_uri, "", " event=\"cancelled\"");
+        } else {
+            f.dialog("1002", "b2", "flow-3", "confirmed", sara_uri);
+            f.wait(20s);
+            f.dialog("1002", "b2", "flow-3", "terminated", sara_uri, "", " event=\"remote-bye\"");
+        }
+
+        check_sent(e.sink, row.sent);
+        for (const auto& p : e.sink.of_type("call.ringing")) {
+            if (!p.msg.contains("transferred_by")) continue;
+            CHECK(p.msg["call"]["id"] == "pbx-flow-1");
+            CHECK(p.msg["call"]["from"] == sara_number);
+            CHECK(p.msg["customer"]["id"] == t.customer);
+            CHECK(p.msg["transferred_by"] == "alice");
+        }
+        const auto rec = only_call(e);  // the consultation is merged; flow-3 continues flow-1
+        CHECK(rec.id == CallId("pbx-flow-1"));
+        CHECK(rec.status == CallStatus::answered);
+        CHECK(rec.agent == agent_id(row.agent));
+        CHECK(rec.customer_id == t.customer);
+        check_legs(rec, row.legs);
+        for (std::size_t i = 1; i < rec.legs.size(); ++i) CHECK(rec.legs[i].transferred_by == AgentId("alice"));
+        CHECK(e.svc.stats().calls_merged == 1);
     }
 }

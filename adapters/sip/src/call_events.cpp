@@ -81,6 +81,7 @@ std::string CallEvents::transferred_ringing(const std::string& key, const std::s
         if (matches == 1) into = *found;
     }
     Call& c = open_call(into, ext, caller_num, caller_name, dialed, at, out, caller_withheld);
+    c.answered = false;  // a transfer asks for a new answer: the first one no longer stands for it
     pbx::Transfer t;
     t.transferee_uniqueid = c.root;
     t.transferer_exten = via.transferer;
