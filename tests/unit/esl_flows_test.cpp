@@ -465,3 +465,42 @@ TEST_CASE("FreeSWITCH blonde transfer to a ring group: both phones pop with the 
     check_legs(rec, {{"alice", 13}, {"carol", 0}, {"bob", 20}});
     for (std::size_t i = 1; i < rec.legs.size(); ++i) CHECK(rec.legs[i].transferred_by == AgentId("alice"));
 }
+
+TEST_CASE("FreeSWITCH: calls from a phone no user owns are never inbound customer calls") {
+    // Another tenant's phone 2001 (sofia/internal/2001@...) on the shared
+    // switch: out through the carrier's gateway it is outbound, to another
+    // phone nobody owns internal; neither pops nor is matched.
+    struct Row {
+        std::string name;
+        bool out;  // dials an external number through the gateway, else phone 2002
+        Direction direction;
+        std::string to;
+    };
+    for (const auto& row : {Row{"out through the gateway", true, Direction::outbound, sara_number},
+                            Row{"to another phone nobody owns", false, Direction::internal, "2002"}}) {
+        CAPTURE(row.name);
+        TwoAgents t;
+        auto& e = t.env;
+        esl_flow::Script s;
+        s.from_phone("X", "2001", row.out ? "09121234567" : "2002");
+        if (row.out) s.dial_out("Y", "X", "09121234567");
+        else s.dial_phone("Y", "X", "2002", "X");
+        s.wait(4);
+        s.answer("Y");
+        s.answer("X");
+        s.bridge("X", "Y");
+        s.wait(30);
+        s.hangup("X", "NORMAL_CLEARING");
+        s.unbridge("Y", "X");
+        s.hangup("Y", "NORMAL_CLEARING");
+        for (const auto& ev : mapped(s.wire)) e.svc.on_pbx_event(ev);
+        CHECK(e.sink.sent.empty());
+        const auto rec = only_call(e);
+        CHECK(rec.direction == row.direction);
+        CHECK(!rec.agent);
+        CHECK(rec.extension == Extension(row.out ? "2001" : "2002"));
+        CHECK(rec.to == row.to);
+        CHECK(!rec.customer_id);
+        CHECK(e.svc.stats().lookups == 0);
+    }
+}
