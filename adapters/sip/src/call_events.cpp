@@ -24,7 +24,15 @@ CallEvents::Call& CallEvents::open_call(const std::string& key, const std::strin
     pbx::ChannelInfo root;
     root.uniqueid = key;
     root.linkedid = key;
-    root.channel = "sip-caller";  // no "tech/": never a device
+    // A caller id of 1 to 5 digits is a phone of the PBX (an extension,
+    // never an external caller: the normaliser's rule): its root channel is
+    // a device channel, so the call is an agent's internal call, or another
+    // tenant's phone's (never an inbound customer call), as on AMI and ESL.
+    // Anything else is the external caller: no "tech/", never a device.
+    const bool phone = !caller_withheld && !caller_num.empty() && caller_num.size() < 6 &&
+                       caller_num.find_first_not_of("0123456789") == std::string::npos;
+    root.channel = phone ? "SIP/" : "sip-caller";
+    if (phone) root.channel.append(caller_num).append("-0");
     root.caller_num = caller_num;
     root.caller_name = caller_name;
     root.caller_withheld = caller_withheld;
