@@ -31,6 +31,11 @@ struct Leg {
     // up yet: its hangup cause says why (26: answered elsewhere, as after a
     // pickup), else the caller went.
     bool cancelled = false;
+    // A phone's own call ended its dial to it unanswered (DialEnd NOANSWER)
+    // but the phone has not hung up: a blonde transfer's hand-over whose
+    // AttendedTransfer is still to come, or a dial that timed out, which
+    // the phone's hangup, right after, ends as not answered.
+    bool no_answer_pending = false;
 };
 
 struct Call;
@@ -187,13 +192,15 @@ struct CallTracker::Impl {
         if (l) {
             // Once per ringing: a second report of the same ring is ignored; a
             // new channel after the last one stopped (queue retry) rings again.
+            if (l->state == LegState::ringing && l->uniqueid == uid) l->no_answer_pending = false;  // dialled again
             if (l->state != LegState::stopped || l->uniqueid == uid) return;
             l->uniqueid = uid;
             l->state = LegState::ringing;
             l->cancelled = false;
+            l->no_answer_pending = false;
         } else {
             if (c.legs.size() >= max_legs_per_call) return;
-            c.legs.push_back(Leg{*ch.device, uid, LegState::ringing, ev->at, {}, {}, {}, false});
+            c.legs.push_back(Leg{*ch.device, uid, LegState::ringing, ev->at, {}, {}, {}, false, false});
             l = &c.legs.back();
         }
         if (c.transferred && c.transfer_by != ch.device) l->transferred_by = c.transfer_by;
@@ -208,7 +215,7 @@ struct CallTracker::Impl {
         if (l && l->state == LegState::answered) return;
         if (!l) {
             if (c.legs.size() >= max_legs_per_call) return;
-            c.legs.push_back(Leg{*ch.device, uid, LegState::answered, ev->at, {}, {}, {}, false});
+            c.legs.push_back(Leg{*ch.device, uid, LegState::answered, ev->at, {}, {}, {}, false, false});
             l = &c.legs.back();
             if (c.transferred && c.transfer_by != ch.device) l->transferred_by = c.transfer_by;
         } else {
@@ -517,12 +524,30 @@ struct CallTracker::Impl {
                     return;
                 }
             break;
+        case pbx::DialStatus::noanswer:
+            // From a phone's own call (a consultation): wait for the phone's
+            // hangup, or for the AttendedTransfer that hands the dial over.
+            if (dest && dest->device && caller && calls_from_phone(*c, e.caller_uniqueid, *caller))
+                if (Leg* l = leg_of(*c, *dest->device); l && l->state == LegState::ringing && l->uniqueid == e.dest_uniqueid) {
+                    l->no_answer_pending = true;
+                    return;
+                }
+            break;
         case pbx::DialStatus::busy: c->busy = true; break;
         case pbx::DialStatus::chanunavail:
         case pbx::DialStatus::congestion: c->failed = true; break;
         default: break;
         }
         if (dest) stop(*c, e.dest_uniqueid, *dest, stop_reason_of(e.status));
+    }
+
+    /// `uid` is the root of its call and a phone calling (its own
+    /// extension, or a short number, as its caller id).
+    static bool calls_from_phone(const Call& c, const std::string& uid, const Channel& ch) {
+        if (uid != c.root || !ch.device) return false;
+        const auto& n = ch.info.caller_num;
+        return n == ch.device->value() ||
+               (!n.empty() && n.size() < 6 && n.find_first_not_of("0123456789") == std::string::npos);
     }
 
     void on(const pbx::LocalPair& e) {
@@ -678,6 +703,7 @@ struct CallTracker::Impl {
         // before the transfer shows): the phone it was is remembered.
         if (!by)
             if (auto g = gone_devices.find(e.transferer_uniqueid); g != gone_devices.end()) by_ext = g->second;
+        if (!by_ext && !e.transferer_exten.empty()) by_ext = Extension(e.transferer_exten);
         Channel* tee = find(e.transferee_uniqueid);
         Call* into = tee && tee->call ? tee->call : (by ? by->call : nullptr);
         if (!into) return;

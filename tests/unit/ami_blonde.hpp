@@ -55,6 +55,10 @@ struct Plan {
     std::string answerer = {};         // Ending::answered: which of the targets
     bool via_queue = false;            // the customer reaches alice through queue "support" (500 runs Queue)
     bool withheld = false;             // the customer's number comes with presentation prohibited (NewCallerid)
+    /// The hand-over (DialEnd NOANSWER from the consultation channel, then
+    /// the customer's DialBegin, per phone) is sent before the
+    /// AttendedTransfer that explains it, as the stasis topics may order them.
+    bool handover_first = false;
 };
 
 /// Linkedids: the customer's call and alice's consultation call.
@@ -205,6 +209,14 @@ inline std::vector<Frame> blonde_transfer(const Plan& plan) {
     }
     for (const auto& p : phones) ev(9, "Newstate", p, 5);
 
+    auto handover = [&] {
+        for (std::size_t i = phones.size(); i-- > 0;) {
+            dial(11, "DialEnd", alice2_swapped, 4, phones[i], 5, {{"DialStatus", "NOANSWER"}});
+            dial(11, "DialBegin", trunk_in_dial, 6, phones[i], 5, {{"DialString", plan.targets[i]}});
+        }
+    };
+    if (plan.handover_first) handover();
+
     // The blonde transfer.
     {
         Fields f = head("AttendedTransfer");
@@ -220,10 +232,7 @@ inline std::vector<Frame> blonde_transfer(const Plan& plan) {
     if (plan.ending == Ending::rejected) hangup(11, alice1, 6, 16, "Normal Clearing");
     bridged(11, "BridgeLeave", b1, 0, trunk);
     bridge_only(11, "BridgeDestroy", b1);
-    for (std::size_t i = phones.size(); i-- > 0;) {
-        dial(11, "DialEnd", alice2_swapped, 4, phones[i], 5, {{"DialStatus", "NOANSWER"}});
-        dial(11, "DialBegin", trunk_in_dial, 6, phones[i], 5, {{"DialString", plan.targets[i]}});
-    }
+    if (!plan.handover_first) handover();
     hangup(12, alice2, 4, 16, "Normal Clearing");
     if (plan.ending != Ending::rejected) hangup(12, alice1, 6, 16, "Normal Clearing");
 

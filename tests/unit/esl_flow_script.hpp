@@ -63,6 +63,16 @@ public:
         channel("CHANNEL_PROGRESS", uuid, {}, true);
         set_state(uuid, "RINGING");
     }
+    /// A b-leg out through the carrier's gateway (sofia/gateway/<gw>/<number>).
+    void dial_out(const std::string& uuid, const std::string& originator, const std::string& number) {
+        const Leg& a = legs_.at(originator);
+        legs_[uuid] = leg(uuid, a.call_uuid, "sofia/gateway/carrier/" + number, a.cid_num, a.cid_name, number,
+                          "default", true, originator);
+        channel("CHANNEL_CREATE", uuid, {}, true);
+        channel("CHANNEL_OUTGOING", uuid);
+        channel("CHANNEL_PROGRESS", uuid, {}, true);
+        set_state(uuid, "RINGING");
+    }
     void answer(const std::string& uuid) {
         channel("CHANNEL_ANSWER", uuid, {}, true, "ACTIVE");
         set_state(uuid, "ACTIVE");

@@ -220,16 +220,79 @@ void attended_bridge_only(esl_flow::Script& s) {
     s.hangup("A", "NORMAL_CLEARING");
 }
 
+/// Blonde, as sofia_handle_sip_i_refer handles a REFER with Replaces (with
+/// the profile's fire-transfer-events) whose replaced leg K is still dialling:
+/// K's partner is the b-leg it dialled last (originate_signal_bond), so both
+/// legs count as bridged: CUSTOM sofia::replaced on K (att_xfer_replaced_by:
+/// the customer's leg), sofia::transferor on alice's leg (att_xfer_destination_peer_uuid:
+/// K, att_xfer_destination_call_id: the ringing b-leg), sofia::transferee on
+/// the customer's leg; then uuid_bridge of the customer's leg to that b-leg,
+/// which waits for its answer (uuid_bridge_on_soft_execute) before the
+/// CHANNEL_BRIDGE; K is parked and hung up 2 s later as ATTENDED_TRANSFER,
+/// which cancels its other b-legs; alice's phone hangs up after the NOTIFY.
+void sofia_blonde(esl_flow::Script& s, const std::string& ringing_leg) {
+    s.custom("sofia::replaced", "K", {{"att_xfer_replaced_by", "A"}});
+    s.custom("sofia::transferor", "B1",
+             {{"att_xfer_original_call_id", "A"}, {"att_xfer_destination_call_id", ringing_leg},
+              {"att_xfer_destination_peer_uuid", "K"}});
+    s.custom("sofia::transferee", "A", {});
+    s.unbridge("A", "B1");
+    s.hangup("B1", "NORMAL_CLEARING");
+    s.wait(2);
+    s.hangup("K", "ATTENDED_TRANSFER");
+}
+
 /// Blonde: 1001 transfers while 1002 still rings; 1002 answers the customer.
 void blonde_refer(esl_flow::Script& s) {
     consult_bob(s, false);
-    sofia_transferor(s);
-    s.unbridge("A", "B1");
-    s.hangup("B1", "ATTENDED_TRANSFER");
-    s.hangup("K", "ATTENDED_TRANSFER");
-    s.bridge("A", "C1");
-    s.wait(4);
+    sofia_blonde(s, "C1");
+    s.wait(2);
     s.answer("C1");
+    s.bridge("A", "C1");
+    s.wait(20);
+    customer_hangs_up(s, "C1");
+}
+
+/// The same blonde transfer from a profile without fire-transfer-events (the
+/// default): nothing tells of it until the bridge, after 1002 answers.
+void blonde_bridge_only(esl_flow::Script& s) {
+    consult_bob(s, false);
+    s.unbridge("A", "B1");
+    s.hangup("B1", "NORMAL_CLEARING");
+    s.wait(2);
+    s.hangup("K", "ATTENDED_TRANSFER");
+    s.wait(2);
+    s.answer("C1");
+    s.bridge("A", "C1");
+    s.wait(20);
+    customer_hangs_up(s, "C1");
+}
+
+/// Blonde to bob; the customer hangs up before he answers: the uuid_bridge
+/// waiting for his answer gives up and his leg is hung up.
+void blonde_caller_hangs_up(esl_flow::Script& s) {
+    consult_bob(s, false);
+    sofia_blonde(s, "C1");
+    s.wait(3);
+    s.hangup("A", "NORMAL_CLEARING");
+    s.hangup("C1", "ORIGINATOR_CANCEL");
+}
+
+/// Blonde to the ring group 600 (K dials 1003, then 1002: bridge
+/// user/1003,user/1002): the REFER reaches FreeSWITCH while both ring; the
+/// customer's leg is bridged to the leg dialled last (1002) once it answers,
+/// and 1003's leg goes with K.
+void blonde_group(esl_flow::Script& s) {
+    talk_to_alice(s);
+    s.from_phone("K", "1001", "600");
+    s.dial_phone("C3", "K", "1003", "K");
+    s.dial_phone("C1", "K", "1002", "K");
+    s.wait(3);
+    sofia_blonde(s, "C1");
+    s.hangup("C3", "ORIGINATOR_CANCEL");
+    s.wait(2);
+    s.answer("C1");
+    s.bridge("A", "C1");
     s.wait(20);
     customer_hangs_up(s, "C1");
 }
@@ -289,6 +352,14 @@ const std::vector<Case> cases = {
      {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "bob call.answered",
       "bob call.ended"},
      CallStatus::answered, "bob", {{"alice", 13}, {"bob", 20}}, std::nullopt, 1},
+    {"blonde transfer without the sofia events: 1002 pops as it answers", blonde_bridge_only,
+     {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "bob call.answered",
+      "bob call.ended"},
+     CallStatus::answered, "bob", {{"alice", 13}, {"bob", 20}}, std::nullopt, 1},
+    {"blonde transfer: the customer hangs up while 1002 still rings", blonde_caller_hangs_up,
+     {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "bob call.retracted caller_hung_up",
+      "alice call.ended"},
+     CallStatus::answered, "alice", {{"alice", 13}, {"bob", 0}}, std::nullopt, 1},
     {"attended transfer with the att_xfer application", attended_app,
      {"alice call.ringing", "alice call.answered", "bob call.ringing by=alice", "bob call.answered",
       "bob call.ended"},
@@ -373,4 +444,63 @@ TEST_CASE("transfer_history in FreeSWITCH's array form reports each new blind en
         targets.push_back(t.target_exten);
     }
     CHECK(targets == Strings{"1002", "1003"});
+}
+
+TEST_CASE("FreeSWITCH blonde transfer to a ring group: both phones pop with the customer, the one cancelled is withdrawn") {
+    TwoAgents t;
+    auto& e = t.env;
+    e.add_user(make_user("carol", Role::agent, "1003"));
+    esl_flow::Script s;
+    blonde_group(s);
+    for (const auto& ev : mapped(s.wire)) e.svc.on_pbx_event(ev);
+    check_sent(e.sink, {"alice call.ringing", "alice call.answered", "carol call.ringing by=alice",
+                        "bob call.ringing by=alice", "carol call.retracted caller_hung_up", "bob call.answered",
+                        "bob call.ended"});
+    check_pops(e.sink, t.customer, "fs-A");
+    const auto rec = only_call(e);
+    CHECK(rec.id == CallId("fs-A"));
+    CHECK(rec.status == CallStatus::answered);
+    CHECK(rec.agent == AgentId("bob"));
+    CHECK(e.svc.stats().calls_merged == 1);
+    check_legs(rec, {{"alice", 13}, {"carol", 0}, {"bob", 20}});
+    for (std::size_t i = 1; i < rec.legs.size(); ++i) CHECK(rec.legs[i].transferred_by == AgentId("alice"));
+}
+
+TEST_CASE("FreeSWITCH: calls from a phone no user owns are never inbound customer calls") {
+    // Another tenant's phone 2001 (sofia/internal/2001@...) on the shared
+    // switch: out through the carrier's gateway it is outbound, to another
+    // phone nobody owns internal; neither pops nor is matched.
+    struct Row {
+        std::string name;
+        bool out;  // dials an external number through the gateway, else phone 2002
+        Direction direction;
+        std::string to;
+    };
+    for (const auto& row : {Row{"out through the gateway", true, Direction::outbound, sara_number},
+                            Row{"to another phone nobody owns", false, Direction::internal, "2002"}}) {
+        CAPTURE(row.name);
+        TwoAgents t;
+        auto& e = t.env;
+        esl_flow::Script s;
+        s.from_phone("X", "2001", row.out ? "09121234567" : "2002");
+        if (row.out) s.dial_out("Y", "X", "09121234567");
+        else s.dial_phone("Y", "X", "2002", "X");
+        s.wait(4);
+        s.answer("Y");
+        s.answer("X");
+        s.bridge("X", "Y");
+        s.wait(30);
+        s.hangup("X", "NORMAL_CLEARING");
+        s.unbridge("Y", "X");
+        s.hangup("Y", "NORMAL_CLEARING");
+        for (const auto& ev : mapped(s.wire)) e.svc.on_pbx_event(ev);
+        CHECK(e.sink.sent.empty());
+        const auto rec = only_call(e);
+        CHECK(rec.direction == row.direction);
+        CHECK(!rec.agent);
+        CHECK(rec.extension == Extension(row.out ? "2001" : "2002"));
+        CHECK(rec.to == row.to);
+        CHECK(!rec.customer_id);
+        CHECK(e.svc.stats().lookups == 0);
+    }
 }

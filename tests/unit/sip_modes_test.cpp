@@ -596,3 +596,40 @@ TEST_CASE("a watched dialog whose remote identity is anonymous rings withheld") 
     CHECK(rings[0].call.caller_num == "anonymous");
     CHECK(rings[0].call.caller_name.empty());
 }
+
+TEST_CASE("Replaces (RFC 3891) and Referred-By (RFC 3892) of a transferee's INVITE are read; a Replaces without both tags is not") {
+    auto with = [](const std::string& headers) {
+        std::string bytes = invite();
+        bytes.insert(bytes.find("Content-Length"), headers);
+        return parse(bytes);
+    };
+    // RFC 3891 section 6.1's header, in the compact Referred-By form ("b").
+    auto m = with("Replaces: 425928@bobster.example.org;to-tag=7743;from-tag=6472;early-only\r\n"
+                  "b: <sip:1001@pbx.example.com>;cid=\"20398823.2UWQFN309shb3@referrer.example\"\r\n");
+    auto r = replaces(m);
+    REQUIRE(r);
+    CHECK(r->call_id == "425928@bobster.example.org");
+    CHECK(r->to_tag == "7743");
+    CHECK(r->from_tag == "6472");
+    CHECK(r->early_only);
+    CHECK(referred_by(m) == "1001");
+    CHECK(!replaces(with("Replaces: 425928@bobster.example.org;to-tag=7743\r\n")));
+    CHECK(!replaces(with("Replaces: ;to-tag=1;from-tag=2\r\n")));
+    CHECK(!replaces(parse(invite())));
+    CHECK(referred_by(parse(invite())).empty());
+}
+
+TEST_CASE("dialog-info: a dialog's <replaces> and <referred-by> (RFC 4235) are read") {
+    const std::string xml =
+        "<?xml version=\"1.0\"?><dialog-info xmlns=\"urn:ietf:params:xml:ns:dialog-info\" version=\"3\" "
+        "state=\"partial\" entity=\"sip:1002@pbx\"><dialog id=\"b2\" call-id=\"flow-3\" direction=\"recipient\">"
+        "<state>early</state><replaces call-id=\"flow-2\" local-tag=\"bobphone7\" remote-tag=\"alice2\"/>"
+        "<referred-by display=\"Alice\"> sip:1001@pbx </referred-by>"
+        "<remote><identity>sip:09121234567@pbx</identity></remote></dialog></dialog-info>";
+    auto info = parse_dialog_info(xml);
+    REQUIRE(info);
+    REQUIRE(info->dialogs.size() == 1);
+    CHECK(info->dialogs[0].replaces_call_id == "flow-2");
+    CHECK(info->dialogs[0].referred_by == "sip:1001@pbx");
+    CHECK(info->dialogs[0].remote_uri == "sip:09121234567@pbx");
+}

@@ -47,6 +47,8 @@ void exercise(const Message& m) {
     (void)caller_identity(m);
     (void)diversion(m);
     (void)called_user(m);
+    if (auto r = replaces(m); r && (r->call_id.empty() || r->to_tag.empty() || r->from_tag.empty())) __builtin_trap();
+    if (referred_by(m).size() > 64) __builtin_trap();
     (void)parse_via(m.get("via"));
     (void)parse_name_addr_list(m.get("contact"));
     if (!m.body.empty()) dialog_info(m.body);

@@ -79,6 +79,8 @@ struct Builder {
                 std::string_view s(c);
                 std::from_chars(s.data(), s.data() + s.size(), d.code);
             }
+        } else if (n == "replaces" && path.size() == 2 && path[1] == "dialog") {
+            if (const char* c = attr(atts, "call-id")) info.dialogs.back().replaces_call_id = c;
         } else if (n == "identity" && path.size() == 3 && path[1] == "dialog" && path[2] == "remote") {
             if (const char* disp = attr(atts, "display")) info.dialogs.back().remote_display = disp;
         } else if (n == "target" && path.size() == 3 && path[1] == "dialog" && path[2] == "remote") {
@@ -101,6 +103,8 @@ struct Builder {
         }
         if (path.size() == 3 && path[1] == "dialog" && path[2] == "state") {
             info.dialogs.back().state = trimmed(text);
+        } else if (path.size() == 3 && path[1] == "dialog" && path[2] == "referred-by") {
+            info.dialogs.back().referred_by = trimmed(text);
         } else if (path.size() == 4 && path[1] == "dialog" && path[2] == "remote" && path[3] == "identity") {
             info.dialogs.back().remote_uri = trimmed(text);  // identity wins over target
         }

@@ -127,4 +127,38 @@ std::string called_user(const Message& m) {
     return {};
 }
 
+std::optional<ReplacesInfo> replaces(const Message& m) {
+    const auto* h = m.find("replaces");
+    if (!h) return std::nullopt;
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+        return v;
+    };
+    std::string_view v = h->value;
+    ReplacesInfo r;
+    auto semi = v.find(';');
+    r.call_id = std::string(trim(v.substr(0, semi)));
+    while (semi != std::string_view::npos) {
+        v.remove_prefix(semi + 1);
+        semi = v.find(';');
+        auto param = trim(v.substr(0, semi));
+        auto eq = param.find('=');
+        auto key = trim(param.substr(0, eq));
+        auto value = eq == std::string_view::npos ? std::string_view{} : trim(param.substr(eq + 1));
+        if (iequals(key, "to-tag")) r.to_tag = std::string(value);
+        else if (iequals(key, "from-tag")) r.from_tag = std::string(value);
+        else if (iequals(key, "early-only")) r.early_only = true;
+    }
+    if (r.call_id.empty() || r.to_tag.empty() || r.from_tag.empty() || r.call_id.size() > 256) return std::nullopt;
+    return r;
+}
+
+std::string referred_by(const Message& m) {
+    auto na = parse_name_addr(m.get("referred-by"));
+    if (!na) return {};
+    auto user = uri_user(na->uri);
+    return user.size() > 64 ? std::string() : user;
+}
+
 }  // namespace ringside::sip

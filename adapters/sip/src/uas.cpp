@@ -149,8 +149,26 @@ void Uas::on_invite(const Message& m, Origin origin, std::string_view local, std
     // (its phone answered 302): that extension's ring was forwarded.
     for (const auto& from : div.diverted_by)
         if (from != ext) calls_.forwarded(inv.key, from, ext, wall, out.events);
-    calls_.ringing(inv.key, ext, who.number, who.name, div.original_called.empty() ? ext : div.original_called, wall,
-                   out.events, who.anonymous);
+    const std::string dialed = div.original_called.empty() ? ext : div.original_called;
+    CallEvents::Referral via{referred_by(m), {}};
+    if (auto rep = replaces(m)) {
+        // The transferee's INVITE in place of a consultation call that still
+        // rings this extension through our fork: matched by Call-ID and the
+        // consultation caller's tag. Its to-tag is not compared: the
+        // transferor names the early dialog of a branch of its choice, as a
+        // rule the phone's, never a tag of ours.
+        for (const auto& [other_id, other] : invites_)
+            if (other.ringing && other.ext == ext && other.request.get("call-id") == rep->call_id &&
+                from_tag_of(other.request) == rep->from_tag) {
+                via.replaced_key = other.key;
+                break;
+            }
+    }
+    if (via.transferer.empty() && via.replaced_key.empty())
+        calls_.ringing(inv.key, ext, who.number, who.name, dialed, wall, out.events, who.anonymous);
+    else
+        inv.key = calls_.transferred_ringing(inv.key, ext, via, who.number, who.name, dialed, wall, out.events,
+                                             who.anonymous);
     invites_.emplace(id, std::move(inv));
 }
 

@@ -225,7 +225,21 @@ void Watcher::on_notify(const Message& m, Origin origin, std::chrono::steady_clo
                             name.clear();
                         }
                         Known k{call_key(d.call_id.empty() ? s.ext + "-" + d.id : d.call_id), false};
-                        calls_.ringing(k.key, s.ext, num, name, s.ext, wall, out.events, anonymous);
+                        // A transferee's dialog (RFC 4235 <referred-by>, <replaces>):
+                        // a transfer; it replaces a dialog of this phone still
+                        // ringing (a consultation call) in a blonde transfer.
+                        CallEvents::Referral via{uri_user(d.referred_by), {}};
+                        if (!d.replaces_call_id.empty()) {
+                            const auto replaced = call_key(d.replaces_call_id);
+                            for (const auto& [other_id, other] : s.dialogs)
+                                if (other.key == replaced && !other.answered) via.replaced_key = replaced;
+                        }
+                        if (via.transferer.size() > 64) via.transferer.clear();
+                        if (via.transferer.empty() && via.replaced_key.empty())
+                            calls_.ringing(k.key, s.ext, num, name, s.ext, wall, out.events, anonymous);
+                        else
+                            k.key = calls_.transferred_ringing(k.key, s.ext, via, num, name, s.ext, wall, out.events,
+                                                               anonymous);
                         known = s.dialogs.emplace(d.id, std::move(k)).first;
                     }
                     if (d.state == "confirmed" && !known->second.answered) {

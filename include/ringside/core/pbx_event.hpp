@@ -92,6 +92,10 @@ struct Transfer {
     std::string transferee_uniqueid;    // the channel being transferred (the caller)
     std::string target_uniqueid;        // attended: the consultation call's other party
     std::string target_exten;           // blind: the extension transferred to
+    /// The transferer's extension when the adapter knows no channel of it
+    /// (SIP: the Referred-By user of the transferee's INVITE, RFC 3892).
+    /// Used only when transferer_uniqueid names no channel, live or gone.
+    std::string transferer_exten = {};
     /// Attended into an application (AMI DestType App): the transferee took
     /// the place of the consultation channel (target_uniqueid) in the
     /// application it runs. When that is a Dial still ringing (a blonde

@@ -36,6 +36,27 @@ public:
     void ringing(const std::string& key, const std::string& ext, const std::string& caller_num,
                  const std::string& caller_name, const std::string& dialed, Timestamp at, std::vector<pbx::Event>& out,
                  bool caller_withheld = false);
+    /// A call's ring that follows a transfer (REFER, RFC 3515): the INVITE
+    /// (or dialog) the transferee sent names who referred it and, for an
+    /// attended or blonde transfer, the dialog it replaces (RFC 3891).
+    struct Referral {
+        std::string transferer;    // Referred-By user (RFC 3892): the extension that transferred; "" unknown
+        std::string replaced_key;  // call key of the replaced dialog, when it still rings `ext`; "" none
+    };
+    /// `ext` starts ringing for call `key` because of a transfer. When the
+    /// transferer's extension answered a call from the same caller that is
+    /// still going on (mode watch: the transferee's first call), the ring
+    /// goes on that call instead: one call, whatever its new Call-ID.
+    /// With a replaced_key whose leg of `ext` still rings (a blonde
+    /// transfer: the consultation call): an attended pbx::Transfer joins the
+    /// consultation call to this one, and that leg is handed over as it is,
+    /// still ringing, so the end of the consultation's own fork (its CANCEL)
+    /// withdraws nothing. Otherwise a transfer (blind) is noted and `ext`
+    /// rings as ringing() does. Returns the key the ring was put on.
+    std::string transferred_ringing(const std::string& key, const std::string& ext, const Referral& via,
+                                    const std::string& caller_num, const std::string& caller_name,
+                                    const std::string& dialed, Timestamp at, std::vector<pbx::Event>& out,
+                                    bool caller_withheld = false);
     /// `ext` answered (its phone, or the agent's phone beside a parallel-ring fork).
     void answered(const std::string& key, const std::string& ext, Timestamp at, std::vector<pbx::Event>& out);
     /// `ext`'s part ended: ringing stopped (cancelled, rejected) or its talk
@@ -71,9 +92,14 @@ private:
     };
     struct Call {
         std::string root;  // root channel's uniqueid
+        pbx::ChannelInfo root_info;       // the root channel as first reported
         std::map<std::string, Leg> legs;  // ext -> leg
         bool answered = false;            // one of its extensions answered
     };
+    /// The call `key`, created (its root channel reported) when new.
+    Call& open_call(const std::string& key, const std::string& ext, const std::string& caller_num,
+                    const std::string& caller_name, const std::string& dialed, Timestamp at,
+                    std::vector<pbx::Event>& out, bool caller_withheld);
     pbx::Event make(Timestamp at, pbx::Payload p) const { return pbx::Event{pbx_, at, std::move(p)}; }
 
     PbxId pbx_;

@@ -21,6 +21,12 @@ struct DialogState {
     int code = 0;              // <state code="486">
     std::string remote_uri;    // <remote><identity>sip:+98912...@pbx</identity>
     std::string remote_display;  // <identity display="...">
+    /// <replaces call-id="..." local-tag="..." remote-tag="..."/>: the dialog
+    /// this one replaces (its INVITE carried Replaces, RFC 3891); "" when none.
+    std::string replaces_call_id = {};
+    /// <referred-by>sip:1001@pbx</referred-by>: its INVITE carried
+    /// Referred-By (RFC 3892): who transferred the caller here; "" when none.
+    std::string referred_by = {};
 };
 
 struct DialogInfo {

@@ -14,6 +14,7 @@
 // Diversion: the number the caller first dialled, before forwards: the last
 // Diversion entry (RFC 5806, most recent first), else the first History-Info
 // entry (RFC 7044, index 1), else "".
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,22 @@ DiversionInfo diversion(const Message& invite);
 
 /// The extension being rung: the Request-URI user, else the To user.
 std::string called_user(const Message& invite);
+
+/// An INVITE's Replaces header (RFC 3891): the dialog this INVITE takes the
+/// place of. `Replaces: 98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff`.
+/// from_tag is that dialog's tag on the side of whoever sent its INVITE (for
+/// the recipient, the remote tag), to_tag the recipient's own.
+struct ReplacesInfo {
+    std::string call_id;
+    std::string to_tag;
+    std::string from_tag;
+    bool early_only = false;
+};
+/// nullopt when there is no Replaces header, or it lacks a Call-ID or either tag.
+std::optional<ReplacesInfo> replaces(const Message& invite);
+
+/// The user part of the Referred-By URI (RFC 3892): in an INVITE sent because
+/// of a REFER, who referred (transferred) the caller. "" when absent or unreadable.
+std::string referred_by(const Message& invite);
 
 }  // namespace ringside::sip
