@@ -31,6 +31,7 @@
 #include "ringside/ami/connection.hpp"
 #include "ringside/app/config.hpp"
 #include "ringside/core/call_service.hpp"
+#include "ringside/directory/ldap_directory.hpp"
 #include "ringside/esl/connection.hpp"
 #include "ringside/server/pop_hub.hpp"
 #include "ringside/server/server.hpp"
@@ -292,6 +293,10 @@ private:
         o.allowed_origins = cfg.allowed_origins;
         o.ws_per_user = static_cast<std::size_t>(cfg.max_websockets_per_user);
         o.service_level_seconds = cfg.service_level_seconds;
+        if (cfg.ldap) {
+            o.directory = std::make_shared<directory::LdapDirectory>(*cfg.ldap);
+            o.directory_recheck = cfg.ldap->recheck;
+        }
         return o;
     }
 
