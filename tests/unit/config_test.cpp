@@ -285,7 +285,7 @@ recheck_seconds = 30
     CHECK(l.groups[1].second == ringside::Role::supervisor);
     CHECK_FALSE(parse_config("[server]\n", "f.toml").config->ldap);
 
-    auto search = parse_config(R"([auth.ldap]
+    auto search = parse_config(R"toml([auth.ldap]
 url = "ldaps://dc1.corp.example"
 search_base = "dc=corp,dc=example"
 search_filter = "(&(sAMAccountName={user})(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
@@ -293,7 +293,7 @@ service_dn = "cn=ringside,ou=services,dc=corp,dc=example"
 service_password = "s3cret"
 group_filter = "(member={dn})"
 groups = { "cn=ringside-admins,dc=corp,dc=example" = "admin" }
-)", "ringside.toml");
+)toml", "ringside.toml");
     REQUIRE(search.errors.empty());
     CHECK(search.config->ldap->service_dn == "cn=ringside,ou=services,dc=corp,dc=example");
 }
