@@ -46,7 +46,8 @@ struct Slapd {
     std::unique_ptr<Process> process;
     std::filesystem::path slapd = find_tool("slapd"), slapadd = find_tool("slapadd"), ldapmodify = find_tool("ldapmodify");
 
-    Slapd() {
+    /// `tls_dir`: where cert.pem and key.pem are, for StartTLS; empty: plain LDAP only.
+    explicit Slapd(const std::filesystem::path& tls_dir = {}) {
         // Installed by scripts/install-deps --test: its absence is a broken test machine, never a pass.
         if (slapd.empty() || slapadd.empty() || ldapmodify.empty())
             FAIL("slapd, slapadd or ldapmodify not found: install Debian's slapd and ldap-utils "
@@ -56,7 +57,10 @@ struct Slapd {
                    "include /etc/ldap/schema/core.schema\n"
                    "include /etc/ldap/schema/cosine.schema\n"
                    "include /etc/ldap/schema/inetorgperson.schema\n"
-                   "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+                   "modulepath /usr/lib/ldap\nmoduleload back_mdb\n" +
+                   (tls_dir.empty() ? std::string()
+                                    : "TLSCertificateFile " + (tls_dir / "cert.pem").string() + "\nTLSCertificateKeyFile " +
+                                          (tls_dir / "key.pem").string() + "\n") +
                    "pidfile " + (dir.path / "slapd.pid").string() + "\n"
                    "database mdb\nmaxsize 16777216\n"
                    "suffix \"" + suffix + "\"\nrootdn \"" + root_dn + "\"\nrootpw " + root_pw + "\n"
@@ -280,4 +284,33 @@ TEST_CASE("a directory that cannot be reached refuses sign-ins with 503 and keep
     CHECK(r.status == 503);
     CHECK(r.json()["error"] == "directory_unavailable");
     CHECK(rs.login("lena", "lena-local-pw").status == 200);
+}
+
+TEST_CASE("StartTLS: the directory's certificate must chain to ca_file, else nothing is sent") {
+    TempDir certs;
+    // A certificate for 127.0.0.1 that slapd serves, and another the service is wrongly told to trust.
+    for (const std::string name : {"", "other-"}) {
+        auto made = run({find_tool("openssl").string(), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", (certs.path / (name + "key.pem")).string(),
+                         "-out", (certs.path / (name + "cert.pem")).string()},
+                        certs.path);
+        REQUIRE_MESSAGE(made.status == 0, "openssl req failed: " << made.err);
+    }
+    Slapd ldap(certs.path);
+    const auto table = [&](const std::string& ca) {
+        return "[auth.ldap]\nurl = \"" + ldap.url() + "\"\nstart_tls = true\nca_file = \"" + (certs.path / ca).string() +
+               "\"\nuser_dn = \"uid={user},ou=people," + suffix + "\"\n" + groups_table();
+    };
+    {
+        Ringside rs(table("cert.pem"));
+        auto r = rs.login("alice", "alice-directory-pw");
+        CHECK_MESSAGE(r.status == 200, r.body);
+    }
+    {
+        Ringside rs(table("other-cert.pem"));
+        auto r = rs.login("alice", "alice-directory-pw");
+        CHECK(r.status == 503);
+        CHECK(r.json()["error"] == "directory_unavailable");
+        CHECK(rs.process->err().find("StartTLS") != std::string::npos);
+    }
 }
