@@ -36,12 +36,13 @@
 #include "ringside/ami/connection.hpp"
 #include "ringside/app/config.hpp"
 #include "ringside/core/call_service.hpp"
+#include "ringside/directory/ldap_directory.hpp"
 #include "ringside/esl/connection.hpp"
 #include "ringside/server/pop_hub.hpp"
 #include "ringside/server/server.hpp"
 #include "ringside/sim/simulated_asterisk.hpp"
 #include "ringside/storage/demo_seed.hpp"
-#include "ringside/storage/directory_cache.hpp"
+#include "ringside/storage/user_directory_cache.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 #include "ringside/storage/write_behind.hpp"
 #include "ringside/sip/endpoint.hpp"
@@ -336,6 +337,10 @@ private:
         o.header_timeout = std::chrono::seconds(cfg.header_timeout_seconds);
         o.trusted_proxies = cfg.trusted_proxies;
         o.service_level_seconds = cfg.service_level_seconds;
+        if (cfg.ldap) {
+            o.directory = std::make_shared<directory::LdapDirectory>(*cfg.ldap);
+            o.directory_recheck = cfg.ldap->recheck;
+        }
         return o;
     }
 
@@ -432,7 +437,7 @@ private:
     // destroyed before store_, it applies what is still queued first.
     WriteBehindStore records_;
     // Who answers each extension, in memory: no read per ring on the engine's strand.
-    DirectoryCache directory_;
+    UserDirectoryCache directory_;
     PhoneNormalizer phones_;
     server::PopHub hub_;
     // Customer lookups' threads: destroyed (joined) after the engine, before the store.

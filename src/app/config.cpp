@@ -12,6 +12,7 @@
 
 #include <toml++/toml.h>
 
+#include "ringside/core/model.hpp"
 #include "ringside/server/client_address.hpp"
 #include "ringside/server/tls_identity.hpp"
 
@@ -220,6 +221,83 @@ void check_sip(Checker& c, const toml::table& t, const std::string& prefix, PbxC
 }
 }  // namespace
 
+// ---- [auth.ldap] ---------------------------------------------------------------
+namespace {
+/// [auth.ldap]: the URL, TLS, how a user's entry is found (user_dn, or
+/// search_base and search_filter), the groups that give roles.
+void check_ldap(Checker& c, const toml::table& t, Config& cfg) {
+    const std::string p = "auth.ldap";
+    c.known_keys(t, p, {"url", "start_tls", "ca_file", "user_dn", "search_base", "search_filter", "service_dn",
+                        "service_password", "group_filter", "name_attribute", "timeout_seconds", "recheck_seconds",
+                        "groups"});
+    const int tline = line_of(t);
+    directory::LdapOptions o;
+    c.str(t, p, "url", o.url);
+    c.boolean(t, p, "start_tls", o.start_tls);
+    c.str(t, p, "ca_file", o.ca_file);
+    c.str(t, p, "user_dn", o.user_dn);
+    c.str(t, p, "search_base", o.search_base);
+    c.str(t, p, "search_filter", o.search_filter);
+    c.str(t, p, "service_dn", o.service_dn);
+    c.str(t, p, "service_password", o.service_password);
+    c.str(t, p, "group_filter", o.group_filter);
+    c.str(t, p, "name_attribute", o.name_attribute);
+    int timeout = 5, recheck = 60;
+    c.integer(t, p, "timeout_seconds", timeout, 1, 60);
+    c.integer(t, p, "recheck_seconds", recheck, 1, 86400);
+    o.timeout = std::chrono::seconds(timeout);
+    o.recheck = std::chrono::seconds(recheck);
+
+    static const std::regex url_re("ldaps?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?|ldaps?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?/?");
+    if (o.url.empty()) c.error(p + ".url", tline, "is required: ldap://host[:port] or ldaps://host[:port]");
+    else if (!std::regex_match(o.url, url_re))
+        c.error(p + ".url", c.line(t, "url"), "must be ldap://host[:port] or ldaps://host[:port], e.g. \"ldaps://ldap.example.com\"");
+    if (o.start_tls && o.url.starts_with("ldaps://"))
+        c.error(p + ".start_tls", c.line(t, "start_tls"), "is for ldap:// URLs; ldaps:// is TLS from the start");
+    if (!o.ca_file.empty()) {
+        std::ifstream in(o.ca_file);
+        if (!in) c.error(p + ".ca_file", c.line(t, "ca_file"), "cannot read " + o.ca_file + ": " + std::strerror(errno));
+    }
+    const bool by_dn = !o.user_dn.empty(), by_search = !o.search_base.empty();
+    if (by_dn == by_search)
+        c.error(by_dn ? p + ".search_base" : p + ".user_dn", by_dn ? c.line(t, "search_base") : tline,
+                by_dn ? "cannot be set with user_dn: either users bind as user_dn, or they are found under search_base"
+                      : "is required (a DN with {user}, e.g. \"uid={user},ou=people,dc=example,dc=com\"), or else search_base");
+    if (by_dn && o.user_dn.find("{user}") == std::string::npos)
+        c.error(p + ".user_dn", c.line(t, "user_dn"), "must contain {user}, e.g. \"uid={user},ou=people,dc=example,dc=com\"");
+    if (t.get("search_filter") && !by_search)
+        c.error(p + ".search_filter", c.line(t, "search_filter"), "applies with search_base only");
+    if (by_search && (o.search_filter.empty() || o.search_filter.find("{user}") == std::string::npos || o.search_filter.front() != '(' ||
+                      o.search_filter.back() != ')'))
+        c.error(p + ".search_filter", c.line(t, "search_filter"),
+                "must be a filter in parentheses containing {user}, e.g. \"(uid={user})\"");
+    if (o.group_filter.empty() || o.group_filter.front() != '(' || o.group_filter.back() != ')' ||
+        (o.group_filter.find("{dn}") == std::string::npos && o.group_filter.find("{user}") == std::string::npos))
+        c.error(p + ".group_filter", c.line(t, "group_filter"),
+                "must be a filter in parentheses containing {dn} or {user}, e.g. \"(member={dn})\"");
+    if (o.service_dn.empty() != o.service_password.empty())
+        c.error(o.service_dn.empty() ? p + ".service_dn" : p + ".service_password",
+                c.line(t, o.service_dn.empty() ? "service_password" : "service_dn"),
+                o.service_dn.empty() ? "is required with service_password" : "is required with service_dn (an empty password is an anonymous bind)");
+    if (auto* n = t.get("groups")) {
+        auto* g = n->as_table();
+        if (!g) c.error(p + ".groups", line_of(*n), "must be a table ([auth.ldap.groups]) of group DN = role");
+        else for (auto&& [k, v] : *g) {
+            const std::string key = p + ".groups.\"" + std::string(k.str()) + "\"";
+            auto* s = v.as_string();
+            auto role = s ? role_from_string(s->get()) : std::nullopt;
+            if (!role) c.error(key, line_of(v), "must be \"agent\", \"supervisor\" or \"admin\"");
+            else if (k.str().find('=') == std::string_view::npos)
+                c.error(key, line_of(v), "must be a group's DN, e.g. \"cn=agents,ou=groups,dc=example,dc=com\"");
+            else o.groups.emplace_back(std::string(k.str()), *role);
+        }
+    }
+    if (!t.get("groups") || (t.get("groups")->as_table() && t.get("groups")->as_table()->empty()))
+        c.error(p + ".groups", tline, "needs at least one group DN = role: users in no mapped group cannot sign in");
+    cfg.ldap = std::move(o);
+}
+}  // namespace
+
 std::optional<HostPort> parse_host_port(std::string_view s) {
     HostPort hp;
     std::string_view port_part;
@@ -262,7 +340,7 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     Config cfg;
     cfg.file = file_name;
     cfg.web_root = default_web_root();
-    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers", "retention"});
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers", "retention", "auth"});
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server",
@@ -364,6 +442,13 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
             c.error("retention.call_notes_months", c.line(*retention, "call_notes_months"),
                     "is longer than call_records_months (" + std::to_string(*r.call_records_months) +
                         "): the records, notes included, are deleted first; leave it out or make it shorter");
+    }
+    if (auto* auth = c.table(root, "auth")) {
+        c.known_keys(*auth, "auth", {"ldap"});
+        if (auto* n = auth->get("ldap")) {
+            if (auto* t = n->as_table()) check_ldap(c, *t, cfg);
+            else c.error("auth.ldap", line_of(*n), "must be a table ([auth.ldap])");
+        }
     }
     if (auto* log = c.table(root, "log")) {
         c.known_keys(*log, "log", {"level"});

@@ -244,6 +244,27 @@ std::optional<Reply> refuse_foreign_origin(const State& st, const Request& req) 
     return r;
 }
 
+/// The answer to a request whose directory recheck did not let it through; nullopt when it did.
+std::optional<Reply> directory_refusal(const Request& req, DirectoryCheck outcome) {
+    switch (outcome) {
+        case DirectoryCheck::ok: return std::nullopt;
+        case DirectoryCheck::withdrawn:
+            return error_reply(req, http::status::unauthorized, "unauthenticated",
+                               "the company directory no longer lets this account use Ringside; the session has ended");
+        case DirectoryCheck::unavailable: {
+            auto r = error_reply(req, http::status::service_unavailable, "directory_unavailable",
+                                 "the company directory cannot be reached to confirm this session; try again shortly");
+            r.set(http::field::retry_after, "5");
+            return r;
+        }
+        case DirectoryCheck::busy: break;
+    }
+    auto r = error_reply(req, http::status::service_unavailable, "busy",
+                         "too many sessions are being checked with the company directory; try again in a second");
+    r.set(http::field::retry_after, "1");
+    return r;
+}
+
 // ---------------------------------------------------------------- HTTP session
 
 /// One connection's requests, over plain TCP (`beast::tcp_stream`) or TLS
@@ -483,13 +504,35 @@ private:
             r.keep_alive(false);
             return send(std::move(r));
         }
+        auto pending = std::make_shared<Request>(std::move(req));
+        const bool checking = recheck_directory(
+            *st_, token_hash, *user,
+            [self = shared_from_this(), pending, user = *user, mark, token_hash, via_cookie,
+             client](DirectoryCheck outcome, std::optional<User> now) {
+                net::post(self->ex_, [self, pending, user, mark, token_hash, via_cookie, outcome, now, client]() mutable {
+                    if (auto refused = directory_refusal(*pending, outcome)) {
+                        self->st_->metrics.ws_refused();
+                        refused->keep_alive(false);
+                        return self->send(std::move(*refused));
+                    }
+                    self->upgrade_authorized(std::move(*pending), now ? std::move(*now) : std::move(user), mark,
+                                             std::move(token_hash), via_cookie, client);
+                });
+            });
+        if (!checking)
+            upgrade_authorized(std::move(*pending), std::move(*user), mark, std::move(token_hash), via_cookie, client);
+    }
+
+    /// The rest of an upgrade whose credentials were found good.
+    void upgrade_authorized(Request req, User user, std::uint64_t mark, std::string token_hash, bool via_cookie,
+                            IpAddress client) {
         // Cross-site WebSocket hijacking: a page elsewhere opening /ws with the agent's cookie.
         if (via_cookie)
             if (auto refused = refuse_foreign_origin(*st_, req)) {
                 st_->metrics.ws_refused();
                 return send(std::move(*refused));
             }
-        auto slot = st_->ws_slots.try_take(user->username.value(), st_->opt.ws_per_user);
+        auto slot = st_->ws_slots.try_take(user.username.value(), st_->opt.ws_per_user);
         if (!slot) {
             st_->metrics.ws_refused();
             auto r = error_reply(req, http::status::too_many_requests, "too_many_websockets",
@@ -499,13 +542,13 @@ private:
             r.keep_alive(false);
             return send(std::move(r));
         }
-        spdlog::debug("ws: {} opened a WebSocket from {}", user->username.value(), to_string(client));
+        spdlog::debug("ws: {} opened a WebSocket from {}", user.username.value(), to_string(client));
         st_->metrics.http_request(route_, 101);
         upgraded_ = true;
         // The socket keeps its connection places (global, per address) as long as it stays open.
         SlotCounter::Slot places = std::make_shared<std::array<SlotCounter::Slot, 3>>(
             std::array<SlotCounter::Slot, 3>{std::move(slot), place_, client_place_});
-        run_websocket(st_, std::move(stream_), tls_, std::move(req), std::move(*user), mark, std::move(token_hash),
+        run_websocket(st_, std::move(stream_), tls_, std::move(req), std::move(user), mark, std::move(token_hash),
                       std::move(places));
     }
 
@@ -568,14 +611,41 @@ private:
         ex->params = std::move(m.params);
         const Endpoint& endpoint = *m.handler;
         try {
-            const bool write = rq.method() != http::verb::get && rq.method() != http::verb::head &&
-                               rq.method() != http::verb::options;
             if (endpoint.access == Access::user) {
                 bool via_cookie = false;
                 ex->user = authenticate(*st_, rq, false, &ex->token_hash, &via_cookie);
                 if (!ex->user)
                     return ex->respond(error_reply(rq, http::status::unauthorized, "unauthenticated",
                                                    "sign in first: session cookie or bearer token required"));
+                // A directory user's session is checked again now and then: the
+                // request waits on the directory pool's answer, no I/O thread does.
+                const bool checking = recheck_directory(
+                    *st_, ex->token_hash, *ex->user,
+                    [self = shared_from_this(), ex, endpoint = &endpoint, via_cookie](DirectoryCheck outcome,
+                                                                                      std::optional<User> now) {
+                        net::post(self->ex_, [self, ex, endpoint, via_cookie, outcome, now = std::move(now)]() mutable {
+                            if (auto refused = directory_refusal(ex->req, outcome)) return ex->respond(std::move(*refused));
+                            if (now) ex->user = std::move(now);
+                            self->authorized(ex, *endpoint, via_cookie);
+                        });
+                    });
+                if (!checking) authorized(ex, endpoint, via_cookie);
+                return;
+            }
+            authorized(ex, endpoint, false);
+        } catch (const std::exception& e) {
+            spdlog::error("http: {} {} failed: {}", std::string(rq.method_string()), route_, e.what());
+            ex->respond(error_reply(rq, http::status::internal_server_error, "internal", "internal server error"));
+        }
+    }
+
+    /// The rest of a request whose credentials (if its endpoint needs any) were found good.
+    void authorized(const ExchangePtr& ex, const Endpoint& endpoint, bool via_cookie) {
+        const auto& rq = ex->req;
+        try {
+            const bool write = rq.method() != http::verb::get && rq.method() != http::verb::head &&
+                               rq.method() != http::verb::options;
+            if (endpoint.access == Access::user) {
                 // CSRF: a write the browser sends with the cookie must come from our own pages.
                 if (write && via_cookie)
                     if (auto refused = refuse_foreign_origin(*st_, rq)) return ex->respond(std::move(*refused));

@@ -201,6 +201,77 @@ private:
     bool desk_ = false, addr_ = false, user_ = false;
 };
 
+/// A sign-in of a name that is no local user's, against the company
+/// directory (ServerOptions::directory): handed from the hashing pool to the
+/// directory pool, whose threads may wait on the network. `creds`: the
+/// stored row of that name, if any (a directory user signed in before).
+void directory_login(State& st, const ExchangePtr& ex, std::shared_ptr<LoginAttempt> attempt, std::string username,
+                     std::string password, std::optional<StoredCredentials> creds) {
+    if (creds && creds->user.disabled) {  // disabled by an admin here: the directory is not asked
+        attempt->finish(false);
+        st.metrics.login_failed();
+        return reply_error(ex, http::status::unauthorized, "invalid_credentials", "wrong username or password");
+    }
+    if (st.directory_queued.fetch_add(1) >= st.opt.login_queue_limit) {
+        st.directory_queued.fetch_sub(1);
+        auto rep = error_reply(ex->req, http::status::service_unavailable, "busy",
+                               "too many sign-ins are being checked right now; try again in a second");
+        rep.set(http::field::retry_after, "1");
+        return ex->respond(std::move(rep));  // the attempt is given back uncounted
+    }
+    net::post(st.directory_pool, [&st, ex, attempt = std::move(attempt), username = std::move(username),
+                                  password = std::move(password)] {
+        struct Dequeued {
+            State& st;
+            ~Dequeued() { st.directory_queued.fetch_sub(1); }
+        } dequeued{st};
+        guarded(ex, "/api/login", [&] {
+            using V = DirectoryAnswer::Verdict;
+            const auto a = st.opt.directory->sign_in(username, password);
+            if (a.verdict == V::unavailable) {
+                spdlog::warn("ldap: the sign-in of {} could not be checked: {}", username, a.detail);
+                auto rep = error_reply(ex->req, http::status::service_unavailable, "directory_unavailable",
+                                       "the company directory cannot be reached; try again shortly");
+                rep.set(http::field::retry_after, "5");
+                return ex->respond(std::move(rep));  // not the user's fault: the attempt is given back
+            }
+            if (a.verdict != V::ok) {
+                attempt->finish(false);
+                st.metrics.login_failed();
+                if (a.verdict == V::no_role) {
+                    spdlog::info("ldap: {} signed in but may not use Ringside: {}", username, a.detail);
+                    return reply_error(ex, http::status::forbidden, "no_role",
+                                       "this directory account is in none of the groups that may use Ringside");
+                }
+                spdlog::debug("ldap: sign-in of {} refused: {}", username, a.detail);
+                return reply_error(ex, http::status::unauthorized, "invalid_credentials", "wrong username or password");
+            }
+            User u;
+            u.username = AgentId(username);
+            u.name = a.name.empty() ? username : a.name;
+            u.role = a.role;
+            // The row keeps the extension an admin gave it and an admin's disable.
+            auto stored = st.storage.upsert_directory_user(u, a.dn);
+            if (!stored || stored->disabled) {
+                attempt->finish(false);
+                st.metrics.login_failed();
+                return reply_error(ex, http::status::unauthorized, "invalid_credentials", "wrong username or password");
+            }
+            attempt->finish(true);
+            const auto token = generate_token();
+            const auto token_hash = sha256_hex(token);
+            const auto now = now_ms();
+            st.storage.create_session(token_hash, stored->username,
+                                      now + std::chrono::duration_cast<std::chrono::milliseconds>(st.opt.session_ttl));
+            directory_signed_in(st, token_hash, a.dn);
+            st.storage.audit(username, "login", json{{"via", "directory"}, {"role", to_string(stored->role)}}.dump(), now);
+            auto rep = json_reply(ex->req, http::status::ok, {{"token", token}, {"user", *stored}});
+            rep.set(http::field::set_cookie, session_cookie(token, st.opt.session_ttl, st.opt.cookie_secure));
+            ex->respond(std::move(rep));
+        });
+    });
+}
+
 void add_routes(State& st) {
     auto& r = st.router;
     const auto open = [](auto fn) { return Endpoint{Access::open, Role::agent, std::move(fn)}; };
@@ -232,8 +303,13 @@ void add_routes(State& st) {
         if (!body) return;
         Fields f(*body, {"username", "password"});
         auto username = f.text("username", true, 128);
-        auto password = f.text("password", true, 1024);
+        auto password = f.text("password", false, 1024);
+        if (!body->contains("password")) f.problem("field 'password' is required");
         if (f.error()) return reply_invalid(ex, *f.error());
+        // Usernames are lower case (local ones by rule, the directory's
+        // case-insensitive): one user is one throttle key whatever the case typed.
+        std::transform(username.begin(), username.end(), username.begin(),
+                       [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
         auto attempt = std::make_shared<LoginAttempt>(st, username, ex->remote);
         if (const auto wait = attempt->take(); wait.count() > 0) {
             st.metrics.login_failed();
@@ -257,7 +333,19 @@ void add_routes(State& st) {
                 ~Dequeued() { st.hashing_queued.fetch_sub(1); }
             } dequeued{st};
             guarded(ex, "/api/login", [&] {
+                // No password is wrong for everyone, and never reaches the
+                // directory (where an empty one is an anonymous bind that succeeds).
+                if (password.empty()) {
+                    attempt->finish(false);
+                    st.metrics.login_failed();
+                    return reply_error(ex, http::status::unauthorized, "invalid_credentials",
+                                       "wrong username or password");
+                }
                 auto creds = st.storage.find_credentials(AgentId(username));
+                // A local user (with a password) signs in here, always; any
+                // other name is the company directory's, when there is one.
+                if (st.opt.directory && !(creds && !creds->directory_dn))
+                    return directory_login(st, ex, attempt, username, std::move(password), std::move(creds));
                 // Unknown users are checked against a dummy hash: same work, same answer.
                 const bool password_ok = verify_password(password, creds ? creds->password_hash : st.dummy_hash());
                 if (!creds || !password_ok || creds->user.disabled) {

@@ -108,6 +108,46 @@ public:
 };
 
 class Wallboard;
+struct State;
+
+/// What a recheck of a directory user's session decided.
+enum class DirectoryCheck {
+    ok,           // still allowed; the user (role, name) as the directory has it now
+    withdrawn,    // removed, disabled or out of every mapped group: the session has been ended
+    unavailable,  // the directory could not answer; the session stays, checked again next request
+    busy,         // too many checks waiting; checked again next request
+};
+
+/// Which login sessions belong to directory users and when each was last
+/// checked against the directory (directory_check.cpp). Thread-safe.
+/// Bounded: past max_entries, the entries not being checked are forgotten
+/// (a forgotten directory session is simply checked again).
+class DirectorySessions {
+public:
+    struct Entry {
+        bool directory = false;                      // false: a local user's session, never checked
+        std::string dn;
+        std::chrono::steady_clock::time_point checked{};   // last good check or the sign-in
+        bool checking = false;
+        std::vector<std::function<void(DirectoryCheck, std::optional<User>)>> waiting;
+    };
+    static constexpr std::size_t max_entries = 50000;
+    std::mutex mutex;
+    std::unordered_map<std::string, Entry> entries;   // by sha256 of the session token
+};
+
+/// For a request signed in with session `token_hash` as `user`: false when
+/// nothing needs checking now (a local user, no directory, or checked less
+/// than opt.directory_recheck ago), and the request goes on at once; true
+/// when a check runs (or one in flight is joined) on the directory pool and
+/// `then` is called from there with the outcome. On `withdrawn` the session
+/// is deleted and its WebSockets closed before `then` runs. Call from an
+/// I/O thread: it never blocks on the network (one SQLite read the first
+/// time a session is seen).
+bool recheck_directory(State& st, const std::string& token_hash, const User& user,
+                       std::function<void(DirectoryCheck, std::optional<User>)> then);
+/// A session a directory sign-in just created: checked now.
+void directory_signed_in(State& st, const std::string& token_hash, const std::string& dn);
 
 /// Holders per key up to a cap (WebSockets per user, connections per
 /// address). A slot gives its place back when the last copy is destroyed.
@@ -176,6 +216,13 @@ struct State {
     std::atomic<Dialer*> dialer{nullptr};
     /// PBX connections for the admin routes and webhooks; set before start.
     std::shared_ptr<PbxControl> pbx_control;
+    /// Sign-ins and session rechecks against the company directory
+    /// (opt.directory): network calls, apart from the password hashing so a
+    /// slow directory never delays local sign-ins; at most
+    /// opt.login_queue_limit waiting or running, more answer 503.
+    DirectorySessions directory_sessions;   // before the pool: its threads use it until joined
+    net::thread_pool directory_pool{2};
+    std::atomic<std::size_t> directory_queued{0};
 
     void track(const std::shared_ptr<Closeable>& s);
     void close_all();

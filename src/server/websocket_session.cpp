@@ -162,6 +162,9 @@ private:
                 spdlog::warn("ws: could not check {}'s session: {}", self->user_.username.value(), e.what());
             }
             if (!valid) return self->begin_close(websocket::close_code::policy_error, "session expired");
+            // A directory user's socket is checked too when no request comes:
+            // a withdrawn account ends the session, which closes this socket.
+            recheck_directory(*self->st_, self->token_hash_, self->user_, [](DirectoryCheck, std::optional<User>) {});
             self->check_session_later();
         });
     }

@@ -293,3 +293,70 @@ TEST_CASE("the connection limits and trusted_proxies are read, and a bad value n
     CHECK(has_error(bad, "server.trusted_proxies[4]", 7));
     CHECK_FALSE(has_error(bad, "server.trusted_proxies[0]"));
 }
+
+TEST_CASE("[auth.ldap] is typed: a DN template or a search, groups to roles, the recheck interval") {
+    auto r = parse_config(R"([auth.ldap]
+url = "ldap://ldap.example.com:389"
+start_tls = true
+user_dn = "uid={user},ou=people,dc=example,dc=com"
+recheck_seconds = 30
+
+[auth.ldap.groups]
+"cn=agents,ou=groups,dc=example,dc=com" = "agent"
+"cn=leads,ou=groups,dc=example,dc=com" = "supervisor"
+)", "ringside.toml");
+    REQUIRE(r.errors.empty());
+    REQUIRE(r.config->ldap);
+    const auto& l = *r.config->ldap;
+    CHECK(l.url == "ldap://ldap.example.com:389");
+    CHECK(l.start_tls);
+    CHECK(l.recheck == std::chrono::seconds(30));
+    CHECK(l.timeout == std::chrono::seconds(5));
+    REQUIRE(l.groups.size() == 2);
+    CHECK(l.groups[1].first == "cn=leads,ou=groups,dc=example,dc=com");
+    CHECK(l.groups[1].second == ringside::Role::supervisor);
+    CHECK_FALSE(parse_config("[server]\n", "f.toml").config->ldap);
+
+    auto search = parse_config(R"toml([auth.ldap]
+url = "ldaps://dc1.corp.example"
+search_base = "dc=corp,dc=example"
+search_filter = "(&(sAMAccountName={user})(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+service_dn = "cn=ringside,ou=services,dc=corp,dc=example"
+service_password = "s3cret"
+group_filter = "(member={dn})"
+groups = { "cn=ringside-admins,dc=corp,dc=example" = "admin" }
+)toml", "ringside.toml");
+    REQUIRE(search.errors.empty());
+    CHECK(search.config->ldap->service_dn == "cn=ringside,ou=services,dc=corp,dc=example");
+}
+
+TEST_CASE("[auth.ldap] mistakes name the key and the line") {
+    const std::string groups = "\n[auth.ldap.groups]\n\"cn=a,dc=x\" = \"agent\"\n";
+    auto no_url = parse_config("[auth.ldap]\nuser_dn = \"uid={user},dc=x\"\n" + groups, "f.toml");
+    CHECK(has_error(no_url, "auth.ldap.url", 1));
+    auto bad_url = parse_config("[auth.ldap]\nurl = \"http://x\"\nuser_dn = \"uid={user},dc=x\"\n" + groups, "f.toml");
+    CHECK(has_error(bad_url, "auth.ldap.url", 2));
+    auto tls_twice = parse_config("[auth.ldap]\nurl = \"ldaps://x\"\nstart_tls = true\nuser_dn = \"uid={user},dc=x\"\n" + groups, "f.toml");
+    CHECK(has_error(tls_twice, "auth.ldap.start_tls", 3));
+    auto neither = parse_config("[auth.ldap]\nurl = \"ldap://x\"\n" + groups, "f.toml");
+    CHECK(has_error(neither, "auth.ldap.user_dn", 1));
+    auto both = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nuser_dn = \"uid={user},dc=x\"\nsearch_base = \"dc=x\"\n" + groups, "f.toml");
+    CHECK(has_error(both, "auth.ldap.search_base", 4));
+    auto no_placeholder = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nuser_dn = \"uid=alice,dc=x\"\n" + groups, "f.toml");
+    CHECK(has_error(no_placeholder, "auth.ldap.user_dn", 3));
+    auto bad_filter = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nsearch_base = \"dc=x\"\nsearch_filter = \"uid={user}\"\n" + groups, "f.toml");
+    CHECK(has_error(bad_filter, "auth.ldap.search_filter", 4));
+    auto half_service = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nsearch_base = \"dc=x\"\nservice_dn = \"cn=s,dc=x\"\n" + groups, "f.toml");
+    CHECK(has_error(half_service, "auth.ldap.service_password", 4));
+    auto bad_role = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nuser_dn = \"uid={user},dc=x\"\n[auth.ldap.groups]\n\"cn=a,dc=x\" = \"boss\"\n", "f.toml");
+    CHECK(has_error(bad_role, "auth.ldap.groups.\"cn=a,dc=x\"", 5));
+    auto no_groups = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nuser_dn = \"uid={user},dc=x\"\n", "f.toml");
+    CHECK(has_error(no_groups, "auth.ldap.groups", 1));
+    auto recheck = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nuser_dn = \"uid={user},dc=x\"\nrecheck_seconds = 0\n" + groups, "f.toml");
+    CHECK(has_error(recheck, "auth.ldap.recheck_seconds", 4));
+    auto unknown = parse_config("[auth.ldap]\nurl = \"ldap://x\"\nuser_dn = \"uid={user},dc=x\"\npassword = \"x\"\n" + groups, "f.toml");
+    CHECK(has_error(unknown, "auth.ldap.password", 4));
+    auto ca = parse_config("[auth.ldap]\nurl = \"ldaps://x\"\nca_file = \"/nonexistent/ca.pem\"\nuser_dn = \"uid={user},dc=x\"\n" + groups, "f.toml");
+    CHECK(has_error(ca, "auth.ldap.ca_file", 3));
+    CHECK(has_error(parse_config("[auth]\nsaml = 1\n", "f.toml"), "auth.saml", 2));
+}

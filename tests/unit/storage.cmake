@@ -14,4 +14,4 @@ target_include_directories(sqlite_backup_test PRIVATE ${PROJECT_SOURCE_DIR}/src/
 # A customer's data on request (export, erase), retention, directory users (issue 16).
 ringside_add_test(NAME privacy_store_test SOURCES unit/privacy_store_test.cpp LIBS ringside_storage SQLiteCpp)
 # The user directory in memory for the engine's strand.
-ringside_add_test(NAME directory_cache_test SOURCES unit/directory_cache_test.cpp LIBS ringside_storage)
+ringside_add_test(NAME user_directory_cache_test SOURCES unit/user_directory_cache_test.cpp LIBS ringside_storage)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ringside/core/privacy.hpp"
+#include "ringside/directory/ldap_directory.hpp"
 
 namespace ringside::app {
 
@@ -89,6 +90,8 @@ struct Config {
     /// [retention]: whole months each kind of data is kept (1..1200); a key
     /// left out keeps that data for ever, so no table keeps everything.
     RetentionRules retention;
+    /// [auth.ldap]: sign-in through the company directory; nullopt: local users only.
+    std::optional<directory::LdapOptions> ldap;
 };
 
 struct ConfigError {

@@ -22,6 +22,7 @@
 
 #include "ringside/core/call_service.hpp"
 #include "ringside/core/dialer.hpp"
+#include "ringside/core/directory.hpp"
 #include "ringside/core/phone.hpp"
 #include "ringside/server/pbx_control.hpp"
 #include "ringside/server/pop_hub.hpp"
@@ -107,6 +108,12 @@ struct ServerOptions {
     std::filesystem::path chart_js = "/usr/share/javascript/chart.js/chart.min.js";
     /// [customers] tiers: the tiers a customer may be given.
     std::vector<std::string> customer_tiers{"gold", "silver", "bronze"};
+    /// [auth.ldap]: names that are not local users sign in against it; null:
+    /// local users only. Its calls block, so they run on a pool of their own.
+    std::shared_ptr<Directory> directory;
+    /// A directory user's session is checked against the directory again
+    /// when a request comes this long after its last check (or sign-in).
+    std::chrono::seconds directory_recheck = std::chrono::seconds(60);
 };
 
 using EngineStrand = boost::asio::strand<boost::asio::io_context::executor_type>;

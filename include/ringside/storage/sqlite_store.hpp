@@ -40,7 +40,7 @@ public:
 
     /// Writes to the users table made through this store since it opened
     /// (a user created or changed, a directory sign-in), counted as each
-    /// ends. A cache of the directory (directory_cache.hpp) is current while
+    /// ends. A cache of the directory (user_directory_cache.hpp) is current while
     /// this has not moved since it read the list.
     std::uint64_t user_writes() const;
 

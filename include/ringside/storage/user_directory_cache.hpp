@@ -26,15 +26,15 @@
 
 namespace ringside {
 
-class DirectoryCache final : public UserDirectory {
+class UserDirectoryCache final : public UserDirectory {
 public:
     /// Reads the list once before returning (so the first ring finds it),
     /// then keeps it current on a thread of its own. `store` outlives this.
     /// `on_error` hears of a read of the list that failed (the list is kept).
-    explicit DirectoryCache(SqliteStore& store, std::function<void(const std::string&)> on_error = {});
-    ~DirectoryCache() override;
-    DirectoryCache(const DirectoryCache&) = delete;
-    DirectoryCache& operator=(const DirectoryCache&) = delete;
+    explicit UserDirectoryCache(SqliteStore& store, std::function<void(const std::string&)> on_error = {});
+    ~UserDirectoryCache() override;
+    UserDirectoryCache(const UserDirectoryCache&) = delete;
+    UserDirectoryCache& operator=(const UserDirectoryCache&) = delete;
 
     /// Enabled users whose extension is ext, oldest first (as the store
     /// answers). From memory; from the store while a write of this

@@ -1,4 +1,4 @@
-#include "ringside/storage/directory_cache.hpp"
+#include "ringside/storage/user_directory_cache.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -19,13 +19,13 @@ bool same_users(const std::vector<User>& a, const std::vector<User>& b) {
 
 }  // namespace
 
-DirectoryCache::DirectoryCache(SqliteStore& store, std::function<void(const std::string&)> on_error)
+UserDirectoryCache::UserDirectoryCache(SqliteStore& store, std::function<void(const std::string&)> on_error)
     : store_(store), on_error_(std::move(on_error)) {
     refresh();
     thread_ = std::thread([this] { run(); });
 }
 
-DirectoryCache::~DirectoryCache() {
+UserDirectoryCache::~UserDirectoryCache() {
     {
         std::lock_guard lk(mutex_);
         stop_ = true;
@@ -34,12 +34,12 @@ DirectoryCache::~DirectoryCache() {
     thread_.join();
 }
 
-std::shared_ptr<const DirectoryCache::Snapshot> DirectoryCache::current() const {
+std::shared_ptr<const UserDirectoryCache::Snapshot> UserDirectoryCache::current() const {
     std::lock_guard lk(mutex_);
     return snapshot_;
 }
 
-std::vector<User> DirectoryCache::users_by_extension(const Extension& ext) {
+std::vector<User> UserDirectoryCache::users_by_extension(const Extension& ext) {
     auto snap = current();
     if (!snap || snap->writes != store_.user_writes()) {
         // A write of this process is newer than the list: the store knows.
@@ -52,7 +52,7 @@ std::vector<User> DirectoryCache::users_by_extension(const Extension& ext) {
     return it == snap->by_extension.end() ? std::vector<User>{} : it->second;
 }
 
-void DirectoryCache::refresh() {
+void UserDirectoryCache::refresh() {
     auto next = std::make_shared<Snapshot>();
     next->writes = store_.user_writes();  // before the read: a write after it makes the list stale
     try {
@@ -75,7 +75,7 @@ void DirectoryCache::refresh() {
     snapshot_ = std::move(done);
 }
 
-void DirectoryCache::run() {
+void UserDirectoryCache::run() {
     auto last_full = std::chrono::steady_clock::now();
     std::unique_lock lk(mutex_);
     while (!stop_) {

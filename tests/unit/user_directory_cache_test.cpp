@@ -1,4 +1,4 @@
-// The in-memory user directory (directory_cache.hpp) over a real SQLite
+// The in-memory user directory (user_directory_cache.hpp) over a real SQLite
 // file: this process's writes at once, another connection's within its
 // refresh, and the same answers as the store.
 #include <doctest/doctest.h>
@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "ringside/storage/directory_cache.hpp"
+#include "ringside/storage/user_directory_cache.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 #include "store_fixture.hpp"
 
@@ -39,7 +39,7 @@ TEST_CASE("the directory answers from memory what the store answers, oldest user
     store.create_user(user("alice", "1001"), "");  // a second phone user on the same extension
     store.create_user(user("carol", "1002"), "");
     store.create_user(user("sam", ""), "");
-    DirectoryCache dir(store);
+    UserDirectoryCache dir(store);
 
     for (const char* ext : {"1001", "1002", "1003"})
         CHECK(names(dir.users_by_extension(Extension{ext})) == names(store.users_by_extension(Extension{ext})));
@@ -52,7 +52,7 @@ TEST_CASE("a user changed through the store is seen by the next lookup, before t
     store_test::TempDir d;
     SqliteStore store(d.file());
     store.create_user(user("alice", "1001"), "");
-    DirectoryCache dir(store);
+    UserDirectoryCache dir(store);
     REQUIRE(names(dir.users_by_extension(Extension{"1001"})) == std::vector<std::string>{"alice"});
 
     UserChange off;
@@ -82,7 +82,7 @@ TEST_CASE("a user another process adds to the file shows within the directory's 
     store_test::TempDir d;
     SqliteStore store(d.file());
     store.create_user(user("alice", "1001"), "");
-    DirectoryCache dir(store);
+    UserDirectoryCache dir(store);
     {
         SqliteStore other(d.file());  // as the CLI's `ringside user add` opens it
         other.create_user(user("erin", "1009"), "");
