@@ -624,7 +624,9 @@ private:
                     [self = shared_from_this(), ex, endpoint = &endpoint, via_cookie](DirectoryCheck outcome,
                                                                                       std::optional<User> now) {
                         net::post(self->ex_, [self, ex, endpoint, via_cookie, outcome, now = std::move(now)]() mutable {
-                            if (auto refused = directory_refusal(ex->req, outcome)) return ex->respond(std::move(*refused));
+                            // The body is not read yet: the request so far is the parser's header.
+                            if (auto refused = directory_refusal(self->parser_->get(), outcome))
+                                return ex->respond(std::move(*refused));
                             if (now) ex->user = std::move(now);
                             self->authorized(ex, *endpoint, via_cookie);
                         });
@@ -641,7 +643,8 @@ private:
 
     /// The rest of a request whose credentials (if its endpoint needs any) were found good.
     void authorized(const ExchangePtr& ex, const Endpoint& endpoint, bool via_cookie) {
-        const auto& rq = ex->req;
+        // The header as read so far: ex->req holds the request only once its body is in (read_body).
+        const Request& rq = parser_->get();
         try {
             const bool write = rq.method() != http::verb::get && rq.method() != http::verb::head &&
                                rq.method() != http::verb::options;
