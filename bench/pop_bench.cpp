@@ -814,7 +814,12 @@ int main(int argc, char** argv) try {
         port = a.local_endpoint().port();
     }
     auto cfg = std::filesystem::absolute(o.data) / "bench.toml";
-    std::ofstream(cfg) << "[server]\nlisten = \"127.0.0.1:" << port << "\"\n[database]\npath = \"" << db.string()
+    // Every agent's and supervisor's browser comes from 127.0.0.1, as a whole
+    // office behind one NAT address would: the per-address cap must not
+    // stand between the bench and the engine.
+    std::ofstream(cfg) << "[server]\nlisten = \"127.0.0.1:" << port
+                       << "\"\nmax_connections = 8192\nmax_connections_per_address = 8192\n[database]\npath = \""
+                       << db.string()
                        << "\"\n[phone]\ndefault_region = \"IR\"\n[log]\nlevel = \"warn\"\n[[pbx]]\nid = \"bench\"\n"
                        << "type = \"asterisk-ami\"\nport = " << pbx.port() << "\nusername = \"ringside\"\nsecret = \"bench\"\n";
     pid_t pid = fork();
