@@ -1,6 +1,7 @@
 #include "ringside/storage/sqlite_store.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <map>
 #include <set>
@@ -57,6 +58,9 @@ struct Connection {
     }
 };
 
+// One column's value as stored: NULL, an integer or text.
+using Cell = std::variant<std::monostate, std::int64_t, std::string>;
+
 // A cached statement for the length of one use; reset on scope exit.
 class Query {
 public:
@@ -90,6 +94,21 @@ public:
     template <class Strong>
     std::optional<Strong> opt_strong(int col) const {
         return null(col) ? std::nullopt : std::optional<Strong>(Strong{str(col)});
+    }
+    Cell cell(int col) const {
+        const auto c = s_.getColumn(col);
+        if (c.isNull()) return std::monostate{};
+        if (c.isInteger()) return c.getInt64();
+        return c.getString();
+    }
+    /// Binds parameter i (from 1) to a cell, for statements built at run time.
+    void bind_cell(int i, const Cell& v) {
+        if (const auto* n = std::get_if<std::int64_t>(&v))
+            s_.bind(i, static_cast<int64_t>(*n));
+        else if (const auto* t = std::get_if<std::string>(&v))
+            s_.bind(i, *t);
+        else
+            s_.bind(i);
     }
 
 private:
@@ -790,6 +809,100 @@ struct SqliteStore::Impl {
         Query(c, history_sql).bind(call, erased_number(customer), customer).exec();
     }
 
+    /// The calls row of a record. A new call is one INSERT. A stored one is
+    /// read by its key and only the columns whose value changed are written:
+    /// SQLite rewrites the entries of every index over a column named in an
+    /// UPDATE's SET, changed or not, and calls has eleven indexes, so the
+    /// whole-row upsert this replaces spent most of a call's write on index
+    /// entries that stayed the same (bench/RESULTS.md, call_write_bench).
+    /// Disposition and notes come from the agent, not the PBX: a record that
+    /// carries none keeps what the agent already saved. The hang-up side is
+    /// known once the call ended; a record without it keeps what is stored.
+    /// A record that changes nothing (a ring that only added to call_rings)
+    /// writes nothing: no index entry, no trigger.
+    void write_call_row(Connection& c, const CallRecord& r) {
+        static constexpr std::array<const char*, 22> columns = {
+            "pbx",          "direction",    "from_number", "from_raw",       "from_name",    "to_number",
+            "customer_id",  "agent",        "extension",   "queue",          "status",       "started_at",
+            "answered_at",  "ended_at",     "wait_seconds", "talk_seconds",  "disposition",  "notes",
+            "queue_position", "hold_seconds", "hangup_by", "hangup_extension"};
+        enum : std::size_t { disposition = 16, notes = 17, hangup_by = 20, hangup_extension = 21 };
+        auto text = [](std::string v) { return Cell{std::move(v)}; };
+        auto opt_text = [](const auto& v) { return v ? Cell{std::string(v->value())} : Cell{}; };
+        auto opt_time = [](const std::optional<Timestamp>& t) { return t ? Cell{to_ms(*t)} : Cell{}; };
+        std::array<Cell, columns.size()> want = {
+            text(r.pbx.value()),
+            text(std::string(to_string(r.direction))),
+            text(r.from),
+            text(r.from_raw),
+            text(r.from_name),
+            text(r.to),
+            r.customer_id ? Cell{*r.customer_id} : Cell{},
+            opt_text(r.agent),
+            opt_text(r.extension),
+            r.queue ? Cell{*r.queue} : Cell{},
+            text(std::string(to_string(r.status))),
+            Cell{to_ms(r.started_at)},
+            opt_time(r.answered_at),
+            opt_time(r.ended_at),
+            Cell{r.wait_seconds},
+            Cell{r.talk_seconds},
+            text(r.disposition),
+            text(mask_card_numbers(r.notes)),
+            r.queue_position ? Cell{std::int64_t{*r.queue_position}} : Cell{},
+            Cell{r.hold_seconds},
+            r.hangup_by ? Cell{std::string(to_string(*r.hangup_by))} : Cell{},
+            r.hangup_by ? opt_text(r.hangup_extension) : Cell{}};
+        static const std::string select_sql = [] {
+            std::string sql = "SELECT ";
+            for (std::size_t i = 0; i < columns.size(); ++i) sql += std::string(i ? ", " : "") + columns[i];
+            return sql + " FROM calls WHERE id = ?";
+        }();
+        std::array<Cell, columns.size()> have;
+        bool stored = false;
+        {
+            Query q(c, select_sql);
+            q.bind(r.id);
+            if (q.step()) {
+                stored = true;
+                for (std::size_t i = 0; i < columns.size(); ++i) have[i] = q.cell(static_cast<int>(i));
+            }
+        }
+        if (!stored) {
+            static const std::string insert_sql = [] {
+                std::string sql = "INSERT INTO calls (id", values = "?";
+                for (const char* col : columns) sql += std::string(", ") + col, values += ", ?";
+                return sql + ") VALUES (" + values + ")";
+            }();
+            Query q(c, insert_sql);
+            q.bind_cell(1, Cell{r.id.value()});
+            for (std::size_t i = 0; i < columns.size(); ++i) q.bind_cell(static_cast<int>(i) + 2, want[i]);
+            q.exec();
+            return;
+        }
+        if (want[disposition] == Cell{std::string()}) want[disposition] = have[disposition];
+        if (want[notes] == Cell{std::string()}) want[notes] = have[notes];
+        if (std::holds_alternative<std::monostate>(want[hangup_by])) {
+            want[hangup_by] = have[hangup_by];
+            want[hangup_extension] = have[hangup_extension];
+        }
+        std::string sql;
+        std::vector<std::size_t> changed;
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            if (want[i] == have[i]) continue;
+            sql += std::string(changed.empty() ? "UPDATE calls SET " : ", ") + columns[i] + " = ?";
+            changed.push_back(i);
+        }
+        if (changed.empty()) return;
+        // A handful of column sets recur (answer, transfer, end): each is
+        // prepared once and kept in the connection's statement cache.
+        Query q(c, sql + " WHERE id = ?");
+        int p = 1;
+        for (const auto i : changed) q.bind_cell(p++, want[i]);
+        q.bind_cell(p, Cell{r.id.value()});
+        q.exec();
+    }
+
     /// keep: apply keep_erased here (finish_call_in, which writes the
     /// history entry after this, applies it once at its end instead).
     void upsert_call(Connection& c, const CallRecord& r, bool keep = true) {
@@ -800,58 +913,7 @@ struct SqliteStore::Impl {
             Query(c, "DELETE FROM calls WHERE id = ?").bind(r.id).exec();
             return;
         }
-        {
-            // One statement for the whole row. Disposition and notes come from
-            // the agent, not the PBX: an engine update that carries none keeps
-            // what the agent already saved. The hang-up side (issue 4) is known
-            // once the call ended; an update without it keeps what is stored.
-            // An update that changes nothing (a ring that only added to
-            // call_rings) writes nothing: no index entry, no trigger.
-            static const std::string sql =
-                "INSERT INTO calls (id, pbx, direction, from_number, from_raw, from_name, to_number, customer_id, "
-                "agent, extension, queue, status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, "
-                "disposition, notes, queue_position, hold_seconds, hangup_by, hangup_extension) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET pbx = excluded.pbx, direction = excluded.direction, "
-                "from_number = excluded.from_number, from_raw = excluded.from_raw, "
-                "from_name = excluded.from_name, to_number = excluded.to_number, "
-                "customer_id = excluded.customer_id, agent = excluded.agent, extension = excluded.extension, "
-                "queue = excluded.queue, status = excluded.status, started_at = excluded.started_at, "
-                "answered_at = excluded.answered_at, ended_at = excluded.ended_at, "
-                "wait_seconds = excluded.wait_seconds, talk_seconds = excluded.talk_seconds, "
-                "disposition = CASE WHEN excluded.disposition <> '' THEN excluded.disposition "
-                "ELSE calls.disposition END, "
-                "notes = CASE WHEN excluded.notes <> '' THEN excluded.notes ELSE calls.notes END, "
-                "queue_position = excluded.queue_position, hold_seconds = excluded.hold_seconds, "
-                "hangup_by = CASE WHEN excluded.hangup_by IS NOT NULL THEN excluded.hangup_by "
-                "ELSE calls.hangup_by END, "
-                "hangup_extension = CASE WHEN excluded.hangup_by IS NOT NULL THEN excluded.hangup_extension "
-                "ELSE calls.hangup_extension END "
-                "WHERE calls.pbx IS NOT excluded.pbx OR calls.direction IS NOT excluded.direction "
-                "OR calls.from_number IS NOT excluded.from_number OR calls.from_raw IS NOT excluded.from_raw "
-                "OR calls.from_name IS NOT excluded.from_name OR calls.to_number IS NOT excluded.to_number "
-                "OR calls.customer_id IS NOT excluded.customer_id OR calls.agent IS NOT excluded.agent "
-                "OR calls.extension IS NOT excluded.extension OR calls.queue IS NOT excluded.queue "
-                "OR calls.status IS NOT excluded.status OR calls.started_at IS NOT excluded.started_at "
-                "OR calls.answered_at IS NOT excluded.answered_at OR calls.ended_at IS NOT excluded.ended_at "
-                "OR calls.wait_seconds IS NOT excluded.wait_seconds "
-                "OR calls.talk_seconds IS NOT excluded.talk_seconds "
-                "OR (excluded.disposition <> '' AND calls.disposition IS NOT excluded.disposition) "
-                "OR (excluded.notes <> '' AND calls.notes IS NOT excluded.notes) "
-                "OR calls.queue_position IS NOT excluded.queue_position "
-                "OR calls.hold_seconds IS NOT excluded.hold_seconds "
-                "OR (excluded.hangup_by IS NOT NULL AND (calls.hangup_by IS NOT excluded.hangup_by "
-                "OR calls.hangup_extension IS NOT excluded.hangup_extension))";
-            const std::optional<std::string> hangup_by =
-                r.hangup_by ? std::optional<std::string>(std::string(to_string(*r.hangup_by))) : std::nullopt;
-            const std::optional<Extension> hangup_extension = r.hangup_by ? r.hangup_extension : std::nullopt;
-            Query q(c, sql);
-            q.bind(r.id, r.pbx, to_string(r.direction), r.from, r.from_raw, r.from_name, r.to, r.customer_id, r.agent,
-                   r.extension, r.queue, to_string(r.status), r.started_at, r.answered_at, r.ended_at, r.wait_seconds,
-                   r.talk_seconds, r.disposition, mask_card_numbers(r.notes), r.queue_position, r.hold_seconds,
-                   hangup_by, hangup_extension);
-            q.exec();
-        }
+        write_call_row(c, r);
         // Rings and legs: each position written only when it differs from
         // what is stored (a ring appends one agent; legs come at the end),
         // then positions past the record's list removed (a seek that finds
