@@ -176,7 +176,9 @@ ClientActions Client::on_bytes(std::string_view bytes, Timestamp now) {
         } else if (auto* e = std::get_if<ReadError>(&*item)) {
             out.push_back(client_action::Warning{e->describe()});
         } else {
-            on_message(std::move(std::get<Message>(*item)), now, out);
+            auto& m = std::get<Message>(*item);
+            on_message(m, now, out);
+            reader_.recycle(std::move(m));  // its storage reads the next message
         }
     }
     return out;
@@ -216,7 +218,7 @@ std::optional<std::string> Client::originate(const OriginateRequest& r, ClientAc
     return id;
 }
 
-void Client::on_message(Message m, Timestamp now, ClientActions& out) {
+void Client::on_message(Message& m, Timestamp now, ClientActions& out) {
     const std::string id(m.get("ActionID"));
     if (!id.empty() && iequals(m.event(), "OriginateResponse")) {
         if (originating_.erase(id)) {

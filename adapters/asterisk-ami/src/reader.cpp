@@ -49,7 +49,7 @@ std::size_t Reader::put(std::string_view bytes) {
             // Keep one byte over the limit for the '\r' of a CRLF terminator.
             if (line_.size() + chunk.size() > limits_.max_line + 1) {
                 line_too_long_ = true;
-                had_fields_when_too_long_ = !cur_.fields.empty() || mode_ != Mode::normal;
+                had_fields_when_too_long_ = cur_used_ > 0 || mode_ != Mode::normal;
                 line_.clear();
                 line_.shrink_to_fit();
                 if (mode_ != Mode::skipping) fail(Limit::line_length, limits_.max_line, line_size_);
@@ -79,7 +79,7 @@ void Reader::complete_line(std::string_view line, std::size_t wire_size) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > limits_.max_line) {
         if (mode_ != Mode::skipping) fail(Limit::line_length, limits_.max_line, line.size());
-        if (cur_.fields.empty()) mode_ = Mode::normal;
+        if (cur_used_ == 0) mode_ = Mode::normal;
         return;
     }
     line_wire_size_ = wire_size;
@@ -124,10 +124,10 @@ void Reader::on_line(std::string_view line) {
         return;
     case Mode::normal:
         if (line.empty()) {
-            if (!cur_.fields.empty()) finish_message();
+            if (cur_used_ > 0) finish_message();
             return;
         }
-        if (cur_.fields.empty() && line.substr(0, greeting_prefix.size()) == greeting_prefix &&
+        if (cur_used_ == 0 && line.substr(0, greeting_prefix.size()) == greeting_prefix &&
             line.find('/') != std::string_view::npos) {
             auto slash = line.rfind('/');
             push(Greeting{std::string(line), std::string(trim(line.substr(slash + 1)))});
@@ -150,7 +150,7 @@ void Reader::on_field_line(std::string_view line, bool allow_split) {
         return;
     }
     const std::string_view value = trim(line.substr(colon + 1));
-    if (allow_split && !cur_.fields.empty()) {
+    if (allow_split && cur_used_ > 0) {
         // A missing blank line: a message never carries two of these keys.
         // OriginateResponse is the one event with a Response header of its own.
         const bool is_event = iequals(key, "Event");
@@ -164,8 +164,8 @@ void Reader::on_field_line(std::string_view line, bool allow_split) {
 }
 
 void Reader::add_field(std::string_view key, std::string_view value) {
-    if (cur_.fields.size() >= limits_.max_fields) {
-        fail(Limit::field_count, limits_.max_fields, cur_.fields.size() + 1);
+    if (cur_used_ >= limits_.max_fields) {
+        fail(Limit::field_count, limits_.max_fields, cur_used_ + 1);
         return;
     }
     if (cur_size_ + line_wire_size_ > limits_.max_message) {
@@ -181,18 +181,45 @@ void Reader::add_field(std::string_view key, std::string_view value) {
     } else if (!cur_has_response_ && iequals(key, "Response")) {
         cur_has_response_ = true;
     }
-    if (cur_.fields.empty()) cur_.fields.reserve(24);
-    cur_.fields.push_back(Field{std::string(key), std::string(value)});
+    if (cur_used_ < cur_.fields.size()) {
+        // A recycled message's field: its strings' buffers are reused, so a
+        // steady stream of events reads without allocating.
+        auto& f = cur_.fields[cur_used_];
+        f.key.assign(key);
+        f.value.assign(value);
+    } else {
+        if (cur_.fields.empty()) cur_.fields.reserve(24);
+        cur_.fields.push_back(Field{std::string(key), std::string(value)});
+    }
+    ++cur_used_;
+}
+
+void Reader::recycle(Message&& m) {
+    // Bounded: a hostile peer's huge message is not kept for reuse, and no
+    // reused string holds more than 1 KiB, so a link keeps at most 128 KiB.
+    constexpr std::size_t max_kept_fields = 64, max_kept_bytes = 1024;
+    if (m.fields.size() > max_kept_fields || m.fields.capacity() <= spare_.fields.capacity()) return;
+    for (auto& f : m.fields) {
+        if (f.key.capacity() > max_kept_bytes) f.key = std::string();
+        if (f.value.capacity() > max_kept_bytes) f.value = std::string();
+    }
+    spare_ = std::move(m);
 }
 
 void Reader::clear_message() {
-    cur_ = Message{};
+    // The message being read starts from the spare one (fields left over from
+    // an earlier message are overwritten in place, and cut off when it ends).
+    // A message dropped at a limit is freed here, not kept for reuse.
+    cur_ = std::move(spare_);
+    spare_ = Message{};
+    cur_used_ = 0;
     cur_size_ = 0;
     cur_has_event_ = cur_has_response_ = cur_is_originate_response_ = false;
 }
 
 void Reader::finish_message() {
     follows_blank_pending_ = false;
+    cur_.fields.resize(cur_used_);
     push(std::move(cur_));
     clear_message();
     mode_ = Mode::normal;

@@ -127,7 +127,8 @@ private:
     std::string next_action_id();
     void write_action(Message action, Purpose purpose, ClientActions& out, std::string* id_out = nullptr);
     void send_login(std::string_view challenge, ClientActions& out);
-    void on_message(Message m, Timestamp now, ClientActions& out);
+    /// May move m away (a response handed on); the caller recycles what is left.
+    void on_message(Message& m, Timestamp now, ClientActions& out);
     void on_response(Message m, Purpose purpose, const std::string& id, Timestamp now, ClientActions& out);
     void after_login(ClientActions& out);
     void close(std::string reason, ClientActions& out);

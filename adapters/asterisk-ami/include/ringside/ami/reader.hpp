@@ -66,6 +66,10 @@ public:
     std::size_t put(std::string_view bytes);
     /// The next parsed item in wire order, or nullopt when more bytes are needed.
     std::optional<ReaderItem> next();
+    /// Gives back a message taken from next() once its reader is done with
+    /// it: its fields' storage is reused for the messages read after it
+    /// (optional; a steady event stream then reads without allocating).
+    void recycle(Message&& m);
     /// True when no parsed item is waiting.
     bool need_more() const noexcept { return out_.empty(); }
 
@@ -102,7 +106,9 @@ private:
     bool had_fields_when_too_long_ = false;
     bool follows_blank_pending_ = false; // a blank line inside command output: output, or the end?
     std::size_t line_wire_size_ = 0; // bytes of the line being handled, terminator included
-    Message cur_;
+    Message cur_;                  // fields past cur_used_ are storage left from a recycled message
+    std::size_t cur_used_ = 0;     // fields of the message being read
+    Message spare_;                // given back by recycle(), taken by the next message
     std::size_t cur_size_ = 0;
     bool cur_has_event_ = false;     // cur_ has an Event field
     bool cur_has_response_ = false;  // cur_ has a Response field
