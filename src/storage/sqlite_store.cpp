@@ -820,7 +820,8 @@ struct SqliteStore::Impl {
     /// known once the call ended; a record without it keeps what is stored.
     /// A record that changes nothing (a ring that only added to call_rings)
     /// writes nothing: no index entry, no trigger.
-    void write_call_row(Connection& c, const CallRecord& r) {
+    /// Returns whether the call was stored before.
+    bool write_call_row(Connection& c, const CallRecord& r) {
         static constexpr std::array<const char*, 22> columns = {
             "pbx",          "direction",    "from_number", "from_raw",       "from_name",    "to_number",
             "customer_id",  "agent",        "extension",   "queue",          "status",       "started_at",
@@ -878,7 +879,7 @@ struct SqliteStore::Impl {
             q.bind_cell(1, Cell{r.id.value()});
             for (std::size_t i = 0; i < columns.size(); ++i) q.bind_cell(static_cast<int>(i) + 2, want[i]);
             q.exec();
-            return;
+            return false;
         }
         if (want[disposition] == Cell{std::string()}) want[disposition] = have[disposition];
         if (want[notes] == Cell{std::string()}) want[notes] = have[notes];
@@ -893,7 +894,7 @@ struct SqliteStore::Impl {
             sql += std::string(changed.empty() ? "UPDATE calls SET " : ", ") + columns[i] + " = ?";
             changed.push_back(i);
         }
-        if (changed.empty()) return;
+        if (changed.empty()) return true;
         // A handful of column sets recur (answer, transfer, end): each is
         // prepared once and kept in the connection's statement cache.
         Query q(c, sql + " WHERE id = ?");
@@ -901,6 +902,41 @@ struct SqliteStore::Impl {
         for (const auto i : changed) q.bind_cell(p++, want[i]);
         q.bind_cell(p, Cell{r.id.value()});
         q.exec();
+        return true;
+    }
+
+    /// Whether the stored rings and legs of a call are the record's already
+    /// (a write that only answered or ended the call, the usual case): one
+    /// read each instead of a statement per position.
+    bool rings_stored(Connection& c, const CallRecord& r) {
+        static const std::string sql = "SELECT agent FROM call_rings WHERE call_id = ? ORDER BY position";
+        Query q(c, sql);
+        q.bind(r.id);
+        std::size_t n = 0;
+        while (q.step())
+            if (n >= r.rang.size() || q.str(0) != r.rang[n++].value()) return false;
+        return n == r.rang.size();
+    }
+    bool legs_stored(Connection& c, const CallRecord& r) {
+        static const std::string sql =
+            "SELECT agent, extension, rang_at, answered_at, ended_at, talk_seconds, transferred_by "
+            "FROM call_legs WHERE call_id = ? ORDER BY position";
+        auto opt_text = [](const std::optional<AgentId>& v) { return v ? Cell{v->value()} : Cell{}; };
+        auto opt_time = [](const std::optional<Timestamp>& t) { return t ? Cell{to_ms(*t)} : Cell{}; };
+        Query q(c, sql);
+        q.bind(r.id);
+        std::size_t n = 0;
+        while (q.step()) {
+            if (n >= r.legs.size()) return false;
+            const auto& l = r.legs[n++];
+            const std::array<Cell, 7> want = {opt_text(l.agent),       Cell{l.extension.value()},
+                                              Cell{to_ms(l.rang_at)},  opt_time(l.answered_at),
+                                              opt_time(l.ended_at),    Cell{l.talk_seconds},
+                                              opt_text(l.transferred_by)};
+            for (int i = 0; i < 7; ++i)
+                if (q.cell(i) != want[static_cast<std::size_t>(i)]) return false;
+        }
+        return n == r.legs.size();
     }
 
     /// keep: apply keep_erased here (finish_call_in, which writes the
@@ -913,11 +949,18 @@ struct SqliteStore::Impl {
             Query(c, "DELETE FROM calls WHERE id = ?").bind(r.id).exec();
             return;
         }
-        write_call_row(c, r);
-        // Rings and legs: each position written only when it differs from
-        // what is stored (a ring appends one agent; legs come at the end),
-        // then positions past the record's list removed (a seek that finds
-        // nothing, unless the list shrank). Same rows as delete-and-reinsert.
+        const bool stored = write_call_row(c, r);
+        // Rings and legs: nothing to do when they are stored as they are (a
+        // new call has none stored). Otherwise each position is written only
+        // when it differs from what is stored (a ring appends one agent; legs
+        // come at the end), then positions past the record's list removed.
+        // Same rows as delete-and-reinsert.
+        if (stored ? !rings_stored(c, r) : !r.rang.empty()) write_rings(c, r);
+        if (stored ? !legs_stored(c, r) : !r.legs.empty()) write_legs(c, r);
+        if (keep && r.customer_id) keep_erased(c, r.id, *r.customer_id);
+    }
+
+    void write_rings(Connection& c, const CallRecord& r) {
         std::int64_t pos = 0;
         for (const auto& a : r.rang)
             Query(c,
@@ -927,7 +970,10 @@ struct SqliteStore::Impl {
                 .bind(r.id, pos++, a)
                 .exec();
         Query(c, "DELETE FROM call_rings WHERE call_id = ? AND position >= ?").bind(r.id, pos).exec();
-        pos = 0;
+    }
+
+    void write_legs(Connection& c, const CallRecord& r) {
+        std::int64_t pos = 0;
         for (const auto& l : r.legs)
             Query(c,
                   "INSERT INTO call_legs (call_id, position, agent, extension, rang_at, answered_at, ended_at, "
@@ -945,7 +991,6 @@ struct SqliteStore::Impl {
                       l.transferred_by)
                 .exec();
         Query(c, "DELETE FROM call_legs WHERE call_id = ? AND position >= ?").bind(r.id, pos).exec();
-        if (keep && r.customer_id) keep_erased(c, r.id, *r.customer_id);
     }
 
     static const char* sort_column(CallFilter::Sort s) {
