@@ -15,3 +15,6 @@ target_include_directories(sqlite_backup_test PRIVATE ${PROJECT_SOURCE_DIR}/src/
 ringside_add_test(NAME privacy_store_test SOURCES unit/privacy_store_test.cpp LIBS ringside_storage SQLiteCpp)
 # The user directory in memory for the engine's strand.
 ringside_add_test(NAME user_directory_cache_test SOURCES unit/user_directory_cache_test.cpp LIBS ringside_storage)
+# The SQLite store's query builders as pure functions (src/storage/sqlite).
+ringside_add_test(NAME sqlite_query_builders_test SOURCES unit/sqlite_query_builders_test.cpp LIBS ringside_storage)
+target_include_directories(sqlite_query_builders_test PRIVATE ${PROJECT_SOURCE_DIR}/src/storage)
