@@ -1,6 +1,7 @@
 // SqliteStore: call records (the engine's writes, finished calls with their
 // history entries, dispositions, bulk loads) and the call log's reads.
 #include "ringside/core/privacy.hpp"
+#include "ringside/core/stored_records.hpp"
 #include "rows.hpp"
 #include "store_impl.hpp"
 
@@ -55,7 +56,7 @@ void SqliteStore::Impl::upsert_call(Connection& c, const CallRecord& r, bool kee
     {
         // One statement for the whole row. Disposition and notes come from
         // the agent, not the PBX: an engine update that carries none keeps
-        // what the agent already saved. The hang-up side (issue 4) is known
+        // what the agent already saved (kept_agent_text, in SQL). The hang-up side (issue 4) is known
         // once the call ended; an update without it keeps what is stored.
         // An update that changes nothing (a ring that only added to
         // call_rings) writes nothing: no index entry, no trigger.
@@ -100,7 +101,7 @@ void SqliteStore::Impl::upsert_call(Connection& c, const CallRecord& r, bool kee
         Query q(c, sql);
         q.bind(r.id, r.pbx, to_string(r.direction), r.from, r.from_raw, r.from_name, r.to, r.customer_id, r.agent,
                r.extension, r.queue, to_string(r.status), r.started_at, r.answered_at, r.ended_at, r.wait_seconds,
-               r.talk_seconds, r.disposition, mask_card_numbers(r.notes), r.queue_position, r.hold_seconds,
+               r.talk_seconds, r.disposition, stored_text(r.notes), r.queue_position, r.hold_seconds,
                hangup_by, hangup_extension);
         q.exec();
     }
@@ -141,22 +142,17 @@ void SqliteStore::Impl::upsert_call(Connection& c, const CallRecord& r, bool kee
 void SqliteStore::Impl::finish_call_in(Connection& c, const CallRecord& r, const std::optional<Interaction>& history) {
     upsert_call(c, r, /*keep=*/ !history);  // with a history entry, keep_erased runs once below
     if (!history) return;
-    Interaction h = *history;
-    // The call id is the idempotency key: a history entry always names its call.
-    h.call_id = r.id;
-    std::string notes;
+    // What the agent saved on the call row (upsert_call kept it) is carried
+    // over to the history entry: finished_call_history has the rule.
+    std::optional<SavedDisposition> saved;
     {
-        // An agent who closed the call before the PBX reported its end
-        // already saved a disposition on the call row; carry it over.
         Query q(c, "SELECT disposition, notes FROM calls WHERE id = ?");
         q.bind(r.id);
-        if (q.step()) {
-            if (h.disposition.empty()) h.disposition = q.str(0);
-            notes = q.str(1);
-        }
+        if (q.step()) saved = SavedDisposition{q.str(0), q.str(1)};
     }
-    upsert_interaction(c, h, notes);
-    rescore(c, h.customer_id, now_ms());
+    const auto h = finished_call_history(r, *history, saved);
+    upsert_interaction(c, h.entry, h.notes);
+    rescore(c, h.entry.customer_id, now_ms());
     if (r.customer_id) keep_erased(c, r.id, *r.customer_id);
 }
 
@@ -226,7 +222,7 @@ std::vector<CallRecord> SqliteStore::open_calls(const PbxId& pbx) {
 bool SqliteStore::set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) {
     return impl_->write("set_disposition", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
-        const std::string masked = mask_card_numbers(notes);
+        const std::string masked = stored_text(notes);
         if (Query(c, "UPDATE calls SET disposition = ?, notes = ? WHERE id = ?").bind(disposition, masked, id).exec() ==
             0)
             return false;
@@ -280,7 +276,7 @@ void SqliteStore::bulk_load_calls(const std::vector<CallRecord>& batch) {
             Query q(c, sql);
             q.bind(r.id, r.pbx, to_string(r.direction), r.from, r.from_raw, r.from_name, r.to, r.customer_id, r.agent,
                    r.extension, r.queue, to_string(r.status), r.started_at, r.answered_at, r.ended_at, r.wait_seconds,
-                   r.talk_seconds, r.disposition, mask_card_numbers(r.notes), r.queue_position, r.hold_seconds);
+                   r.talk_seconds, r.disposition, stored_text(r.notes), r.queue_position, r.hold_seconds);
             q.exec();
         }
         tx.commit();

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ringside/core/customers.hpp"
-#include "ringside/core/privacy.hpp"
+#include "ringside/core/stored_records.hpp"
 #include "rows.hpp"
 #include "store_impl.hpp"
 
@@ -91,14 +91,15 @@ void write_customer_children(Connection& c, std::int64_t id, const Customer& cu,
 }
 
 /// Inside the caller's transaction.
-std::int64_t insert_customer(Connection& c, const Customer& cu) {
+std::int64_t insert_customer(Connection& c, const Customer& given) {
+    const Customer cu = stored_form(given);
     Query(c,
           "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at, "
           "birthday, groups, owner, kind, source_campaign, preferred_channel, contact_time, opt_outs, value_score, "
           "lifetime_value, customer_since, email_key, terms_version, value_score_computed) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)")
         .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company,
-              mask_card_numbers(cu.notes), cu.language, cu.created_at, cu.birthday, tags_to_json(cu.groups), cu.owner,
+              cu.notes, cu.language, cu.created_at, cu.birthday, tags_to_json(cu.groups), cu.owner,
               cu.kind.empty() ? std::string("customer") : cu.kind, cu.source_campaign, cu.preferred_channel,
               cu.contact_time, tags_to_json(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
               lower_ascii(cu.email), cu.value_score && cu.value_score_computed)
@@ -111,17 +112,18 @@ std::int64_t insert_customer(Connection& c, const Customer& cu) {
 }  // namespace
 
 /// Inside the caller's transaction: every field of the row from cu.
-void update_customer_row(Connection& c, const Customer& cu, Timestamp at) {
+void update_customer_row(Connection& c, const Customer& given, Timestamp at) {
+    const Customer cu = stored_form(given);
     Query(c,
           "UPDATE customers SET name = ?, salutation = ?, email = ?, tier = ?, tags = ?, company = ?, notes = ?, "
           "language = ?, birthday = ?, groups = ?, owner = ?, kind = ?, source_campaign = ?, preferred_channel = ?, "
           "contact_time = ?, opt_outs = ?, value_score = ?, lifetime_value = ?, customer_since = ?, status = ?, "
           "removed_at = ?, removed_by = ?, removed_reason = ?, updated_at = ?, email_key = ?, terms_version = 1, "
           "value_score_computed = ? WHERE id = ?")
-        .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company, mask_card_numbers(cu.notes),
+        .bind(cu.name, cu.salutation, cu.email, cu.tier, tags_to_json(cu.tags), cu.company, cu.notes,
               cu.language, cu.birthday, tags_to_json(cu.groups), cu.owner, cu.kind, cu.source_campaign,
               cu.preferred_channel, cu.contact_time, tags_to_json(cu.opt_outs), cu.value_score, cu.lifetime_value,
-              cu.customer_since, cu.status, cu.removed_at, cu.removed_by, mask_card_numbers(cu.removed_reason), at,
+              cu.customer_since, cu.status, cu.removed_at, cu.removed_by, cu.removed_reason, at,
               lower_ascii(cu.email), cu.value_score && cu.value_score_computed, cu.id)
         .exec();
     write_customer_children(c, cu.id, cu, false);
@@ -130,7 +132,7 @@ void update_customer_row(Connection& c, const Customer& cu, Timestamp at) {
 }  // namespace sqlite
 
 std::int64_t SqliteStore::Impl::insert_scored(Connection& c, const Customer& cu, Timestamp now) {
-    const auto scored = with_initial_score(cu, now);
+    const auto scored = with_initial_value_score(cu, lifetime_quartiles(), now);
     const auto id = insert_customer(c, scored);
     if (scored.value_score) pending_moves.push_back({std::nullopt, *scored.value_score});
     return id;
@@ -243,7 +245,8 @@ bool SqliteStore::update_customer(const Customer& after, const std::string& acto
         update_customer_row(c, after, at);
         // A score handed back to Ringside (none set by hand) follows the
         // history again, and a computed one follows a new lifetime value.
-        if (!after.value_score || after.value_score_computed) impl_->rescore(c, after.id, now_ms());
+        if (value_score_follows_history(after.value_score.has_value(), after.value_score_computed))
+            impl_->rescore(c, after.id, now_ms());
         insert_audit(c, actor, action, detail, at);
         std::optional<std::int64_t> after_score;
         {

@@ -2,7 +2,7 @@
 #include <limits>
 #include <set>
 
-#include "ringside/core/privacy.hpp"
+#include "ringside/core/stored_records.hpp"
 #include "rows.hpp"
 #include "store_impl.hpp"
 
@@ -18,6 +18,8 @@ std::optional<std::int64_t> SqliteStore::Impl::issue_customer(Connection& c, std
 }
 
 std::int64_t SqliteStore::Impl::upsert_interaction(Connection& c, const Interaction& i, const std::string& notes) {
+    // A call's entry keeps the agent's disposition and notes when the write
+    // carries none (kept_agent_text, in SQL).
     static const std::string sql =
         "INSERT INTO interactions (customer_id, at, channel, direction, summary, agent, call_id, status, "
         "disposition, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -30,8 +32,8 @@ std::int64_t SqliteStore::Impl::upsert_interaction(Connection& c, const Interact
         "notes = CASE WHEN excluded.notes <> '' THEN excluded.notes ELSE interactions.notes END "
         "RETURNING id";
     Query q(c, sql);
-    q.bind(i.customer_id, i.at, i.channel, i.direction, mask_card_numbers(i.summary), i.agent, i.call_id, i.status,
-           i.disposition, mask_card_numbers(notes));
+    q.bind(i.customer_id, i.at, i.channel, i.direction, stored_text(i.summary), i.agent, i.call_id, i.status,
+           i.disposition, stored_text(notes));
     if (!q.step()) throw StorageError("storage: interaction upsert returned no row on " + path);
     return q.i64(0);
 }
@@ -44,13 +46,14 @@ std::vector<IssueChange> sqlite::read_issue_history(Connection& c, std::int64_t 
     return out;
 }
 
-std::int64_t SqliteStore::create_issue(const Issue& i) {
+std::int64_t SqliteStore::create_issue(const Issue& given) {
+    const Issue i = stored_form(given);
     return impl_->write("create_issue", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
         Query(c,
               "INSERT INTO issues (customer_id, title, description, status, opened_at, resolved_at, priority, owner) "
               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .bind(i.customer_id, mask_card_numbers(i.title), mask_card_numbers(i.description), i.status, i.opened_at,
+            .bind(i.customer_id, i.title, i.description, i.status, i.opened_at,
                   i.resolved_at, i.priority.empty() ? std::string("normal") : i.priority, i.owner)
             .exec();
         const auto id = static_cast<std::int64_t>(c.db.getLastInsertRowid());
@@ -132,20 +135,22 @@ std::vector<Issue> SqliteStore::customer_issues(std::int64_t customer_id) {
     });
 }
 
-bool SqliteStore::update_issue(const Issue& i, const std::vector<IssueChange>& changes) {
+bool SqliteStore::update_issue(const Issue& given, const std::vector<IssueChange>& changes) {
+    const Issue i = stored_form(given);
     return impl_->write("update_issue", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
         if (Query(c,
                   "UPDATE issues SET title = ?, description = ?, status = ?, resolved_at = ?, priority = ?, owner = ? "
                   "WHERE id = ?")
-                .bind(mask_card_numbers(i.title), mask_card_numbers(i.description), i.status, i.resolved_at,
-                      i.priority, i.owner, i.id)
+                .bind(i.title, i.description, i.status, i.resolved_at, i.priority, i.owner, i.id)
                 .exec() == 0)
             return false;
-        for (const auto& ch : changes)
+        for (const auto& given_change : changes) {
+            const auto ch = stored_form(given_change);
             Query(c, "INSERT INTO issue_changes (issue_id, at, actor, field, before, after) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(i.id, ch.at, ch.actor, ch.field, mask_card_numbers(ch.before), mask_card_numbers(ch.after))
+                .bind(i.id, ch.at, ch.actor, ch.field, ch.before, ch.after)
                 .exec();
+        }
         if (const auto customer = impl_->issue_customer(c, i.id)) impl_->rescore(c, *customer, now_ms());
         tx.commit();
         return true;

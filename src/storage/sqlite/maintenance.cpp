@@ -153,7 +153,7 @@ bool SqliteStore::Impl::sweep_scores_batch(Timestamp now) {
             // A bounded id range: a file of scores set by hand is walked in
             // short steps too, never in one long scan under the lock.
             Query q(c, "SELECT id FROM customers WHERE id > ? AND id <= ? AND status = 'active' "
-                       "AND (value_score_computed = 1 OR value_score IS NULL)");
+                       "AND (value_score_computed = 1 OR value_score IS NULL)");  // value_score_follows_history
             q.bind(*from, *from + batch);
             while (q.step()) ids.push_back(q.i64(0));
         }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ringside/core/privacy.hpp"
+#include "ringside/core/stored_records.hpp"
 #include "ringside/core/time.hpp"
 #include "rows.hpp"
 #include "store_impl.hpp"
@@ -102,7 +103,7 @@ std::optional<EraseReport> SqliteStore::erase_customer(std::int64_t id, const st
         Query(c, "UPDATE customers SET erased_at = coalesce(erased_at, ?) WHERE id = ?").bind(at, id).exec();
         insert_audit(c, actor, "customer.erase",
                      nlohmann::json{{"id", id},
-                                    {"reason", mask_card_numbers(reason)},
+                                    {"reason", stored_text(reason)},
                                     {"calls", r.calls},
                                     {"interactions", r.interactions},
                                     {"issues", r.issues},

@@ -158,9 +158,6 @@ struct SqliteStore::Impl {
     /// from the partial index customers_lifetime_value.
     void refresh_lifetime_quartiles(Connection& c);
     std::array<std::int64_t, 3> lifetime_quartiles();
-    /// A customer about to be inserted: without a score set by hand it gets
-    /// the computed one, from what it brings (no interactions or issues yet).
-    Customer with_initial_score(Customer cu, Timestamp now);
     /// Inside the caller's write transaction: recomputes the customer's score
     /// from the stored history, unless a score was set by hand. Four indexed
     /// reads; the row is written only when the score changes.

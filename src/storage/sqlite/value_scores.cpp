@@ -57,17 +57,6 @@ std::array<std::int64_t, 3> SqliteStore::Impl::lifetime_quartiles() {
     return ltv_quartiles;
 }
 
-Customer SqliteStore::Impl::with_initial_score(Customer cu, Timestamp now) {
-    if (cu.value_score && !cu.value_score_computed) return cu;
-    ValueInputs in;
-    in.lifetime_value = cu.lifetime_value;
-    in.lifetime_quartiles = lifetime_quartiles();
-    in.customer_since = cu.customer_since.value_or(cu.created_at);
-    cu.value_score = compute_value_score(in, now);
-    cu.value_score_computed = true;
-    return cu;
-}
-
 void SqliteStore::Impl::rescore(Connection& c, std::int64_t id, Timestamp now) {
     ValueInputs in;
     std::optional<std::int64_t> score;
@@ -80,7 +69,7 @@ void SqliteStore::Impl::rescore(Connection& c, std::int64_t id, Timestamp now) {
         q.bind(id);
         if (!q.step()) return;
         score = q.opt_i64(0);
-        if (score && q.i64(1) == 0) return;  // set by hand
+        if (!value_score_follows_history(score.has_value(), q.i64(1) != 0)) return;  // set by hand
         active = q.str(2) == "active";
         in.lifetime_value = q.opt_i64(3);
         in.customer_since = from_ms(q.i64(4));
@@ -93,11 +82,12 @@ void SqliteStore::Impl::rescore(Connection& c, std::int64_t id, Timestamp now) {
         q.bind(id);
         if (q.step()) in.last_contact_at = from_ms(q.i64(0));
     }
-    if (in.last_contact_at && now - *in.last_contact_at <= std::chrono::days(365)) {
+    if (in.last_contact_at && now - *in.last_contact_at <= value_score_year) {
         static const std::string sql =
-            "SELECT count(*) FROM (SELECT 1 FROM interactions WHERE customer_id = ? AND at >= ? LIMIT 12)";
+            "SELECT count(*) FROM (SELECT 1 FROM interactions WHERE customer_id = ? AND at >= ? LIMIT " +
+            std::to_string(value_score_frequency_cap) + ")";
         Query q(c, sql);
-        q.bind(id, now - std::chrono::days(365));
+        q.bind(id, now - value_score_year);
         if (q.step()) in.interactions_last_year = q.i64(0);
     }
     {
