@@ -151,9 +151,10 @@ bool SqliteStore::Impl::sweep_scores_batch(Timestamp now) {
         std::vector<std::int64_t> ids;
         {
             // A bounded id range: a file of scores set by hand is walked in
-            // short steps too, never in one long scan under the lock.
+            // short steps too, never in one long scan under the lock. The
+            // scores that follow the history (value_score_follows_history).
             Query q(c, "SELECT id FROM customers WHERE id > ? AND id <= ? AND status = 'active' "
-                       "AND (value_score_computed = 1 OR value_score IS NULL)");  // value_score_follows_history
+                       "AND (value_score_computed = 1 OR value_score IS NULL)");
             q.bind(*from, *from + batch);
             while (q.step()) ids.push_back(q.i64(0));
         }
