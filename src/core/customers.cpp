@@ -204,10 +204,10 @@ int compute_value_score(const ValueInputs& in, Timestamp now) {
     int recency = 0;
     if (in.last_contact_at) {
         const auto d = days_since(*in.last_contact_at);
-        recency = d <= 30 ? 3 : d <= 90 ? 2 : d <= 365 ? 1 : 0;
+        recency = d <= 30 ? 3 : d <= 90 ? 2 : d <= value_score_year.count() ? 1 : 0;
     }
     const auto n = in.interactions_last_year;
-    const int frequency = n >= 12 ? 3 : n >= 4 ? 2 : n >= 1 ? 1 : 0;
+    const int frequency = n >= value_score_frequency_cap ? 3 : n >= 4 ? 2 : n >= 1 ? 1 : 0;
     int money = 0;
     if (in.lifetime_value && *in.lifetime_value > 0) {
         const auto v = *in.lifetime_value;
@@ -219,6 +219,17 @@ int compute_value_score(const ValueInputs& in, Timestamp now) {
     const int tenure = days_since(in.customer_since) >= 730 ? 1 : 0;
     const int trouble = in.open_issues >= 2 ? 1 : 0;
     return std::clamp(1 + recency + frequency + money + tenure - trouble, 1, 10);
+}
+
+Customer with_initial_value_score(Customer c, const std::array<std::int64_t, 3>& lifetime_quartiles, Timestamp now) {
+    if (!value_score_follows_history(c.value_score.has_value(), c.value_score_computed)) return c;
+    ValueInputs in;
+    in.lifetime_value = c.lifetime_value;
+    in.lifetime_quartiles = lifetime_quartiles;
+    in.customer_since = c.customer_since.value_or(c.created_at);
+    c.value_score = compute_value_score(in, now);
+    c.value_score_computed = true;
+    return c;
 }
 
 CustomerEvaluation evaluate(const CustomerContext& ctx, Timestamp now) {

@@ -3,6 +3,7 @@
 // shown on the pop, field validation for create and edit, the audit diff and
 // what each role may see.
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,6 +60,22 @@ struct ValueInputs {
 /// plus 1 for a relationship of two years
 /// or more, minus 1 for two or more unresolved issues; clamped to 1..10.
 int compute_value_score(const ValueInputs& in, Timestamp now);
+
+/// The year of recency and frequency: interactions older than this earn
+/// neither, so a store need not count them.
+inline constexpr std::chrono::days value_score_year{365};
+/// Frequency's top mark: a store may stop counting the year's interactions here.
+inline constexpr std::int64_t value_score_frequency_cap = 12;
+
+/// Whether a customer's score follows their history (computed, or none
+/// yet), to be recomputed as it changes; false for a score set by hand,
+/// which stays as set.
+constexpr bool value_score_follows_history(bool has_score, bool computed) { return !has_score || computed; }
+
+/// A customer about to be stored for the first time: unless a score was set
+/// by hand, it gets the computed one from what it brings (its lifetime value
+/// and relationship start; no history or issues yet).
+Customer with_initial_value_score(Customer c, const std::array<std::int64_t, 3>& lifetime_quartiles, Timestamp now);
 
 /// The evaluation of a customer as of `now`.
 CustomerEvaluation evaluate(const CustomerContext& ctx, Timestamp now);

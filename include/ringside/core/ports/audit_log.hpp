@@ -3,11 +3,21 @@
 // it. Blocking: one write (a disk commit on SQLite, a few ms); the engine
 // writes it only for an agent's disposition, never per PBX event.
 // Infrastructure failures throw.
+#include <cstdint>
 #include <string>
 
 #include "ringside/core/time.hpp"
 
 namespace ringside {
+
+/// One audit_log row.
+struct AuditEntry {
+    std::int64_t id = 0;                   // increasing; pages go by it
+    Timestamp at{};
+    std::string actor;                     // username, or "system"
+    std::string action;                    // "pbx.add", "user.disable", "login", ...
+    std::string detail;                    // JSON text, never a secret
+};
 
 class AuditLog {
 public:
