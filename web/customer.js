@@ -160,14 +160,15 @@ const customerFile = (() => {
       audit: num(n.audit_entries), pops: num(n.held_pops) }));
   }
 
+  /// The buttons (and the erasure's form while it is open), as a list of elements.
   function dataActions() {
-    if (!mayManageData()) return null;
+    if (!mayManageData()) return [];
     const bar = h("p", { class: "actions", id: "customer-data" },
       h("button", { type: "button", class: "small", id: "customer-export", onclick: exportData, text: ct("exportData") }),
       h("button", { type: "button", class: "small danger", id: "customer-erase-open", "aria-expanded": String(st.erasing),
         onclick: () => { st.erasing = !st.erasing; render(); if (st.erasing) panel.querySelector("#customer-erase textarea").focus(); },
         text: ct("erase") }));
-    if (!st.erasing) return bar;
+    if (!st.erasing) return [bar];
     return [bar, h("form", { class: "grid erase", id: "customer-erase", onsubmit: erase },
       h("label", {}, h("span", { text: ct("eraseReason") }),
         h("textarea", { name: "reason", dir: "auto", rows: 2, required: true, maxlength: 500 })),
@@ -218,7 +219,7 @@ const customerFile = (() => {
         c.status === "removed" && !c.erased_at ? h("span", { class: "flag", text: ct("removed") }) : null,
         c.erased_at ? h("span", { class: "flag", id: "customer-erased", text: ct("erasedTag") }) : null),
       evaluationChips(c),
-      dataActions(),
+      ...dataActions(),
       h("div", { class: "cols" }, form, h("div", {}, h("h3", { text: ct("timeline") }), entry, tl)),
     ];
   }
