@@ -156,6 +156,7 @@ const customerFile = (() => {
     button.disabled = false;
     if (!res.ok) { st.message = ct("eraseFailed", { m: errText(res) }); return render(); }
     const n = res.data.erased;
+    if (typeof loadToday === "function") loadToday();  // app.js: today's calls no longer name the person
     await open(c.id, ct("erasedReport", { calls: num(n.calls), interactions: num(n.interactions), issues: num(n.issues),
       audit: num(n.audit_entries), pops: num(n.held_pops) }));
   }
