@@ -230,7 +230,7 @@ $("login").addEventListener("submit", async (e) => {
   const res = await api("POST", "/api/login", { username: f.username.value.trim(), password: f.password.value });
   f.password.value = "";
   if (res.ok) { button.disabled = false; return signedIn(res.data.user); }
-  let msg = res.status === 401 ? t("badLogin") : t("loginFailed");
+  let msg = res.status === 401 ? t("badLogin") : isBusy(res) ? busyText() : t("loginFailed");
   let wait = 0;
   if (res.status === 429) {
     wait = Number(res.headers.get("Retry-After")) || 30;

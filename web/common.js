@@ -20,7 +20,23 @@ async function api(method, path, body) {
     return { ok: false, status: 0, data: { message: String(e.message || e) } };
   }
 }
-function errText(res) { return (res.data && res.data.message) || `HTTP ${res.status}`; }
+// A server too busy to take the request now (503 or 429: the sign-in queue
+// is full, too many connections or sockets, a rate limit) gets one clear
+// sentence on every page. A 503 that names what is missing (no PBX link, the
+// company directory unreachable) keeps the server's own sentence.
+const BUSY_TEXT = {
+  en: "The server is busy, try again in a few seconds.",
+  fa: "سرور مشغول است؛ چند ثانیه دیگر دوباره امتحان کنید.",
+};
+const NAMED_UNAVAILABLE = ["pbx_unavailable", "directory_unavailable", "unavailable"];
+function isBusy(res) {
+  return (res.status === 503 || res.status === 429) && !(res.data && NAMED_UNAVAILABLE.includes(res.data.error));
+}
+function busyText() { return BUSY_TEXT[lang] || BUSY_TEXT.en; }
+function errText(res) {
+  if (isBusy(res)) return busyText();
+  return (res.data && res.data.message) || `HTTP ${res.status}`;
+}
 
 // h("button", {class: "x", onclick: fn, text: "Go"}, child...): attributes that
 // are null/undefined/false are left out; on* become listeners.

@@ -1,6 +1,7 @@
 // Ringside console: the customer file. A search box (name in any script,
 // number in any format, email), a customer's file with its evaluation and
-// timeline, editing its fields, adding a note or visit. Loaded after app.js
+// timeline, editing its fields, adding a note or visit; for supervisors and
+// admins, exporting everything held on the person and erasing it on request. Loaded after app.js
 // and uses its helpers (api, h, t's language, num, fmtDateTime); app.js calls
 // customerFile.signedIn/signedOut/language and evaluationChips(card).
 "use strict";
@@ -17,6 +18,14 @@ const CWORDS = {
     score: "Value {s}/10", segment: "Quartile {q}", complaints: "{n} complaints", since: "Customer for {d} days",
     lastContact: "Last contact {when}: {what}", lead: "Lead", removed: "Removed",
     scoreComputed: "Computed from contacts, orders and open issues", scoreSet: "Set by a supervisor",
+    exportData: "Export data", exported: "Downloaded {file}: everything held on this person.",
+    exportFailed: "Export failed: {m}", erase: "Erase personal data", erasedTag: "Erased",
+    eraseReason: "Why is this person's data erased? (required, kept in the audit log)",
+    eraseWarning: "Name, numbers, email, notes and the text of calls, history and issues are removed for good. Times, durations and outcomes stay for the reports.",
+    eraseGo: "Erase for good", cancel: "Cancel",
+    eraseConfirm: "Erase the personal data of {name} for good? This cannot be undone.",
+    eraseFailed: "Erasure failed: {m}",
+    erasedReport: "Personal data erased: {calls} calls, {interactions} history entries, {issues} issues and {audit} audit entries anonymised; {pops} held pops dropped.",
   },
   fa: {
     customers: "مشتریان", search: "جستجوی مشتری", searchHint: "نام، شماره یا ایمیل",
@@ -29,6 +38,14 @@ const CWORDS = {
     score: "ارزش {s} از ۱۰", segment: "چارک {q}", complaints: "{n} شکایت", since: "{d} روز مشتری",
     lastContact: "آخرین ارتباط {when}: {what}", lead: "سرنخ", removed: "حذف‌شده",
     scoreComputed: "محاسبه‌شده از تماس‌ها، خریدها و مشکلات باز", scoreSet: "تعیین‌شده توسط سرپرست",
+    exportData: "خروجی داده‌ها", exported: "{file} دریافت شد: هرچه از این شخص نگهداری می‌شود.",
+    exportFailed: "خروجی گرفته نشد: {m}", erase: "پاک کردن داده‌های شخصی", erasedTag: "پاک‌شده",
+    eraseReason: "چرا داده‌های این شخص پاک می‌شود؟ (الزامی، در گزارش ممیزی می‌ماند)",
+    eraseWarning: "نام، شماره‌ها، ایمیل، یادداشت‌ها و متن تماس‌ها، سوابق و مشکلات برای همیشه پاک می‌شوند. زمان‌ها، مدت‌ها و نتیجه‌ها برای گزارش‌ها می‌مانند.",
+    eraseGo: "پاک کردن برای همیشه", cancel: "انصراف",
+    eraseConfirm: "داده‌های شخصی {name} برای همیشه پاک شود؟ این کار برگشت‌پذیر نیست.",
+    eraseFailed: "پاک کردن انجام نشد: {m}",
+    erasedReport: "داده‌های شخصی پاک شد: {calls} تماس، {interactions} سابقه، {issues} مشکل و {audit} ردیف ممیزی ناشناس شد؛ {pops} پیام نگه‌داشته حذف شد.",
   },
 };
 
@@ -53,7 +70,7 @@ function evaluationChips(source) {
 }
 
 const customerFile = (() => {
-  const st = { open: false, results: [], file: null, timeline: [], message: "", query: "" };
+  const st = { open: false, results: [], file: null, timeline: [], message: "", query: "", erasing: false };
   let panel = null, button = null;
 
   function ensure() {
@@ -80,6 +97,7 @@ const customerFile = (() => {
     const [file, tl] = await Promise.all([api("GET", `/api/customers/${id}`), api("GET", `/api/customers/${id}/timeline?limit=50`)]);
     if (!file.ok) { st.message = errText(file); render(); return; }
     st.file = file.data;
+    st.erasing = false;
     st.timeline = tl.ok ? tl.data.interactions : [];
     st.message = message;
     render();
@@ -105,6 +123,60 @@ const customerFile = (() => {
     const f = e.target;
     const res = await api("POST", `/api/customers/${st.file.id}/interactions`, { channel: f.channel.value, summary: f.summary.value });
     if (res.ok) await open(st.file.id, ct("added")); else { st.message = errText(res); render(); }
+  }
+
+  // Supervisors and admins: everything held on the person as a JSON file
+  // (the server writes the export to the audit log), and the erasure on request.
+  function mayManageData() { return typeof state !== "undefined" && state.me && ["supervisor", "admin"].includes(state.me.role); }
+
+  async function exportData() {
+    const id = st.file.id;
+    const res = await api("GET", `/api/customers/${id}/export`);
+    if (!res.ok) { st.message = ct("exportFailed", { m: errText(res) }); return render(); }
+    const named = /filename="([^"]+)"/.exec((res.headers && res.headers.get("Content-Disposition")) || "");
+    const file = named ? named[1] : `customer-${id}.json`;
+    const url = URL.createObjectURL(new Blob([JSON.stringify(res.data, null, 2)], { type: "application/json" }));
+    const link = h("a", { href: url, download: file, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    st.message = ct("exported", { file });
+    render();
+  }
+
+  async function erase(e) {
+    e.preventDefault();
+    const c = st.file, reason = e.target.reason.value.trim();
+    if (!reason) return;
+    if (!confirm(ct("eraseConfirm", { name: [c.salutation, c.name].filter(Boolean).join(" ") }))) return;
+    const button = e.target.querySelector("button[type=submit]");
+    button.disabled = true;
+    const res = await api("POST", `/api/customers/${c.id}/erase`, { reason });
+    button.disabled = false;
+    if (!res.ok) { st.message = ct("eraseFailed", { m: errText(res) }); return render(); }
+    const n = res.data.erased;
+    if (typeof loadToday === "function") loadToday();  // app.js: today's calls no longer name the person
+    await open(c.id, ct("erasedReport", { calls: num(n.calls), interactions: num(n.interactions), issues: num(n.issues),
+      audit: num(n.audit_entries), pops: num(n.held_pops) }));
+  }
+
+  /// The buttons (and the erasure's form while it is open), as a list of elements.
+  function dataActions() {
+    if (!mayManageData()) return [];
+    const bar = h("p", { class: "actions", id: "customer-data" },
+      h("button", { type: "button", class: "small", id: "customer-export", onclick: exportData, text: ct("exportData") }),
+      h("button", { type: "button", class: "small danger", id: "customer-erase-open", "aria-expanded": String(st.erasing),
+        onclick: () => { st.erasing = !st.erasing; render(); if (st.erasing) panel.querySelector("#customer-erase textarea").focus(); },
+        text: ct("erase") }));
+    if (!st.erasing) return [bar];
+    return [bar, h("form", { class: "grid erase", id: "customer-erase", onsubmit: erase },
+      h("label", {}, h("span", { text: ct("eraseReason") }),
+        h("textarea", { name: "reason", dir: "auto", rows: 2, required: true, maxlength: 500 })),
+      h("p", { class: "muted", text: ct("eraseWarning") }),
+      h("p", { class: "actions" },
+        h("button", { type: "submit", class: "danger", id: "customer-erase-go", text: ct("eraseGo") }),
+        h("button", { type: "button", class: "link", onclick: () => { st.erasing = false; render(); }, text: ct("cancel") })))];
   }
 
   function field(name, value, attrs = {}) {
@@ -145,8 +217,10 @@ const customerFile = (() => {
       h("p", { class: "chips" },
         ...(c.phones || []).map((p) => h("span", { class: "phone", dir: "ltr", text: p })),
         c.kind === "lead" ? h("span", { class: "tag", text: ct("lead") }) : null,
-        c.status === "removed" ? h("span", { class: "flag", text: ct("removed") }) : null),
+        c.status === "removed" && !c.erased_at ? h("span", { class: "flag", text: ct("removed") }) : null,
+        c.erased_at ? h("span", { class: "flag", id: "customer-erased", text: ct("erasedTag") }) : null),
       evaluationChips(c),
+      ...dataActions(),
       h("div", { class: "cols" }, form, h("div", {}, h("h3", { text: ct("timeline") }), entry, tl)),
     ];
   }

@@ -281,7 +281,7 @@ async function searchLog(more = false) {
   if (more && state.cursor) p.set("after", state.cursor);
   const r = await api("GET", "/api/calls?" + p.toString());
   show($("filter-error"), !r.ok);
-  if (!r.ok) { $("filter-error").textContent = (r.data && r.data.message) || t("failed", { m: r.status }); return; }
+  if (!r.ok) { $("filter-error").textContent = isBusy(r) ? busyText() : (r.data && r.data.message) || t("failed", { m: r.status }); return; }
   state.rows = more ? (state.rows || []).concat(r.data.calls) : r.data.calls;
   state.cursor = r.data.next_cursor;
   renderLogRows();

@@ -121,6 +121,18 @@ std::vector<AddressRange> State::parse_trusted(const std::vector<std::string>& l
     return out;
 }
 
+std::filesystem::path State::real_web_root(const std::filesystem::path& web_root) {
+    if (web_root.empty()) return {};
+    std::error_code ec;
+    auto real = std::filesystem::canonical(web_root, ec);
+    if (ec) {
+        spdlog::error("http: the web root {} cannot be read ({}); every page of the UI answers 404",
+                      web_root.string(), ec.message());
+        return {};
+    }
+    return real;
+}
+
 std::vector<std::string> State::local_host_names(const std::string& listen) {
     std::vector<std::string> names{"localhost", "127.0.0.1", "::1"};
     std::string host = listen.substr(0, listen.rfind(':'));
@@ -722,9 +734,9 @@ private:
         if (!file || !std::filesystem::is_regular_file(*file, fec))
             return error_reply(req, http::status::not_found, "not_found", "no such page");
         // A symlink inside web_root must not lead out of it.
+        const auto& root = st_->web_root_real;
         const auto real = std::filesystem::canonical(*file, fec);
-        const auto root = fec ? std::filesystem::path() : std::filesystem::canonical(st_->opt.web_root, fec);
-        if (fec || std::mismatch(root.begin(), root.end(), real.begin(), real.end()).first != root.end())
+        if (fec || root.empty() || std::mismatch(root.begin(), root.end(), real.begin(), real.end()).first != root.end())
             return error_reply(req, http::status::not_found, "not_found", "no such page");
         const auto size = std::filesystem::file_size(*file, fec);
         if (fec || size > static_file_limit)

@@ -171,7 +171,7 @@ struct State {
           throttle_desk(opt.login_max_failures, opt.login_window),
           throttle_addr(opt.login_max_failures * 4, opt.login_window),
           throttle_user(opt.login_max_failures * 4, opt.login_window), trusted(parse_trusted(opt.trusted_proxies)),
-          metrics_hosts(local_host_names(opt.listen)) {}
+          metrics_hosts(local_host_names(opt.listen)), web_root_real(real_web_root(opt.web_root)) {}
 
     net::io_context& ioc;
     const ServerOptions opt;
@@ -203,6 +203,11 @@ struct State {
     /// Host names /metrics answers to without credentials: localhost,
     /// 127.0.0.1, ::1 and the listen host (a DNS-rebinding page sends its own).
     const std::vector<std::string> metrics_hosts;
+    /// opt.web_root with every symlink resolved, once at start (the web
+    /// root is not re-read on SIGHUP): a static file must lie inside it.
+    /// Empty when there is none, or it could not be resolved (then every
+    /// static file is 404; the reason is logged at start).
+    const std::filesystem::path web_root_real;
     bool is_trusted_proxy(const IpAddress& a) const;
     /// A connection refused for a cap: counted, and a warning logged at most
     /// once a minute (with the number not logged since). Any thread.
@@ -240,6 +245,7 @@ struct State {
 private:
     static std::vector<AddressRange> parse_trusted(const std::vector<std::string>& list);
     static std::vector<std::string> local_host_names(const std::string& listen);
+    static std::filesystem::path real_web_root(const std::filesystem::path& web_root);
     std::mutex refused_mutex_;
     std::optional<std::chrono::steady_clock::time_point> refused_warned_at_;
     std::uint64_t refused_suppressed_ = 0;

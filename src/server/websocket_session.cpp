@@ -155,18 +155,29 @@ private:
         session_timer_.expires_after(session_check);
         session_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (ec || self->closing_) return;
-            bool valid = true;
-            try {
-                valid = self->st_->storage.session_user(self->token_hash_, now_ms()).has_value();
-            } catch (const std::exception& e) {
-                spdlog::warn("ws: could not check {}'s session: {}", self->user_.username.value(), e.what());
-            }
-            if (!valid) return self->begin_close(websocket::close_code::policy_error, "session expired");
-            // A directory user's socket is checked too when no request comes:
-            // a withdrawn account ends the session, which closes this socket.
-            recheck_directory(*self->st_, self->token_hash_, self->user_, [](DirectoryCheck, std::optional<User>) {});
-            self->check_session_later();
+            // The stored session is read on the blocking pool: a SQLite read
+            // (which may wait for the database's lock) never holds up the I/O
+            // thread that serves this and other connections. The answer comes
+            // back on this session's strand.
+            net::post(self->st_->blocking, [self] {
+                bool valid = true;
+                try {
+                    valid = self->st_->storage.session_user(self->token_hash_, now_ms()).has_value();
+                } catch (const std::exception& e) {
+                    spdlog::warn("ws: could not check {}'s session: {}", self->user_.username.value(), e.what());
+                }
+                net::post(self->ws_.get_executor(), [self, valid] { self->on_session_checked(valid); });
+            });
         });
+    }
+
+    void on_session_checked(bool valid) {
+        if (closing_) return;
+        if (!valid) return begin_close(websocket::close_code::policy_error, "session expired");
+        // A directory user's socket is checked too when no request comes:
+        // a withdrawn account ends the session, which closes this socket.
+        recheck_directory(*st_, token_hash_, user_, [](DirectoryCheck, std::optional<User>) {});
+        check_session_later();
     }
 
     /// Live messages held since the upgrade go out now, in order.

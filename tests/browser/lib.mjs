@@ -44,6 +44,7 @@ async function until(what, fn, timeoutMs = 15000) {
 }
 
 /// One Ringside site: seeded database, simulated PBX, ringside serve, Chromium.
+/// opts.server: more lines for the config's [server] table.
 export class Site {
   constructor(opts) { this.opts = opts; this.log = []; }
 
@@ -72,7 +73,7 @@ export class Site {
       tls.push(`tls_certificate = "${this.cert}"`, `tls_private_key = "${key}"`);
     }
     writeFileSync(this.config, [
-      "[server]", `listen = "127.0.0.1:${this.port}"`, `web_root = "${WEB_ROOT}"`, ...tls,
+      "[server]", `listen = "127.0.0.1:${this.port}"`, `web_root = "${WEB_ROOT}"`, ...tls, ...(o.server || []),
       "[database]", `path = "${this.db}"`, "[phone]", 'default_region = "IR"',
       "[[pbx]]", 'id = "main"', 'type = "asterisk-ami"', 'host = "127.0.0.1"', `port = ${this.pbxPort}`,
       'username = "ringside"', 'secret = "s3cret"', ""].join("\n"));

@@ -172,13 +172,14 @@ TEST_CASE("malformed API requests get a 4xx naming what is wrong and change noth
     CHECK(found["customers"][0]["name"] == "Reza");
 }
 
-TEST_CASE("an expired session is refused over HTTP and the WebSocket; signing in again works") {
+TEST_CASE("an expired session is refused over HTTP and the WebSocket, its open socket closes; signing in again works") {
     Site site;
     REQUIRE(site.add_user("alice", "agent", "1001") == 0);
     site.start_pbx();
     site.start_ringside();
     auto alice = site.token("alice");
     REQUIRE(http(site.port, "GET", "/api/me", "", alice).status == 200);
+    WsClient console(site.port, alice);
 
     // The session's time runs out (the server's clock is not ours to move, so
     // its row in the real database is aged instead).
@@ -191,6 +192,15 @@ TEST_CASE("an expired session is refused over HTTP and the WebSocket; signing in
     CHECK(me.status == 401);
     CHECK(http(site.port, "GET", "/api/calls", "", alice).status == 401);
     CHECK_THROWS(WsClient(site.port, alice));
+    // The socket opened before checks its session every 15 s (read off the
+    // I/O thread) and closes once it finds it expired.
+    for (int i = 0; i < 400 && !console.closed(); ++i) {
+        try {
+            console.next(100ms);
+        } catch (const std::runtime_error&) {  // the read failed: closed
+        }
+    }
+    CHECK(console.closed());
 
     auto again = site.token("alice");
     CHECK(again != alice);

@@ -4,15 +4,13 @@
 // or crash; a call never ends more often than it started, no phone rings or
 // answers for a call that ended, and a resync that lists no channel leaves
 // no call open. Seeded with the real captures in tests/fixtures/esl.
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <variant>
 
-#include "../../common/fuzz/call_counts.hpp"
+#include "../../common/fuzz/call_flow.hpp"
 #include "../../common/fuzz/split_input.hpp"
-#include "ringside/core/call_tracker.hpp"
 #include "ringside/esl/mapper.hpp"
 #include "ringside/esl/reader.hpp"
 
@@ -25,22 +23,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     limits.max_headers = 64;
     limits.max_body = 8192;
     ringside::esl::Reader reader(limits);
-    const ringside::PbxId pbx("fs");
-    ringside::esl::EventMapper mapper(pbx);
-    ringside::CallTracker tracker;
-    ringside::fuzz::CallCounts counts;
-    ringside::Timestamp now(std::chrono::seconds(1'700'000'000));
+    ringside::fuzz::CallFlow flow(ringside::PbxId("fs"));
+    ringside::esl::EventMapper mapper(flow.pbx());
     ringside::fuzz::for_each_piece(in->bytes, in->chunk, [&](std::string_view piece) {
         reader.put(piece);
         while (auto item = reader.next()) {
             const auto* m = std::get_if<ringside::esl::Message>(&*item);
             if (!m || !m->event) continue;
-            now += std::chrono::milliseconds(100);
-            for (const auto& ev : mapper.map(*m->event, now)) counts.add(tracker.on_event(ev));
+            flow.play(mapper.map(*m->event, flow.step()));
         }
     });
-    counts.add(tracker.on_event(ringside::pbx::Event{pbx, now, ringside::pbx::ResyncBegin{}}));
-    counts.add(tracker.on_event(ringside::pbx::Event{pbx, now, ringside::pbx::ResyncEnd{}}));
-    if (tracker.active_calls() != 0) __builtin_trap();
+    flow.resync_to_nothing();
     return 0;
 }

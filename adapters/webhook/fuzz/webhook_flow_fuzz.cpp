@@ -5,26 +5,21 @@
 // or crash; the mapper holds no more calls than its cap; a call never ends
 // more often than it started and no phone rings or answers for a call that
 // ended. Seeded with the example events in tests/fixtures/webhook.
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <variant>
 
-#include "../../common/fuzz/call_counts.hpp"
-#include "ringside/core/call_tracker.hpp"
+#include "../../common/fuzz/call_flow.hpp"
 #include "ringside/webhook/event.hpp"
 #include "ringside/webhook/mapper.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     constexpr std::size_t max_calls = 8;
-    const ringside::PbxId pbx("cloud");
-    ringside::webhook::Mapper mapper(pbx, max_calls);
-    ringside::CallTracker tracker;
-    ringside::fuzz::CallCounts counts;
+    ringside::fuzz::CallFlow flow(ringside::PbxId("cloud"));
+    ringside::webhook::Mapper mapper(flow.pbx(), max_calls);
     ringside::webhook::Limits limits;
     limits.max_body = 16 * 1024;
-    ringside::Timestamp now(std::chrono::seconds(1'700'000'000));
     std::string_view rest(reinterpret_cast<const char*>(data), size);
     while (!rest.empty()) {
         const auto nl = rest.find('\n');
@@ -33,8 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto r = ringside::webhook::parse_event(body, limits);
         const auto* e = std::get_if<ringside::webhook::Event>(&r);
         if (!e) continue;
-        now += std::chrono::milliseconds(100);
-        for (const auto& ev : mapper.map(*e, now)) counts.add(tracker.on_event(ev));
+        flow.play(mapper.map(*e, flow.step()));
         if (mapper.tracked_calls() > max_calls) __builtin_trap();
     }
     return 0;
