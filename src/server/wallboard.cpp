@@ -138,8 +138,7 @@ void Wallboard::tick() {
             const auto [from, to] = local_day(now_ms());
             auto agents = wallboard_agents(st.storage.list_users(), *live,
                                            [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
-            auto figures = figures_json(st.storage.call_figures(from, to, self->service_level_seconds_),
-                                        self->service_level_seconds_);
+            auto figures = figures_json(self->day_figures(from, to, *live), self->service_level_seconds_);
             figures["day_start"] = format_iso(from);
             self->publish(std::move(agents), std::move(figures));
         } catch (const std::exception& e) {
@@ -147,6 +146,49 @@ void Wallboard::tick() {
         }
         net::post(self->timer_.get_executor(), [self] { self->schedule(); });
     });
+}
+
+CallFigures Wallboard::day_figures(Timestamp from, Timestamp to, const CallService::BoardList& live) {
+    auto& store = st_.storage;
+    const int sl = service_level_seconds_;
+    const auto now = now_ms();
+    // Calls that started before the oldest live one (the list is in start
+    // order) have ended; a minute of margin covers a call that started after
+    // the list was published. A settled part is read again every 5 minutes
+    // (a call closed by a resync, another process's writes).
+    Timestamp cut = now - std::chrono::minutes(1);
+    if (!live.empty())
+        if (const auto oldest = parse_iso((*live.front()).value("started_at", ""))) cut = std::min(cut, *oldest);
+    cut = std::clamp(cut, from, to);
+    const auto fresh = std::chrono::steady_clock::now();
+    if (!settled_ || settled_->day != from || fresh - settled_->read_at > std::chrono::minutes(5) || cut < settled_->upto)
+        settled_ = Settled{from, from, CallFigures{}, fresh};
+    if (cut - settled_->upto >= std::chrono::minutes(1)) {
+        settled_->figures = add_figures(settled_->figures, store.call_figures(settled_->upto, cut, sl));
+        settled_->upto = cut;
+    }
+    return add_figures(settled_->figures, store.call_figures(settled_->upto, to, sl));
+}
+
+CallFigures add_figures(const CallFigures& a, const CallFigures& b) {
+    CallFigures f;
+    f.offered = a.offered + b.offered;
+    f.answered = a.answered + b.answered;
+    f.missed = a.missed + b.missed;
+    f.abandoned = a.abandoned + b.abandoned;
+    f.ringing = a.ringing + b.ringing;
+    f.answered_within = a.answered_within + b.answered_within;
+    if (f.answered > 0) {
+        const auto weigh = [&](double x, double y) {
+            return (x * static_cast<double>(a.answered) + y * static_cast<double>(b.answered)) /
+                   static_cast<double>(f.answered);
+        };
+        f.average_wait_seconds = weigh(a.average_wait_seconds, b.average_wait_seconds);
+        f.average_talk_seconds = weigh(a.average_talk_seconds, b.average_talk_seconds);
+    }
+    const auto finished = f.offered - f.ringing;
+    f.service_level = finished > 0 ? static_cast<double>(f.answered_within) / static_cast<double>(finished) : 1.0;
+    return f;
 }
 
 void Wallboard::publish(json agents, json figures) {

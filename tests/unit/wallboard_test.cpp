@@ -73,3 +73,26 @@ TEST_CASE("today is the server's local day") {
     unsetenv("TZ");
     tzset();
 }
+
+TEST_CASE("today's figures from a settled part and the calls since are the figures of the whole day") {
+    // Calls 1-3 settled (two answered: waits 10 and 30, talks 100 and 300;
+    // one missed), calls 4-5 since (one answered: wait 5, talk 50; one ringing).
+    CallFigures settled;
+    settled.offered = 3, settled.answered = 2, settled.missed = 1;
+    settled.average_wait_seconds = 20, settled.average_talk_seconds = 200, settled.answered_within = 1;
+    CallFigures since;
+    since.offered = 2, since.answered = 1, since.ringing = 1;
+    since.average_wait_seconds = 5, since.average_talk_seconds = 50, since.answered_within = 1;
+    const auto f = add_figures(settled, since);
+    CHECK(f.offered == 5);
+    CHECK(f.answered == 3);
+    CHECK(f.missed == 1);
+    CHECK(f.ringing == 1);
+    CHECK(f.average_wait_seconds == doctest::Approx(15.0));  // (10 + 30 + 5) / 3
+    CHECK(f.average_talk_seconds == doctest::Approx(150.0)); // (100 + 300 + 50) / 3
+    CHECK(f.answered_within == 2);
+    CHECK(f.service_level == doctest::Approx(0.5));  // 2 of the 4 finished
+    const auto none = add_figures(CallFigures{}, CallFigures{});
+    CHECK(none.service_level == 1.0);
+    CHECK(none.average_wait_seconds == 0.0);
+}
