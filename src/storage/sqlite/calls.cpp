@@ -31,6 +31,15 @@ std::int64_t sort_value(const CallRecord& c, CallFilter::Sort s) {
     return to_ms(c.started_at);
 }
 
+// Values as the call tables store them (see Cell).
+Cell text_cell(std::string_view v) { return Cell{std::string(v)}; }
+template <class Strong>
+Cell opt_text_cell(const std::optional<Strong>& v) {
+    return v ? Cell{std::string(v->value())} : Cell{};
+}
+Cell time_cell(Timestamp t) { return Cell{to_ms(t)}; }
+Cell opt_time_cell(const std::optional<Timestamp>& t) { return t ? time_cell(*t) : Cell{}; }
+
 }  // namespace
 
 void SqliteStore::Impl::keep_erased(Connection& c, const CallId& call, std::int64_t customer) {
@@ -59,40 +68,40 @@ void SqliteStore::Impl::keep_erased(Connection& c, const CallId& call, std::int6
 /// known once the call ended; a record without it keeps what is stored.
 /// A record that changes nothing (a ring that only added to call_rings)
 /// writes nothing: no index entry, no trigger.
-/// Returns whether the call was stored before.
-bool SqliteStore::Impl::write_call_row(Connection& c, const CallRecord& r) {
+SqliteStore::Impl::RowWrite SqliteStore::Impl::write_call_row(Connection& c, const CallRecord& r) {
     static constexpr std::array<const char*, 22> columns = {
         "pbx",          "direction",    "from_number", "from_raw",       "from_name",    "to_number",
         "customer_id",  "agent",        "extension",   "queue",          "status",       "started_at",
         "answered_at",  "ended_at",     "wait_seconds", "talk_seconds",  "disposition",  "notes",
         "queue_position", "hold_seconds", "hangup_by", "hangup_extension"};
     enum : std::size_t { disposition = 16, notes = 17, hangup_by = 20, hangup_extension = 21 };
-    auto text = [](std::string v) { return Cell{std::move(v)}; };
-    auto opt_text = [](const auto& v) { return v ? Cell{std::string(v->value())} : Cell{}; };
-    auto opt_time = [](const std::optional<Timestamp>& t) { return t ? Cell{to_ms(*t)} : Cell{}; };
     std::array<Cell, columns.size()> want = {
-        text(r.pbx.value()),
-        text(std::string(to_string(r.direction))),
-        text(r.from),
-        text(r.from_raw),
-        text(r.from_name),
-        text(r.to),
+        text_cell(r.pbx.value()),
+        text_cell(to_string(r.direction)),
+        text_cell(r.from),
+        text_cell(r.from_raw),
+        text_cell(r.from_name),
+        text_cell(r.to),
         r.customer_id ? Cell{*r.customer_id} : Cell{},
-        opt_text(r.agent),
-        opt_text(r.extension),
-        r.queue ? Cell{*r.queue} : Cell{},
-        text(std::string(to_string(r.status))),
-        Cell{to_ms(r.started_at)},
-        opt_time(r.answered_at),
-        opt_time(r.ended_at),
+        opt_text_cell(r.agent),
+        opt_text_cell(r.extension),
+        r.queue ? text_cell(*r.queue) : Cell{},
+        text_cell(to_string(r.status)),
+        time_cell(r.started_at),
+        opt_time_cell(r.answered_at),
+        opt_time_cell(r.ended_at),
         Cell{r.wait_seconds},
         Cell{r.talk_seconds},
-        text(r.disposition),
-        text(stored_text(r.notes)),
+        text_cell(r.disposition),
+        text_cell(stored_text(r.notes)),
         r.queue_position ? Cell{std::int64_t{*r.queue_position}} : Cell{},
         Cell{r.hold_seconds},
-        r.hangup_by ? Cell{std::string(to_string(*r.hangup_by))} : Cell{},
-        r.hangup_by ? opt_text(r.hangup_extension) : Cell{}};
+        r.hangup_by ? text_cell(to_string(*r.hangup_by)) : Cell{},
+        r.hangup_by ? opt_text_cell(r.hangup_extension) : Cell{}};
+    // Both agent columns are NOT NULL text, so want and have hold strings there.
+    const auto agent_text = [&] {
+        return SavedDisposition{std::get<std::string>(want[disposition]), std::get<std::string>(want[notes])};
+    };
     static const std::string select_sql = [] {
         std::string sql = "SELECT ";
         for (std::size_t i = 0; i < columns.size(); ++i) sql += std::string(i ? ", " : "") + columns[i];
@@ -118,9 +127,9 @@ bool SqliteStore::Impl::write_call_row(Connection& c, const CallRecord& r) {
         q.bind_cell(1, Cell{r.id.value()});
         for (std::size_t i = 0; i < columns.size(); ++i) q.bind_cell(static_cast<int>(i) + 2, want[i]);
         q.exec();
-        return false;
+        return {false, agent_text()};
     }
-    // The agent's text follows kept_agent_text (both columns are NOT NULL text).
+    // The agent's text follows kept_agent_text.
     for (const std::size_t i : {std::size_t{disposition}, std::size_t{notes}})
         if (const auto* stored_agent_text = std::get_if<std::string>(&have[i]))
             want[i] = Cell{kept_agent_text(std::get<std::string>(want[i]), *stored_agent_text)};
@@ -135,7 +144,7 @@ bool SqliteStore::Impl::write_call_row(Connection& c, const CallRecord& r) {
         sql += std::string(changed.empty() ? "UPDATE calls SET " : ", ") + columns[i] + " = ?";
         changed.push_back(i);
     }
-    if (changed.empty()) return true;
+    if (changed.empty()) return {true, agent_text()};
     // A handful of column sets recur (answer, transfer, end): each is
     // prepared once and kept in the connection's statement cache.
     Query q(c, sql + " WHERE id = ?");
@@ -143,7 +152,7 @@ bool SqliteStore::Impl::write_call_row(Connection& c, const CallRecord& r) {
     for (const auto i : changed) q.bind_cell(p++, want[i]);
     q.bind_cell(p, Cell{r.id.value()});
     q.exec();
-    return true;
+    return {true, agent_text()};
 }
 
 /// Whether the stored rings and legs of a call are the record's already
@@ -162,18 +171,16 @@ bool SqliteStore::Impl::legs_stored(Connection& c, const CallRecord& r) {
     static const std::string sql =
         "SELECT agent, extension, rang_at, answered_at, ended_at, talk_seconds, transferred_by "
         "FROM call_legs WHERE call_id = ? ORDER BY position";
-    auto opt_text = [](const std::optional<AgentId>& v) { return v ? Cell{v->value()} : Cell{}; };
-    auto opt_time = [](const std::optional<Timestamp>& t) { return t ? Cell{to_ms(*t)} : Cell{}; };
     Query q(c, sql);
     q.bind(r.id);
     std::size_t n = 0;
     while (q.step()) {
         if (n >= r.legs.size()) return false;
         const auto& l = r.legs[n++];
-        const std::array<Cell, 7> want = {opt_text(l.agent),       Cell{l.extension.value()},
-                                          Cell{to_ms(l.rang_at)},  opt_time(l.answered_at),
-                                          opt_time(l.ended_at),    Cell{l.talk_seconds},
-                                          opt_text(l.transferred_by)};
+        const std::array<Cell, 7> want = {opt_text_cell(l.agent),        text_cell(l.extension.value()),
+                                          time_cell(l.rang_at),          opt_time_cell(l.answered_at),
+                                          opt_time_cell(l.ended_at),     Cell{l.talk_seconds},
+                                          opt_text_cell(l.transferred_by)};
         for (int i = 0; i < 7; ++i)
             if (q.cell(i) != want[static_cast<std::size_t>(i)]) return false;
     }
@@ -213,15 +220,15 @@ void SqliteStore::Impl::write_legs(Connection& c, const CallRecord& r) {
     Query(c, "DELETE FROM call_legs WHERE call_id = ? AND position >= ?").bind(r.id, pos).exec();
 }
 
-void SqliteStore::Impl::upsert_call(Connection& c, const CallRecord& r, bool keep) {
+std::optional<SavedDisposition> SqliteStore::Impl::upsert_call(Connection& c, const CallRecord& r, bool keep) {
     if (r.merged_into) {
         Query(c, "DELETE FROM call_legs WHERE call_id = ?").bind(r.id).exec();
         Query(c, "DELETE FROM call_rings WHERE call_id = ?").bind(r.id).exec();
         Query(c, "DELETE FROM interactions WHERE call_id = ?").bind(r.id).exec();
         Query(c, "DELETE FROM calls WHERE id = ?").bind(r.id).exec();
-        return;
+        return std::nullopt;
     }
-    const bool stored = write_call_row(c, r);
+    auto [stored, agent_text] = write_call_row(c, r);
     // Rings and legs: nothing to do when they are stored as they are (a
     // new call has none stored). Otherwise each position is written only
     // when it differs from what is stored (a ring appends one agent; legs
@@ -230,19 +237,15 @@ void SqliteStore::Impl::upsert_call(Connection& c, const CallRecord& r, bool kee
     if (stored ? !rings_stored(c, r) : !r.rang.empty()) write_rings(c, r);
     if (stored ? !legs_stored(c, r) : !r.legs.empty()) write_legs(c, r);
     if (keep && r.customer_id) keep_erased(c, r.id, *r.customer_id);
+    return std::move(agent_text);
 }
 
 void SqliteStore::Impl::finish_call_in(Connection& c, const CallRecord& r, const std::optional<Interaction>& history) {
-    upsert_call(c, r, /*keep=*/ !history);  // with a history entry, keep_erased runs once below
+    // with a history entry, keep_erased runs once below
+    const auto saved = upsert_call(c, r, /*keep=*/ !history);
     if (!history) return;
     // What the agent saved on the call row (upsert_call kept it) is carried
     // over to the history entry: finished_call_history has the rule.
-    std::optional<SavedDisposition> saved;
-    {
-        Query q(c, "SELECT disposition, notes FROM calls WHERE id = ?");
-        q.bind(r.id);
-        if (q.step()) saved = SavedDisposition{q.str(0), q.str(1)};
-    }
     const auto h = finished_call_history(r, *history, saved);
     upsert_interaction(c, h.entry, h.notes);
     rescore(c, h.entry.customer_id, now_ms());

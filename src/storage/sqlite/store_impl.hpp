@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "db.hpp"
+#include "ringside/core/stored_records.hpp"
 #include "ringside/storage/sqlite_store.hpp"
 
 namespace ringside {
@@ -184,9 +185,15 @@ struct SqliteStore::Impl {
     void keep_erased(Connection& c, const CallId& call, std::int64_t customer);
     /// keep: apply keep_erased here (finish_call_in, which writes the
     /// history entry after this, applies it once at its end instead).
-    void upsert_call(Connection& c, const CallRecord& r, bool keep = true);
-    /// The calls row alone, only the columns that changed; whether it was stored before.
-    bool write_call_row(Connection& c, const CallRecord& r);
+    /// Returns the agent's disposition and notes as the row now holds them
+    /// (before keep_erased); nullopt when the record removed the call (merged).
+    std::optional<SavedDisposition> upsert_call(Connection& c, const CallRecord& r, bool keep = true);
+    /// The calls row alone, only the columns that changed.
+    struct RowWrite {
+        bool was_stored = false;     // the call had a row before
+        SavedDisposition agent_text;  // its disposition and notes now
+    };
+    RowWrite write_call_row(Connection& c, const CallRecord& r);
     bool rings_stored(Connection& c, const CallRecord& r);
     bool legs_stored(Connection& c, const CallRecord& r);
     void write_rings(Connection& c, const CallRecord& r);
