@@ -4,8 +4,8 @@
 // ctest shows each backend's result and skips the PostgreSQL half (exit 77)
 // where PostgreSQL is not installed.
 //
-// Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts)
-// and the customer writes they need. A case here states behaviour both
+// Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts,
+// AuditLog, UserDirectory, PbxSettings) and the writes they need. A case here states behaviour both
 // stores must have; a backend-only case says why it is one.
 #include <doctest/doctest.h>
 
@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "ringside/storage/store.hpp"
 #if RINGSIDE_CONTRACT_PG
 #include "pg_server.hpp"
 #include "ringside/storage/postgres_store.hpp"
-#include "ringside/storage/store.hpp"
 #else
 #include "ringside/storage/sqlite_store.hpp"
 #endif
@@ -301,6 +301,76 @@ TEST_CASE("two writers storing calls and customers at once lose nothing") {
             REQUIRE(got);
             CHECK(got->ended_at);
         }
+}
+
+TEST_CASE("the audit trail is append-only and pages newest first") {
+    Backend b;
+    AuditLog& audit = *b.store;
+    for (int i = 0; i < 5; ++i) audit.audit("alice", "call.disposition", "main-9." + std::to_string(i), at(i));
+    const auto page = b.store->list_audit(std::nullopt, 3);
+    REQUIRE(page.size() == 3);
+    CHECK(page[0].detail == "main-9.4");
+    CHECK(page[0].actor == "alice");
+    CHECK(page[0].at == at(4));
+    const auto next = b.store->list_audit(page.back().id, 3);
+    REQUIRE(next.size() == 2);
+    CHECK(next[1].detail == "main-9.0");
+}
+
+TEST_CASE("the directory answers who is on an extension, enabled users only") {
+    Backend b;
+    User alice;
+    alice.username = AgentId("alice");
+    alice.name = "Alice";
+    alice.role = Role::agent;
+    alice.extension = Extension("1001");
+    User old = alice;
+    old.username = AgentId("old");
+    old.disabled = true;
+    User sup;
+    sup.username = AgentId("sam");
+    sup.role = Role::supervisor;
+    b.store->create_user(alice, "hash");
+    b.store->create_user(old, "hash");
+    b.store->create_user(sup, "hash");
+    CHECK_THROWS_AS(b.store->create_user(alice, "hash"), StorageConflict);
+    UserDirectory& dir = *b.store;
+    const auto on = dir.users_by_extension(Extension("1001"));
+    REQUIRE(on.size() == 1);
+    CHECK(on[0].username == AgentId("alice"));
+    CHECK(on[0].name == "Alice");
+    CHECK(dir.users_by_extension(Extension("1009")).empty());
+    auto s = dir.find_user(AgentId("sam"));
+    REQUIRE(s);
+    CHECK(s->role == Role::supervisor);
+    CHECK(!s->extension);
+    CHECK(dir.find_user(AgentId("old"))->disabled);
+    CHECK(!dir.find_user(AgentId("nobody")));
+    const auto all = dir.list_users();
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].username == AgentId("alice"));
+    CHECK(all[2].username == AgentId("sam"));
+}
+
+TEST_CASE("PBX connections added on the admin page are listed in the order added, ids unique") {
+    Backend b;
+    PbxSettings& pbx = *b.store;
+    pbx.create_pbx(StoredPbx{"branch", "asterisk-ami", R"({"host":"10.0.0.2"})", true, at(2), "root"});
+    pbx.create_pbx(StoredPbx{"hq", "freeswitch-esl", R"({"host":"10.0.0.1"})", true, at(1), "root"});
+    CHECK_THROWS_AS(pbx.create_pbx(StoredPbx{"hq", "sip", "{}", true, at(3), "root"}), StorageConflict);
+    CHECK(pbx.set_pbx_enabled("hq", false));
+    CHECK(pbx.update_pbx("branch", R"({"host":"10.0.0.3"})", true));
+    CHECK(!pbx.set_pbx_enabled("nope", true));
+    CHECK(!pbx.update_pbx("nope", "{}", true));
+    auto list = pbx.list_pbx();
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].id == "hq");
+    CHECK(!list[0].enabled);
+    CHECK(list[0].created_at == at(1));
+    CHECK(list[1].settings == R"({"host":"10.0.0.3"})");
+    CHECK(pbx.remove_pbx("hq"));
+    CHECK(!pbx.remove_pbx("hq"));
+    CHECK(pbx.list_pbx().size() == 1);
 }
 
 #if RINGSIDE_CONTRACT_PG

@@ -1,8 +1,9 @@
 #pragma once
 // The PostgreSQL store, for sites whose nodes share one database. Work in
-// progress (issue 17): it implements the hot-path ports so far, CallLog and
-// CustomerContexts (which CustomerLookup answers from), plus the customer
-// writes a pop needs to find someone. It is not yet a Storage, so the
+// progress (issue 17): it implements CallLog, CustomerContexts (which
+// CustomerLookup answers from), AuditLog, UserDirectory and PbxSettings so
+// far, plus the customer writes a pop needs to find someone and the users'
+// creation. It is not yet a Storage, so the
 // server cannot run on it, and `[database] url` stays refused
 // (docs/interface.md "Planned").
 //
@@ -17,12 +18,19 @@
 #include <string>
 #include <vector>
 
+#include "ringside/core/ports/audit_log.hpp"
 #include "ringside/core/ports/call_log.hpp"
 #include "ringside/core/ports/customer_contexts.hpp"
+#include "ringside/core/ports/pbx_settings.hpp"
+#include "ringside/core/ports/user_directory.hpp"
 
 namespace ringside {
 
-class PostgresStore final : public CallLog, public CustomerContexts {
+class PostgresStore final : public CallLog,
+                            public CustomerContexts,
+                            public AuditLog,
+                            public UserDirectory,
+                            public PbxSettings {
 public:
     /// Connects to `url` (a libpq URL: postgresql://user:pass@host:port/db?sslmode=...)
     /// and applies pending migrations, one transaction each. At most
@@ -61,6 +69,24 @@ public:
     std::int64_t create_issue(const Issue& i);
     std::int64_t add_interaction(const Interaction& i);
     std::size_t customer_count();
+
+    // ---- AuditLog, and the admin page's pages of it (Storage::list_audit's contract)
+    void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) override;
+    std::vector<AuditEntry> list_audit(std::optional<std::int64_t> before_id, std::size_t limit);
+
+    // ---- UserDirectory, and creating a user (Storage::create_user's contract)
+    std::vector<User> users_by_extension(const Extension& ext) override;
+    std::optional<User> find_user(const AgentId& username) override;
+    std::vector<User> list_users() override;
+    /// Throws StorageConflict if the username is taken. Returns the new id.
+    std::int64_t create_user(const User& u, const std::string& password_hash);
+
+    // ---- PbxSettings
+    std::vector<StoredPbx> list_pbx() override;
+    void create_pbx(const StoredPbx& p) override;
+    bool set_pbx_enabled(const std::string& id, bool enabled) override;
+    bool update_pbx(const std::string& id, const std::string& settings, bool enabled) override;
+    bool remove_pbx(const std::string& id) override;
 
 private:
     struct Impl;

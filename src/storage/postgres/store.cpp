@@ -12,6 +12,7 @@
 
 #include "db.hpp"
 #include "migrations.hpp"
+#include "store_impl.hpp"
 #include "ringside/core/customers.hpp"
 #include "ringside/core/privacy.hpp"
 #include "ringside/core/stored_records.hpp"
@@ -185,15 +186,10 @@ CallRecord read_call(const Result& r, int row) {
 
 }  // namespace
 
-struct PostgresStore::Impl {
-    Pool pool;
-    int version = 0;
+namespace {
 
-    Impl(const std::string& url, std::size_t n) : pool(url, n) {
-        auto c = pool.lease();
-        version = migrate(*c);
-    }
-
+/// The statements the ports share, each inside its caller's transaction.
+struct Ops {
     // ---- calls
 
     /// An erased customer's call stays erased when the PBX writes it again
@@ -382,6 +378,13 @@ struct PostgresStore::Impl {
     }
 };
 
+}  // namespace
+
+PostgresStore::Impl::Impl(const std::string& url, std::size_t n) : pool(url, n) {
+    auto c = pool.lease();
+    version = migrate(*c);
+}
+
 PostgresStore::PostgresStore(const std::string& url, std::size_t connections)
     : impl_(std::make_unique<Impl>(url, connections)) {}
 
@@ -392,14 +395,14 @@ int PostgresStore::schema_version() const { return impl_->version; }
 void PostgresStore::upsert_call(const CallRecord& r) {
     auto c = impl_->pool.lease();
     Transaction tx(*c);
-    Impl::upsert_call(*c, r, true);
+    Ops::upsert_call(*c, r, true);
     tx.commit();
 }
 
 void PostgresStore::finish_call(const CallRecord& r, const std::optional<Interaction>& history) {
     auto c = impl_->pool.lease();
     Transaction tx(*c);
-    Impl::finish_call_in(*c, r, history);
+    Ops::finish_call_in(*c, r, history);
     tx.commit();
 }
 
@@ -408,8 +411,8 @@ void PostgresStore::write_calls(const std::vector<CallWrite>& batch) {
     auto c = impl_->pool.lease();
     Transaction tx(*c);
     for (const auto& w : batch) {
-        if (w.final) Impl::finish_call_in(*c, w.record, w.history);
-        else Impl::upsert_call(*c, w.record, true);
+        if (w.final) Ops::finish_call_in(*c, w.record, w.history);
+        else Ops::upsert_call(*c, w.record, true);
     }
     tx.commit();
 }
@@ -442,7 +445,7 @@ bool PostgresStore::set_disposition(const CallId& id, const std::string& disposi
     if (!r.rows()) return false;
     c->run("set_disposition", "UPDATE interactions SET disposition = $1, notes = $2 WHERE call_id = $3", disposition,
            masked, id);
-    if (auto customer = r.opt_i64(0, 0)) Impl::keep_erased(*c, id, *customer);
+    if (auto customer = r.opt_i64(0, 0)) Ops::keep_erased(*c, id, *customer);
     tx.commit();
     return true;
 }
@@ -466,7 +469,7 @@ PostgresStore::DispositionWrite PostgresStore::set_disposition_if(const CallId& 
     }
     c->run("set_disposition", "UPDATE interactions SET disposition = $1, notes = $2 WHERE call_id = $3", disposition,
            masked, id);
-    if (auto customer = r.opt_i64(0, 0)) Impl::keep_erased(*c, id, *customer);
+    if (auto customer = r.opt_i64(0, 0)) Ops::keep_erased(*c, id, *customer);
     tx.commit();
     return DispositionWrite::written;
 }
@@ -482,7 +485,7 @@ std::optional<CustomerContext> PostgresStore::customer_context_by_phone(const st
                         "WHERE p.e164 = $1 AND c.status = 'active' ORDER BY p.customer_id DESC LIMIT 1",
                     e164);
     if (!r.rows()) return std::nullopt;
-    auto ctx = Impl::context_of(*c, read_customer(r, 0));
+    auto ctx = Ops::context_of(*c, read_customer(r, 0));
     tx.commit();
     return ctx;
 }
@@ -494,7 +497,7 @@ std::optional<CustomerContext> PostgresStore::customer_context(std::int64_t cust
                     "SELECT " + customer_columns + " FROM customers c WHERE c.id = $1 AND c.status = 'active'",
                     customer_id);
     if (!r.rows()) return std::nullopt;
-    auto ctx = Impl::context_of(*c, read_customer(r, 0));
+    auto ctx = Ops::context_of(*c, read_customer(r, 0));
     tx.commit();
     return ctx;
 }
@@ -509,7 +512,7 @@ std::vector<Customer> PostgresStore::customers_by_phone(const std::string& e164)
                     e164);
     std::vector<Customer> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(read_customer(r, i));
-    for (auto& cu : out) Impl::load_phones(*c, cu);
+    for (auto& cu : out) Ops::load_phones(*c, cu);
     tx.commit();
     return out;
 }
@@ -519,7 +522,7 @@ std::int64_t PostgresStore::create_customer(const Customer& given) {
         if (!is_e164(p)) throw std::invalid_argument("create_customer: phone is not E.164 (normalise it first)");
     auto c = impl_->pool.lease();
     Transaction tx(*c);
-    const Customer cu = stored_form(with_initial_value_score(given, Impl::lifetime_quartiles(*c), now_ms()));
+    const Customer cu = stored_form(with_initial_value_score(given, Ops::lifetime_quartiles(*c), now_ms()));
     const auto terms = search_terms(cu);
     std::string words;
     for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
@@ -563,7 +566,7 @@ std::optional<Customer> PostgresStore::find_customer(std::int64_t id) {
     auto r = c->run("find_customer", "SELECT " + customer_columns + " FROM customers c WHERE c.id = $1", id);
     if (!r.rows()) return std::nullopt;
     auto cu = read_customer(r, 0);
-    Impl::load_phones(*c, cu);
+    Ops::load_phones(*c, cu);
     tx.commit();
     return cu;
 }
@@ -577,7 +580,7 @@ std::int64_t PostgresStore::create_issue(const Issue& given) {
                     "owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                     i.customer_id, i.title, i.description, i.status, i.opened_at, i.resolved_at,
                     i.priority.empty() ? std::string("normal") : i.priority, i.owner);
-    Impl::rescore(*c, i.customer_id, now_ms());
+    Ops::rescore(*c, i.customer_id, now_ms());
     tx.commit();
     return r.i64(0, 0);
 }
@@ -590,7 +593,7 @@ std::int64_t PostgresStore::add_interaction(const Interaction& i) {
                     "disposition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                     i.customer_id, i.at, i.channel, i.direction, stored_text(i.summary), i.agent, i.call_id, i.status,
                     i.disposition);
-    Impl::rescore(*c, i.customer_id, now_ms());
+    Ops::rescore(*c, i.customer_id, now_ms());
     tx.commit();
     return r.i64(0, 0);
 }
