@@ -352,16 +352,11 @@ struct Ops {
         }
     }
 
-    static CustomerContext context_of(Connection& c, Customer customer) {
+    static CustomerContext context_of(Connection& c, Customer customer, const std::array<std::int64_t, 11>& scores) {
         CustomerContext ctx;
         load_phones(c, customer);
         ctx.complaints = c.run("context", "SELECT count(*) FROM issues WHERE customer_id = $1", customer.id).i64(0, 0);
-        // Read with the context: shared by every node, so no per-process count to keep.
-        auto h = c.run("context",
-                       "SELECT value_score, count(*) FROM customers WHERE status = 'active' AND value_score IS NOT NULL "
-                       "GROUP BY value_score");
-        for (int i = 0; i < h.rows(); ++i)
-            if (const auto s = h.i64(i, 0); s >= 1 && s <= 10) ctx.score_histogram[static_cast<std::size_t>(s)] = h.i64(i, 1);
+        ctx.score_histogram = scores;
         auto issues = c.run("context",
                             "SELECT " + issue_columns +
                                 " FROM issues WHERE customer_id = $1 AND status = 'open' "
@@ -383,6 +378,28 @@ struct Ops {
 PostgresStore::Impl::Impl(const std::string& url, std::size_t n) : pool(url, n) {
     auto c = pool.lease();
     version = migrate(*c);
+}
+
+std::array<std::int64_t, 11> PostgresStore::Impl::histogram(Connection& c) {
+    constexpr auto max_age = std::chrono::seconds(10);
+    const auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lk(hist_mutex);
+        if (hist_read && now - hist_at < max_age) return hist;
+    }
+    // Every node writes scores, so the count is read from the database
+    // rather than adjusted in memory as SQLite's single writer does.
+    std::array<std::int64_t, 11> h{};
+    auto r = c.run("histogram",
+                   "SELECT value_score, count(*) FROM customers WHERE status = 'active' AND value_score IS NOT NULL "
+                   "GROUP BY value_score");
+    for (int i = 0; i < r.rows(); ++i)
+        if (const auto s = r.i64(i, 0); s >= 1 && s <= 10) h[static_cast<std::size_t>(s)] = r.i64(i, 1);
+    std::lock_guard lk(hist_mutex);
+    hist = h;
+    hist_at = now;
+    hist_read = true;
+    return h;
 }
 
 PostgresStore::PostgresStore(const std::string& url, std::size_t connections)
@@ -485,7 +502,7 @@ std::optional<CustomerContext> PostgresStore::customer_context_by_phone(const st
                         "WHERE p.e164 = $1 AND c.status = 'active' ORDER BY p.customer_id DESC LIMIT 1",
                     e164);
     if (!r.rows()) return std::nullopt;
-    auto ctx = Ops::context_of(*c, read_customer(r, 0));
+    auto ctx = Ops::context_of(*c, read_customer(r, 0), impl_->histogram(*c));
     tx.commit();
     return ctx;
 }
@@ -497,7 +514,7 @@ std::optional<CustomerContext> PostgresStore::customer_context(std::int64_t cust
                     "SELECT " + customer_columns + " FROM customers c WHERE c.id = $1 AND c.status = 'active'",
                     customer_id);
     if (!r.rows()) return std::nullopt;
-    auto ctx = Ops::context_of(*c, read_customer(r, 0));
+    auto ctx = Ops::context_of(*c, read_customer(r, 0), impl_->histogram(*c));
     tx.commit();
     return ctx;
 }
