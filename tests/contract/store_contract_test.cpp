@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringside/core/time.hpp"
 #include "ringside/storage/store.hpp"
 #if RINGSIDE_CONTRACT_PG
 #include "pg_server.hpp"
@@ -350,6 +351,33 @@ TEST_CASE("the directory answers who is on an extension, enabled users only") {
     REQUIRE(all.size() == 3);
     CHECK(all[0].username == AgentId("alice"));
     CHECK(all[2].username == AgentId("sam"));
+}
+
+TEST_CASE("a session names its user until it expires, is deleted, or the user is disabled") {
+    Backend b;
+    User alice;
+    alice.username = AgentId("alice");
+    alice.role = Role::agent;
+    User bob = alice;
+    bob.username = AgentId("bob");
+    bob.disabled = true;
+    b.store->create_user(alice, "$argon2id$alice");
+    b.store->create_user(bob, "$argon2id$bob");
+    auto cred = b.store->find_credentials(AgentId("alice"));
+    REQUIRE(cred);
+    CHECK(cred->password_hash == "$argon2id$alice");
+    CHECK(!cred->directory_dn);
+    CHECK(!b.store->find_credentials(AgentId("nobody")));
+    const auto soon = now_ms() + std::chrono::hours(1);
+    b.store->create_session("aa", AgentId("alice"), soon);
+    b.store->create_session("bb", AgentId("bob"), soon);
+    CHECK(b.store->session_user("aa", now_ms())->username == AgentId("alice"));
+    CHECK(!b.store->session_user("aa", soon));     // expired at its expiry
+    CHECK(!b.store->session_user("bb", now_ms())); // a disabled user's session does not sign in
+    CHECK(!b.store->session_user("zz", now_ms()));
+    CHECK_THROWS_AS(b.store->create_session("aa", AgentId("alice"), soon), StorageConflict);
+    b.store->delete_session("aa");
+    CHECK(!b.store->session_user("aa", now_ms()));
 }
 
 TEST_CASE("PBX connections added on the admin page are listed in the order added, ids unique") {

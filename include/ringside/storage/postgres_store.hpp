@@ -2,8 +2,8 @@
 // The PostgreSQL store, for sites whose nodes share one database. Work in
 // progress (issue 17): it implements CallLog, CustomerContexts (which
 // CustomerLookup answers from), AuditLog, UserDirectory and PbxSettings so
-// far, plus the customer writes a pop needs to find someone and the users'
-// creation. It is not yet a Storage, so the
+// far, plus the customer writes a pop needs to find someone, the users'
+// creation and sessions. It is not yet a Storage, so the
 // server cannot run on it, and `[database] url` stays refused
 // (docs/interface.md "Planned").
 //
@@ -25,6 +25,8 @@
 #include "ringside/core/ports/user_directory.hpp"
 
 namespace ringside {
+
+struct StoredCredentials;  // ringside/storage/store.hpp
 
 class PostgresStore final : public CallLog,
                             public CustomerContexts,
@@ -80,6 +82,13 @@ public:
     std::vector<User> list_users() override;
     /// Throws StorageConflict if the username is taken. Returns the new id.
     std::int64_t create_user(const User& u, const std::string& password_hash);
+
+    // ---- sign-in and sessions (Storage's contracts; token_hash is the token's hex SHA-256)
+    std::optional<StoredCredentials> find_credentials(const AgentId& username);
+    void create_session(const std::string& token_hash, const AgentId& username, Timestamp expires_at);
+    /// The session's user if the session exists, has not expired at `now`, and the user is enabled.
+    std::optional<User> session_user(const std::string& token_hash, Timestamp now);
+    void delete_session(const std::string& token_hash);
 
     // ---- PbxSettings
     std::vector<StoredPbx> list_pbx() override;

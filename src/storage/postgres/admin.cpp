@@ -6,6 +6,7 @@
 
 #include "ringside/storage/postgres_store.hpp"
 #include "ringside/storage/store.hpp"
+#include "ringside/core/time.hpp"
 #include "store_impl.hpp"
 
 namespace ringside {
@@ -84,6 +85,41 @@ std::int64_t PostgresStore::create_user(const User& u, const std::string& passwo
     } catch (const StorageConflict&) {
         throw StorageConflict("username '" + u.username.value() + "' is taken");
     }
+}
+
+std::optional<StoredCredentials> PostgresStore::find_credentials(const AgentId& username) {
+    auto c = impl_->pool.lease();
+    auto r = c->run("find_credentials",
+                    "SELECT " + user_columns + ", password_hash, directory_dn FROM users WHERE username = $1", username);
+    if (!r.rows()) return std::nullopt;
+    return StoredCredentials{read_user(r, 0), r.str(0, 6), r.opt_str(0, 7)};
+}
+
+void PostgresStore::create_session(const std::string& token_hash, const AgentId& username, Timestamp expires_at) {
+    auto c = impl_->pool.lease();
+    Transaction tx(*c);
+    // Expired sessions are useless; dropping them here keeps the table small
+    // without a background job (as on SQLite).
+    c->run("create_session", "DELETE FROM sessions WHERE expires_at <= $1", now_ms());
+    c->run("create_session", "INSERT INTO sessions (token_hash, username, expires_at) VALUES ($1, $2, $3)", token_hash,
+           username, expires_at);
+    tx.commit();
+}
+
+std::optional<User> PostgresStore::session_user(const std::string& token_hash, Timestamp now) {
+    auto c = impl_->pool.lease();
+    auto r = c->run("session_user",
+                    "SELECT u.id, u.username, u.name, u.role, u.extension, u.disabled "
+                    "FROM sessions s JOIN users u ON u.username = s.username "
+                    "WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled",
+                    token_hash, now);
+    if (!r.rows()) return std::nullopt;
+    return read_user(r, 0);
+}
+
+void PostgresStore::delete_session(const std::string& token_hash) {
+    auto c = impl_->pool.lease();
+    c->run("delete_session", "DELETE FROM sessions WHERE token_hash = $1", token_hash);
 }
 
 std::vector<StoredPbx> PostgresStore::list_pbx() {
