@@ -20,7 +20,7 @@ check() {  # check LAYER PATTERN DIR...
     echo "PASS: $layer"
   fi
 }
-check "core" '#include +["<](ringside/(storage|server|delivery|sim|app|ami|esl|sip|webhook|adapters)/|boost/|SQLiteCpp|sqlite3|spdlog/)' \
+check "core" '#include +["<](ringside/(storage|server|delivery|sim|app|ami|esl|sip|webhook|adapters)/|boost/|SQLiteCpp|sqlite3|libpq-fe|spdlog/)' \
   src/core include/ringside/core
 check "storage" '#include +["<](ringside/(server|sim|app|ami|esl|sip|webhook|adapters)/|boost/asio|boost/beast)' \
   src/storage include/ringside/storage

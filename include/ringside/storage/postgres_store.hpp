@@ -1,0 +1,105 @@
+#pragma once
+// The PostgreSQL store, for sites whose nodes share one database. Work in
+// progress (issue 17): it implements CallLog, CustomerContexts (which
+// CustomerLookup answers from), AuditLog, UserDirectory and PbxSettings so
+// far, plus the customer writes a pop needs to find someone, the users'
+// creation and sessions. It is not yet a Storage, so the
+// server cannot run on it, and `[database] url` stays refused
+// (docs/interface.md "Planned").
+//
+// Thread safety: every method may be called from any thread; each leases a
+// connection of its own from a small pool and blocks on the network for
+// the length of its statements (docs/internals.md "Storage").
+// Errors: infrastructure failures throw StorageError in an operator's words
+// (the server, what failed); "no such row" is an empty optional or false.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringside/core/ports/audit_log.hpp"
+#include "ringside/core/ports/call_log.hpp"
+#include "ringside/core/ports/customer_contexts.hpp"
+#include "ringside/core/ports/pbx_settings.hpp"
+#include "ringside/core/ports/user_directory.hpp"
+
+namespace ringside {
+
+struct StoredCredentials;  // ringside/storage/store.hpp
+
+class PostgresStore final : public CallLog,
+                            public CustomerContexts,
+                            public AuditLog,
+                            public UserDirectory,
+                            public PbxSettings {
+public:
+    /// Connects to `url` (a libpq URL: postgresql://user:pass@host:port/db?sslmode=...)
+    /// and applies pending migrations, one transaction each. At most
+    /// `connections` connections are open at once.
+    explicit PostgresStore(const std::string& url, std::size_t connections = 4);
+    ~PostgresStore() override;
+
+    int schema_version() const;
+
+    // ---- CallLog
+    void upsert_call(const CallRecord& c) override;
+    void finish_call(const CallRecord& c, const std::optional<Interaction>& history) override;
+    void write_calls(const std::vector<CallWrite>& batch) override;
+    std::optional<CallRecord> find_call(const CallId& id) override;
+    std::vector<CallRecord> open_calls(const PbxId& pbx) override;
+    bool set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) override;
+
+    /// What a compare-and-set of a call's disposition did.
+    enum class DispositionWrite { written, no_such_call, changed_meanwhile };
+    /// Stores disposition and notes only while the stored disposition is
+    /// still `previous` (one UPDATE ... WHERE disposition IS NOT DISTINCT
+    /// FROM previous): of two agents saving over the same value at once,
+    /// exactly one wins, on any node. Not yet on the CallLog port.
+    DispositionWrite set_disposition_if(const CallId& id, const std::string& disposition, const std::string& notes,
+                                        const std::string& previous);
+
+    // ---- CustomerContexts
+    std::optional<CustomerContext> customer_context_by_phone(const std::string& e164) override;
+    std::optional<CustomerContext> customer_context(std::int64_t customer_id) override;
+
+    // ---- the parts of the Customers port done so far (same contracts)
+    std::vector<Customer> customers_by_phone(const std::string& e164);
+    /// phones must already be E.164. Returns the new id.
+    std::int64_t create_customer(const Customer& c);
+    std::optional<Customer> find_customer(std::int64_t id);
+    std::int64_t create_issue(const Issue& i);
+    std::int64_t add_interaction(const Interaction& i);
+    std::size_t customer_count();
+
+    // ---- AuditLog, and the admin page's pages of it (Storage::list_audit's contract)
+    void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) override;
+    std::vector<AuditEntry> list_audit(std::optional<std::int64_t> before_id, std::size_t limit);
+
+    // ---- UserDirectory, and creating a user (Storage::create_user's contract)
+    std::vector<User> users_by_extension(const Extension& ext) override;
+    std::optional<User> find_user(const AgentId& username) override;
+    std::vector<User> list_users() override;
+    /// Throws StorageConflict if the username is taken. Returns the new id.
+    std::int64_t create_user(const User& u, const std::string& password_hash);
+
+    // ---- sign-in and sessions (Storage's contracts; token_hash is the token's hex SHA-256)
+    std::optional<StoredCredentials> find_credentials(const AgentId& username);
+    void create_session(const std::string& token_hash, const AgentId& username, Timestamp expires_at);
+    /// The session's user if the session exists, has not expired at `now`, and the user is enabled.
+    std::optional<User> session_user(const std::string& token_hash, Timestamp now);
+    void delete_session(const std::string& token_hash);
+
+    // ---- PbxSettings
+    std::vector<StoredPbx> list_pbx() override;
+    void create_pbx(const StoredPbx& p) override;
+    bool set_pbx_enabled(const std::string& id, bool enabled) override;
+    bool update_pbx(const std::string& id, const std::string& settings, bool enabled) override;
+    bool remove_pbx(const std::string& id) override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringside

@@ -1,0 +1,452 @@
+// One contract for every store: the same cases run against SQLite (a real
+// file) and against a real PostgreSQL server the test starts itself
+// (pg_server.hpp). Built twice, once per backend (RINGSIDE_CONTRACT_PG), so
+// ctest shows each backend's result and skips the PostgreSQL half (exit 77)
+// where PostgreSQL is not installed.
+//
+// Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts,
+// AuditLog, UserDirectory, PbxSettings) and the writes they need. A case here states behaviour both
+// stores must have; a backend-only case says why it is one.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "ringside/core/time.hpp"
+#include "ringside/storage/store.hpp"
+#if RINGSIDE_CONTRACT_PG
+#include "pg_server.hpp"
+#include "ringside/storage/postgres_store.hpp"
+#else
+#include "ringside/storage/sqlite_store.hpp"
+#endif
+
+using namespace ringside;
+
+namespace {
+
+#if RINGSIDE_CONTRACT_PG
+using Store = PostgresStore;
+struct Backend {
+    std::string url = contract::PgServer::get().fresh_database();
+    std::unique_ptr<Store> store = std::make_unique<Store>(url);
+};
+#else
+using Store = SqliteStore;
+struct Backend {
+    std::filesystem::path dir = [] {
+        char tmpl[] = "/tmp/ringside-contract-XXXXXX";
+        return std::filesystem::path(::mkdtemp(tmpl));
+    }();
+    std::unique_ptr<Store> store = std::make_unique<Store>(dir / "ringside.db");
+    ~Backend() {
+        store.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+};
+#endif
+
+// 2026-11-23T00:00:00Z
+const Timestamp day0 = Timestamp{std::chrono::milliseconds{1'795'392'000'000}};
+Timestamp at(int minutes) { return day0 + std::chrono::minutes(minutes); }
+
+CallRecord ringing_call(const std::string& id, Timestamp start) {
+    CallRecord c;
+    c.id = CallId(id);
+    c.pbx = PbxId("main");
+    c.direction = Direction::inbound;
+    c.from = "+989121234567";
+    c.from_raw = "09121234567";
+    c.from_name = "SARA";
+    c.to = "1001";
+    c.status = CallStatus::ringing;
+    c.started_at = start;
+    return c;
+}
+
+CallRecord answered(CallRecord c, const char* agent) {
+    c.status = CallStatus::answered;
+    c.agent = AgentId(agent);
+    c.extension = Extension("1001");
+    c.answered_at = c.started_at + std::chrono::seconds(5);
+    c.wait_seconds = 5;
+    return c;
+}
+
+CallRecord ended(CallRecord c) {
+    c.ended_at = c.started_at + std::chrono::seconds(65);
+    c.talk_seconds = 60;
+    return c;
+}
+
+Customer customer(const std::string& name, const std::string& phone) {
+    Customer c;
+    c.name = name;
+    c.phones = {phone};
+    c.tier = "gold";
+    c.tags = {"vip"};
+    c.created_at = at(0);
+    return c;
+}
+
+Interaction call_history(const CallRecord& c, std::int64_t customer_id) {
+    Interaction i;
+    i.customer_id = customer_id;
+    i.at = c.started_at;
+    i.channel = "call";
+    i.direction = "inbound";
+    i.summary = "answered by alice";
+    i.agent = c.agent;
+    i.call_id = c.id;
+    i.status = "answered";
+    return i;
+}
+
+}  // namespace
+
+TEST_CASE("a stored call reads back as written, with its rings and legs") {
+    Backend b;
+    CallLog& log = *b.store;
+    auto c = answered(ringing_call("main-1.1", at(1)), "alice");
+    c.rang = {AgentId("alice"), AgentId("bob")};
+    c.queue = "sales";
+    c.queue_position = 2;
+    c.hold_seconds = 7;
+    CallLeg l1;
+    l1.agent = AgentId("bob");
+    l1.extension = Extension("1002");
+    l1.rang_at = at(1);
+    l1.ended_at = at(2);
+    CallLeg l2;
+    l2.agent = AgentId("alice");
+    l2.extension = Extension("1001");
+    l2.rang_at = at(1);
+    l2.answered_at = at(2);
+    l2.talk_seconds = 30;
+    l2.transferred_by = AgentId("bob");
+    c.legs = {l1, l2};
+    log.upsert_call(c);
+    auto got = log.find_call(c.id);
+    REQUIRE(got);
+    CHECK(got->from == c.from);
+    CHECK(got->from_raw == c.from_raw);
+    CHECK(got->from_name == "SARA");
+    CHECK(got->status == CallStatus::answered);
+    CHECK(got->agent == c.agent);
+    CHECK(got->answered_at == c.answered_at);
+    CHECK(!got->ended_at);
+    CHECK(got->queue == std::optional<std::string>("sales"));
+    CHECK(got->queue_position == std::optional<int>(2));
+    CHECK(got->hold_seconds == 7);
+    REQUIRE(got->rang.size() == 2);
+    CHECK(got->rang[1] == AgentId("bob"));
+    REQUIRE(got->legs.size() == 2);
+    CHECK(got->legs[0].extension == Extension("1002"));
+    CHECK(got->legs[1].transferred_by == std::optional<AgentId>(AgentId("bob")));
+    CHECK(got->legs[1].talk_seconds == 30);
+
+    // Fewer rings and legs in a later write: the extra positions go.
+    c.rang = {AgentId("alice")};
+    c.legs = {l2};
+    log.upsert_call(c);
+    got = log.find_call(c.id);
+    REQUIRE(got);
+    CHECK(got->rang.size() == 1);
+    CHECK(got->legs.size() == 1);
+    CHECK(!log.find_call(CallId("main-nope")));
+}
+
+TEST_CASE("the engine's later writes keep what the agent saved and the known hang-up side") {
+    Backend b;
+    CallLog& log = *b.store;
+    auto c = answered(ringing_call("main-2.1", at(1)), "alice");
+    log.upsert_call(c);
+    REQUIRE(log.set_disposition(c.id, "sale", "card 4111 1111 1111 1111 refunded"));
+    auto e = ended(c);
+    e.hangup_by = HangupBy::agent;
+    e.hangup_extension = Extension("1001");
+    log.upsert_call(e);
+    auto again = e;
+    again.hangup_by.reset();
+    again.hangup_extension.reset();
+    log.upsert_call(again);  // a resync that no longer knows who hung up
+    auto got = log.find_call(c.id);
+    REQUIRE(got);
+    CHECK(got->disposition == "sale");
+    CHECK(got->notes.find("4111 1111 1111 1111") == std::string::npos);  // card numbers are masked when stored
+    CHECK(got->hangup_by == std::optional<HangupBy>(HangupBy::agent));
+    CHECK(got->hangup_extension == std::optional<Extension>(Extension("1001")));
+    CHECK(!log.set_disposition(CallId("main-nope"), "sale", ""));
+}
+
+TEST_CASE("a consultation call merged into another is removed") {
+    Backend b;
+    CallLog& log = *b.store;
+    auto c = ringing_call("main-3.1", at(1));
+    c.rang = {AgentId("alice")};
+    log.upsert_call(c);
+    c.merged_into = CallId("main-3.0");
+    log.upsert_call(c);
+    CHECK(!log.find_call(c.id));
+}
+
+TEST_CASE("open calls are a PBX's calls still ringing or talking, oldest first") {
+    Backend b;
+    CallLog& log = *b.store;
+    log.upsert_call(ringing_call("main-4.2", at(2)));
+    log.upsert_call(answered(ringing_call("main-4.1", at(1)), "alice"));
+    log.upsert_call(ended(answered(ringing_call("main-4.3", at(3)), "bob")));
+    auto other = ringing_call("other-4.4", at(4));
+    other.pbx = PbxId("other");
+    log.upsert_call(other);
+    const auto open = log.open_calls(PbxId("main"));
+    REQUIRE(open.size() == 2);
+    CHECK(open[0].id == CallId("main-4.1"));
+    CHECK(open[1].id == CallId("main-4.2"));
+}
+
+TEST_CASE("a finished call's history entry is written once and carries the agent's disposition") {
+    Backend b;
+    const auto id = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    auto c = answered(ringing_call("main-5.1", at(1)), "alice");
+    c.customer_id = id;
+    b.store->upsert_call(c);
+    REQUIRE(b.store->set_disposition(c.id, "callback", "wants a call on Monday"));
+    const auto e = ended(c);
+    b.store->finish_call(e, call_history(e, id));
+    b.store->finish_call(e, call_history(e, id));  // a retried write
+    CallLog::CallWrite w{e, call_history(e, id), true};
+    b.store->write_calls({w});
+    auto ctx = b.store->customer_context(id);
+    REQUIRE(ctx);
+    REQUIRE(ctx->recent_interactions.size() == 1);
+    CHECK(ctx->recent_interactions[0].disposition == "callback");
+    CHECK(ctx->recent_interactions[0].summary.find("wants a call on Monday") != std::string::npos);
+    CHECK(ctx->recent_interactions[0].call_id == std::optional<CallId>(c.id));
+    auto got = b.store->find_call(c.id);
+    REQUIRE(got);
+    CHECK(got->ended_at == e.ended_at);
+    CHECK(got->disposition == "callback");
+}
+
+TEST_CASE("the pop's lookup finds the newest customer of a number, with open issues and history newest first") {
+    Backend b;
+    const auto older = b.store->create_customer(customer("Old Owner", "+989121234567"));
+    const auto newer = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    CHECK(newer != older);
+    for (int i = 0; i < 7; ++i) {
+        Issue is;
+        is.customer_id = newer;
+        is.title = "issue " + std::to_string(i);
+        is.status = i == 3 ? "resolved" : "open";
+        is.opened_at = at(i);
+        b.store->create_issue(is);
+    }
+    for (int i = 0; i < 6; ++i) {
+        Interaction h;
+        h.customer_id = newer;
+        h.at = at(10 + i);
+        h.channel = "email";
+        h.summary = "mail " + std::to_string(i);
+        b.store->add_interaction(h);
+    }
+    auto ctx = b.store->customer_context_by_phone("+989121234567");
+    REQUIRE(ctx);
+    CHECK(ctx->customer.id == newer);
+    CHECK(ctx->customer.name == "Sara Ahmadi");
+    CHECK(ctx->customer.phones == std::vector<std::string>{"+989121234567"});
+    CHECK(ctx->customer.tags == std::vector<std::string>{"vip"});
+    CHECK(ctx->complaints == 7);
+    REQUIRE(ctx->open_issues.size() == 5);
+    CHECK(ctx->open_issues[0].title == "issue 6");
+    CHECK(ctx->open_issues[4].title == "issue 1");  // issue 3 is resolved
+    REQUIRE(ctx->recent_interactions.size() == 5);
+    CHECK(ctx->recent_interactions[0].summary == "mail 5");
+    CHECK(!b.store->customer_context_by_phone("+989120000000"));
+    const auto both = b.store->customers_by_phone("+989121234567");
+    REQUIRE(both.size() == 2);
+    CHECK(both[0].id == newer);
+    CHECK(b.store->customer_count() == 2);
+    CHECK(b.store->find_customer(older)->name == "Old Owner");
+    CHECK_THROWS_AS(b.store->create_customer(customer("Bad", "09121234567")), std::invalid_argument);
+}
+
+TEST_CASE("two writers storing calls and customers at once lose nothing") {
+    Backend b;
+    // Two threads, as the lookup pool and the write-behind thread, on one store.
+    std::atomic<int> failures{0};
+    auto writer = [&](int who) {
+        try {
+            for (int i = 0; i < 20; ++i) {
+                auto c = ringing_call("main-7." + std::to_string(who) + "." + std::to_string(i), at(i));
+                b.store->upsert_call(c);
+                b.store->upsert_call(ended(answered(c, who ? "bob" : "alice")));
+                b.store->create_customer(customer("Same Number " + std::to_string(who), "+989127777777"));
+            }
+        } catch (...) {
+            ++failures;
+        }
+    };
+    std::thread t0(writer, 0), t1(writer, 1);
+    t0.join();
+    t1.join();
+    CHECK(failures == 0);
+    CHECK(b.store->customers_by_phone("+989127777777").size() == 40);
+    for (int who = 0; who < 2; ++who)
+        for (int i = 0; i < 20; ++i) {
+            auto got = b.store->find_call(CallId("main-7." + std::to_string(who) + "." + std::to_string(i)));
+            REQUIRE(got);
+            CHECK(got->ended_at);
+        }
+}
+
+TEST_CASE("the audit trail is append-only and pages newest first") {
+    Backend b;
+    AuditLog& audit = *b.store;
+    for (int i = 0; i < 5; ++i) audit.audit("alice", "call.disposition", "main-9." + std::to_string(i), at(i));
+    const auto page = b.store->list_audit(std::nullopt, 3);
+    REQUIRE(page.size() == 3);
+    CHECK(page[0].detail == "main-9.4");
+    CHECK(page[0].actor == "alice");
+    CHECK(page[0].at == at(4));
+    const auto next = b.store->list_audit(page.back().id, 3);
+    REQUIRE(next.size() == 2);
+    CHECK(next[1].detail == "main-9.0");
+}
+
+TEST_CASE("the directory answers who is on an extension, enabled users only") {
+    Backend b;
+    User alice;
+    alice.username = AgentId("alice");
+    alice.name = "Alice";
+    alice.role = Role::agent;
+    alice.extension = Extension("1001");
+    User old = alice;
+    old.username = AgentId("old");
+    old.disabled = true;
+    User sup;
+    sup.username = AgentId("sam");
+    sup.role = Role::supervisor;
+    b.store->create_user(alice, "hash");
+    b.store->create_user(old, "hash");
+    b.store->create_user(sup, "hash");
+    CHECK_THROWS_AS(b.store->create_user(alice, "hash"), StorageConflict);
+    UserDirectory& dir = *b.store;
+    const auto on = dir.users_by_extension(Extension("1001"));
+    REQUIRE(on.size() == 1);
+    CHECK(on[0].username == AgentId("alice"));
+    CHECK(on[0].name == "Alice");
+    CHECK(dir.users_by_extension(Extension("1009")).empty());
+    auto s = dir.find_user(AgentId("sam"));
+    REQUIRE(s);
+    CHECK(s->role == Role::supervisor);
+    CHECK(!s->extension);
+    CHECK(dir.find_user(AgentId("old"))->disabled);
+    CHECK(!dir.find_user(AgentId("nobody")));
+    const auto all = dir.list_users();
+    REQUIRE(all.size() == 3);
+    CHECK(all[0].username == AgentId("alice"));
+    CHECK(all[2].username == AgentId("sam"));
+}
+
+TEST_CASE("a session names its user until it expires, is deleted, or the user is disabled") {
+    Backend b;
+    User alice;
+    alice.username = AgentId("alice");
+    alice.role = Role::agent;
+    User bob = alice;
+    bob.username = AgentId("bob");
+    bob.disabled = true;
+    b.store->create_user(alice, "$argon2id$alice");
+    b.store->create_user(bob, "$argon2id$bob");
+    auto cred = b.store->find_credentials(AgentId("alice"));
+    REQUIRE(cred);
+    CHECK(cred->password_hash == "$argon2id$alice");
+    CHECK(!cred->directory_dn);
+    CHECK(!b.store->find_credentials(AgentId("nobody")));
+    const auto soon = now_ms() + std::chrono::hours(1);
+    b.store->create_session("aa", AgentId("alice"), soon);
+    b.store->create_session("bb", AgentId("bob"), soon);
+    CHECK(b.store->session_user("aa", now_ms())->username == AgentId("alice"));
+    CHECK(!b.store->session_user("aa", soon));     // expired at its expiry
+    CHECK(!b.store->session_user("bb", now_ms())); // a disabled user's session does not sign in
+    CHECK(!b.store->session_user("zz", now_ms()));
+    CHECK_THROWS_AS(b.store->create_session("aa", AgentId("alice"), soon), StorageConflict);
+    b.store->delete_session("aa");
+    CHECK(!b.store->session_user("aa", now_ms()));
+}
+
+TEST_CASE("PBX connections added on the admin page are listed in the order added, ids unique") {
+    Backend b;
+    PbxSettings& pbx = *b.store;
+    pbx.create_pbx(StoredPbx{"branch", "asterisk-ami", R"({"host":"10.0.0.2"})", true, at(2), "root"});
+    pbx.create_pbx(StoredPbx{"hq", "freeswitch-esl", R"({"host":"10.0.0.1"})", true, at(1), "root"});
+    CHECK_THROWS_AS(pbx.create_pbx(StoredPbx{"hq", "sip", "{}", true, at(3), "root"}), StorageConflict);
+    CHECK(pbx.set_pbx_enabled("hq", false));
+    CHECK(pbx.update_pbx("branch", R"({"host":"10.0.0.3"})", true));
+    CHECK(!pbx.set_pbx_enabled("nope", true));
+    CHECK(!pbx.update_pbx("nope", "{}", true));
+    auto list = pbx.list_pbx();
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].id == "hq");
+    CHECK(!list[0].enabled);
+    CHECK(list[0].created_at == at(1));
+    CHECK(list[1].settings == R"({"host":"10.0.0.3"})");
+    CHECK(pbx.remove_pbx("hq"));
+    CHECK(!pbx.remove_pbx("hq"));
+    CHECK(pbx.list_pbx().size() == 1);
+}
+
+#if RINGSIDE_CONTRACT_PG
+// PostgreSQL only: several nodes share one database, so the store itself
+// must decide races SQLite's single process decides on the engine's strand.
+TEST_CASE("two nodes saving a disposition over the same value at once: exactly one wins") {
+    Backend b;
+    PostgresStore other_node(b.url);
+    auto c = answered(ringing_call("main-8.1", at(1)), "alice");
+    b.store->upsert_call(c);
+    for (int round = 0; round < 20; ++round) {
+        const std::string before = b.store->find_call(c.id)->disposition;
+        std::atomic<int> won{0}, lost{0};
+        auto save = [&](PostgresStore* node, const std::string& what) {
+            const auto r = node->set_disposition_if(c.id, what, "", before);
+            if (r == PostgresStore::DispositionWrite::written) ++won;
+            else if (r == PostgresStore::DispositionWrite::changed_meanwhile) ++lost;
+        };
+        std::thread a(save, b.store.get(), "sale-" + std::to_string(round));
+        std::thread z(save, &other_node, "callback-" + std::to_string(round));
+        a.join();
+        z.join();
+        CHECK(won == 1);
+        CHECK(lost == 1);
+    }
+    CHECK(b.store->set_disposition_if(CallId("main-nope"), "x", "", "") ==
+          PostgresStore::DispositionWrite::no_such_call);
+}
+
+TEST_CASE("two nodes opening a new database at once migrate it once") {
+    const auto url = contract::PgServer::get().fresh_database();
+    std::atomic<int> failures{0};
+    auto open = [&] {
+        try {
+            PostgresStore s(url);
+            if (s.schema_version() != 10) ++failures;
+        } catch (...) {
+            ++failures;
+        }
+    };
+    std::thread a(open), z(open);
+    a.join();
+    z.join();
+    CHECK(failures == 0);
+}
+
+TEST_CASE("a server that is not there is named in the error") {
+    CHECK_THROWS_WITH_AS(PostgresStore("postgresql://ringside@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"),
+                         doctest::Contains("PostgreSQL at ringside@127.0.0.1:1/none: cannot connect"), StorageError);
+}
+#endif
