@@ -197,6 +197,16 @@ async function connect() {
       for (const c of m.calls) applyCall(c);
     }
     else if (m.type === "board.agents") state.board.agents = m.agents;
+    else if (m.type === "board.agent_changes") {
+      const gone = new Set(m.removed);
+      const agents = gone.size ? state.board.agents.filter((a) => !gone.has(a.username)) : state.board.agents.slice();
+      const at = new Map(agents.map((a, i) => [a.username, i]));
+      for (const a of m.agents) {
+        if (at.has(a.username)) agents[at.get(a.username)] = a;
+        else { at.set(a.username, agents.length); agents.push(a); }
+      }
+      state.board.agents = agents;
+    }
     else if (m.type === "board.figures") state.board.figures = m.figures;
     else return;
     scheduleRender();

@@ -1,6 +1,7 @@
 #include "wallboard.hpp"
 
 #include <ctime>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <boost/asio/post.hpp>
@@ -18,8 +19,8 @@ nlohmann::json board_json(const CallService::BoardList& live_calls) {
     return out;
 }
 
-nlohmann::json wallboard_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
-                                const std::function<bool(const AgentId&)>& online) {
+std::vector<BoardAgent> board_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
+                                     const std::function<bool(const AgentId&)>& online) {
     // One pass over the calls, then O(1) per user: not users x calls.
     std::unordered_set<std::string> talking_agents, talking_exts, ringing_exts;
     for (const auto& entry : live_calls) {
@@ -31,24 +32,58 @@ nlohmann::json wallboard_agents(const std::vector<User>& users, const CallServic
         for (const auto& r : c["ringing"])
             if (r["extension"].is_string()) ringing_exts.insert(r["extension"].get<std::string>());
     }
-    json out = json::array();
+    std::vector<BoardAgent> out;
+    out.reserve(users.size());
     for (const auto& u : users) {
         if (u.disabled || (u.role != Role::agent && !u.extension)) continue;
-        const std::string name = u.username.value();
-        const std::string ext = u.extension ? u.extension->value() : std::string();
-        const bool on_call = talking_agents.contains(name) || (!ext.empty() && talking_exts.contains(ext));
-        const bool ringing = !ext.empty() && ringing_exts.contains(ext);
-        const bool is_online = online(u.username);
+        BoardAgent a;
+        a.username = u.username.value();
+        a.name = u.name;
+        if (u.extension) a.extension = u.extension->value();
+        a.role = u.role;
+        a.online = online(u.username);
+        const bool on_call = talking_agents.contains(a.username) || (a.extension && talking_exts.contains(*a.extension));
+        const bool ringing = a.extension && ringing_exts.contains(*a.extension);
         // The phone's state wins: an agent whose browser is closed can still take calls.
-        const char* state = on_call ? "on_call" : ringing ? "ringing" : is_online ? "available" : "offline";
-        out.push_back({{"username", name},
-                       {"name", u.name},
-                       {"extension", u.extension ? json(ext) : json(nullptr)},
-                       {"role", to_string(u.role)},
-                       {"online", is_online},
-                       {"state", state}});
+        a.state = on_call ? "on_call" : ringing ? "ringing" : a.online ? "available" : "offline";
+        out.push_back(std::move(a));
     }
     return out;
+}
+
+nlohmann::json board_agent_json(const BoardAgent& a) {
+    return {{"username", a.username},
+            {"name", a.name},
+            {"extension", a.extension ? json(*a.extension) : json(nullptr)},
+            {"role", to_string(a.role)},
+            {"online", a.online},
+            {"state", a.state}};
+}
+
+nlohmann::json wallboard_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
+                                const std::function<bool(const AgentId&)>& online) {
+    json out = json::array();
+    for (const auto& a : board_agents(users, live_calls, online)) out.push_back(board_agent_json(a));
+    return out;
+}
+
+AgentChanges agent_changes(const std::vector<BoardAgent>& before, const std::vector<BoardAgent>& now) {
+    std::unordered_map<std::string_view, const BoardAgent*> old;
+    old.reserve(before.size());
+    for (const auto& a : before) old.emplace(a.username, &a);
+    AgentChanges c;
+    for (const auto& a : now) {
+        auto it = old.find(a.username);
+        if (it == old.end()) {
+            c.changed.push_back(&a);
+            continue;
+        }
+        if (!(*it->second == a)) c.changed.push_back(&a);
+        old.erase(it);
+    }
+    for (const auto& a : before)
+        if (old.contains(a.username)) c.removed.push_back(a.username);
+    return c;
 }
 
 nlohmann::json figures_json(const CallFigures& f, int service_level_seconds) {
@@ -125,6 +160,8 @@ void Wallboard::tick() {
         // Nobody watching: no work, and the next watcher gets a fresh publish.
         std::lock_guard lk(last_mutex_);
         last_agents_.clear();
+        agents_sent_ = false;
+        last_audience_ = 0;
         last_figures_.clear();
         return schedule();
     }
@@ -136,11 +173,12 @@ void Wallboard::tick() {
             auto& st = self->st_;
             const auto live = st.calls.published_live_calls().calls;
             const auto [from, to] = local_day(now_ms());
-            auto agents = wallboard_agents(st.storage.list_users(), *live,
-                                           [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
+            const auto audience = st.hub.audience_size(PopSink::Audience::supervisors);
+            auto agents = board_agents(st.storage.list_users(), *live,
+                                       [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
             auto figures = figures_json(self->day_figures(from, to, *live), self->service_level_seconds_);
             figures["day_start"] = format_iso(from);
-            self->publish(std::move(agents), std::move(figures));
+            self->publish(std::move(agents), std::move(figures), audience);
         } catch (const std::exception& e) {
             spdlog::warn("wallboard: refresh failed: {}", e.what());
         }
@@ -191,15 +229,24 @@ CallFigures add_figures(const CallFigures& a, const CallFigures& b) {
     return f;
 }
 
-void Wallboard::publish(json agents, json figures) {
+void Wallboard::publish(std::vector<BoardAgent> agents, json figures, std::size_t audience) {
     std::vector<json> out;
     {
         std::lock_guard lk(last_mutex_);
-        auto a = agents.dump();
-        if (a != last_agents_) {
-            last_agents_ = std::move(a);
-            out.push_back({{"type", "board.agents"}, {"agents", std::move(agents)}});
+        const auto now = std::chrono::steady_clock::now();
+        if (!agents_sent_ || audience > last_audience_ || now - last_full_ >= std::chrono::minutes(1)) {
+            json list = json::array();
+            for (const auto& a : agents) list.push_back(board_agent_json(a));
+            out.push_back({{"type", "board.agents"}, {"agents", std::move(list)}});
+            agents_sent_ = true;
+            last_full_ = now;
+        } else if (auto c = agent_changes(last_agents_, agents); !c.empty()) {
+            json changed = json::array();
+            for (const auto* a : c.changed) changed.push_back(board_agent_json(*a));
+            out.push_back({{"type", "board.agent_changes"}, {"agents", std::move(changed)}, {"removed", std::move(c.removed)}});
         }
+        last_agents_ = std::move(agents);
+        last_audience_ = audience;
         auto f = figures.dump();
         if (f != last_figures_) {
             last_figures_ = std::move(f);

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
@@ -30,13 +31,40 @@ namespace ringside::server::detail {
 
 struct State;
 
+/// One agent on the wallboard, as `board.agents` lists it.
+struct BoardAgent {
+    std::string username;
+    std::string name;
+    std::optional<std::string> extension;
+    Role role = Role::agent;
+    bool online = false;
+    /// "on_call" (answered a live call), "ringing" (their phone rings now),
+    /// "available" (signed in) or "offline".
+    std::string_view state = "offline";
+    bool operator==(const BoardAgent&) const = default;
+};
+
 /// The wallboard's agents: every enabled agent and every user with an
-/// extension, each {"username","name","extension","role","online","state"}
-/// with state "on_call" (answered a live call), "ringing" (their phone rings
-/// now), "available" (signed in) or "offline". Pure: live_calls is the
-/// engine's published board (CallService::published_live_calls()).
+/// extension, in the users' order. The phone's state wins over presence.
+/// Pure: live_calls is the engine's published board
+/// (CallService::published_live_calls()).
+std::vector<BoardAgent> board_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
+                                     const std::function<bool(const AgentId&)>& online);
+/// {"username","name","extension","role","online","state"}
+nlohmann::json board_agent_json(const BoardAgent& a);
+/// board_agents() as the JSON array `board.agents` and GET /api/wallboard carry.
 nlohmann::json wallboard_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
                                 const std::function<bool(const AgentId&)>& online);
+
+/// What `board.agent_changes` carries between two lists of board_agents():
+/// the agents new or changed since `before` (in `now`'s order) and the
+/// usernames no longer on the board. O(agents), once a tick.
+struct AgentChanges {
+    std::vector<const BoardAgent*> changed;
+    std::vector<std::string> removed;
+    bool empty() const { return changed.empty() && removed.empty(); }
+};
+AgentChanges agent_changes(const std::vector<BoardAgent>& before, const std::vector<BoardAgent>& now);
 
 /// The published board as a JSON array (a copy of each entry), for an answer.
 nlohmann::json board_json(const CallService::BoardList& live_calls);
@@ -64,7 +92,7 @@ private:
     void schedule();
     void tick();
     void schedule_flush();
-    void publish(nlohmann::json agents, nlohmann::json figures);
+    void publish(std::vector<BoardAgent> agents, nlohmann::json figures, std::size_t audience);
     /// Today's figures: the settled part kept, the rest read (blocking pool).
     CallFigures day_figures(Timestamp from, Timestamp to, const CallService::BoardList& live);
 
@@ -75,8 +103,17 @@ private:
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer flush_timer_;
     std::atomic<bool> stopped_{false};
+    // What the supervisors were last sent. The agents go out whole when
+    // someone starts watching, when the audience grew (a supervisor who
+    // just joined may have read GET /api/wallboard before the last change)
+    // and every minute; else only the agents that changed: a full list of
+    // 1,000 agents each second was 120 KB a second to every supervisor.
     std::mutex last_mutex_;
-    std::string last_agents_, last_figures_;
+    std::vector<BoardAgent> last_agents_;
+    bool agents_sent_ = false;
+    std::size_t last_audience_ = 0;
+    std::chrono::steady_clock::time_point last_full_{};
+    std::string last_figures_;
     // Today's figures of the calls that are over: those started before the
     // oldest live call cannot change, so a tick reads only the calls since
     // `upto` (a scan of the whole day, every tick, grew with the day's calls:

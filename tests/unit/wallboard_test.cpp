@@ -50,6 +50,32 @@ TEST_CASE("an agent is on a call, ringing, available or offline; the phone's sta
     CHECK(state_of(agents, "lead") == "offline");    // a supervisor with a phone takes calls too
 }
 
+TEST_CASE("board.agent_changes carries the agents that changed, the new ones and the usernames gone") {
+    const std::vector<User> users{user("alice", Role::agent, "1001"), user("bob", Role::agent, "1002"),
+                                  user("sara", Role::agent, "1003")};
+    const CallService::BoardList idle;
+    auto nobody = [](const AgentId&) { return false; };
+    const auto before = board_agents(users, idle, nobody);
+    REQUIRE(before.size() == 3);
+    CHECK(agent_changes(before, before).empty());
+
+    // bob's phone rings, sara is disabled, dave is added.
+    std::vector<User> later{user("alice", Role::agent, "1001"), user("bob", Role::agent, "1002"),
+                            user("sara", Role::agent, "1003", true), user("dave", Role::agent, "1004")};
+    const CallService::BoardList ringing{std::make_shared<const json>(json{
+        {"id", "c1"}, {"status", "ringing"}, {"agent", nullptr}, {"extension", nullptr},
+        {"ringing", json::array({{{"extension", "1002"}, {"agent", "bob"}, {"since", "x"}}})}})};
+    const auto now = board_agents(later, ringing, nobody);
+    const auto c = agent_changes(before, now);
+    REQUIRE(c.changed.size() == 2);
+    CHECK(c.changed[0]->username == "bob");
+    CHECK(c.changed[0]->state == "ringing");
+    CHECK(c.changed[1]->username == "dave");
+    CHECK(c.removed == std::vector<std::string>{"sara"});
+    // The entry on the wire is the one board.agents lists.
+    CHECK(board_agent_json(*c.changed[0]) == wallboard_agents(later, ringing, nobody)[1]);
+}
+
 TEST_CASE("figures go out with the service level threshold they were counted with") {
     CallFigures f;
     f.offered = 10;
