@@ -18,13 +18,17 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -264,11 +268,34 @@ public:
     }
 
     /// Every link's events: never block the link's read loop, the engine takes it from here.
+    /// Events wait in one inbox, in arrival order, and one handler on the
+    /// engine's strand takes all that are there: a read that brought twenty
+    /// events costs one hand-over (a wake-up of the other thread), not twenty.
+    /// A profile at 20 calls/s had 6 % of the server's CPU in those wake-ups.
+    /// (Deferring the hand-over to the reading thread saved no more CPU and
+    /// left the engine behind that thread's queue: posted, the idle thread
+    /// takes it at once.)
     void post_event(pbx::Event ev) {
-        asio::post(engine_, [this, ev = std::move(ev), received = std::chrono::steady_clock::now()] {
-            feed(ev);
-            latency_.observe(std::chrono::steady_clock::now() - received);
-        });
+        bool first = false;
+        {
+            std::lock_guard lk(inbox_mutex_);
+            first = inbox_.empty();
+            inbox_.push_back(Inbound{std::move(ev), std::chrono::steady_clock::now()});
+        }
+        if (first) asio::post(engine_, [this] { drain_inbox(); });
+    }
+
+    /// On the engine's strand: every event that waits, oldest first.
+    void drain_inbox() {
+        {
+            std::lock_guard lk(inbox_mutex_);
+            draining_.swap(inbox_);  // inbox_ takes the emptied vector's storage
+        }
+        for (const auto& in : draining_) {
+            feed(in.event);
+            latency_.observe(std::chrono::steady_clock::now() - in.received);
+        }
+        draining_.clear();
     }
 
     /// Runs until stop(); blocks the calling thread (it is one of the two).
@@ -449,6 +476,14 @@ private:
     asio::signal_set reload_;   // SIGHUP
     std::atomic<bool> stopping_{false};
     EngineLatency latency_;
+    // PBX events on their way to the engine (post_event). draining_ is the engine strand's.
+    struct Inbound {
+        pbx::Event event;
+        std::chrono::steady_clock::time_point received;
+    };
+    std::mutex inbox_mutex_;
+    std::vector<Inbound> inbox_;
+    std::vector<Inbound> draining_;
     // Last: its links post into everything above. Shared with the server (admin routes, webhooks).
     std::shared_ptr<ConnectionManager> connections_;
     // [retention]'s daily run, on its own thread; destroyed first, so a run
