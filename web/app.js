@@ -515,13 +515,16 @@ function onMessage(m, received) {
       const rec = m.call || {};
       let card = c;
       if (!card) {
-        // The end of a call no card follows (a replay, or it was closed): a
-        // card for its outcome, on screen only when nothing else needs it.
+        // The end of a call no card follows (an outbound call the agent
+        // dialled, a replay, one closed): a card for its outcome. It takes
+        // the screen from an ended call waiting for its outcome (which stays
+        // beside), never from a ring, a call in progress, a draft or typing.
         card = newCard({ call: rec, customer: null, open_issues: [], recent_interactions: [] });
         card.phase = "ended";
         card.record = rec;
         addCard(card);
-        if (!state.card || (!busy(state.card) && state.card.phase !== "ringing")) focusCard(card);
+        const cur = state.card;
+        if (!cur || !(cur.phase === "ringing" || cur.phase === "talking" || hasDraft(cur) || typingOnCard())) focusCard(card);
         if (rec.customer_id) loadCustomer(card, rec.customer_id);
       } else {
         card.phase = "ended";
