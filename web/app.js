@@ -385,9 +385,12 @@ window.addEventListener("pageshow", (e) => { if (e.persisted) reconcile(); });
 /// were talking on that is over shows as ended, for its outcome; a live call
 /// with no card (after a reload) gets one. Cards that arrived after the
 /// question was asked are left alone: the answer may predate them.
-let reconciling = null;
+let reconciling = null, reconcileAgain = false;
 async function reconcile() {
-  if (!state.me || reconciling) return reconciling;
+  if (!state.me) return;
+  // One question at a time; one asked meanwhile runs once more after it,
+  // so an answer from before a reconnect is never the last word.
+  if (reconciling) { reconcileAgain = true; return reconciling; }
   reconciling = (async () => {
     const asked = performance.now();
     const res = await api("GET", "/api/me/calls");
@@ -439,6 +442,7 @@ async function reconcile() {
     renderCard();
   })();
   try { await reconciling; } finally { reconciling = null; }
+  if (reconcileAgain) { reconcileAgain = false; return reconcile(); }
 }
 
 function disconnect() {
