@@ -8,6 +8,7 @@
 const SEQ_KEY = "ringside.lastSeq";        // sessionStorage: per tab, survives reload
 const SOUND_KEY = "ringside.sound";        // localStorage
 const SAVED_KEY = "ringside.saved.";       // localStorage + user: call id -> disposition, shared by tabs
+const DRAFT_KEY = "ringside.draft.";       // localStorage + user + "." + call id: {disposition, notes, at} not saved yet
 
 // ---------------------------------------------------------------- words
 
@@ -52,6 +53,7 @@ const WORDS = {
     s_ringing: "ringing", s_answered: "answered", s_missed: "missed", s_abandoned: "abandoned", s_busy: "busy",
     s_failed: "failed", duration: "Talk {t}", wait: "Wait {t}", started: "Started {t}",
     incoming: "Incoming call", from: "from {n}", openCustomer: "Open", call: "call", email_ch: "email",
+    otherCalls: "Other calls", switchTo: "Switch", needsOutcome: "outcome not saved", draftKept: "Draft kept",
     inbound: "in", outbound: "out",
     supervisorView: "Supervisor view",
   },
@@ -95,6 +97,7 @@ const WORDS = {
     s_ringing: "در حال زنگ", s_answered: "پاسخ‌داده", s_missed: "بی‌پاسخ", s_abandoned: "رهاشده", s_busy: "اشغال",
     s_failed: "ناموفق", duration: "مکالمه {t}", wait: "انتظار {t}", started: "شروع {t}",
     incoming: "تماس ورودی", from: "از {n}", openCustomer: "باز کردن", call: "تماس", email_ch: "ایمیل",
+    otherCalls: "تماس‌های دیگر", switchTo: "رفتن به آن", needsOutcome: "نتیجه ثبت نشده", draftKept: "پیش‌نویس نگه داشته شد",
     inbound: "ورودی", outbound: "خروجی",
     supervisorView: "نمای سرپرست",
   },
@@ -145,7 +148,8 @@ const state = {
   countdownTimer: null,
   pingTimer: null,
   pongDeadline: null,
-  card: null,           // what the card shows; see newCard()
+  card: null,           // the card on screen (one of cards); see newCard()
+  cards: [],            // every call the console follows now, oldest first: the one on screen and the others
   tick: null,           // the talk timer
   today: [],            // call records
   names: new Map(),     // customer id -> name, for the history list
@@ -169,6 +173,32 @@ function rememberSaved(id, disposition) {
   for (const k of keys.slice(0, Math.max(0, keys.length - 200))) delete m[k];  // bounded
   localStorage.setItem(SAVED_KEY + state.me.username, JSON.stringify(m));
 }
+
+// Drafts: what the agent typed in a call's outcome form and did not save yet,
+// one localStorage entry per call, so a reload, another card or a new ring
+// never loses it. Removed when the save succeeds; a week old, forgotten.
+const DRAFT_DAYS = 7;
+function draftKey(id) { return DRAFT_KEY + (state.me ? state.me.username : "") + "." + id; }
+function draftOf(id) {
+  try { return JSON.parse(localStorage.getItem(draftKey(id)) || "null"); } catch { return null; }
+}
+function keepDraft(id, disposition, notes) {
+  if (!state.me) return;
+  if (!disposition && !notes) return localStorage.removeItem(draftKey(id));
+  localStorage.setItem(draftKey(id), JSON.stringify({ disposition, notes, at: Date.now() }));
+}
+function dropDraft(id) { localStorage.removeItem(draftKey(id)); }
+function pruneDrafts() {
+  const prefix = DRAFT_KEY + state.me.username + ".";
+  for (let i = localStorage.length - 1; i >= 0; i--) {
+    const k = localStorage.key(i);
+    if (!k || !k.startsWith(prefix)) continue;
+    let d = null;
+    try { d = JSON.parse(localStorage.getItem(k)); } catch { /* unreadable: drop */ }
+    if (!d || !(Date.now() - d.at < DRAFT_DAYS * 86400000)) localStorage.removeItem(k);
+  }
+}
+function hasDraft(card) { const d = draftOf(card.id); return !!(d && (d.disposition || d.notes)); }
 
 // ---------------------------------------------------------------- language
 
@@ -205,6 +235,7 @@ function signedIn(user) {
   show($("supervisor-link"), user.role === "supervisor" || user.role === "admin");
   $("sound").checked = localStorage.getItem(SOUND_KEY) === "1";
   show($("login"), false);
+  pruneDrafts();
   connect();
   loadToday();
   if (typeof customerFile !== "undefined") customerFile.signedIn();  // customer.js
@@ -212,9 +243,11 @@ function signedIn(user) {
 
 function signedOut(message) {
   state.me = null;
+  state.reconciled = false;
   if (typeof customerFile !== "undefined") customerFile.signedOut();  // customer.js
   disconnect();
   sessionStorage.removeItem(SEQ_KEY);
+  state.cards = [];
   clearCard();
   for (const id of ["who", "logout", "conn", "console", "notify", "sound-wrap", "supervisor-link", "admin-link"]) show($(id), false);
   show($("login"), true);
@@ -288,6 +321,9 @@ async function connect() {
     // The first message also ends the server's short hold on live messages,
     // so nothing is sent twice or out of order.
     ws.send(JSON.stringify({ type: "resume", after_seq: lastSeq() }));
+    // Messages lost for good (held no more, or by a server that restarted)
+    // would leave a card up for a call that is over: ask what is live now.
+    reconcile();
     state.pingTimer = setInterval(() => {
       if (ws.readyState !== WebSocket.OPEN) return;
       ws.send(JSON.stringify({ type: "ping" }));
@@ -337,6 +373,77 @@ async function reconnectNow() {
   loadToday();
 }
 window.addEventListener("online", () => { if (state.me && !state.ws) reconnectNow(); });
+// A tab that slept (hidden, frozen by the browser, restored from the
+// back-forward cache) checks its cards against the server's calls on waking.
+document.addEventListener("visibilitychange", () => { if (!document.hidden) reconcile(); });
+document.addEventListener("resume", () => reconcile());
+window.addEventListener("pageshow", (e) => { if (e.persisted) reconcile(); });
+
+/// Brings the cards in line with the calls the server has in progress for
+/// this user (GET /api/me/calls): a ring that stopped or that a colleague
+/// answered goes; a call this user answered shows as talking; a call they
+/// were talking on that is over shows as ended, for its outcome; a live call
+/// with no card (after a reload) gets one. Cards that arrived after the
+/// question was asked are left alone: the answer may predate them.
+let reconciling = null, reconcileAgain = false;
+async function reconcile() {
+  if (!state.me) return;
+  // One question at a time; one asked meanwhile runs once more after it,
+  // so an answer from before a reconnect is never the last word.
+  if (reconciling) { reconcileAgain = true; return reconciling; }
+  reconciling = (async () => {
+    const asked = performance.now();
+    const res = await api("GET", "/api/me/calls");
+    if (!res.ok || !state.me) return;
+    const me = state.me.username;
+    const live = new Map((res.data.calls || []).map((c) => [c.id, c]));
+    const ringsHere = (c) => (c.ringing || []).some((r) => r.agent === me ||
+      (!r.agent && state.me.extension && r.extension === state.me.extension));
+    for (const card of state.cards.slice()) {
+      if (card.receivedAt > asked || (card.phase !== "ringing" && card.phase !== "talking")) continue;
+      const c = live.get(card.id);
+      if (card.phase === "ringing") {
+        if (c && c.status === "answered" && c.agent === me) {
+          card.phase = "talking";
+          card.answeredAt = Date.parse(c.answered_at || "") || Date.now();
+        } else if (!c || c.status === "answered" || !ringsHere(c)) {
+          removeCard(card);
+        }
+      } else if (!c || (c.agent && c.agent !== me)) {
+        // Over (or handed on): ended, so the outcome can still be logged.
+        const r = await api("GET", `/api/calls/${encodeURIComponent(card.id)}`);
+        if (r.ok && r.data.call && r.data.call.ended_at) {
+          card.phase = "ended";
+          card.record = r.data.call;
+        } else if (r.status === 404) {
+          removeCard(card);
+        }
+      }
+    }
+    // A call this user is talking on and no card follows (the page was
+    // reloaded): its card again. So is a ring, on the page's first
+    // connection only: after a reconnect, resume brings the rings back.
+    const first = !state.reconciled;
+    state.reconciled = true;
+    for (const c of live.values()) {
+      if (findCard(c.id)) continue;
+      const talking = c.status === "answered" && c.agent === me;
+      if (!talking && !(first && c.status !== "answered" && ringsHere(c))) continue;
+      const card = newCard({ call: c, customer: null });
+      card.receivedAt = 0;
+      if (talking) {
+        card.phase = "talking";
+        card.answeredAt = Date.parse(c.answered_at || "") || Date.now();
+      }
+      addCard(card);
+      if (!state.card || finished(state.card)) focusCard(card);
+      if (c.customer_id) loadCustomer(card, c.customer_id);
+    }
+    renderCard();
+  })();
+  try { await reconciling; } finally { reconciling = null; }
+  if (reconcileAgain) { reconcileAgain = false; return reconcile(); }
+}
 
 function disconnect() {
   clearTimeout(state.retryTimer);
@@ -357,37 +464,49 @@ window.ringside = { popTimes };
 
 function onMessage(m, received) {
   const id = m.call && m.call.id;
-  const c = state.card;
-  const mine = c && c.id === id;
+  const c = id ? findCard(id) : null;
   switch (m.type) {
     case "call.ringing": {
-      // A replayed ring for a call this card already follows further adds nothing.
-      if (mine && c.phase !== "ringing") return;
+      // A replayed ring for a call a card already follows further adds nothing.
+      if (c && c.phase !== "ringing") return;
       performance.mark("pop-received:" + id, { startTime: received });
-      state.card = newCard(m);
-      renderCard();
-      notifyRinging(state.card);
+      const card = newCard(m);
+      if (c) Object.assign(c, card, { receivedAt: c.receivedAt });
+      const shown = c || card;
+      if (!c) addCard(card);
+      // The call in progress and its wrap-up stay on screen: the new ring
+      // waits beside it, one click away.
+      if (!state.card || state.card === shown || !busy(state.card)) focusCard(shown);
+      else renderCard();
+      notifyRinging(shown);
       requestAnimationFrame(() => setTimeout(() => {
         const mk = performance.mark("pop-painted:" + id);
         popTimes.push(mk.startTime - received);
         performance.measure("pop-to-visible:" + id, "pop-received:" + id, "pop-painted:" + id);
+        popShown(m);
       }, 0));
       return;
     }
     case "call.answered":
-      if (!mine) return;
+      if (!c) return;
       if (!m.agent || !state.me || m.agent === state.me.username) {
         c.phase = "talking";
         c.answeredAt = Date.parse((m.call && m.call.answered_at) || "") || Date.now();
+        // Answered here: the agent talks to this caller now, so this card
+        // shows, unless another call is in progress or they are typing on
+        // the card on screen (that card waits beside, its draft kept).
+        if (state.card !== c && (!state.card || (state.card.phase !== "talking" && !typingOnCard()))) return focusCard(c);
       } else {
         c.phase = "withdrawn";
         c.why = t("answeredBy", { a: m.agent });
+        if (state.card !== c) return removeCard(c);
       }
       return renderCard();
     case "call.retracted":
-      if (!mine || c.phase === "talking" || c.phase === "ended") return;
+      if (!c || c.phase === "talking" || c.phase === "ended") return;
       c.phase = "withdrawn";
       c.why = retractText(m);
+      if (state.card !== c) return removeCard(c);
       return renderCard();
     case "dial.result": {
       // The outcome of a click-to-dial: shown on the card it was started from.
@@ -398,26 +517,97 @@ function onMessage(m, received) {
     }
     case "call.ended": {
       const rec = m.call || {};
-      if (!mine) {
-        // The end of a call this card is not showing (a replay, or it was closed): a card for it.
-        state.card = newCard({ call: rec, customer: null, open_issues: [], recent_interactions: [] });
-        state.card.phase = "ended";
-        state.card.record = rec;
-        if (rec.customer_id) loadCustomer(state.card, rec.customer_id);
+      let card = c;
+      if (!card) {
+        // The end of a call no card follows (an outbound call the agent
+        // dialled, a replay, one closed): a card for its outcome. It takes
+        // the screen from an ended call waiting for its outcome (which stays
+        // beside), never from a ring, a call in progress, a draft or typing.
+        card = newCard({ call: rec, customer: null, open_issues: [], recent_interactions: [] });
+        card.phase = "ended";
+        card.record = rec;
+        addCard(card);
+        const cur = state.card;
+        if (!cur || !(cur.phase === "ringing" || cur.phase === "talking" || hasDraft(cur) || typingOnCard())) focusCard(card);
+        if (rec.customer_id) loadCustomer(card, rec.customer_id);
       } else {
-        c.phase = "ended";
-        c.record = rec;
-        if (rec.answered_at) c.answeredAt = Date.parse(rec.answered_at);
+        card.phase = "ended";
+        card.record = rec;
+        if (rec.answered_at) card.answeredAt = Date.parse(rec.answered_at);
       }
       renderCard();
       loadToday();
       const sel = document.querySelector("#card select[name=disposition]");
-      if (sel && !document.activeElement.closest("#card form")) sel.focus({ preventScroll: true });
+      if (state.card === card && sel && !document.activeElement.closest("#card form")) sel.focus({ preventScroll: true });
       return;
     }
     default:
       return;  // pong, error, and types this page does not know
   }
+}
+
+/// The receipt for a painted pop: the server measures ring-to-screen from it.
+function popShown(m) {
+  const ws = state.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN || typeof m.seq !== "number") return;
+  ws.send(JSON.stringify({ type: "pop.shown", call_id: m.call.id, seq: m.seq }));
+}
+
+// ---------------------------------------------------------------- the cards
+
+function typingOnCard() {
+  const a = document.activeElement;
+  return !!(a && a.closest && a.closest("#card form"));
+}
+function findCard(id) { return state.cards.find((c) => c.id === id) || null; }
+function addCard(card) { if (!findCard(card.id)) state.cards.push(card); }
+
+/// A card that must not be pushed off the screen: a call being talked on, an
+/// ended call whose outcome is not saved, or one with a draft typed.
+function busy(card) {
+  if (card.phase === "talking") return true;
+  if (card.phase === "ended" && !(card.record && card.record.disposition) && !savedMap()[card.id]) return true;
+  return hasDraft(card);
+}
+/// Finished with: nothing left to do on it, so it goes when another takes the screen.
+function finished(card) { return card.phase !== "ringing" && !busy(card); }
+
+function focusCard(card) {
+  const prev = state.card;
+  if (prev && prev !== card && finished(prev)) state.cards = state.cards.filter((c) => c !== prev);
+  addCard(card);
+  state.card = card;
+  renderCard();
+}
+
+/// Drops a card; when it was on screen the next one that needs the agent
+/// takes its place (a ringing call first, then one being talked on).
+function removeCard(card) {
+  state.cards = state.cards.filter((c) => c !== card);
+  if (state.card !== card) return renderCard();
+  const rank = (c) => (c.phase === "ringing" ? 0 : c.phase === "talking" ? 1 : busy(c) ? 2 : 3);
+  state.card = state.cards.slice().sort((a, b) => rank(a) - rank(b))[0] || null;
+  renderCard();
+}
+
+/// The other calls, beside the card on screen: an incoming ring, the call
+/// being talked on, an ended call waiting for its outcome. One click switches.
+function renderOthers() {
+  const box = $("others");
+  const others = state.me ? state.cards.filter((c) => c !== state.card) : [];
+  show(box, others.length > 0);
+  if (!others.length) return box.replaceChildren();
+  box.replaceChildren(h("h2", { class: "sr", text: t("otherCalls") }), ...others.map((c) => {
+    const who = c.customer ? displayName(c.customer) : (c.call.from || c.call.from_raw || t("unknownCaller"));
+    const note = c.phase === "ended" && busy(c) ? t("needsOutcome") : hasDraft(c) ? t("draftKept") : "";
+    return h("div", { class: "other " + c.phase, "data-call-id": c.id, "data-phase": c.phase,
+      role: c.phase === "ringing" ? "alert" : null },
+      h("span", { class: "badge " + c.phase, text: c.phase === "ringing" ? t("incoming") : phaseBadge(c) }),
+      h("bdi", { class: "other-who", text: who }),
+      c.call.from && c.customer ? h("span", { class: "muted phone", dir: "ltr", text: c.call.from }) : null,
+      note ? h("span", { class: "muted", text: note }) : null,
+      h("button", { type: "button", class: "small switch", onclick: () => focusCard(c), text: t("switchTo") }));
+  }));
 }
 
 function retractText(m) {
@@ -445,6 +635,7 @@ function newCard(m) {
     callsToday: callsToday(m),
     missedWaiting: !!m.missed_waiting,   // {id, at, status} of a missed call still owed a call-back
     phase: "ringing",       // ringing | talking | ended | withdrawn | past
+    receivedAt: performance.now(),
     why: "",
     answeredAt: 0,
     record: null,           // the call record once known (ended or opened from history)
@@ -527,8 +718,9 @@ function matchText(card) {
   return t("matchedExact");
 }
 
+/// The card's Close (or Escape): it goes; the next call that needs the agent shows.
 function clearCard() {
-  state.card = null;
+  if (state.card) return removeCard(state.card);
   renderCard();
 }
 
@@ -545,13 +737,24 @@ function phaseBadge(card) {
 function renderCard() {
   const el = $("card");
   clearInterval(state.tick);
+  renderOthers();
+  if (state.cards.some((c) => c.phase === "talking"))
+    state.tick = setInterval(() => {
+      if (state.card && state.card.phase === "talking" && $("card-state")) $("card-state").textContent = phaseBadge(state.card);
+      for (const b of document.querySelectorAll("#others .other.talking .badge")) {
+        const c = findCard(b.parentElement.dataset.callId);
+        if (c) b.textContent = phaseBadge(c);
+      }
+    }, 1000);
   const card = state.card;
   show($("idle"), !card && !!state.me);
-  if (!card) { el.replaceChildren(); show(el, false); return; }
-  // Keep what the agent is typing across a re-render (state changes, language).
+  if (!card) { el.replaceChildren(); show(el, false); delete el.dataset.callId; return; }
+  // Keep what the agent is typing across a re-render (state changes, language)
+  // of the same card; another card brings its own (its draft).
+  const same = el.dataset.callId === card.id;
   const kept = {};
-  for (const f of el.querySelectorAll("input, textarea, select")) if (f.name) kept[f.closest("form").dataset.form + "." + f.name] = f.value;
-  const focused = document.activeElement && el.contains(document.activeElement) && document.activeElement.name
+  if (same) for (const f of el.querySelectorAll("input, textarea, select")) if (f.name) kept[f.closest("form").dataset.form + "." + f.name] = f.value;
+  const focused = same && document.activeElement && el.contains(document.activeElement) && document.activeElement.name
     ? document.activeElement.closest("form").dataset.form + "." + document.activeElement.name : null;
 
   const call = card.call, c = card.customer;
@@ -605,9 +808,6 @@ function renderCard() {
     const key = f.name && f.closest("form").dataset.form + "." + f.name;
     if (key && kept[key] !== undefined && f.type !== "hidden") f.value = kept[key];
     if (key && key === focused) f.focus({ preventScroll: true });
-  }
-  if (card.phase === "talking") {
-    state.tick = setInterval(() => { $("card-state").textContent = phaseBadge(card); }, 1000);
   }
 }
 
@@ -673,13 +873,23 @@ function dispositionSection(card) {
   const sel = h("select", { name: "disposition", required: true }, h("option", { value: "", text: t("choose") }),
     ...DISPOSITIONS.map((d) => h("option", { value: d, text: t("d_" + d) })));
   if (savedHere) sel.value = savedHere;
-  return h("form", { class: "disposition", id: "disposition", "data-form": "disp", onsubmit: (e) => saveDisposition(e, card) },
+  const notes = h("textarea", { name: "notes", rows: 3, maxlength: 4000, dir: "auto", "aria-describedby": "notes-hint" });
+  // Changing a saved outcome starts from the saved notes; a draft beats both.
+  notes.value = rec.notes || "";
+  const draft = draftOf(card.id);
+  if (draft) {
+    if (draft.disposition) sel.value = draft.disposition;
+    notes.value = draft.notes || "";
+  }
+  const form = h("form", { class: "disposition", id: "disposition", "data-form": "disp", onsubmit: (e) => saveDisposition(e, card),
+    oninput: () => { keepDraft(card.id, sel.value, notes.value); renderOthers(); } },
     h("h3", { text: t("afterCall") }),
     h("label", {}, h("span", { text: t("outcome") }), sel),
-    h("label", {}, h("span", { text: t("notes") }),
-      h("textarea", { name: "notes", rows: 3, maxlength: 4000, dir: "auto", "aria-describedby": "notes-hint" })),
+    h("label", {}, h("span", { text: t("notes") }), notes),
     h("small", { id: "notes-hint", class: "muted", text: t("notesHint") }),
     h("button", { type: "submit", text: t("save") }));
+  form.addEventListener("change", () => keepDraft(card.id, sel.value, notes.value));
+  return form;
 }
 
 // ---------------------------------------------------------------- card actions
@@ -706,20 +916,21 @@ async function saveDisposition(e, card) {
     card.record = res.data.call;
     card.editing = false;
     card.savedElsewhere = false;
+    dropDraft(card.id);
     rememberSaved(card.id, res.data.call.disposition);
     if (channel) channel.postMessage({ type: "saved", user: state.me.username, call: res.data.call });
   };
   if (navigator.locks) await navigator.locks.request("ringside-disposition-" + card.id, run); else await run();
   if (card.message === t("saving")) card.message = "";
-  if (state.card === card) renderCard();
+  renderCard();
   loadToday();
 }
 
 if (channel) channel.onmessage = (ev) => {
   const m = ev.data;
   if (!m || m.type !== "saved" || !state.me || m.user !== state.me.username) return;
-  const c = state.card;
-  if (c && c.id === m.call.id) { c.record = m.call; c.savedElsewhere = true; c.editing = false; renderCard(); }
+  const c = findCard(m.call.id);
+  if (c) { c.record = m.call; c.savedElsewhere = true; c.editing = false; dropDraft(c.id); renderCard(); }
   loadToday();
 };
 
@@ -762,7 +973,7 @@ async function loadCustomer(card, id) {
   card.issues = open_issues || [];
   card.history = recent_interactions || [];
   state.names.set(customer.id, displayName(customer));
-  if (state.card === card) renderCard();
+  renderCard();
   renderToday();
 }
 
@@ -829,13 +1040,17 @@ async function dial(number, customerId) {
 
 /// A past call on the card: its record, its customer, its disposition.
 function openPast(r) {
-  if (state.card && state.card.id === r.id && state.card.phase !== "past") return $("card").scrollIntoView();
+  const open = findCard(r.id);
+  if (open) {
+    if (open.phase === "past") open.record = r;
+    if (state.card === open) { renderCard(); return $("card").scrollIntoView(); }
+    return focusCard(open);
+  }
   const card = newCard({ call: r, customer: null });
   card.phase = "past";
   card.record = r;
   card.callsToday = 0;
-  state.card = card;
-  renderCard();
+  focusCard(card);
   if (r.customer_id) loadCustomer(card, r.customer_id);
   $("card-title").setAttribute("tabindex", "-1");
   $("card-title").focus();

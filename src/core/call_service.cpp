@@ -431,6 +431,7 @@ struct CallService::Impl {
             // screen must not wait for the disk.
             nlohmann::json msg = pop_of(a);
             add_transfer_note(a, msg, e.transferred_by);
+            msg["rang_at"] = format_iso(e.at);  // when this phone began ringing: pop.shown measures from it
             for (const auto& agent : pop.agents) {
                 send(agent, msg);
                 pops_sent.fetch_add(1, std::memory_order_relaxed);

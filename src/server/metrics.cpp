@@ -1,5 +1,7 @@
 #include "ringside/server/metrics.hpp"
 
+#include <cstdio>
+
 namespace ringside::server {
 namespace {
 
@@ -38,6 +40,14 @@ std::string label_escape(const std::string& v) {
 }
 
 }  // namespace
+
+void Metrics::pop_shown(std::chrono::milliseconds since_ringing) noexcept {
+    const double seconds = static_cast<double>(since_ringing.count()) / 1000.0;
+    std::size_t i = 0;
+    while (i < pop_shown_bounds.size() && seconds > pop_shown_bounds[i]) ++i;
+    pop_shown_buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    pop_shown_sum_ms_.fetch_add(static_cast<std::uint64_t>(since_ringing.count()), std::memory_order_relaxed);
+}
 
 void Metrics::http_request(const std::string& route, unsigned status) {
     std::lock_guard lock(mutex_);
@@ -78,6 +88,28 @@ std::string Metrics::render(const PopHubStats& hub, const CallServiceStats& call
     sample(out, "ringside_pops_dropped_total", hub.dropped);
     family(out, "ringside_resume_requests_total", "counter", "WebSocket resume requests.");
     sample(out, "ringside_resume_requests_total", hub.resumes);
+
+    family(out, "ringside_pop_shown_seconds", "histogram",
+           "From the PBX ringing an agent's phone to the agent's console acknowledging the painted card (pop.shown), "
+           "the first receipt of each pop.");
+    {
+        std::uint64_t cum = 0;
+        for (std::size_t i = 0; i < pop_shown_bounds.size(); ++i) {
+            cum += pop_shown_buckets_[i].load(std::memory_order_relaxed);
+            char le[32];
+            std::snprintf(le, sizeof le, "%g", pop_shown_bounds[i]);
+            out += std::string("ringside_pop_shown_seconds_bucket{le=\"") + le + "\"} " + std::to_string(cum) + '\n';
+        }
+        cum += pop_shown_buckets_[pop_shown_bounds.size()].load(std::memory_order_relaxed);
+        out += "ringside_pop_shown_seconds_bucket{le=\"+Inf\"} " + std::to_string(cum) + '\n';
+        char sum[64];
+        std::snprintf(sum, sizeof sum, "%.3f", static_cast<double>(pop_shown_sum_ms_.load(std::memory_order_relaxed)) / 1000.0);
+        out += std::string("ringside_pop_shown_seconds_sum ") + sum + '\n';
+        out += "ringside_pop_shown_seconds_count " + std::to_string(cum) + '\n';
+    }
+    family(out, "ringside_pop_shown_ignored_total", "counter",
+           "pop.shown receipts ignored: malformed, for no pop of that agent, or repeating one already counted.");
+    sample(out, "ringside_pop_shown_ignored_total", pop_shown_ignored_.load(std::memory_order_relaxed));
 
     family(out, "ringside_calls_active", "gauge", "Calls in progress.");
     sample(out, "ringside_calls_active", calls.active_calls);

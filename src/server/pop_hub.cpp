@@ -13,18 +13,25 @@ namespace {
 struct About {
     std::uint64_t call = 0;
     std::int64_t customer = 0;
+    std::string ringing_call;            // set for a call.ringing: its call id
+    std::optional<Timestamp> rang_at;    // a call.ringing's "rang_at"
 };
 
 About about(const nlohmann::json& m) {
     About a;
     auto call = m.find("call");
     if (call != m.end() && call->is_object()) {
-        if (auto id = call->find("id"); id != call->end() && id->is_string())
+        if (auto id = call->find("id"); id != call->end() && id->is_string()) {
             a.call = std::hash<std::string_view>{}(id->get_ref<const std::string&>()) | 1;  // never 0
+            if (auto t = m.find("type"); t != m.end() && t->is_string() && t->get_ref<const std::string&>() == "call.ringing")
+                a.ringing_call = id->get_ref<const std::string&>();
+        }
         if (auto c = call->find("customer_id"); c != call->end() && c->is_number_integer()) a.customer = c->get<std::int64_t>();
     }
     if (auto cu = m.find("customer"); cu != m.end() && cu->is_object())
         if (auto id = cu->find("id"); id != cu->end() && id->is_number_integer()) a.customer = id->get<std::int64_t>();
+    if (!a.ringing_call.empty())
+        if (auto r = m.find("rang_at"); r != m.end() && r->is_string()) a.rang_at = parse_iso(r->get_ref<const std::string&>());
     return a;
 }
 
@@ -52,6 +59,7 @@ void PopHub::send(const AgentId& to, nlohmann::json message) { send_to(to, std::
 
 void PopHub::send_to(const AgentId& to, nlohmann::json message, bool hold) {
     const auto now = options_.clock();
+    const auto sent_at = now_ms();
     std::vector<std::shared_ptr<PopSubscriber>> targets;
     std::shared_ptr<const std::string> text;
     std::uint64_t seq = 0;
@@ -63,8 +71,9 @@ void PopHub::send_to(const AgentId& to, nlohmann::json message, bool hold) {
         // Caller names come from the PBX and may not be valid UTF-8: replace, never throw.
         text = std::make_shared<const std::string>(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
         if (hold) {
-            const About a = about(message);
-            u.held.push_back(Held{seq, now, text, a.call, a.customer});
+            About a = about(message);
+            u.held.push_back(Held{seq, now, text, a.call, a.customer, std::move(a.ringing_call),
+                                  a.rang_at.value_or(sent_at), false});
             prune_locked(u, now);
         }
         targets.reserve(u.subs.size());
@@ -195,6 +204,19 @@ std::vector<HeldMessage> PopHub::replay(const AgentId& user, std::uint64_t after
     out.reserve(static_cast<std::size_t>(u.held.end() - first));
     for (; first != u.held.end(); ++first) out.push_back(HeldMessage{first->seq, first->text});
     return out;
+}
+
+std::optional<std::chrono::milliseconds> PopHub::acknowledge_shown(const AgentId& user, std::uint64_t seq,
+                                                                   std::string_view call_id, Timestamp now) {
+    std::lock_guard lock(mutex_);
+    auto it = users_.find(user);
+    if (it == users_.end()) return std::nullopt;
+    auto& held = it->second.held;
+    auto h = std::lower_bound(held.begin(), held.end(), seq, [](const Held& m, std::uint64_t s) { return m.seq < s; });
+    if (h == held.end() || h->seq != seq || h->ringing_call.empty() || h->ringing_call != call_id || h->shown)
+        return std::nullopt;
+    h->shown = true;
+    return std::max(std::chrono::milliseconds{0}, now - h->rang_at);
 }
 
 std::uint64_t PopHub::latest_seq(const AgentId& user) const {

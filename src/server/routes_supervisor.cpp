@@ -195,6 +195,39 @@ void add_supervisor_routes(State& st) {
         timer->async_wait([timer, answer](boost::system::error_code) { answer(); });
     }));
 
+    // GET /api/me/calls -> 200 {"calls":[live call],"server_time"}: the calls in progress that ring
+    // on the signed-in user's phone or that they are on, as the wallboard shows them. A console
+    // that slept or reconnected drops the cards of calls that are not here any more. Any role.
+    // Read from the engine's published list like /api/wallboard (at most one board flush old).
+    r.add(verb::get, "/api/me/calls", user(Role::agent, [&st](const ExchangePtr& ex) {
+        auto answer = [&st, ex] {
+            const auto live = st.calls.published_live_calls().calls;
+            const std::string& me = ex->user->username.value();
+            const std::string ext = ex->user->extension ? ex->user->extension->value() : std::string();
+            const auto is = [](const json& v, const std::string& want) {
+                return !want.empty() && v.is_string() && v.get_ref<const std::string&>() == want;
+            };
+            // Mine: I am its agent, or a phone of mine rings for it (by name, or
+            // by my extension when the board names nobody on it).
+            const auto mine_entry = [&](const json& e) {
+                const json agent = e.value("agent", json());
+                return is(agent, me) || (agent.is_null() && is(e.value("extension", json()), ext));
+            };
+            json calls = json::array();
+            for (const auto& c : *live) {
+                bool mine = mine_entry(*c);
+                if (!mine)
+                    if (auto rg = c->find("ringing"); rg != c->end() && rg->is_array())
+                        mine = std::any_of(rg->begin(), rg->end(), mine_entry);
+                if (mine) calls.push_back(*c);
+            }
+            reply(ex, http::status::ok, {{"calls", std::move(calls)}, {"server_time", format_iso(now_ms())}});
+        };
+        if (st.calls.published_live_calls().current) return answer();
+        auto timer = std::make_shared<net::steady_timer>(ex->strand, st.opt.board_flush * 2);
+        timer->async_wait([timer, answer](boost::system::error_code) { answer(); });
+    }));
+
     // GET /api/reports?since&until&utc_offset -> 200 {"hourly","daily","agents","repeat_callers",
     // "missed_not_called_back"}. Range at most 366 days; utc_offset in minutes east of UTC.
     r.add(verb::get, "/api/reports", user(Role::supervisor, [&st](const ExchangePtr& ex) {

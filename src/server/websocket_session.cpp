@@ -228,6 +228,7 @@ private:
         const auto& t = type->get_ref<const std::string&>();
         if (t != "resume") end_hold();
         if (t == "ping") return control({{"type", "pong"}});
+        if (t == "pop.shown") return pop_shown(j);
         if (t == "resume") {
             const auto after = j.find("after_seq");
             // nlohmann keeps non-negative integers as number_unsigned.
@@ -236,6 +237,22 @@ private:
             return resume(after->get<std::uint64_t>());
         }
         control(error_message("unknown message type"));
+    }
+
+    /// {"type":"pop.shown","call_id","seq"}: the console painted that pop's
+    /// card. Counted once per pop in ringside_pop_shown_seconds when it names
+    /// a call.ringing this user was sent; anything else is ignored without an
+    /// answer (a receipt needs none, and a stale tab must not see errors).
+    void pop_shown(const nlohmann::json& j) {
+        const auto call = j.find("call_id");
+        const auto seq = j.find("seq");
+        if (call == j.end() || !call->is_string() || call->get_ref<const std::string&>().size() > 200 ||
+            seq == j.end() || !seq->is_number_unsigned())
+            return st_->metrics.pop_shown_ignored();
+        const auto delay = st_->hub.acknowledge_shown(user_.username, seq->get<std::uint64_t>(),
+                                                      call->get_ref<const std::string&>(), now_ms());
+        if (!delay) return st_->metrics.pop_shown_ignored();
+        st_->metrics.pop_shown(*delay);
     }
 
     /// Sends every held message after `after` that this connection has not

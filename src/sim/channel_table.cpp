@@ -24,7 +24,27 @@ std::string hms(long long seconds) {
     return buf;
 }
 
+/// The extension of a phone's device channel ("SIP/1001-00000002" -> "1001"); "" for others.
+std::string_view device_extension(std::string_view channel) {
+    std::size_t slash = std::string_view::npos;
+    if (channel.starts_with("SIP/")) slash = 3;
+    else if (channel.starts_with("PJSIP/")) slash = 5;
+    if (slash == std::string_view::npos) return {};
+    const auto dash = channel.rfind('-');
+    if (dash == std::string_view::npos || dash <= slash + 1) return {};
+    return channel.substr(slash + 1, dash - slash - 1);
+}
+
+constexpr std::size_t max_tracked_extensions = 10000;
+
 }  // namespace
+
+bool ChannelTable::extension_free(std::string_view extension, Timestamp now, std::chrono::milliseconds wrap_up) const {
+    const std::string ext(extension);
+    if (auto it = device_channels_.find(ext); it != device_channels_.end() && it->second > 0) return false;
+    auto freed = device_freed_.find(ext);
+    return freed == device_freed_.end() || now - freed->second >= wrap_up;
+}
 
 ChannelTable::Live* ChannelTable::find(std::string_view uniqueid) {
     auto it = seq_by_uniqueid_.find(std::string(uniqueid));
@@ -46,11 +66,26 @@ void ChannelTable::apply(const ami::Message& m, Timestamp at) {
         const auto seq = next_seq_++;
         by_seq_.emplace(seq, Live{state_of(m), {}, {}, {}, at});
         seq_by_uniqueid_.emplace(std::string(uniqueid), seq);
+        if (auto ext = device_extension(m.get("Channel")); !ext.empty())
+            if (device_channels_.size() < max_tracked_extensions || device_channels_.count(std::string(ext)))
+                ++device_channels_[std::string(ext)];
         return;
     }
     if (ami::iequals(event, "Hangup")) {
         auto it = seq_by_uniqueid_.find(std::string(uniqueid));
         if (it == seq_by_uniqueid_.end()) return;
+        if (auto live = by_seq_.find(it->second); live != by_seq_.end()) {
+            for (const auto& f : live->second.state) {
+                if (f.key != "Channel") continue;
+                auto ext = device_extension(f.value);
+                auto d = ext.empty() ? device_channels_.end() : device_channels_.find(std::string(ext));
+                if (d != device_channels_.end() && --d->second <= 0) {
+                    device_channels_.erase(d);
+                    if (device_freed_.size() >= max_tracked_extensions) device_freed_.clear();
+                    device_freed_[std::string(ext)] = at;
+                }
+            }
+        }
         by_seq_.erase(it->second);
         seq_by_uniqueid_.erase(it);
         return;
@@ -90,6 +125,7 @@ std::vector<ami::Message> ChannelTable::core_show_channels(std::string_view acti
 void ChannelTable::clear() {
     by_seq_.clear();
     seq_by_uniqueid_.clear();
+    device_channels_.clear();
 }
 
 }  // namespace ringside::sim

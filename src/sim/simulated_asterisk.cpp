@@ -384,6 +384,8 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
         if (stopped || !demo_gen) return;
         std::vector<std::string> exts;
         if (demo_source) exts = demo_source();
+        const auto now = now_ms();
+        std::erase_if(exts, [&](const std::string& e) { return !channels.extension_free(e, now, demo_cfg.wrap_up); });
         if (auto plan = demo_gen->next(exts)) place(std::move(*plan));
         demo_timer.expires_after(demo_cfg.interval);
         demo_timer.async_wait(asio::bind_executor(strand, [self = shared_from_this()](error_code ec) {

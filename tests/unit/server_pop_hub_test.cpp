@@ -268,3 +268,38 @@ TEST_CASE("an erased customer's held pops, and every later message of their call
     hub.send(alice, ringing("c4"));
     CHECK(hub.latest_seq(alice) == before + 1);
 }
+
+TEST_CASE("pop.shown counts once per pop the user was sent, from when the phone rang") {
+    PopHub hub;
+    const auto rang = *parse_iso("2026-12-04T10:00:00.000Z");
+    auto pop = ringing("c1");
+    pop["rang_at"] = format_iso(rang);
+    hub.send(AgentId("alice"), pop);                                          // seq 1
+    hub.send(AgentId("alice"), {{"type", "call.answered"}, {"call", {{"id", "c1"}}}});  // seq 2
+    hub.send(AgentId("bob"), pop);                                            // bob's seq 1
+    const auto now = rang + std::chrono::milliseconds(1250);
+    CHECK_FALSE(hub.acknowledge_shown(AgentId("alice"), 1, "c2", now));      // another call
+    CHECK_FALSE(hub.acknowledge_shown(AgentId("alice"), 2, "c1", now));      // not a ringing
+    CHECK_FALSE(hub.acknowledge_shown(AgentId("alice"), 7, "c1", now));      // no such seq
+    CHECK_FALSE(hub.acknowledge_shown(AgentId("carol"), 1, "c1", now));      // never popped to carol
+    auto d = hub.acknowledge_shown(AgentId("alice"), 1, "c1", now);
+    REQUIRE(d);
+    CHECK(d->count() == 1250);
+    CHECK_FALSE(hub.acknowledge_shown(AgentId("alice"), 1, "c1", now));      // a second tab, a repeat
+    auto b = hub.acknowledge_shown(AgentId("bob"), 1, "c1", rang - std::chrono::seconds(1));
+    REQUIRE(b);
+    CHECK(b->count() == 0);  // a PBX clock ahead of ours never gives a negative time
+}
+
+TEST_CASE("pop.shown of a pop no longer held is ignored") {
+    FakeClock clock;
+    PopHubOptions o;
+    o.max_held_per_user = 2;
+    o.clock = [&clock] { return clock.now; };
+    PopHub hub(o);
+    hub.send(AgentId("alice"), ringing("c1"));
+    hub.send(AgentId("alice"), ringing("c2"));
+    hub.send(AgentId("alice"), ringing("c3"));
+    CHECK_FALSE(hub.acknowledge_shown(AgentId("alice"), 1, "c1", now_ms()));
+    CHECK(hub.acknowledge_shown(AgentId("alice"), 3, "c3", now_ms()));
+}

@@ -275,6 +275,32 @@ TEST_CASE("the channel table lists a call's channels while it is up and none aft
     CHECK(t.size() == 0);
 }
 
+TEST_CASE("a phone is free for demo calls only when no channel of it is up and its wrap-up time has passed") {
+    auto p = plan_to({"1001", "1002"}, Outcome::answered);
+    p.answered_by = 0;
+    const auto s = script_call(p);
+    ChannelTable t;
+    const auto at = [&](std::size_t i) { return p.start + s.events[i].offset; };
+    CHECK(t.extension_free("1001", p.start, 10s));
+    const auto enter = index_of(s, "BridgeEnter");
+    for (std::size_t i = 0; i <= enter; ++i) t.apply(s.events[i].message, at(i));
+    CHECK_FALSE(t.extension_free("1001", at(enter), 0s));  // talking
+    CHECK(t.extension_free("1003", at(enter), 10s));       // never rang
+    Timestamp freed{};  // when 1001's phone hung up
+    for (std::size_t i = enter + 1; i < s.events.size(); ++i) {
+        const auto& m = s.events[i].message;
+        t.apply(m, at(i));
+        if (m.event() == "Hangup" && m.get("Channel").starts_with("SIP/1001-")) freed = at(i);
+    }
+    REQUIRE(freed != Timestamp{});
+    const auto end = at(s.events.size() - 1);
+    CHECK(t.size() == 0);
+    CHECK_FALSE(t.extension_free("1001", freed, 10s));         // wrap-up
+    CHECK_FALSE(t.extension_free("1001", freed + 9999ms, 10s));
+    CHECK(t.extension_free("1001", freed + 10s, 10s));
+    CHECK(t.extension_free("1002", end + 10s, 10s));
+}
+
 TEST_CASE("traffic plans follow the seed and the outcome weights") {
     TrafficMix mix;
     mix.answered = 1;

@@ -315,3 +315,19 @@ TEST_CASE("the demo places calls to the extensions the callback returns, none wh
     CHECK(m->get("DestChannel").starts_with("SIP/1007-"));
     r.sim.stop_traffic();
 }
+
+TEST_CASE("the demo never rings a phone that is already ringing or talking") {
+    Running r(test_config());
+    Client c(r.sim.port());
+    c.login();
+    REQUIRE(c.until([](const ami::Message& x) { return x.event() == "FullyBooted"; }));
+    DemoConfig demo;
+    demo.interval = 100ms;
+    demo.mix.ring_min = demo.mix.ring_max = 5000ms;  // the phone rings throughout the test
+    r.sim.start_demo(demo, [] { return std::vector<std::string>{"1007"}; });
+    auto m = c.until([](const ami::Message& x) { return x.event() == "DialBegin"; }, 3000ms);
+    REQUIRE(m);
+    std::this_thread::sleep_for(600ms);  // six more demo ticks while 1007 rings
+    CHECK(r.sim.counters().calls_placed == 1);
+    r.sim.stop_traffic();
+}

@@ -1,6 +1,8 @@
 #pragma once
 // Server counters and their Prometheus text form. Thread-safe.
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -29,6 +31,15 @@ public:
     std::int64_t ws_open() const noexcept { return ws_open_.load(std::memory_order_relaxed); }
     std::uint64_t ws_overflows() const noexcept { return ws_overflow_.load(std::memory_order_relaxed); }
 
+    /// A pop's card showed on an agent's screen this long after the phone
+    /// started ringing (a counted `pop.shown`): ringside_pop_shown_seconds.
+    void pop_shown(std::chrono::milliseconds since_ringing) noexcept;
+    /// A `pop.shown` that matched no pop of that agent, or repeated one.
+    void pop_shown_ignored() noexcept { pop_shown_ignored_.fetch_add(1, std::memory_order_relaxed); }
+
+    /// Upper bounds of ringside_pop_shown_seconds' buckets, in seconds.
+    static constexpr std::array<double, 12> pop_shown_bounds{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300};
+
     /// Prometheus text exposition (version 0.0.4), `extra` appended as is.
     std::string render(const PopHubStats& hub, const CallServiceStats& calls, const std::string& extra) const;
 
@@ -42,6 +53,9 @@ private:
     std::atomic<std::uint64_t> login_failed_{0};
     std::atomic<std::int64_t> conn_open_{0};
     std::atomic<std::uint64_t> conn_refused_{0};
+    std::array<std::atomic<std::uint64_t>, pop_shown_bounds.size() + 1> pop_shown_buckets_{};  // last: +Inf
+    std::atomic<std::uint64_t> pop_shown_sum_ms_{0};
+    std::atomic<std::uint64_t> pop_shown_ignored_{0};
 };
 
 }  // namespace ringside::server

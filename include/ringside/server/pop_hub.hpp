@@ -15,7 +15,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,6 +25,7 @@
 
 #include "ringside/core/strong_typedef.hpp"
 #include "ringside/core/ports/pop_sink.hpp"
+#include "ringside/core/time.hpp"
 
 namespace ringside::server {
 
@@ -114,6 +117,17 @@ public:
     /// many messages were dropped. O(held messages).
     std::size_t forget_customer(std::int64_t customer_id);
 
+    /// A console's `pop.shown` receipt: `user`'s browser painted the card of
+    /// the `call.ringing` numbered `seq` for call `call_id`. Answers how long
+    /// after the phone started ringing (the pop's `rang_at`, else when the hub
+    /// sent it) the card showed, at `now`; never negative. nullopt, and
+    /// nothing recorded, when the receipt does not match a held pop of that
+    /// user (unknown or expired seq, not a `call.ringing`, another call) or
+    /// that pop was acknowledged already (another tab, a repeat): so each pop
+    /// counts once, and memory stays bounded by what is held for resume.
+    std::optional<std::chrono::milliseconds> acknowledge_shown(const AgentId& user, std::uint64_t seq,
+                                                               std::string_view call_id, Timestamp now);
+
     /// The user's latest seq (0 before the first message).
     std::uint64_t latest_seq(const AgentId& user) const;
     std::size_t subscriber_count(const AgentId& user) const;
@@ -136,6 +150,9 @@ private:
         std::shared_ptr<const std::string> text;
         std::uint64_t call = 0;         // hash of the message's call id (0: none), for forget_customer
         std::int64_t customer = 0;      // the customer it names (0: none)
+        std::string ringing_call;       // a call.ringing's call id ("" for other messages), for pop.shown
+        Timestamp rang_at{};            // when that phone started ringing (the pop's rang_at, else sent)
+        bool shown = false;             // a pop.shown for it was counted
     };
     struct Sub {
         const PopSubscriber* id;

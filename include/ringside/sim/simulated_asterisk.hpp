@@ -54,6 +54,10 @@ struct RateConfig {
 
 struct DemoConfig {
     std::chrono::milliseconds interval{5000};            // one call per interval
+    /// After a phone's call ends it gets no demo call for this long, and
+    /// never while it rings or talks: calls go to free agents only, as a
+    /// queue with this wrap-up time would send them.
+    std::chrono::milliseconds wrap_up{15000};
     TrafficMix mix = default_demo_mix();
     static TrafficMix default_demo_mix();                // answered after 3-8 s mostly, some cancelled, some busy
 };
