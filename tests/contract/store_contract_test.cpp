@@ -5,7 +5,9 @@
 // where PostgreSQL is not installed.
 //
 // Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts,
-// AuditLog, UserDirectory, PbxSettings) and the writes they need. A case here states behaviour both
+// AuditLog, UserDirectory, PbxSettings) and the writes they need, with the
+// races several nodes (or processes) on one database must decide in the
+// store. A case here states behaviour both
 // stores must have; a backend-only case says why it is one.
 #include <doctest/doctest.h>
 
@@ -33,6 +35,8 @@ using Store = PostgresStore;
 struct Backend {
     std::string url = contract::PgServer::get().fresh_database();
     std::unique_ptr<Store> store = std::make_unique<Store>(url);
+    /// A second store on the same database: another node.
+    std::unique_ptr<Store> another() const { return std::make_unique<Store>(url); }
 };
 #else
 using Store = SqliteStore;
@@ -42,6 +46,8 @@ struct Backend {
         return std::filesystem::path(::mkdtemp(tmpl));
     }();
     std::unique_ptr<Store> store = std::make_unique<Store>(dir / "ringside.db");
+    /// A second store on the same file: another process's connections.
+    std::unique_ptr<Store> another() const { return std::make_unique<Store>(dir / "ringside.db"); }
     ~Backend() {
         store.reset();
         std::error_code ec;
@@ -233,6 +239,70 @@ TEST_CASE("a finished call's history entry is written once and carries the agent
     CHECK(got->disposition == "callback");
 }
 
+TEST_CASE("a conditional disposition is stored only over the value the writer read") {
+    Backend b;
+    CallLog& log = *b.store;
+    const auto id = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    auto c = answered(ringing_call("main-6.1", at(1)), "alice");
+    c.customer_id = id;
+    log.upsert_call(c);
+    const auto e = ended(c);
+    log.finish_call(e, call_history(e, id));
+    using W = CallLog::DispositionWrite;
+    CHECK(log.set_disposition_if(c.id, "sale", "card 4111 1111 1111 1111 charged", "") == W::written);
+    // A second device that also saw no disposition: refused, nothing changes.
+    CHECK(log.set_disposition_if(c.id, "callback", "other device", "") == W::changed_meanwhile);
+    auto got = log.find_call(c.id);
+    REQUIRE(got);
+    CHECK(got->disposition == "sale");
+    CHECK(got->notes.find("charged") != std::string::npos);
+    CHECK(got->notes.find("4111 1111 1111 1111") == std::string::npos);
+    auto ctx = b.store->customer_context(id);
+    REQUIRE(ctx->recent_interactions.size() == 1);
+    CHECK(ctx->recent_interactions[0].disposition == "sale");
+    // Having seen "sale": the change goes through, the history entry with it.
+    CHECK(log.set_disposition_if(c.id, "callback", "wants a call on Monday", "sale") == W::written);
+    CHECK(log.find_call(c.id)->disposition == "callback");
+    ctx = b.store->customer_context(id);
+    CHECK(ctx->recent_interactions[0].disposition == "callback");
+    CHECK(ctx->recent_interactions[0].summary.find("wants a call on Monday") != std::string::npos);
+    CHECK(log.set_disposition_if(CallId("main-nope"), "x", "", "") == W::no_such_call);
+}
+
+TEST_CASE("two connections saving a disposition over the same value at once: exactly one wins") {
+    Backend b;
+    // Two stores on one database: two nodes on PostgreSQL, two processes'
+    // connections on SQLite. Neither store's own locks can decide this.
+    const auto other = b.another();
+    auto c = answered(ringing_call("main-8.1", at(1)), "alice");
+    b.store->upsert_call(c);
+    for (int round = 0; round < 20; ++round) {
+        const std::string before = b.store->find_call(c.id)->disposition;
+        std::atomic<int> won{0}, lost{0}, failed{0};
+        std::string a_what = "sale-" + std::to_string(round), z_what = "callback-" + std::to_string(round);
+        auto save = [&](Store* node, const std::string& what) {
+            try {
+                const auto r = node->set_disposition_if(c.id, what, "", before);
+                if (r == CallLog::DispositionWrite::written) ++won;
+                else if (r == CallLog::DispositionWrite::changed_meanwhile) ++lost;
+            } catch (...) {
+                ++failed;
+            }
+        };
+        std::thread a(save, b.store.get(), a_what);
+        std::thread z(save, other.get(), z_what);
+        a.join();
+        z.join();
+        CHECK(failed == 0);
+        CHECK(won == 1);
+        CHECK(lost == 1);
+        // The stored value is the winner's, as both stores read it.
+        const std::string now = b.store->find_call(c.id)->disposition;
+        CHECK((now == a_what || now == z_what));
+        CHECK(other->find_call(c.id)->disposition == now);
+    }
+}
+
 TEST_CASE("the pop's lookup finds the newest customer of a number, with open issues and history newest first") {
     Backend b;
     const auto older = b.store->create_customer(customer("Old Owner", "+989121234567"));
@@ -402,32 +472,7 @@ TEST_CASE("PBX connections added on the admin page are listed in the order added
 }
 
 #if RINGSIDE_CONTRACT_PG
-// PostgreSQL only: several nodes share one database, so the store itself
-// must decide races SQLite's single process decides on the engine's strand.
-TEST_CASE("two nodes saving a disposition over the same value at once: exactly one wins") {
-    Backend b;
-    PostgresStore other_node(b.url);
-    auto c = answered(ringing_call("main-8.1", at(1)), "alice");
-    b.store->upsert_call(c);
-    for (int round = 0; round < 20; ++round) {
-        const std::string before = b.store->find_call(c.id)->disposition;
-        std::atomic<int> won{0}, lost{0};
-        auto save = [&](PostgresStore* node, const std::string& what) {
-            const auto r = node->set_disposition_if(c.id, what, "", before);
-            if (r == PostgresStore::DispositionWrite::written) ++won;
-            else if (r == PostgresStore::DispositionWrite::changed_meanwhile) ++lost;
-        };
-        std::thread a(save, b.store.get(), "sale-" + std::to_string(round));
-        std::thread z(save, &other_node, "callback-" + std::to_string(round));
-        a.join();
-        z.join();
-        CHECK(won == 1);
-        CHECK(lost == 1);
-    }
-    CHECK(b.store->set_disposition_if(CallId("main-nope"), "x", "", "") ==
-          PostgresStore::DispositionWrite::no_such_call);
-}
-
+// PostgreSQL only: nodes that share one database each migrate it on start.
 TEST_CASE("two nodes opening a new database at once migrate it once") {
     const auto url = contract::PgServer::get().fresh_database();
     std::atomic<int> failures{0};

@@ -50,14 +50,11 @@ public:
     std::vector<CallRecord> open_calls(const PbxId& pbx) override;
     bool set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) override;
 
-    /// What a compare-and-set of a call's disposition did.
-    enum class DispositionWrite { written, no_such_call, changed_meanwhile };
-    /// Stores disposition and notes only while the stored disposition is
-    /// still `previous` (one UPDATE ... WHERE disposition IS NOT DISTINCT
-    /// FROM previous): of two agents saving over the same value at once,
-    /// exactly one wins, on any node. Not yet on the CallLog port.
+    /// One UPDATE ... WHERE disposition IS NOT DISTINCT FROM previous: a
+    /// second writer waits for the first's row lock, then finds the row no
+    /// longer matching, on any node.
     DispositionWrite set_disposition_if(const CallId& id, const std::string& disposition, const std::string& notes,
-                                        const std::string& previous);
+                                        const std::string& previous) override;
 
     // ---- CustomerContexts
     std::optional<CustomerContext> customer_context_by_phone(const std::string& e164) override;

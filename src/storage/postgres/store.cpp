@@ -467,9 +467,8 @@ bool PostgresStore::set_disposition(const CallId& id, const std::string& disposi
     return true;
 }
 
-PostgresStore::DispositionWrite PostgresStore::set_disposition_if(const CallId& id, const std::string& disposition,
-                                                                  const std::string& notes,
-                                                                  const std::string& previous) {
+CallLog::DispositionWrite PostgresStore::set_disposition_if(const CallId& id, const std::string& disposition,
+                                                            const std::string& notes, const std::string& previous) {
     auto c = impl_->pool.lease();
     Transaction tx(*c);
     const std::string masked = stored_text(notes);
