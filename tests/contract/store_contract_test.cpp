@@ -5,10 +5,10 @@
 // where PostgreSQL is not installed.
 //
 // Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts,
-// AuditLog, UserDirectory, PbxSettings) and the writes they need, with the
-// races several nodes (or processes) on one database must decide in the
-// store. A case here states behaviour both
-// stores must have; a backend-only case says why it is one.
+// AuditLog, UserDirectory, PbxSettings), the writes they need and the
+// customer and orders imports, with the races several nodes (or processes)
+// on one database must decide in the store. A case here states behaviour
+// both stores must have; a backend-only case says why it is one.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -372,6 +372,163 @@ TEST_CASE("two writers storing calls and customers at once lose nothing") {
             REQUIRE(got);
             CHECK(got->ended_at);
         }
+}
+
+namespace {
+
+/// One order of an orders import, naming its customer by id, phone or email.
+OrderRow order(std::size_t row, const std::string& ref, std::int64_t amount, Timestamp when) {
+    OrderRow o;
+    o.row = row;
+    o.order_ref = ref;
+    o.amount = amount;
+    o.at = when;
+    return o;
+}
+OrderRow order_of(std::int64_t customer_id, OrderRow o) {
+    o.customer_id = customer_id;
+    return o;
+}
+OrderRow order_by_phone(const std::string& phone, OrderRow o) {
+    o.phone = phone;
+    return o;
+}
+OrderRow order_by_email(const std::string& email, OrderRow o) {
+    o.email = email;
+    return o;
+}
+
+std::size_t audited(Store& s, const std::string& action) {
+    std::size_t n = 0;
+    for (const auto& e : s.list_audit(std::nullopt, 500)) n += e.action == action;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("an import stores each new customer once, matched by phone or email; a dry run stores nothing") {
+    Backend b;
+    const auto sara = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    auto reza = customer("Reza Karimi", "+989121110000");
+    reza.email = "Reza@Example.com";
+    const auto reza_id = b.store->create_customer(reza);
+    auto by_email = customer("R. Karimi", "+989120000001");
+    by_email.email = "reza@example.COM";
+    const std::vector<Customer> batch = {customer("Sara again", "+989121234567"), by_email,
+                                         customer("Nima Rad", "+989123333333"),
+                                         customer("Nima's twin", "+989123333333")};
+    const auto dry = b.store->import_customers(batch, true, "alice", at(5));
+    REQUIRE(dry.size() == 4);
+    CHECK(!dry[0].created);
+    CHECK(dry[0].matched_on == "phone");
+    CHECK(dry[0].customer_id == sara);
+    CHECK(!dry[1].created);
+    CHECK(dry[1].matched_on == "email");
+    CHECK(dry[1].customer_id == reza_id);
+    CHECK(dry[2].created);
+    CHECK(dry[2].customer_id == 0);
+    CHECK(!dry[3].created);  // the same number as the row before it in the batch
+    CHECK(b.store->customer_count() == 2);
+    CHECK(audited(*b.store, "customer.create") == 0);
+
+    const auto real = b.store->import_customers(batch, false, "alice", at(6));
+    REQUIRE(real.size() == 4);
+    CHECK(real[2].created);
+    CHECK(real[2].customer_id > 0);
+    CHECK(!real[3].created);
+    CHECK(real[3].matched_on == "phone");
+    CHECK(real[3].customer_id == real[2].customer_id);
+    CHECK(b.store->customer_count() == 3);
+    CHECK(b.store->find_customer(real[2].customer_id)->name == "Nima Rad");
+    CHECK(audited(*b.store, "customer.create") == 1);
+    // Re-running the file imports nothing twice.
+    for (const auto& m : b.store->import_customers(batch, false, "alice", at(7))) CHECK(!m.created);
+    CHECK(b.store->customer_count() == 3);
+    CHECK_THROWS_AS(b.store->import_customers({customer("Bad", "09121234567")}, false, "alice", at(8)),
+                    std::invalid_argument);
+}
+
+TEST_CASE("an orders import sums each customer's orders into the lifetime value, once per order") {
+    Backend b;
+    const auto sara = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    auto reza = customer("Reza Karimi", "+989121110000");
+    reza.email = "reza@example.com";
+    const auto reza_id = b.store->create_customer(reza);
+    const std::vector<OrderRow> orders = {
+        order_of(sara, order(2, "o-1", 100, at(1))),
+        order_by_phone("+989121234567", order(3, "o-2", 50, at(2))),
+        order_by_email("REZA@example.com", order(4, "o-3", 70, at(3))),
+        order_by_phone("+989129999999", order(5, "o-4", 5, at(4))),  // nobody's number
+    };
+    auto statuses = [](const std::vector<ImportRowResult>& rs) {
+        std::vector<std::string> out;
+        for (const auto& r : rs) out.push_back(r.status);
+        return out;
+    };
+    const std::vector<std::string> first = {"imported", "imported", "imported", "rejected"};
+    CHECK(statuses(b.store->import_orders(orders, true, "alice", at(10))) == first);
+    CHECK(!b.store->find_customer(sara)->lifetime_value);
+    const auto real = b.store->import_orders(orders, false, "alice", at(11));
+    CHECK(statuses(real) == first);
+    CHECK(real[1].customer_id == std::optional<std::int64_t>(sara));
+    CHECK(real[3].reason == "no such customer");
+    CHECK(b.store->find_customer(sara)->lifetime_value == std::optional<std::int64_t>(150));
+    CHECK(b.store->find_customer(reza_id)->lifetime_value == std::optional<std::int64_t>(70));
+    CHECK(audited(*b.store, "customer.update") == 2);
+    // The same file again: nothing changes, nothing more is audited.
+    const auto again = b.store->import_orders(orders, false, "alice", at(12));
+    CHECK(statuses(again) == std::vector<std::string>{"already_present", "already_present", "already_present",
+                                                      "rejected"});
+    CHECK(b.store->find_customer(sara)->lifetime_value == std::optional<std::int64_t>(150));
+    CHECK(audited(*b.store, "customer.update") == 2);
+}
+
+TEST_CASE("two writers importing the same number at once end with one customer, not two") {
+    Backend b;
+    const auto other = b.another();
+    for (int round = 0; round < 20; ++round) {
+        const std::string number = "+98912555" + std::to_string(1000 + round);
+        std::atomic<int> created{0}, failed{0};
+        auto import = [&](Store* node, const std::string& name) {
+            try {
+                const auto m = node->import_customers({customer(name, number)}, false, "import", at(round));
+                if (m.at(0).created) ++created;
+            } catch (...) {
+                ++failed;
+            }
+        };
+        std::thread a(import, b.store.get(), "From node A");
+        std::thread z(import, other.get(), "From node Z");
+        a.join();
+        z.join();
+        CHECK(failed == 0);
+        CHECK(created == 1);
+        CHECK(b.store->customers_by_phone(number).size() == 1);
+    }
+    CHECK(b.store->customer_count() == 20);
+}
+
+TEST_CASE("two orders imports for one customer at once add up") {
+    Backend b;
+    const auto other = b.another();
+    const auto sara = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    std::atomic<int> failed{0};
+    for (int round = 0; round < 10; ++round) {
+        auto import = [&](Store* node, const std::string& ref, std::int64_t amount) {
+            try {
+                const std::vector<OrderRow> o = {order_by_phone("+989121234567", order(2, ref, amount, at(round)))};
+                node->import_orders(o, false, "import", at(round));
+            } catch (...) {
+                ++failed;
+            }
+        };
+        std::thread a(import, b.store.get(), "a-" + std::to_string(round), 10);
+        std::thread z(import, other.get(), "z-" + std::to_string(round), 1);
+        a.join();
+        z.join();
+        CHECK(b.store->find_customer(sara)->lifetime_value == std::optional<std::int64_t>(11 * (round + 1)));
+    }
+    CHECK(failed == 0);
 }
 
 TEST_CASE("the audit trail is append-only and pages newest first") {

@@ -21,6 +21,7 @@
 #include "ringside/core/ports/audit_log.hpp"
 #include "ringside/core/ports/call_log.hpp"
 #include "ringside/core/ports/customer_contexts.hpp"
+#include "ringside/core/ports/customers.hpp"
 #include "ringside/core/ports/pbx_settings.hpp"
 #include "ringside/core/ports/user_directory.hpp"
 
@@ -68,6 +69,15 @@ public:
     std::int64_t create_issue(const Issue& i);
     std::int64_t add_interaction(const Interaction& i);
     std::size_t customer_count();
+    /// Customers::import_customers' contract. Two imports of one number or
+    /// email at once (from any nodes) store one customer: the second waits
+    /// for the first and matches it.
+    std::vector<ImportMatch> import_customers(const std::vector<Customer>& batch, bool dry_run,
+                                              const std::string& actor, Timestamp at);
+    /// Customers::import_orders' contract. Imports touching one customer at
+    /// once add up: each waits for the other's lifetime value.
+    std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& batch, bool dry_run,
+                                               const std::string& actor, Timestamp at);
 
     // ---- AuditLog, and the admin page's pages of it (Storage::list_audit's contract)
     void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) override;

@@ -35,11 +35,6 @@ std::vector<std::string> strings_from_json(const std::string& text) {
         if (v.is_string()) out.push_back(v.get<std::string>());
     return out;
 }
-std::string lower_ascii(std::string s) {
-    for (auto& ch : s)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    return s;
-}
 bool is_e164(const std::string& s) {
     if (s.size() < 8 || s.size() > 16 || s[0] != '+' || s[1] == '0') return false;
     return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -300,8 +295,10 @@ struct Ops {
     }
 
     /// Recomputes a customer's score from its history with the core's rule
-    /// (compute_value_score), unless it was set by hand.
-    static void rescore(Connection& c, std::int64_t id, Timestamp now) {
+    /// (compute_value_score), unless it was set by hand; the lifetime-value
+    /// quartiles are read here unless given.
+    static void rescore(Connection& c, std::int64_t id, Timestamp now,
+                        const std::optional<std::array<std::int64_t, 3>>& quartiles = std::nullopt) {
         ValueInputs in;
         auto row = c.run("rescore",
                          "SELECT value_score, value_score_computed, lifetime_value, "
@@ -312,7 +309,7 @@ struct Ops {
         if (!value_score_follows_history(score.has_value(), row.boolean(0, 1))) return;
         in.lifetime_value = row.opt_i64(0, 2);
         in.customer_since = row.time(0, 3);
-        in.lifetime_quartiles = lifetime_quartiles(c);
+        in.lifetime_quartiles = quartiles ? *quartiles : lifetime_quartiles(c);
         auto last = c.run("rescore", "SELECT max(at) FROM interactions WHERE customer_id = $1", id);
         if (!last.null(0, 0)) in.last_contact_at = last.time(0, 0);
         if (in.last_contact_at && now - *in.last_contact_at <= value_score_year)
@@ -374,6 +371,69 @@ struct Ops {
 };
 
 }  // namespace
+
+// ---- the statements shared with the other files of the store (store_impl.hpp)
+
+void pg::require_e164(const Customer& cu, const char* what) {
+    for (const auto& p : cu.phones)
+        if (!is_e164(p)) throw std::invalid_argument(std::string(what) + ": phone is not E.164 (normalise it first)");
+}
+
+std::int64_t pg::insert_customer(Connection& c, const Customer& scored) {
+    const Customer cu = stored_form(scored);
+    const auto terms = search_terms(cu);
+    std::string words;
+    for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
+    auto r = c.run(
+        "create_customer",
+        "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at, birthday, "
+        "groups, owner, kind, source_campaign, preferred_channel, contact_time, opt_outs, value_score, "
+        "lifetime_value, customer_since, email_key, terms_version, value_score_computed, name_words) VALUES ($1, $2, "
+        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1, $22, $23) "
+        "RETURNING id",
+        cu.name, cu.salutation, cu.email, cu.tier, to_json_text(cu.tags), cu.company, cu.notes, cu.language,
+        cu.created_at, cu.birthday, to_json_text(cu.groups), cu.owner,
+        cu.kind.empty() ? std::string("customer") : cu.kind, cu.source_campaign, cu.preferred_channel,
+        cu.contact_time, to_json_text(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
+        lower_ascii(cu.email), cu.value_score.has_value() && cu.value_score_computed, words);
+    const std::int64_t id = r.i64(0, 0);
+    for (std::size_t i = 0; i < cu.phones.size(); ++i)
+        c.run("create_customer",
+              "INSERT INTO customer_phones (e164, customer_id, label, position) VALUES ($1, $2, $3, $4) "
+              "ON CONFLICT DO NOTHING",
+              cu.phones[i], id, i < cu.phone_labels.size() ? cu.phone_labels[i] : std::string(),
+              static_cast<std::int64_t>(i));
+    for (const auto& t : terms)
+        c.run("create_customer", "INSERT INTO customer_terms (term, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+              t, id);
+    for (const auto& t : cu.tags)
+        c.run("create_customer",
+              "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('t', $1, $2) ON CONFLICT DO NOTHING", t,
+              id);
+    for (const auto& g : cu.groups)
+        c.run("create_customer",
+              "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('g', $1, $2) ON CONFLICT DO NOTHING", g,
+              id);
+    return id;
+}
+
+std::array<std::int64_t, 3> pg::lifetime_quartiles(Connection& c) { return Ops::lifetime_quartiles(c); }
+
+void pg::rescore(Connection& c, std::int64_t id, Timestamp now, const std::array<std::int64_t, 3>& quartiles) {
+    Ops::rescore(c, id, now, quartiles);
+}
+
+void pg::insert_audit(Connection& c, const std::string& actor, const std::string& action, const std::string& detail,
+                      Timestamp at) {
+    c.run("audit", "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)", at, actor, action,
+          detail);
+}
+
+std::string pg::lower_ascii(std::string s) {
+    for (auto& ch : s)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return s;
+}
 
 PostgresStore::Impl::Impl(const std::string& url, std::size_t n) : pool(url, n) {
     auto c = pool.lease();
@@ -534,44 +594,10 @@ std::vector<Customer> PostgresStore::customers_by_phone(const std::string& e164)
 }
 
 std::int64_t PostgresStore::create_customer(const Customer& given) {
-    for (const auto& p : given.phones)
-        if (!is_e164(p)) throw std::invalid_argument("create_customer: phone is not E.164 (normalise it first)");
+    require_e164(given, "create_customer");
     auto c = impl_->pool.lease();
     Transaction tx(*c);
-    const Customer cu = stored_form(with_initial_value_score(given, Ops::lifetime_quartiles(*c), now_ms()));
-    const auto terms = search_terms(cu);
-    std::string words;
-    for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
-    auto r = c->run(
-        "create_customer",
-        "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at, birthday, "
-        "groups, owner, kind, source_campaign, preferred_channel, contact_time, opt_outs, value_score, "
-        "lifetime_value, customer_since, email_key, terms_version, value_score_computed, name_words) VALUES ($1, $2, "
-        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1, $22, $23) "
-        "RETURNING id",
-        cu.name, cu.salutation, cu.email, cu.tier, to_json_text(cu.tags), cu.company, cu.notes, cu.language,
-        cu.created_at, cu.birthday, to_json_text(cu.groups), cu.owner,
-        cu.kind.empty() ? std::string("customer") : cu.kind, cu.source_campaign, cu.preferred_channel,
-        cu.contact_time, to_json_text(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
-        lower_ascii(cu.email), cu.value_score.has_value() && cu.value_score_computed, words);
-    const std::int64_t id = r.i64(0, 0);
-    for (std::size_t i = 0; i < cu.phones.size(); ++i)
-        c->run("create_customer",
-               "INSERT INTO customer_phones (e164, customer_id, label, position) VALUES ($1, $2, $3, $4) "
-               "ON CONFLICT DO NOTHING",
-               cu.phones[i], id, i < cu.phone_labels.size() ? cu.phone_labels[i] : std::string(),
-               static_cast<std::int64_t>(i));
-    for (const auto& t : terms)
-        c->run("create_customer", "INSERT INTO customer_terms (term, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-               t, id);
-    for (const auto& t : cu.tags)
-        c->run("create_customer",
-               "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('t', $1, $2) ON CONFLICT DO NOTHING", t,
-               id);
-    for (const auto& g : cu.groups)
-        c->run("create_customer",
-               "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('g', $1, $2) ON CONFLICT DO NOTHING", g,
-               id);
+    const auto id = insert_customer(*c, with_initial_value_score(given, Ops::lifetime_quartiles(*c), now_ms()));
     tx.commit();
     return id;
 }

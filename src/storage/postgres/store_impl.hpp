@@ -12,6 +12,28 @@
 
 namespace ringside {
 
+namespace pg {
+
+// Statements more than one file of the store runs, each inside the
+// caller's transaction (defined in store.cpp).
+
+/// Throws std::invalid_argument, naming `what`, unless every phone is E.164.
+void require_e164(const Customer& cu, const char* what);
+/// Inserts a customer whose value score is already set
+/// (with_initial_value_score), with its phones, search terms, tags and
+/// groups. Returns the new id.
+std::int64_t insert_customer(Connection& c, const Customer& scored);
+/// The lifetime-value quartiles the value score compares with, read now.
+std::array<std::int64_t, 3> lifetime_quartiles(Connection& c);
+/// Recomputes a customer's value score from its history (unless set by hand).
+void rescore(Connection& c, std::int64_t id, Timestamp now, const std::array<std::int64_t, 3>& quartiles);
+void insert_audit(Connection& c, const std::string& actor, const std::string& action, const std::string& detail,
+                  Timestamp at);
+/// Email keys are the address in ASCII lower case, as SQLite keeps them.
+std::string lower_ascii(std::string s);
+
+}  // namespace pg
+
 struct PostgresStore::Impl {
     pg::Pool pool;
     int version = 0;
