@@ -13,6 +13,7 @@
 // Errors: infrastructure failures throw StorageError in an operator's words
 // (the server, what failed); "no such row" is an empty optional or false.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,12 @@ public:
     std::int64_t create_issue(const Issue& i);
     std::int64_t add_interaction(const Interaction& i);
     std::size_t customer_count();
+    /// Customers::search_customers' contract. Name words of 3 characters or
+    /// more are an ILIKE on the folded name words, answered by a pg_trgm index.
+    std::vector<Customer> search_customers(const CustomerQuery& q);
+    /// Customers::for_each_customer's contract: one snapshot, oldest first,
+    /// read a page at a time.
+    void for_each_customer(const CustomerQuery& q, const std::function<bool(const Customer&)>& fn);
     /// Customers::import_customers' contract. Two imports of one number or
     /// email at once (from any nodes) store one customer: the second waits
     /// for the first and matches it.

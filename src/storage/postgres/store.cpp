@@ -42,13 +42,15 @@ bool is_e164(const std::string& s) {
 
 // ---- rows: each column list beside its reader
 
-const std::string customer_columns =
+}  // namespace
+
+const std::string pg::customer_columns =
     "c.id, c.name, c.salutation, c.email, c.tier, c.tags, c.company, c.notes, c.language, c.created_at, "
     "c.birthday, c.groups, c.owner, c.kind, c.source_campaign, c.preferred_channel, c.contact_time, c.opt_outs, "
     "c.value_score, c.lifetime_value, c.customer_since, c.status, c.removed_at, c.removed_by, c.removed_reason, "
     "c.updated_at, c.value_score_computed, c.erased_at";
 
-Customer read_customer(const Result& r, int row) {
+Customer pg::read_customer(const Result& r, int row) {
     Customer c;
     c.id = r.i64(row, 0);
     c.name = r.str(row, 1);
@@ -80,6 +82,8 @@ Customer read_customer(const Result& r, int row) {
     c.erased_at = r.opt_time(row, 27);
     return c;
 }
+
+namespace {
 
 const std::string issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at, priority, owner";
 
@@ -338,16 +342,7 @@ struct Ops {
 
     // ---- customers
 
-    static void load_phones(Connection& c, Customer& cu) {
-        auto r = c.run("load_phones", "SELECT e164, label FROM customer_phones WHERE customer_id = $1 ORDER BY position",
-                       cu.id);
-        cu.phones.clear();
-        cu.phone_labels.clear();
-        for (int i = 0; i < r.rows(); ++i) {
-            cu.phones.push_back(r.str(i, 0));
-            cu.phone_labels.push_back(r.str(i, 1));
-        }
-    }
+    static void load_phones(Connection& c, Customer& cu) { pg::load_phones(c, cu); }
 
     static CustomerContext context_of(Connection& c, Customer customer, const std::array<std::int64_t, 11>& scores) {
         CustomerContext ctx;
@@ -415,6 +410,17 @@ std::int64_t pg::insert_customer(Connection& c, const Customer& scored) {
               "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('g', $1, $2) ON CONFLICT DO NOTHING", g,
               id);
     return id;
+}
+
+void pg::load_phones(Connection& c, Customer& cu) {
+    auto r = c.run("load_phones", "SELECT e164, label FROM customer_phones WHERE customer_id = $1 ORDER BY position",
+                   cu.id);
+    cu.phones.clear();
+    cu.phone_labels.clear();
+    for (int i = 0; i < r.rows(); ++i) {
+        cu.phones.push_back(r.str(i, 0));
+        cu.phone_labels.push_back(r.str(i, 1));
+    }
 }
 
 std::array<std::int64_t, 3> pg::lifetime_quartiles(Connection& c) { return Ops::lifetime_quartiles(c); }

@@ -17,6 +17,11 @@ namespace pg {
 // Statements more than one file of the store runs, each inside the
 // caller's transaction (defined in store.cpp).
 
+/// The columns of a customer row (alias c), as read_customer reads them.
+extern const std::string customer_columns;
+Customer read_customer(const Result& r, int row);
+/// The customer's phones and their labels, in order.
+void load_phones(Connection& c, Customer& cu);
 /// Throws std::invalid_argument, naming `what`, unless every phone is E.164.
 void require_e164(const Customer& cu, const char* what);
 /// Inserts a customer whose value score is already set
