@@ -6,9 +6,10 @@
 //
 // Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts,
 // AuditLog, UserDirectory, PbxSettings), the writes they need and the
-// customer and orders imports, with the races several nodes (or processes)
-// on one database must decide in the store. A case here states behaviour
-// both stores must have; a backend-only case says why it is one.
+// customer file's imports, search, export and erasure, with the races
+// several nodes (or processes) on one database must decide in the store. A
+// case here states behaviour both stores must have; a backend-only case
+// says why it is one.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -621,6 +622,127 @@ TEST_CASE("an export streams every matching customer oldest first, and stops whe
     seen = 0;
     b.store->for_each_customer(words({"export"}), [&](const Customer&) { return ++seen < 3; });
     CHECK(seen == 3);
+}
+
+namespace {
+
+/// A customer with a call linked to them, one from their number before
+/// they were known, one to their number, an issue and audit entries.
+struct CustomerFile {
+    std::int64_t id = 0;
+    std::int64_t other = 0;
+    CallRecord linked, unlinked, outbound;
+    explicit CustomerFile(Store& s) {
+        auto sara = customer("Sara Ahmadi", "+989121234567");
+        sara.email = "sara@example.com";
+        id = s.create_customer(sara);
+        other = s.create_customer(customer("Reza Karimi", "+989121110000"));
+        Issue is;
+        is.customer_id = id;
+        is.title = "Refund for Sara";
+        is.description = "card ending 1111";
+        is.opened_at = at(1);
+        s.create_issue(is);
+        linked = ended(answered(ringing_call("main-20.1", at(2)), "alice"));
+        linked.customer_id = id;
+        linked.notes = "call her at home";
+        s.finish_call(linked, call_history(linked, id));
+        s.set_disposition(linked.id, "callback", "call her at home");
+        unlinked = ended(answered(ringing_call("main-20.2", at(3)), "bob"));
+        s.finish_call(unlinked, std::nullopt);
+        outbound = ringing_call("main-20.3", at(4));
+        outbound.direction = Direction::outbound;
+        outbound.from = "1001";
+        outbound.from_raw = "1001";
+        outbound.from_name = "";
+        outbound.to = "+989121234567";
+        s.finish_call(ended(outbound), std::nullopt);
+        s.audit("alice", "customer.update", R"({"id":)" + std::to_string(id) + R"(,"changes":{"email":"sara@example.com"}})",
+                at(5));
+        s.audit("alice", "customer.update", R"({"id":)" + std::to_string(other) + R"(,"changes":{"tier":"gold"}})",
+                at(6));
+        s.audit("alice", "customer.note", "not JSON at all", at(7));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a customer's data on request holds the file, its issues, history, calls and audit entries") {
+    Backend b;
+    CustomerFile f(*b.store);
+    const auto d = b.store->customer_data(f.id);
+    REQUIRE(d);
+    CHECK(d->customer.name == "Sara Ahmadi");
+    CHECK(d->customer.phones == std::vector<std::string>{"+989121234567"});
+    REQUIRE(d->issues.size() == 1);
+    CHECK(d->issues[0].issue.title == "Refund for Sara");
+    REQUIRE(d->interactions.size() == 1);
+    CHECK(d->interactions[0].summary == "answered by alice");  // the notes apart
+    REQUIRE(d->interaction_notes.size() == 1);
+    CHECK(d->interaction_notes[0] == "call her at home");
+    REQUIRE(d->calls.size() == 3);  // newest first
+    CHECK(d->calls[0].id == f.outbound.id);
+    CHECK(d->calls[1].id == f.unlinked.id);
+    CHECK(d->calls[2].id == f.linked.id);
+    REQUIRE(d->audit.size() == 1);
+    CHECK(d->audit[0].detail.find("sara@example.com") != std::string::npos);
+    CHECK(!b.store->customer_data(999999));
+}
+
+TEST_CASE("an erasure anonymises the customer everywhere and keeps the audit trail's who, what and when") {
+    Backend b;
+    CustomerFile f(*b.store);
+    const auto audit_before = b.store->list_audit(std::nullopt, 500).size();
+    const auto r = b.store->erase_customer(f.id, "dpo", "the customer asked", at(30));
+    REQUIRE(r);
+    CHECK(r->calls == 3);
+    CHECK(r->interactions == 1);
+    CHECK(r->issues == 1);
+    CHECK(r->audit_entries == 1);
+    const auto after = b.store->find_customer(f.id);
+    REQUIRE(after);
+    CHECK(after->erased_at == std::optional<Timestamp>(at(30)));
+    CHECK(after->name != "Sara Ahmadi");
+    CHECK(after->email.empty());
+    CHECK(after->phones.empty());
+    CHECK(b.store->customers_by_phone("+989121234567").empty());
+    CHECK(!b.store->customer_context_by_phone("+989121234567"));
+    CHECK(b.store->search_customers(words({"sara"})).empty());
+    for (const auto& id : {f.linked.id, f.unlinked.id, f.outbound.id}) {
+        const auto call = b.store->find_call(id);
+        REQUIRE(call);
+        CHECK(call->from != "+989121234567");
+        CHECK(call->to != "+989121234567");
+        CHECK(call->notes.empty());
+    }
+    CHECK(b.store->find_call(f.linked.id)->disposition == "callback");  // figures and dispositions stay
+    CHECK(b.store->find_call(f.linked.id)->from_name.empty());
+    // Nothing of the trail is deleted; the earlier entry about her keeps its
+    // who, what and when without the values; others are untouched.
+    const auto trail = b.store->list_audit(std::nullopt, 500);
+    CHECK(trail.size() == audit_before + 1);
+    REQUIRE(!trail.empty());
+    CHECK(trail[0].action == "customer.erase");
+    CHECK(trail[0].actor == "dpo");
+    for (const auto& e : trail) {
+        CHECK(e.detail.find("sara@example.com") == std::string::npos);
+        if (e.action == "customer.note") CHECK(e.detail == "not JSON at all");
+    }
+    const auto d = b.store->customer_data(f.id);
+    REQUIRE(d);
+    REQUIRE(d->audit.size() == 2);
+    CHECK(d->audit[1].actor == "alice");
+    CHECK(d->audit[1].at == at(5));
+    CHECK(d->audit[1].detail.find("erased") != std::string::npos);
+    CHECK(d->issues.at(0).issue.title != "Refund for Sara");
+    CHECK(d->interaction_notes.at(0).empty());
+    CHECK(b.store->customer_data(f.other)->audit.at(0).detail.find("gold") != std::string::npos);
+    // Erasing again changes nothing more and is audited again.
+    const auto again = b.store->erase_customer(f.id, "dpo", "asked twice", at(31));
+    REQUIRE(again);
+    CHECK(again->audit_entries == 0);
+    CHECK(b.store->list_audit(std::nullopt, 500).size() == audit_before + 2);
+    CHECK(!b.store->erase_customer(999999, "dpo", "", at(32)));
 }
 
 TEST_CASE("the audit trail is append-only and pages newest first") {

@@ -76,6 +76,13 @@ public:
     /// Customers::for_each_customer's contract: one snapshot, oldest first,
     /// read a page at a time.
     void for_each_customer(const CustomerQuery& q, const std::function<bool(const Customer&)>& fn);
+    /// Customers::customer_data's contract, in one REPEATABLE READ snapshot.
+    std::optional<CustomerData> customer_data(std::int64_t id);
+    /// Customers::erase_customer's contract. The customer's row is locked
+    /// (FOR UPDATE) for the erasure; earlier audit entries about it keep
+    /// who, what and when, reduced to {"id", "erased": true}.
+    std::optional<EraseReport> erase_customer(std::int64_t id, const std::string& actor, const std::string& reason,
+                                              Timestamp at);
     /// Customers::import_customers' contract. Two imports of one number or
     /// email at once (from any nodes) store one customer: the second waits
     /// for the first and matches it.

@@ -83,11 +83,9 @@ Customer pg::read_customer(const Result& r, int row) {
     return c;
 }
 
-namespace {
+const std::string pg::issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at, priority, owner";
 
-const std::string issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at, priority, owner";
-
-Issue read_issue(const Result& r, int row) {
+Issue pg::read_issue(const Result& r, int row) {
     Issue i;
     i.id = r.i64(row, 0);
     i.customer_id = r.i64(row, 1);
@@ -101,10 +99,10 @@ Issue read_issue(const Result& r, int row) {
     return i;
 }
 
-const std::string interaction_columns =
+const std::string pg::interaction_columns =
     "id, customer_id, at, channel, direction, summary, agent, call_id, status, disposition, notes";
 
-Interaction read_interaction(const Result& r, int row) {
+Interaction pg::read_interaction(const Result& r, int row) {
     Interaction i;
     i.id = r.i64(row, 0);
     i.customer_id = r.i64(row, 1);
@@ -122,7 +120,7 @@ Interaction read_interaction(const Result& r, int row) {
 }
 
 // Rings and legs come as JSON arrays built by the query (one round trip per call).
-const std::string call_select =
+const std::string pg::call_select =
     "SELECT id, pbx, direction, from_number, from_raw, from_name, to_number, customer_id, agent, extension, queue, "
     "status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, disposition, notes, "
     "(SELECT coalesce(json_agg(r.agent ORDER BY r.position), '[]') FROM call_rings r WHERE r.call_id = calls.id), "
@@ -131,7 +129,7 @@ const std::string call_select =
     "l.talk_seconds, l.transferred_by) ORDER BY l.position), '[]') FROM call_legs l WHERE l.call_id = calls.id), "
     "hangup_by, hangup_extension FROM calls";
 
-std::vector<CallLeg> legs_from_json(const std::string& text) {
+static std::vector<CallLeg> legs_from_json(const std::string& text) {
     std::vector<CallLeg> out;
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_array()) return out;
@@ -153,7 +151,7 @@ std::vector<CallLeg> legs_from_json(const std::string& text) {
     return out;
 }
 
-CallRecord read_call(const Result& r, int row) {
+CallRecord pg::read_call(const Result& r, int row) {
     CallRecord c;
     c.id = CallId{r.str(row, 0)};
     c.pbx = PbxId{r.str(row, 1)};
@@ -182,8 +180,6 @@ CallRecord read_call(const Result& r, int row) {
     c.hangup_extension = r.opt_strong<Extension>(row, 24);
     return c;
 }
-
-}  // namespace
 
 namespace {
 
@@ -392,24 +388,54 @@ std::int64_t pg::insert_customer(Connection& c, const Customer& scored) {
         cu.contact_time, to_json_text(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
         lower_ascii(cu.email), cu.value_score.has_value() && cu.value_score_computed, words);
     const std::int64_t id = r.i64(0, 0);
+    write_customer_children(c, id, cu, terms, false);
+    return id;
+}
+
+void pg::write_customer_children(Connection& c, std::int64_t id, const Customer& cu,
+                                 const std::vector<std::string>& terms, bool replace) {
+    if (replace) {
+        c.run("customer_children", "DELETE FROM customer_phones WHERE customer_id = $1", id);
+        c.run("customer_children", "DELETE FROM customer_terms WHERE customer_id = $1", id);
+        c.run("customer_children", "DELETE FROM customer_labels WHERE customer_id = $1", id);
+    }
     for (std::size_t i = 0; i < cu.phones.size(); ++i)
-        c.run("create_customer",
+        c.run("customer_children",
               "INSERT INTO customer_phones (e164, customer_id, label, position) VALUES ($1, $2, $3, $4) "
               "ON CONFLICT DO NOTHING",
               cu.phones[i], id, i < cu.phone_labels.size() ? cu.phone_labels[i] : std::string(),
               static_cast<std::int64_t>(i));
     for (const auto& t : terms)
-        c.run("create_customer", "INSERT INTO customer_terms (term, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-              t, id);
+        c.run("customer_children",
+              "INSERT INTO customer_terms (term, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", t, id);
     for (const auto& t : cu.tags)
-        c.run("create_customer",
+        c.run("customer_children",
               "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('t', $1, $2) ON CONFLICT DO NOTHING", t,
               id);
     for (const auto& g : cu.groups)
-        c.run("create_customer",
+        c.run("customer_children",
               "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('g', $1, $2) ON CONFLICT DO NOTHING", g,
               id);
-    return id;
+}
+
+void pg::update_customer_row(Connection& c, const Customer& given, Timestamp at) {
+    const Customer cu = stored_form(given);
+    const auto terms = search_terms(cu);
+    std::string words;
+    for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
+    c.run("update_customer",
+          "UPDATE customers SET name = $1, salutation = $2, email = $3, tier = $4, tags = $5, company = $6, "
+          "notes = $7, language = $8, birthday = $9, groups = $10, owner = $11, kind = $12, source_campaign = $13, "
+          "preferred_channel = $14, contact_time = $15, opt_outs = $16, value_score = $17, lifetime_value = $18, "
+          "customer_since = $19, status = $20, removed_at = $21, removed_by = $22, removed_reason = $23, "
+          "updated_at = $24, email_key = $25, terms_version = 1, value_score_computed = $26, name_words = $27 "
+          "WHERE id = $28",
+          cu.name, cu.salutation, cu.email, cu.tier, to_json_text(cu.tags), cu.company, cu.notes, cu.language,
+          cu.birthday, to_json_text(cu.groups), cu.owner, cu.kind.empty() ? std::string("customer") : cu.kind,
+          cu.source_campaign, cu.preferred_channel, cu.contact_time, to_json_text(cu.opt_outs), cu.value_score,
+          cu.lifetime_value, cu.customer_since, cu.status, cu.removed_at, cu.removed_by, cu.removed_reason, at,
+          lower_ascii(cu.email), cu.value_score.has_value() && cu.value_score_computed, words, cu.id);
+    write_customer_children(c, cu.id, cu, terms, true);
 }
 
 void pg::load_phones(Connection& c, Customer& cu) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "db.hpp"
 #include "ringside/storage/postgres_store.hpp"
@@ -20,6 +21,15 @@ namespace pg {
 /// The columns of a customer row (alias c), as read_customer reads them.
 extern const std::string customer_columns;
 Customer read_customer(const Result& r, int row);
+extern const std::string issue_columns;
+Issue read_issue(const Result& r, int row);
+/// interaction_columns' last column is the agent's call notes, which
+/// read_interaction folds into the summary (as SQLite's reader does).
+extern const std::string interaction_columns;
+Interaction read_interaction(const Result& r, int row);
+/// "SELECT <a call's columns, rings and legs> FROM calls", for read_call.
+extern const std::string call_select;
+CallRecord read_call(const Result& r, int row);
 /// The customer's phones and their labels, in order.
 void load_phones(Connection& c, Customer& cu);
 /// Throws std::invalid_argument, naming `what`, unless every phone is E.164.
@@ -28,6 +38,13 @@ void require_e164(const Customer& cu, const char* what);
 /// (with_initial_value_score), with its phones, search terms, tags and
 /// groups. Returns the new id.
 std::int64_t insert_customer(Connection& c, const Customer& scored);
+/// A customer's phones, search terms, tags and groups as `cu` has them;
+/// `replace` deletes the stored ones first.
+void write_customer_children(Connection& c, std::int64_t id, const Customer& cu,
+                             const std::vector<std::string>& terms, bool replace);
+/// Replaces the stored customer's fields (by cu.id) and children with
+/// cu's, stored_form applied; updated_at becomes `at`.
+void update_customer_row(Connection& c, const Customer& cu, Timestamp at);
 /// The lifetime-value quartiles the value score compares with, read now.
 std::array<std::int64_t, 3> lifetime_quartiles(Connection& c);
 /// Recomputes a customer's value score from its history (unless set by hand).
