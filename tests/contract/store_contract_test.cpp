@@ -745,6 +745,128 @@ TEST_CASE("an erasure anonymises the customer everywhere and keeps the audit tra
     CHECK(!b.store->erase_customer(999999, "dpo", "", at(32)));
 }
 
+TEST_CASE("customers created in a batch or audited, and edits that replace the file and append their entry") {
+    Backend b;
+    const auto ids = b.store->create_customers({customer("One", "+989121000011"), customer("Two", "+989121000012")});
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0] < ids[1]);
+    CHECK(b.store->customer_count() == 2);
+    CHECK_THROWS_AS(b.store->create_customers({customer("Bad", "0912")}), std::invalid_argument);
+    CHECK(b.store->customer_count() == 2);  // all or none
+    const auto id = b.store->create_customer_audited(customer("Sara Ahmadi", "+989121234567"), "alice",
+                                                     R"({"via":"form"})", at(1));
+    auto entries = b.store->list_customer_audit(id, std::nullopt, 50);
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].action == "customer.create");
+    CHECK(entries[0].detail.find("\"via\":\"form\"") != std::string::npos);
+
+    auto edited = *b.store->find_customer(id);
+    edited.name = "Sara Karimi";
+    edited.phones = {"+989127654321"};
+    edited.phone_labels = {"work"};
+    edited.tags = {"new"};
+    REQUIRE(b.store->update_customer(edited, "bob", "customer.update", R"({"id":)" + std::to_string(id) + "}", at(2)));
+    const auto got = b.store->find_customer(id);
+    CHECK(got->name == "Sara Karimi");
+    CHECK(got->phones == std::vector<std::string>{"+989127654321"});
+    CHECK(got->phone_labels == std::vector<std::string>{"work"});
+    CHECK(got->updated_at == std::optional<Timestamp>(at(2)));
+    CHECK(b.store->customers_by_phone("+989121234567").empty());
+    CHECK(b.store->customers_by_phone("+989127654321").size() == 1);
+    CHECK(ids_of(b.store->search_customers(words({"karimi"}))) == std::vector<std::int64_t>{id});
+    CHECK(b.store->search_customers(words({"ahmadi"})).empty());
+    CustomerQuery tagged;
+    tagged.tag = "new";
+    CHECK(ids_of(b.store->search_customers(tagged)) == std::vector<std::int64_t>{id});
+    entries = b.store->list_customer_audit(id, std::nullopt, 50);
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].actor == "bob");
+    const auto all = b.store->list_customer_audit(std::nullopt, std::nullopt, 50);
+    CHECK(all.size() == 2);
+    CHECK(b.store->list_customer_audit(std::nullopt, all[0].id, 50).size() == 1);  // paged by id
+    edited.id = 999999;
+    CHECK(!b.store->update_customer(edited, "bob", "customer.update", "{}", at(3)));
+    // An erased file is never written again.
+    REQUIRE(b.store->erase_customer(id, "dpo", "asked", at(4)));
+    edited.id = id;
+    CHECK(!b.store->update_customer(edited, "bob", "customer.update", "{}", at(5)));
+    CHECK(b.store->find_customer(id)->name != "Sara Karimi");
+}
+
+TEST_CASE("issues change status and fields with a history, and list newest first") {
+    Backend b;
+    const auto id = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    Issue first;
+    first.customer_id = id;
+    first.title = "Refund";
+    first.opened_at = at(1);
+    Issue second = first;
+    second.title = "Late delivery";
+    second.opened_at = at(2);
+    const auto a = b.store->create_issue(first);
+    const auto z = b.store->create_issue(second);
+    auto listed = b.store->customer_issues(id);
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0].id == z);
+    CHECK(listed[0].priority == "normal");
+    REQUIRE(b.store->set_issue_status(a, "resolved", at(3)));
+    auto got = b.store->find_issue(a);
+    REQUIRE(got);
+    CHECK(got->status == "resolved");
+    CHECK(got->resolved_at == std::optional<Timestamp>(at(3)));
+    CHECK(!b.store->set_issue_status(999999, "open", at(3)));
+    CHECK_THROWS_AS(b.store->set_issue_status(a, "closed", at(3)), std::invalid_argument);
+    CHECK(!b.store->find_issue(999999));
+    auto edit = *b.store->find_issue(z);
+    edit.priority = "urgent";
+    edit.owner = "bob";
+    REQUIRE(b.store->update_issue(edit, {IssueChange{at(4), "sam", "priority", "normal", "urgent"},
+                                         IssueChange{at(5), "sam", "owner", "", "bob"}}));
+    CHECK(b.store->find_issue(z)->priority == "urgent");
+    const auto history = b.store->issue_history(z);
+    REQUIRE(history.size() == 2);
+    CHECK(history[0].field == "priority");
+    CHECK(history[1].after == "bob");
+    edit.id = 999999;
+    CHECK(!b.store->update_issue(edit, {}));
+    std::vector<std::int64_t> seen;
+    b.store->for_each_issue([&](const Issue& i) {
+        seen.push_back(i.id);
+        return true;
+    });
+    CHECK(seen == std::vector<std::int64_t>{a, z});
+    seen.clear();
+    b.store->for_each_issue([&](const Issue& i) {
+        seen.push_back(i.id);
+        return false;
+    });
+    CHECK(seen.size() == 1);
+}
+
+TEST_CASE("a customer's timeline pages newest first, and a batch of history entries is stored at once") {
+    Backend b;
+    const auto id = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    std::vector<Interaction> batch;
+    for (int i = 0; i < 5; ++i) {
+        Interaction h;
+        h.customer_id = id;
+        h.at = at(10 + i);
+        h.channel = "email";
+        h.summary = "mail " + std::to_string(i);
+        batch.push_back(h);
+    }
+    b.store->add_interactions(batch);
+    b.store->add_interactions({});
+    const auto page = b.store->customer_timeline(id, std::nullopt, 2);
+    REQUIRE(page.size() == 2);
+    CHECK(page[0].summary == "mail 4");
+    CHECK(page[1].summary == "mail 3");
+    const auto next = b.store->customer_timeline(id, page.back().at, 10);
+    REQUIRE(next.size() == 3);
+    CHECK(next[2].summary == "mail 0");
+    CHECK(b.store->customer_timeline(999999, std::nullopt, 10).empty());
+}
+
 TEST_CASE("the audit trail is append-only and pages newest first") {
     Backend b;
     AuditLog& audit = *b.store;

@@ -70,6 +70,24 @@ public:
     std::int64_t create_issue(const Issue& i);
     std::int64_t add_interaction(const Interaction& i);
     std::size_t customer_count();
+    // Customers' contracts (ports/customers.hpp); writes that read before
+    // they write lock the row they read (FOR UPDATE).
+    std::vector<std::int64_t> create_customers(const std::vector<Customer>& batch);
+    std::int64_t create_customer_audited(const Customer& c, const std::string& actor, const std::string& detail,
+                                         Timestamp at);
+    bool update_customer(const Customer& after, const std::string& actor, const std::string& action,
+                         const std::string& detail, Timestamp at);
+    std::optional<Issue> find_issue(std::int64_t id);
+    bool set_issue_status(std::int64_t id, const std::string& status, Timestamp at);
+    std::vector<Issue> customer_issues(std::int64_t customer_id);
+    bool update_issue(const Issue& after, const std::vector<IssueChange>& changes);
+    std::vector<IssueChange> issue_history(std::int64_t issue_id);
+    void for_each_issue(const std::function<bool(const Issue&)>& fn);
+    void add_interactions(const std::vector<Interaction>& batch);
+    std::vector<Interaction> customer_timeline(std::int64_t customer_id, std::optional<Timestamp> before,
+                                               std::size_t limit);
+    std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                std::optional<std::int64_t> before_id, std::size_t limit);
     /// Customers::search_customers' contract. Name words of 3 characters or
     /// more are an ILIKE on the folded name words, answered by a pg_trgm index.
     std::vector<Customer> search_customers(const CustomerQuery& q);

@@ -449,6 +449,10 @@ void pg::load_phones(Connection& c, Customer& cu) {
     }
 }
 
+void pg::upsert_interaction(Connection& c, const Interaction& i, const std::string& notes) {
+    Ops::upsert_interaction(c, i, notes);
+}
+
 std::array<std::int64_t, 3> pg::lifetime_quartiles(Connection& c) { return Ops::lifetime_quartiles(c); }
 
 void pg::rescore(Connection& c, std::int64_t id, Timestamp now, const std::array<std::int64_t, 3>& quartiles) {

@@ -45,6 +45,10 @@ void write_customer_children(Connection& c, std::int64_t id, const Customer& cu,
 /// Replaces the stored customer's fields (by cu.id) and children with
 /// cu's, stored_form applied; updated_at becomes `at`.
 void update_customer_row(Connection& c, const Customer& cu, Timestamp at);
+/// A history entry; one with the call_id of a stored one replaces it
+/// (a call's entry is written once), keeping its disposition and notes
+/// when the new ones are empty.
+void upsert_interaction(Connection& c, const Interaction& i, const std::string& notes);
 /// The lifetime-value quartiles the value score compares with, read now.
 std::array<std::int64_t, 3> lifetime_quartiles(Connection& c);
 /// Recomputes a customer's value score from its history (unless set by hand).
