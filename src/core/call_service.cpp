@@ -767,11 +767,31 @@ Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id
     if (it != m.active.end()) rec = it->second.rec;
     else rec = m.ports.calls.find_call(id);
     if (!rec) return Failure{DomainError::not_found, "no such call"};
-    // Dispositions are set on the engine strand, one at a time: the check
-    // and the write below see no other save in between.
+    // The check here answers early from the record this node holds; the
+    // store decides. The write is conditional on the disposition the writer
+    // saw (or, when it did not say, the one read here): a save by another
+    // node, or by another connection to the same file, since then is a
+    // conflict, never overwritten.
     if (auto refused = detail::check_disposition_write(by, *rec, previous)) return *refused;
     std::string masked = detail::stored_notes(notes);
-    if (!m.ports.calls.set_disposition(id, disposition, masked)) return Failure{DomainError::not_found, "no such call"};
+    const std::string expected = previous ? *previous : rec->disposition;
+    switch (m.ports.calls.set_disposition_if(id, disposition, masked, expected)) {
+    case CallLog::DispositionWrite::written:
+        break;
+    case CallLog::DispositionWrite::no_such_call:
+        return Failure{DomainError::not_found, "no such call"};
+    case CallLog::DispositionWrite::changed_meanwhile: {
+        auto stored = m.ports.calls.find_call(id);
+        if (!stored) return Failure{DomainError::not_found, "no such call"};
+        // The live record takes the stored text, so the call's later
+        // writes do not put the overwritten value back.
+        if (it != m.active.end()) {
+            it->second.rec.disposition = stored->disposition;
+            it->second.rec.notes = stored->notes;
+        }
+        return detail::disposition_conflict(stored->disposition);
+    }
+    }
     rec->disposition = disposition;
     rec->notes = std::move(masked);
     // Keep the live record in step so the final write does not undo it.

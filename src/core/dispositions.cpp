@@ -33,10 +33,13 @@ std::optional<Failure> check_disposition_write(const User& by, const CallRecord&
     const bool took_it = call.agent && *call.agent == by.username;
     if (!took_it && !role_at_least(by.role, Role::supervisor))
         return Failure{DomainError::forbidden, "only the agent who took the call or a supervisor may set its disposition"};
-    if (previous && *previous != call.disposition)
-        return Failure{DomainError::conflict, "the call's disposition was saved meanwhile (now '" + call.disposition +
-                                                  "'); reload the call before changing it"};
+    if (previous && *previous != call.disposition) return disposition_conflict(call.disposition);
     return std::nullopt;
+}
+
+Failure disposition_conflict(const std::string& now) {
+    return Failure{DomainError::conflict,
+                   "the call's disposition was saved meanwhile (now '" + now + "'); reload the call before changing it"};
 }
 
 std::string stored_notes(const std::string& notes) { return mask_card_numbers(notes); }

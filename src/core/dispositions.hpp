@@ -24,6 +24,10 @@ std::optional<Failure> check_disposition_fields(const std::string& disposition, 
 std::optional<Failure> check_disposition_write(const User& by, const CallRecord& call,
                                                const std::optional<std::string>& previous);
 
+/// The conflict a save over a disposition that changed meanwhile gets,
+/// naming the disposition stored `now`.
+Failure disposition_conflict(const std::string& now);
+
 /// The notes as stored: card numbers masked (privacy.hpp).
 std::string stored_notes(const std::string& notes);
 

@@ -171,4 +171,10 @@ bool WriteBehindStore::set_disposition(const CallId& id, const std::string& d, c
     return inner_.set_disposition(id, d, n);
 }
 
+CallLog::DispositionWrite WriteBehindStore::set_disposition_if(const CallId& id, const std::string& d,
+                                                               const std::string& n, const std::string& previous) {
+    flush();
+    return inner_.set_disposition_if(id, d, n, previous);
+}
+
 }  // namespace ringside

@@ -5,10 +5,14 @@
 // where PostgreSQL is not installed.
 //
 // Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts,
-// AuditLog, UserDirectory, PbxSettings) and the writes they need. A case here states behaviour both
-// stores must have; a backend-only case says why it is one.
+// AuditLog, UserDirectory, PbxSettings), the writes they need and the
+// customer file's imports, search, export and erasure, with the races
+// several nodes (or processes) on one database must decide in the store. A
+// case here states behaviour both stores must have; a backend-only case
+// says why it is one.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -33,6 +37,8 @@ using Store = PostgresStore;
 struct Backend {
     std::string url = contract::PgServer::get().fresh_database();
     std::unique_ptr<Store> store = std::make_unique<Store>(url);
+    /// A second store on the same database: another node.
+    std::unique_ptr<Store> another() const { return std::make_unique<Store>(url); }
 };
 #else
 using Store = SqliteStore;
@@ -42,6 +48,8 @@ struct Backend {
         return std::filesystem::path(::mkdtemp(tmpl));
     }();
     std::unique_ptr<Store> store = std::make_unique<Store>(dir / "ringside.db");
+    /// A second store on the same file: another process's connections.
+    std::unique_ptr<Store> another() const { return std::make_unique<Store>(dir / "ringside.db"); }
     ~Backend() {
         store.reset();
         std::error_code ec;
@@ -233,6 +241,70 @@ TEST_CASE("a finished call's history entry is written once and carries the agent
     CHECK(got->disposition == "callback");
 }
 
+TEST_CASE("a conditional disposition is stored only over the value the writer read") {
+    Backend b;
+    CallLog& log = *b.store;
+    const auto id = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    auto c = answered(ringing_call("main-6.1", at(1)), "alice");
+    c.customer_id = id;
+    log.upsert_call(c);
+    const auto e = ended(c);
+    log.finish_call(e, call_history(e, id));
+    using W = CallLog::DispositionWrite;
+    CHECK(log.set_disposition_if(c.id, "sale", "card 4111 1111 1111 1111 charged", "") == W::written);
+    // A second device that also saw no disposition: refused, nothing changes.
+    CHECK(log.set_disposition_if(c.id, "callback", "other device", "") == W::changed_meanwhile);
+    auto got = log.find_call(c.id);
+    REQUIRE(got);
+    CHECK(got->disposition == "sale");
+    CHECK(got->notes.find("charged") != std::string::npos);
+    CHECK(got->notes.find("4111 1111 1111 1111") == std::string::npos);
+    auto ctx = b.store->customer_context(id);
+    REQUIRE(ctx->recent_interactions.size() == 1);
+    CHECK(ctx->recent_interactions[0].disposition == "sale");
+    // Having seen "sale": the change goes through, the history entry with it.
+    CHECK(log.set_disposition_if(c.id, "callback", "wants a call on Monday", "sale") == W::written);
+    CHECK(log.find_call(c.id)->disposition == "callback");
+    ctx = b.store->customer_context(id);
+    CHECK(ctx->recent_interactions[0].disposition == "callback");
+    CHECK(ctx->recent_interactions[0].summary.find("wants a call on Monday") != std::string::npos);
+    CHECK(log.set_disposition_if(CallId("main-nope"), "x", "", "") == W::no_such_call);
+}
+
+TEST_CASE("two connections saving a disposition over the same value at once: exactly one wins") {
+    Backend b;
+    // Two stores on one database: two nodes on PostgreSQL, two processes'
+    // connections on SQLite. Neither store's own locks can decide this.
+    const auto other = b.another();
+    auto c = answered(ringing_call("main-8.1", at(1)), "alice");
+    b.store->upsert_call(c);
+    for (int round = 0; round < 20; ++round) {
+        const std::string before = b.store->find_call(c.id)->disposition;
+        std::atomic<int> won{0}, lost{0}, failed{0};
+        std::string a_what = "sale-" + std::to_string(round), z_what = "callback-" + std::to_string(round);
+        auto save = [&](Store* node, const std::string& what) {
+            try {
+                const auto r = node->set_disposition_if(c.id, what, "", before);
+                if (r == CallLog::DispositionWrite::written) ++won;
+                else if (r == CallLog::DispositionWrite::changed_meanwhile) ++lost;
+            } catch (...) {
+                ++failed;
+            }
+        };
+        std::thread a(save, b.store.get(), a_what);
+        std::thread z(save, other.get(), z_what);
+        a.join();
+        z.join();
+        CHECK(failed == 0);
+        CHECK(won == 1);
+        CHECK(lost == 1);
+        // The stored value is the winner's, as both stores read it.
+        const std::string now = b.store->find_call(c.id)->disposition;
+        CHECK((now == a_what || now == z_what));
+        CHECK(other->find_call(c.id)->disposition == now);
+    }
+}
+
 TEST_CASE("the pop's lookup finds the newest customer of a number, with open issues and history newest first") {
     Backend b;
     const auto older = b.store->create_customer(customer("Old Owner", "+989121234567"));
@@ -302,6 +374,497 @@ TEST_CASE("two writers storing calls and customers at once lose nothing") {
             REQUIRE(got);
             CHECK(got->ended_at);
         }
+}
+
+namespace {
+
+/// One order of an orders import, naming its customer by id, phone or email.
+OrderRow order(std::size_t row, const std::string& ref, std::int64_t amount, Timestamp when) {
+    OrderRow o;
+    o.row = row;
+    o.order_ref = ref;
+    o.amount = amount;
+    o.at = when;
+    return o;
+}
+OrderRow order_of(std::int64_t customer_id, OrderRow o) {
+    o.customer_id = customer_id;
+    return o;
+}
+OrderRow order_by_phone(const std::string& phone, OrderRow o) {
+    o.phone = phone;
+    return o;
+}
+OrderRow order_by_email(const std::string& email, OrderRow o) {
+    o.email = email;
+    return o;
+}
+
+std::size_t audited(Store& s, const std::string& action) {
+    std::size_t n = 0;
+    for (const auto& e : s.list_audit(std::nullopt, 500)) n += e.action == action;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("an import stores each new customer once, matched by phone or email; a dry run stores nothing") {
+    Backend b;
+    const auto sara = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    auto reza = customer("Reza Karimi", "+989121110000");
+    reza.email = "Reza@Example.com";
+    const auto reza_id = b.store->create_customer(reza);
+    auto by_email = customer("R. Karimi", "+989120000001");
+    by_email.email = "reza@example.COM";
+    const std::vector<Customer> batch = {customer("Sara again", "+989121234567"), by_email,
+                                         customer("Nima Rad", "+989123333333"),
+                                         customer("Nima's twin", "+989123333333")};
+    const auto dry = b.store->import_customers(batch, true, "alice", at(5));
+    REQUIRE(dry.size() == 4);
+    CHECK(!dry[0].created);
+    CHECK(dry[0].matched_on == "phone");
+    CHECK(dry[0].customer_id == sara);
+    CHECK(!dry[1].created);
+    CHECK(dry[1].matched_on == "email");
+    CHECK(dry[1].customer_id == reza_id);
+    CHECK(dry[2].created);
+    CHECK(dry[2].customer_id == 0);
+    CHECK(!dry[3].created);  // the same number as the row before it in the batch
+    CHECK(b.store->customer_count() == 2);
+    CHECK(audited(*b.store, "customer.create") == 0);
+
+    const auto real = b.store->import_customers(batch, false, "alice", at(6));
+    REQUIRE(real.size() == 4);
+    CHECK(real[2].created);
+    CHECK(real[2].customer_id > 0);
+    CHECK(!real[3].created);
+    CHECK(real[3].matched_on == "phone");
+    CHECK(real[3].customer_id == real[2].customer_id);
+    CHECK(b.store->customer_count() == 3);
+    CHECK(b.store->find_customer(real[2].customer_id)->name == "Nima Rad");
+    CHECK(audited(*b.store, "customer.create") == 1);
+    // Re-running the file imports nothing twice.
+    for (const auto& m : b.store->import_customers(batch, false, "alice", at(7))) CHECK(!m.created);
+    CHECK(b.store->customer_count() == 3);
+    CHECK_THROWS_AS(b.store->import_customers({customer("Bad", "09121234567")}, false, "alice", at(8)),
+                    std::invalid_argument);
+}
+
+TEST_CASE("an orders import sums each customer's orders into the lifetime value, once per order") {
+    Backend b;
+    const auto sara = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    auto reza = customer("Reza Karimi", "+989121110000");
+    reza.email = "reza@example.com";
+    const auto reza_id = b.store->create_customer(reza);
+    const std::vector<OrderRow> orders = {
+        order_of(sara, order(2, "o-1", 100, at(1))),
+        order_by_phone("+989121234567", order(3, "o-2", 50, at(2))),
+        order_by_email("REZA@example.com", order(4, "o-3", 70, at(3))),
+        order_by_phone("+989129999999", order(5, "o-4", 5, at(4))),  // nobody's number
+    };
+    auto statuses = [](const std::vector<ImportRowResult>& rs) {
+        std::vector<std::string> out;
+        for (const auto& r : rs) out.push_back(r.status);
+        return out;
+    };
+    const std::vector<std::string> first = {"imported", "imported", "imported", "rejected"};
+    CHECK(statuses(b.store->import_orders(orders, true, "alice", at(10))) == first);
+    CHECK(!b.store->find_customer(sara)->lifetime_value);
+    const auto real = b.store->import_orders(orders, false, "alice", at(11));
+    CHECK(statuses(real) == first);
+    CHECK(real[1].customer_id == std::optional<std::int64_t>(sara));
+    CHECK(real[3].reason == "no such customer");
+    CHECK(b.store->find_customer(sara)->lifetime_value == std::optional<std::int64_t>(150));
+    CHECK(b.store->find_customer(reza_id)->lifetime_value == std::optional<std::int64_t>(70));
+    CHECK(audited(*b.store, "customer.update") == 2);
+    // The same file again: nothing changes, nothing more is audited.
+    const auto again = b.store->import_orders(orders, false, "alice", at(12));
+    CHECK(statuses(again) == std::vector<std::string>{"already_present", "already_present", "already_present",
+                                                      "rejected"});
+    CHECK(b.store->find_customer(sara)->lifetime_value == std::optional<std::int64_t>(150));
+    CHECK(audited(*b.store, "customer.update") == 2);
+}
+
+TEST_CASE("two writers importing the same number at once end with one customer, not two") {
+    Backend b;
+    const auto other = b.another();
+    for (int round = 0; round < 20; ++round) {
+        const std::string number = "+98912555" + std::to_string(1000 + round);
+        std::atomic<int> created{0}, failed{0};
+        auto import = [&](Store* node, const std::string& name) {
+            try {
+                const auto m = node->import_customers({customer(name, number)}, false, "import", at(round));
+                if (m.at(0).created) ++created;
+            } catch (...) {
+                ++failed;
+            }
+        };
+        std::thread a(import, b.store.get(), "From node A");
+        std::thread z(import, other.get(), "From node Z");
+        a.join();
+        z.join();
+        CHECK(failed == 0);
+        CHECK(created == 1);
+        CHECK(b.store->customers_by_phone(number).size() == 1);
+    }
+    CHECK(b.store->customer_count() == 20);
+}
+
+TEST_CASE("two orders imports for one customer at once add up") {
+    Backend b;
+    const auto other = b.another();
+    const auto sara = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    std::atomic<int> failed{0};
+    for (int round = 0; round < 10; ++round) {
+        auto import = [&](Store* node, const std::string& ref, std::int64_t amount) {
+            try {
+                const std::vector<OrderRow> o = {order_by_phone("+989121234567", order(2, ref, amount, at(round)))};
+                node->import_orders(o, false, "import", at(round));
+            } catch (...) {
+                ++failed;
+            }
+        };
+        std::thread a(import, b.store.get(), "a-" + std::to_string(round), 10);
+        std::thread z(import, other.get(), "z-" + std::to_string(round), 1);
+        a.join();
+        z.join();
+        CHECK(b.store->find_customer(sara)->lifetime_value == std::optional<std::int64_t>(11 * (round + 1)));
+    }
+    CHECK(failed == 0);
+}
+
+namespace {
+
+std::vector<std::int64_t> ids_of(const std::vector<Customer>& cs) {
+    std::vector<std::int64_t> out;
+    for (const auto& c : cs) out.push_back(c.id);
+    return out;
+}
+
+CustomerQuery words(std::vector<std::string> terms) {
+    CustomerQuery q;
+    q.terms = std::move(terms);
+    return q;
+}
+
+}  // namespace
+
+TEST_CASE("a customer search matches long words inside a name's words and short ones at a word's start, newest first") {
+    Backend b;
+    auto sara = customer("Sara Ahmadi", "+989121000001");
+    sara.tags = {"vip"};
+    auto reza = customer("Reza Ahmadian", "+989121000002");
+    reza.tier = "silver";
+    reza.tags = {};
+    reza.email = "Reza@Example.com";
+    auto ali = customer("Ali Karimi", "+989121000003");
+    ali.company = "Mahmoud Trading";
+    ali.kind = "lead";
+    ali.tags = {};
+    ali.groups = {"north"};
+    const auto a = b.store->create_customer(sara);
+    const auto r = b.store->create_customer(reza);
+    const auto k = b.store->create_customer(ali);
+    using Ids = std::vector<std::int64_t>;
+    CHECK(ids_of(b.store->search_customers(words({"hmad"}))) == Ids{r, a});
+    // A name search may order by its words ("unless a name search orders
+    // them"): SQLite's prefix range does; compared as a set.
+    auto short_word = ids_of(b.store->search_customers(words({"ah"})));
+    std::sort(short_word.begin(), short_word.end());
+    CHECK(short_word == Ids{a, r});  // "mahmoud" does not start with it
+    CHECK(ids_of(b.store->search_customers(words({"sar", "ahm"}))) == Ids{a});
+    CHECK(ids_of(b.store->search_customers(words({"trading"}))) == Ids{k});  // the company's words too
+    CHECK(b.store->search_customers(words({"100%"})).empty());  // LIKE's wildcards are literal
+    CHECK(b.store->search_customers(words({"a_i"})).empty());
+    auto one = words({"hmad"});
+    one.limit = 1;
+    CHECK(ids_of(b.store->search_customers(one)) == Ids{r});
+    CustomerQuery q;
+    q.phone = "+989121000001";
+    const auto by_phone = b.store->search_customers(q);
+    REQUIRE(by_phone.size() == 1);
+    CHECK(by_phone[0].name == "Sara Ahmadi");
+    CHECK(by_phone[0].phones == std::vector<std::string>{"+989121000001"});
+    q = {};
+    q.email = "REZA@example.com";
+    CHECK(ids_of(b.store->search_customers(q)) == Ids{r});
+    q = {};
+    q.tag = "vip";
+    CHECK(ids_of(b.store->search_customers(q)) == Ids{a});
+    q = {};
+    q.group = "north";
+    CHECK(ids_of(b.store->search_customers(q)) == Ids{k});
+    q = {};
+    q.tier = "silver";
+    CHECK(ids_of(b.store->search_customers(q)) == Ids{r});
+    q = {};
+    q.kind = "lead";
+    CHECK(ids_of(b.store->search_customers(q)) == Ids{k});
+    CHECK(ids_of(b.store->search_customers({})) == Ids{k, r, a});
+}
+
+TEST_CASE("an export streams every matching customer oldest first, and stops when asked") {
+    Backend b;
+    std::vector<Customer> batch;
+    for (int i = 0; i < 1205; ++i) batch.push_back(customer("Export " + std::to_string(i), "+98912600" + std::to_string(1000 + i)));
+    for (const auto& cu : batch) b.store->create_customer(cu);
+    std::int64_t last = 0;
+    std::size_t seen = 0;
+    bool ordered = true;
+    b.store->for_each_customer({}, [&](const Customer& cu) {
+        ordered = ordered && cu.id > last && cu.phones.size() == 1;
+        last = cu.id;
+        ++seen;
+        return true;
+    });
+    CHECK(ordered);
+    CHECK(seen == 1205);  // more than one page on PostgreSQL
+    seen = 0;
+    b.store->for_each_customer(words({"export"}), [&](const Customer&) { return ++seen < 3; });
+    CHECK(seen == 3);
+}
+
+namespace {
+
+/// A customer with a call linked to them, one from their number before
+/// they were known, one to their number, an issue and audit entries.
+struct CustomerFile {
+    std::int64_t id = 0;
+    std::int64_t other = 0;
+    CallRecord linked, unlinked, outbound;
+    explicit CustomerFile(Store& s) {
+        auto sara = customer("Sara Ahmadi", "+989121234567");
+        sara.email = "sara@example.com";
+        id = s.create_customer(sara);
+        other = s.create_customer(customer("Reza Karimi", "+989121110000"));
+        Issue is;
+        is.customer_id = id;
+        is.title = "Refund for Sara";
+        is.description = "card ending 1111";
+        is.opened_at = at(1);
+        s.create_issue(is);
+        linked = ended(answered(ringing_call("main-20.1", at(2)), "alice"));
+        linked.customer_id = id;
+        linked.notes = "call her at home";
+        s.finish_call(linked, call_history(linked, id));
+        s.set_disposition(linked.id, "callback", "call her at home");
+        unlinked = ended(answered(ringing_call("main-20.2", at(3)), "bob"));
+        s.finish_call(unlinked, std::nullopt);
+        outbound = ringing_call("main-20.3", at(4));
+        outbound.direction = Direction::outbound;
+        outbound.from = "1001";
+        outbound.from_raw = "1001";
+        outbound.from_name = "";
+        outbound.to = "+989121234567";
+        s.finish_call(ended(outbound), std::nullopt);
+        s.audit("alice", "customer.update", R"({"id":)" + std::to_string(id) + R"(,"changes":{"email":"sara@example.com"}})",
+                at(5));
+        s.audit("alice", "customer.update", R"({"id":)" + std::to_string(other) + R"(,"changes":{"tier":"gold"}})",
+                at(6));
+        s.audit("alice", "customer.note", "not JSON at all", at(7));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a customer's data on request holds the file, its issues, history, calls and audit entries") {
+    Backend b;
+    CustomerFile f(*b.store);
+    const auto d = b.store->customer_data(f.id);
+    REQUIRE(d);
+    CHECK(d->customer.name == "Sara Ahmadi");
+    CHECK(d->customer.phones == std::vector<std::string>{"+989121234567"});
+    REQUIRE(d->issues.size() == 1);
+    CHECK(d->issues[0].issue.title == "Refund for Sara");
+    REQUIRE(d->interactions.size() == 1);
+    CHECK(d->interactions[0].summary == "answered by alice");  // the notes apart
+    REQUIRE(d->interaction_notes.size() == 1);
+    CHECK(d->interaction_notes[0] == "call her at home");
+    REQUIRE(d->calls.size() == 3);  // newest first
+    CHECK(d->calls[0].id == f.outbound.id);
+    CHECK(d->calls[1].id == f.unlinked.id);
+    CHECK(d->calls[2].id == f.linked.id);
+    REQUIRE(d->audit.size() == 1);
+    CHECK(d->audit[0].detail.find("sara@example.com") != std::string::npos);
+    CHECK(!b.store->customer_data(999999));
+}
+
+TEST_CASE("an erasure anonymises the customer everywhere and keeps the audit trail's who, what and when") {
+    Backend b;
+    CustomerFile f(*b.store);
+    const auto audit_before = b.store->list_audit(std::nullopt, 500).size();
+    const auto r = b.store->erase_customer(f.id, "dpo", "the customer asked", at(30));
+    REQUIRE(r);
+    CHECK(r->calls == 3);
+    CHECK(r->interactions == 1);
+    CHECK(r->issues == 1);
+    CHECK(r->audit_entries == 1);
+    const auto after = b.store->find_customer(f.id);
+    REQUIRE(after);
+    CHECK(after->erased_at == std::optional<Timestamp>(at(30)));
+    CHECK(after->name != "Sara Ahmadi");
+    CHECK(after->email.empty());
+    CHECK(after->phones.empty());
+    CHECK(b.store->customers_by_phone("+989121234567").empty());
+    CHECK(!b.store->customer_context_by_phone("+989121234567"));
+    CHECK(b.store->search_customers(words({"sara"})).empty());
+    for (const auto& id : {f.linked.id, f.unlinked.id, f.outbound.id}) {
+        const auto call = b.store->find_call(id);
+        REQUIRE(call);
+        CHECK(call->from != "+989121234567");
+        CHECK(call->to != "+989121234567");
+        CHECK(call->notes.empty());
+    }
+    CHECK(b.store->find_call(f.linked.id)->disposition == "callback");  // figures and dispositions stay
+    CHECK(b.store->find_call(f.linked.id)->from_name.empty());
+    // Nothing of the trail is deleted; the earlier entry about her keeps its
+    // who, what and when without the values; others are untouched.
+    const auto trail = b.store->list_audit(std::nullopt, 500);
+    CHECK(trail.size() == audit_before + 1);
+    REQUIRE(!trail.empty());
+    CHECK(trail[0].action == "customer.erase");
+    CHECK(trail[0].actor == "dpo");
+    for (const auto& e : trail) {
+        CHECK(e.detail.find("sara@example.com") == std::string::npos);
+        if (e.action == "customer.note") CHECK(e.detail == "not JSON at all");
+    }
+    const auto d = b.store->customer_data(f.id);
+    REQUIRE(d);
+    REQUIRE(d->audit.size() == 2);
+    CHECK(d->audit[1].actor == "alice");
+    CHECK(d->audit[1].at == at(5));
+    CHECK(d->audit[1].detail.find("erased") != std::string::npos);
+    CHECK(d->issues.at(0).issue.title != "Refund for Sara");
+    CHECK(d->interaction_notes.at(0).empty());
+    CHECK(b.store->customer_data(f.other)->audit.at(0).detail.find("gold") != std::string::npos);
+    // Erasing again changes nothing more and is audited again.
+    const auto again = b.store->erase_customer(f.id, "dpo", "asked twice", at(31));
+    REQUIRE(again);
+    CHECK(again->audit_entries == 0);
+    CHECK(b.store->list_audit(std::nullopt, 500).size() == audit_before + 2);
+    CHECK(!b.store->erase_customer(999999, "dpo", "", at(32)));
+}
+
+TEST_CASE("customers created in a batch or audited, and edits that replace the file and append their entry") {
+    Backend b;
+    const auto ids = b.store->create_customers({customer("One", "+989121000011"), customer("Two", "+989121000012")});
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0] < ids[1]);
+    CHECK(b.store->customer_count() == 2);
+    CHECK_THROWS_AS(b.store->create_customers({customer("Bad", "0912")}), std::invalid_argument);
+    CHECK(b.store->customer_count() == 2);  // all or none
+    const auto id = b.store->create_customer_audited(customer("Sara Ahmadi", "+989121234567"), "alice",
+                                                     R"({"via":"form"})", at(1));
+    auto entries = b.store->list_customer_audit(id, std::nullopt, 50);
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].action == "customer.create");
+    CHECK(entries[0].detail.find("\"via\":\"form\"") != std::string::npos);
+
+    auto edited = *b.store->find_customer(id);
+    edited.name = "Sara Karimi";
+    edited.phones = {"+989127654321"};
+    edited.phone_labels = {"work"};
+    edited.tags = {"new"};
+    REQUIRE(b.store->update_customer(edited, "bob", "customer.update", R"({"id":)" + std::to_string(id) + "}", at(2)));
+    const auto got = b.store->find_customer(id);
+    CHECK(got->name == "Sara Karimi");
+    CHECK(got->phones == std::vector<std::string>{"+989127654321"});
+    CHECK(got->phone_labels == std::vector<std::string>{"work"});
+    CHECK(got->updated_at == std::optional<Timestamp>(at(2)));
+    CHECK(b.store->customers_by_phone("+989121234567").empty());
+    CHECK(b.store->customers_by_phone("+989127654321").size() == 1);
+    CHECK(ids_of(b.store->search_customers(words({"karimi"}))) == std::vector<std::int64_t>{id});
+    CHECK(b.store->search_customers(words({"ahmadi"})).empty());
+    CustomerQuery tagged;
+    tagged.tag = "new";
+    CHECK(ids_of(b.store->search_customers(tagged)) == std::vector<std::int64_t>{id});
+    entries = b.store->list_customer_audit(id, std::nullopt, 50);
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].actor == "bob");
+    const auto all = b.store->list_customer_audit(std::nullopt, std::nullopt, 50);
+    CHECK(all.size() == 2);
+    CHECK(b.store->list_customer_audit(std::nullopt, all[0].id, 50).size() == 1);  // paged by id
+    edited.id = 999999;
+    CHECK(!b.store->update_customer(edited, "bob", "customer.update", "{}", at(3)));
+    // An erased file is never written again.
+    REQUIRE(b.store->erase_customer(id, "dpo", "asked", at(4)));
+    edited.id = id;
+    CHECK(!b.store->update_customer(edited, "bob", "customer.update", "{}", at(5)));
+    CHECK(b.store->find_customer(id)->name != "Sara Karimi");
+}
+
+TEST_CASE("issues change status and fields with a history, and list newest first") {
+    Backend b;
+    const auto id = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    Issue first;
+    first.customer_id = id;
+    first.title = "Refund";
+    first.opened_at = at(1);
+    Issue second = first;
+    second.title = "Late delivery";
+    second.opened_at = at(2);
+    const auto a = b.store->create_issue(first);
+    const auto z = b.store->create_issue(second);
+    auto listed = b.store->customer_issues(id);
+    REQUIRE(listed.size() == 2);
+    CHECK(listed[0].id == z);
+    CHECK(listed[0].priority == "normal");
+    REQUIRE(b.store->set_issue_status(a, "resolved", at(3)));
+    auto got = b.store->find_issue(a);
+    REQUIRE(got);
+    CHECK(got->status == "resolved");
+    CHECK(got->resolved_at == std::optional<Timestamp>(at(3)));
+    CHECK(!b.store->set_issue_status(999999, "open", at(3)));
+    CHECK_THROWS_AS(b.store->set_issue_status(a, "closed", at(3)), std::invalid_argument);
+    CHECK(!b.store->find_issue(999999));
+    auto edit = *b.store->find_issue(z);
+    edit.priority = "urgent";
+    edit.owner = "bob";
+    REQUIRE(b.store->update_issue(edit, {IssueChange{at(4), "sam", "priority", "normal", "urgent"},
+                                         IssueChange{at(5), "sam", "owner", "", "bob"}}));
+    CHECK(b.store->find_issue(z)->priority == "urgent");
+    const auto history = b.store->issue_history(z);
+    REQUIRE(history.size() == 2);
+    CHECK(history[0].field == "priority");
+    CHECK(history[1].after == "bob");
+    edit.id = 999999;
+    CHECK(!b.store->update_issue(edit, {}));
+    std::vector<std::int64_t> seen;
+    b.store->for_each_issue([&](const Issue& i) {
+        seen.push_back(i.id);
+        return true;
+    });
+    CHECK(seen == std::vector<std::int64_t>{a, z});
+    seen.clear();
+    b.store->for_each_issue([&](const Issue& i) {
+        seen.push_back(i.id);
+        return false;
+    });
+    CHECK(seen.size() == 1);
+}
+
+TEST_CASE("a customer's timeline pages newest first, and a batch of history entries is stored at once") {
+    Backend b;
+    const auto id = b.store->create_customer(customer("Sara Ahmadi", "+989121234567"));
+    std::vector<Interaction> batch;
+    for (int i = 0; i < 5; ++i) {
+        Interaction h;
+        h.customer_id = id;
+        h.at = at(10 + i);
+        h.channel = "email";
+        h.summary = "mail " + std::to_string(i);
+        batch.push_back(h);
+    }
+    b.store->add_interactions(batch);
+    b.store->add_interactions({});
+    const auto page = b.store->customer_timeline(id, std::nullopt, 2);
+    REQUIRE(page.size() == 2);
+    CHECK(page[0].summary == "mail 4");
+    CHECK(page[1].summary == "mail 3");
+    const auto next = b.store->customer_timeline(id, page.back().at, 10);
+    REQUIRE(next.size() == 3);
+    CHECK(next[2].summary == "mail 0");
+    CHECK(b.store->customer_timeline(999999, std::nullopt, 10).empty());
 }
 
 TEST_CASE("the audit trail is append-only and pages newest first") {
@@ -402,32 +965,7 @@ TEST_CASE("PBX connections added on the admin page are listed in the order added
 }
 
 #if RINGSIDE_CONTRACT_PG
-// PostgreSQL only: several nodes share one database, so the store itself
-// must decide races SQLite's single process decides on the engine's strand.
-TEST_CASE("two nodes saving a disposition over the same value at once: exactly one wins") {
-    Backend b;
-    PostgresStore other_node(b.url);
-    auto c = answered(ringing_call("main-8.1", at(1)), "alice");
-    b.store->upsert_call(c);
-    for (int round = 0; round < 20; ++round) {
-        const std::string before = b.store->find_call(c.id)->disposition;
-        std::atomic<int> won{0}, lost{0};
-        auto save = [&](PostgresStore* node, const std::string& what) {
-            const auto r = node->set_disposition_if(c.id, what, "", before);
-            if (r == PostgresStore::DispositionWrite::written) ++won;
-            else if (r == PostgresStore::DispositionWrite::changed_meanwhile) ++lost;
-        };
-        std::thread a(save, b.store.get(), "sale-" + std::to_string(round));
-        std::thread z(save, &other_node, "callback-" + std::to_string(round));
-        a.join();
-        z.join();
-        CHECK(won == 1);
-        CHECK(lost == 1);
-    }
-    CHECK(b.store->set_disposition_if(CallId("main-nope"), "x", "", "") ==
-          PostgresStore::DispositionWrite::no_such_call);
-}
-
+// PostgreSQL only: nodes that share one database each migrate it on start.
 TEST_CASE("two nodes opening a new database at once migrate it once") {
     const auto url = contract::PgServer::get().fresh_database();
     std::atomic<int> failures{0};

@@ -354,6 +354,23 @@ TEST_CASE("a disposition is for the agent who took the call or a supervisor; not
         CHECK(e.svc.set_disposition(bob, id1, "callback", "changed", std::string("refund")));
         CHECK(e.store.find_call(id1)->disposition == "callback");
     }
+    SUBCASE("a save through another connection since this engine read the call is a conflict, and stays") {
+        // Another node (here another store on the same file) saved first;
+        // this engine's live record still shows no disposition.
+        SqliteStore other(s.dir.path() / "ringside.db");
+        REQUIRE(other.set_disposition(id1, "refund", "saved elsewhere"));
+        auto late = e.svc.set_disposition(sam, id1, "callback", "from here");
+        REQUIRE(!late);
+        CHECK(late.failure().code == DomainError::conflict);
+        CHECK(late.failure().message.find("refund") != std::string::npos);
+        hang_up_all(e, 60);  // the final write carries the stored value, not the overwritten one
+        const auto rec = e.store.find_call(id1);
+        CHECK(rec->disposition == "refund");
+        CHECK(rec->notes == "saved elsewhere");
+        // Reloaded, it goes through.
+        CHECK(e.svc.set_disposition(sam, id1, "callback", "from here", std::string("refund")));
+        CHECK(e.store.find_call(id1)->disposition == "callback");
+    }
 }
 
 TEST_CASE("the pop message shapes follow the contract") {

@@ -96,6 +96,27 @@ TEST_CASE("a disposition set while the final write is still queued survives it")
     CHECK(got->disposition == "resolved");
 }
 
+TEST_CASE("a conditional disposition is checked against every write queued before it") {
+    Dir d;
+    SqliteStore inner(d.path / "r.db");
+    // An hour's gather: nothing queued lands unless a read or a disposition flushes.
+    WriteBehindStore store(inner, {}, std::chrono::hours(1));
+    auto c = call("main-6.1", 0);
+    store.upsert_call(c);
+    CHECK(store.set_disposition_if(c.id, "resolved", "done", "") == CallLog::DispositionWrite::written);
+    CHECK(store.set_disposition_if(c.id, "callback", "second device", "") ==
+          CallLog::DispositionWrite::changed_meanwhile);
+    c.ended_at = c.started_at + std::chrono::seconds(5);
+    store.finish_call(c, std::nullopt);  // queued, carries no disposition of its own
+    CHECK(store.set_disposition_if(c.id, "callback", "changed", "resolved") == CallLog::DispositionWrite::written);
+    auto got = inner.find_call(c.id);
+    REQUIRE(got);
+    CHECK(got->ended_at == c.ended_at);
+    CHECK(got->disposition == "callback");
+    CHECK(got->notes == "changed");
+    CHECK(store.set_disposition_if(CallId{"main-nope"}, "x", "", "") == CallLog::DispositionWrite::no_such_call);
+}
+
 TEST_CASE("writers and readers on several threads all see a consistent log") {
     Dir d;
     SqliteStore inner(d.path / "r.db");

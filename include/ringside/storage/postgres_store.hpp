@@ -13,6 +13,7 @@
 // Errors: infrastructure failures throw StorageError in an operator's words
 // (the server, what failed); "no such row" is an empty optional or false.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@
 #include "ringside/core/ports/audit_log.hpp"
 #include "ringside/core/ports/call_log.hpp"
 #include "ringside/core/ports/customer_contexts.hpp"
+#include "ringside/core/ports/customers.hpp"
 #include "ringside/core/ports/pbx_settings.hpp"
 #include "ringside/core/ports/user_directory.hpp"
 
@@ -50,14 +52,11 @@ public:
     std::vector<CallRecord> open_calls(const PbxId& pbx) override;
     bool set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) override;
 
-    /// What a compare-and-set of a call's disposition did.
-    enum class DispositionWrite { written, no_such_call, changed_meanwhile };
-    /// Stores disposition and notes only while the stored disposition is
-    /// still `previous` (one UPDATE ... WHERE disposition IS NOT DISTINCT
-    /// FROM previous): of two agents saving over the same value at once,
-    /// exactly one wins, on any node. Not yet on the CallLog port.
+    /// One UPDATE ... WHERE disposition IS NOT DISTINCT FROM previous: a
+    /// second writer waits for the first's row lock, then finds the row no
+    /// longer matching, on any node.
     DispositionWrite set_disposition_if(const CallId& id, const std::string& disposition, const std::string& notes,
-                                        const std::string& previous);
+                                        const std::string& previous) override;
 
     // ---- CustomerContexts
     std::optional<CustomerContext> customer_context_by_phone(const std::string& e164) override;
@@ -71,6 +70,46 @@ public:
     std::int64_t create_issue(const Issue& i);
     std::int64_t add_interaction(const Interaction& i);
     std::size_t customer_count();
+    // Customers' contracts (ports/customers.hpp); writes that read before
+    // they write lock the row they read (FOR UPDATE).
+    std::vector<std::int64_t> create_customers(const std::vector<Customer>& batch);
+    std::int64_t create_customer_audited(const Customer& c, const std::string& actor, const std::string& detail,
+                                         Timestamp at);
+    bool update_customer(const Customer& after, const std::string& actor, const std::string& action,
+                         const std::string& detail, Timestamp at);
+    std::optional<Issue> find_issue(std::int64_t id);
+    bool set_issue_status(std::int64_t id, const std::string& status, Timestamp at);
+    std::vector<Issue> customer_issues(std::int64_t customer_id);
+    bool update_issue(const Issue& after, const std::vector<IssueChange>& changes);
+    std::vector<IssueChange> issue_history(std::int64_t issue_id);
+    void for_each_issue(const std::function<bool(const Issue&)>& fn);
+    void add_interactions(const std::vector<Interaction>& batch);
+    std::vector<Interaction> customer_timeline(std::int64_t customer_id, std::optional<Timestamp> before,
+                                               std::size_t limit);
+    std::vector<AuditEntry> list_customer_audit(std::optional<std::int64_t> customer_id,
+                                                std::optional<std::int64_t> before_id, std::size_t limit);
+    /// Customers::search_customers' contract. Name words of 3 characters or
+    /// more are an ILIKE on the folded name words, answered by a pg_trgm index.
+    std::vector<Customer> search_customers(const CustomerQuery& q);
+    /// Customers::for_each_customer's contract: one snapshot, oldest first,
+    /// read a page at a time.
+    void for_each_customer(const CustomerQuery& q, const std::function<bool(const Customer&)>& fn);
+    /// Customers::customer_data's contract, in one REPEATABLE READ snapshot.
+    std::optional<CustomerData> customer_data(std::int64_t id);
+    /// Customers::erase_customer's contract. The customer's row is locked
+    /// (FOR UPDATE) for the erasure; earlier audit entries about it keep
+    /// who, what and when, reduced to {"id", "erased": true}.
+    std::optional<EraseReport> erase_customer(std::int64_t id, const std::string& actor, const std::string& reason,
+                                              Timestamp at);
+    /// Customers::import_customers' contract. Two imports of one number or
+    /// email at once (from any nodes) store one customer: the second waits
+    /// for the first and matches it.
+    std::vector<ImportMatch> import_customers(const std::vector<Customer>& batch, bool dry_run,
+                                              const std::string& actor, Timestamp at);
+    /// Customers::import_orders' contract. Imports touching one customer at
+    /// once add up: each waits for the other's lifetime value.
+    std::vector<ImportRowResult> import_orders(const std::vector<OrderRow>& batch, bool dry_run,
+                                               const std::string& actor, Timestamp at);
 
     // ---- AuditLog, and the admin page's pages of it (Storage::list_audit's contract)
     void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) override;

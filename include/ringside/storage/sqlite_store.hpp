@@ -96,6 +96,10 @@ public:
     CallReport call_report(const ReportQuery& q) override;
     std::vector<CallRecord> open_calls(const PbxId& pbx) override;
     bool set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) override;
+    /// The check and the write in one BEGIN IMMEDIATE transaction: two
+    /// connections (or processes) on one file cannot both win.
+    DispositionWrite set_disposition_if(const CallId& id, const std::string& disposition, const std::string& notes,
+                                        const std::string& previous) override;
 
     void audit(const std::string& actor, const std::string& action, const std::string& detail, Timestamp at) override;
 

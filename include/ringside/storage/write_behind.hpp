@@ -9,8 +9,9 @@
 //
 // Reads see their own writes: every method that reads or changes call
 // records (find_call, list_calls, for_each_call, open_calls,
-// set_disposition) first waits until every write queued before it has been
-// applied. Everything else goes straight to the wrapped store.
+// set_disposition, set_disposition_if) first waits until every write queued
+// before it has been applied. Everything else goes straight to the wrapped
+// store.
 //
 // Batching: the writer gathers writes for up to `gather` (25 ms by default)
 // after the first one arrives, then applies them in one transaction, where a
@@ -128,6 +129,10 @@ public:
     CallReport call_report(const ReportQuery& q) override;
     std::vector<CallRecord> open_calls(const PbxId& pbx) override;
     bool set_disposition(const CallId& id, const std::string& d, const std::string& n) override;
+    /// Flushes first, as set_disposition does: the check compares with
+    /// every write queued before it.
+    DispositionWrite set_disposition_if(const CallId& id, const std::string& d, const std::string& n,
+                                        const std::string& previous) override;
 
     void audit(const std::string& a, const std::string& act, const std::string& d, Timestamp at) override {
         inner_.audit(a, act, d, at);

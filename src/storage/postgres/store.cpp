@@ -35,11 +35,6 @@ std::vector<std::string> strings_from_json(const std::string& text) {
         if (v.is_string()) out.push_back(v.get<std::string>());
     return out;
 }
-std::string lower_ascii(std::string s) {
-    for (auto& ch : s)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-    return s;
-}
 bool is_e164(const std::string& s) {
     if (s.size() < 8 || s.size() > 16 || s[0] != '+' || s[1] == '0') return false;
     return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -47,13 +42,15 @@ bool is_e164(const std::string& s) {
 
 // ---- rows: each column list beside its reader
 
-const std::string customer_columns =
+}  // namespace
+
+const std::string pg::customer_columns =
     "c.id, c.name, c.salutation, c.email, c.tier, c.tags, c.company, c.notes, c.language, c.created_at, "
     "c.birthday, c.groups, c.owner, c.kind, c.source_campaign, c.preferred_channel, c.contact_time, c.opt_outs, "
     "c.value_score, c.lifetime_value, c.customer_since, c.status, c.removed_at, c.removed_by, c.removed_reason, "
     "c.updated_at, c.value_score_computed, c.erased_at";
 
-Customer read_customer(const Result& r, int row) {
+Customer pg::read_customer(const Result& r, int row) {
     Customer c;
     c.id = r.i64(row, 0);
     c.name = r.str(row, 1);
@@ -86,9 +83,9 @@ Customer read_customer(const Result& r, int row) {
     return c;
 }
 
-const std::string issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at, priority, owner";
+const std::string pg::issue_columns = "id, customer_id, title, description, status, opened_at, resolved_at, priority, owner";
 
-Issue read_issue(const Result& r, int row) {
+Issue pg::read_issue(const Result& r, int row) {
     Issue i;
     i.id = r.i64(row, 0);
     i.customer_id = r.i64(row, 1);
@@ -102,10 +99,10 @@ Issue read_issue(const Result& r, int row) {
     return i;
 }
 
-const std::string interaction_columns =
+const std::string pg::interaction_columns =
     "id, customer_id, at, channel, direction, summary, agent, call_id, status, disposition, notes";
 
-Interaction read_interaction(const Result& r, int row) {
+Interaction pg::read_interaction(const Result& r, int row) {
     Interaction i;
     i.id = r.i64(row, 0);
     i.customer_id = r.i64(row, 1);
@@ -123,7 +120,7 @@ Interaction read_interaction(const Result& r, int row) {
 }
 
 // Rings and legs come as JSON arrays built by the query (one round trip per call).
-const std::string call_select =
+const std::string pg::call_select =
     "SELECT id, pbx, direction, from_number, from_raw, from_name, to_number, customer_id, agent, extension, queue, "
     "status, started_at, answered_at, ended_at, wait_seconds, talk_seconds, disposition, notes, "
     "(SELECT coalesce(json_agg(r.agent ORDER BY r.position), '[]') FROM call_rings r WHERE r.call_id = calls.id), "
@@ -132,7 +129,7 @@ const std::string call_select =
     "l.talk_seconds, l.transferred_by) ORDER BY l.position), '[]') FROM call_legs l WHERE l.call_id = calls.id), "
     "hangup_by, hangup_extension FROM calls";
 
-std::vector<CallLeg> legs_from_json(const std::string& text) {
+static std::vector<CallLeg> legs_from_json(const std::string& text) {
     std::vector<CallLeg> out;
     auto j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_array()) return out;
@@ -154,7 +151,7 @@ std::vector<CallLeg> legs_from_json(const std::string& text) {
     return out;
 }
 
-CallRecord read_call(const Result& r, int row) {
+CallRecord pg::read_call(const Result& r, int row) {
     CallRecord c;
     c.id = CallId{r.str(row, 0)};
     c.pbx = PbxId{r.str(row, 1)};
@@ -183,8 +180,6 @@ CallRecord read_call(const Result& r, int row) {
     c.hangup_extension = r.opt_strong<Extension>(row, 24);
     return c;
 }
-
-}  // namespace
 
 namespace {
 
@@ -300,8 +295,10 @@ struct Ops {
     }
 
     /// Recomputes a customer's score from its history with the core's rule
-    /// (compute_value_score), unless it was set by hand.
-    static void rescore(Connection& c, std::int64_t id, Timestamp now) {
+    /// (compute_value_score), unless it was set by hand; the lifetime-value
+    /// quartiles are read here unless given.
+    static void rescore(Connection& c, std::int64_t id, Timestamp now,
+                        const std::optional<std::array<std::int64_t, 3>>& quartiles = std::nullopt) {
         ValueInputs in;
         auto row = c.run("rescore",
                          "SELECT value_score, value_score_computed, lifetime_value, "
@@ -312,7 +309,7 @@ struct Ops {
         if (!value_score_follows_history(score.has_value(), row.boolean(0, 1))) return;
         in.lifetime_value = row.opt_i64(0, 2);
         in.customer_since = row.time(0, 3);
-        in.lifetime_quartiles = lifetime_quartiles(c);
+        in.lifetime_quartiles = quartiles ? *quartiles : lifetime_quartiles(c);
         auto last = c.run("rescore", "SELECT max(at) FROM interactions WHERE customer_id = $1", id);
         if (!last.null(0, 0)) in.last_contact_at = last.time(0, 0);
         if (in.last_contact_at && now - *in.last_contact_at <= value_score_year)
@@ -341,16 +338,7 @@ struct Ops {
 
     // ---- customers
 
-    static void load_phones(Connection& c, Customer& cu) {
-        auto r = c.run("load_phones", "SELECT e164, label FROM customer_phones WHERE customer_id = $1 ORDER BY position",
-                       cu.id);
-        cu.phones.clear();
-        cu.phone_labels.clear();
-        for (int i = 0; i < r.rows(); ++i) {
-            cu.phones.push_back(r.str(i, 0));
-            cu.phone_labels.push_back(r.str(i, 1));
-        }
-    }
+    static void load_phones(Connection& c, Customer& cu) { pg::load_phones(c, cu); }
 
     static CustomerContext context_of(Connection& c, Customer customer, const std::array<std::int64_t, 11>& scores) {
         CustomerContext ctx;
@@ -374,6 +362,114 @@ struct Ops {
 };
 
 }  // namespace
+
+// ---- the statements shared with the other files of the store (store_impl.hpp)
+
+void pg::require_e164(const Customer& cu, const char* what) {
+    for (const auto& p : cu.phones)
+        if (!is_e164(p)) throw std::invalid_argument(std::string(what) + ": phone is not E.164 (normalise it first)");
+}
+
+std::int64_t pg::insert_customer(Connection& c, const Customer& scored) {
+    const Customer cu = stored_form(scored);
+    const auto terms = search_terms(cu);
+    std::string words;
+    for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
+    auto r = c.run(
+        "create_customer",
+        "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at, birthday, "
+        "groups, owner, kind, source_campaign, preferred_channel, contact_time, opt_outs, value_score, "
+        "lifetime_value, customer_since, email_key, terms_version, value_score_computed, name_words) VALUES ($1, $2, "
+        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1, $22, $23) "
+        "RETURNING id",
+        cu.name, cu.salutation, cu.email, cu.tier, to_json_text(cu.tags), cu.company, cu.notes, cu.language,
+        cu.created_at, cu.birthday, to_json_text(cu.groups), cu.owner,
+        cu.kind.empty() ? std::string("customer") : cu.kind, cu.source_campaign, cu.preferred_channel,
+        cu.contact_time, to_json_text(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
+        lower_ascii(cu.email), cu.value_score.has_value() && cu.value_score_computed, words);
+    const std::int64_t id = r.i64(0, 0);
+    write_customer_children(c, id, cu, terms, false);
+    return id;
+}
+
+void pg::write_customer_children(Connection& c, std::int64_t id, const Customer& cu,
+                                 const std::vector<std::string>& terms, bool replace) {
+    if (replace) {
+        c.run("customer_children", "DELETE FROM customer_phones WHERE customer_id = $1", id);
+        c.run("customer_children", "DELETE FROM customer_terms WHERE customer_id = $1", id);
+        c.run("customer_children", "DELETE FROM customer_labels WHERE customer_id = $1", id);
+    }
+    for (std::size_t i = 0; i < cu.phones.size(); ++i)
+        c.run("customer_children",
+              "INSERT INTO customer_phones (e164, customer_id, label, position) VALUES ($1, $2, $3, $4) "
+              "ON CONFLICT DO NOTHING",
+              cu.phones[i], id, i < cu.phone_labels.size() ? cu.phone_labels[i] : std::string(),
+              static_cast<std::int64_t>(i));
+    for (const auto& t : terms)
+        c.run("customer_children",
+              "INSERT INTO customer_terms (term, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", t, id);
+    for (const auto& t : cu.tags)
+        c.run("customer_children",
+              "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('t', $1, $2) ON CONFLICT DO NOTHING", t,
+              id);
+    for (const auto& g : cu.groups)
+        c.run("customer_children",
+              "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('g', $1, $2) ON CONFLICT DO NOTHING", g,
+              id);
+}
+
+void pg::update_customer_row(Connection& c, const Customer& given, Timestamp at) {
+    const Customer cu = stored_form(given);
+    const auto terms = search_terms(cu);
+    std::string words;
+    for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
+    c.run("update_customer",
+          "UPDATE customers SET name = $1, salutation = $2, email = $3, tier = $4, tags = $5, company = $6, "
+          "notes = $7, language = $8, birthday = $9, groups = $10, owner = $11, kind = $12, source_campaign = $13, "
+          "preferred_channel = $14, contact_time = $15, opt_outs = $16, value_score = $17, lifetime_value = $18, "
+          "customer_since = $19, status = $20, removed_at = $21, removed_by = $22, removed_reason = $23, "
+          "updated_at = $24, email_key = $25, terms_version = 1, value_score_computed = $26, name_words = $27 "
+          "WHERE id = $28",
+          cu.name, cu.salutation, cu.email, cu.tier, to_json_text(cu.tags), cu.company, cu.notes, cu.language,
+          cu.birthday, to_json_text(cu.groups), cu.owner, cu.kind.empty() ? std::string("customer") : cu.kind,
+          cu.source_campaign, cu.preferred_channel, cu.contact_time, to_json_text(cu.opt_outs), cu.value_score,
+          cu.lifetime_value, cu.customer_since, cu.status, cu.removed_at, cu.removed_by, cu.removed_reason, at,
+          lower_ascii(cu.email), cu.value_score.has_value() && cu.value_score_computed, words, cu.id);
+    write_customer_children(c, cu.id, cu, terms, true);
+}
+
+void pg::load_phones(Connection& c, Customer& cu) {
+    auto r = c.run("load_phones", "SELECT e164, label FROM customer_phones WHERE customer_id = $1 ORDER BY position",
+                   cu.id);
+    cu.phones.clear();
+    cu.phone_labels.clear();
+    for (int i = 0; i < r.rows(); ++i) {
+        cu.phones.push_back(r.str(i, 0));
+        cu.phone_labels.push_back(r.str(i, 1));
+    }
+}
+
+void pg::upsert_interaction(Connection& c, const Interaction& i, const std::string& notes) {
+    Ops::upsert_interaction(c, i, notes);
+}
+
+std::array<std::int64_t, 3> pg::lifetime_quartiles(Connection& c) { return Ops::lifetime_quartiles(c); }
+
+void pg::rescore(Connection& c, std::int64_t id, Timestamp now, const std::array<std::int64_t, 3>& quartiles) {
+    Ops::rescore(c, id, now, quartiles);
+}
+
+void pg::insert_audit(Connection& c, const std::string& actor, const std::string& action, const std::string& detail,
+                      Timestamp at) {
+    c.run("audit", "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)", at, actor, action,
+          detail);
+}
+
+std::string pg::lower_ascii(std::string s) {
+    for (auto& ch : s)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return s;
+}
 
 PostgresStore::Impl::Impl(const std::string& url, std::size_t n) : pool(url, n) {
     auto c = pool.lease();
@@ -467,9 +563,8 @@ bool PostgresStore::set_disposition(const CallId& id, const std::string& disposi
     return true;
 }
 
-PostgresStore::DispositionWrite PostgresStore::set_disposition_if(const CallId& id, const std::string& disposition,
-                                                                  const std::string& notes,
-                                                                  const std::string& previous) {
+CallLog::DispositionWrite PostgresStore::set_disposition_if(const CallId& id, const std::string& disposition,
+                                                            const std::string& notes, const std::string& previous) {
     auto c = impl_->pool.lease();
     Transaction tx(*c);
     const std::string masked = stored_text(notes);
@@ -535,44 +630,10 @@ std::vector<Customer> PostgresStore::customers_by_phone(const std::string& e164)
 }
 
 std::int64_t PostgresStore::create_customer(const Customer& given) {
-    for (const auto& p : given.phones)
-        if (!is_e164(p)) throw std::invalid_argument("create_customer: phone is not E.164 (normalise it first)");
+    require_e164(given, "create_customer");
     auto c = impl_->pool.lease();
     Transaction tx(*c);
-    const Customer cu = stored_form(with_initial_value_score(given, Ops::lifetime_quartiles(*c), now_ms()));
-    const auto terms = search_terms(cu);
-    std::string words;
-    for (const auto& t : terms) words += (words.empty() ? "" : " ") + t;
-    auto r = c->run(
-        "create_customer",
-        "INSERT INTO customers (name, salutation, email, tier, tags, company, notes, language, created_at, birthday, "
-        "groups, owner, kind, source_campaign, preferred_channel, contact_time, opt_outs, value_score, "
-        "lifetime_value, customer_since, email_key, terms_version, value_score_computed, name_words) VALUES ($1, $2, "
-        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1, $22, $23) "
-        "RETURNING id",
-        cu.name, cu.salutation, cu.email, cu.tier, to_json_text(cu.tags), cu.company, cu.notes, cu.language,
-        cu.created_at, cu.birthday, to_json_text(cu.groups), cu.owner,
-        cu.kind.empty() ? std::string("customer") : cu.kind, cu.source_campaign, cu.preferred_channel,
-        cu.contact_time, to_json_text(cu.opt_outs), cu.value_score, cu.lifetime_value, cu.customer_since,
-        lower_ascii(cu.email), cu.value_score.has_value() && cu.value_score_computed, words);
-    const std::int64_t id = r.i64(0, 0);
-    for (std::size_t i = 0; i < cu.phones.size(); ++i)
-        c->run("create_customer",
-               "INSERT INTO customer_phones (e164, customer_id, label, position) VALUES ($1, $2, $3, $4) "
-               "ON CONFLICT DO NOTHING",
-               cu.phones[i], id, i < cu.phone_labels.size() ? cu.phone_labels[i] : std::string(),
-               static_cast<std::int64_t>(i));
-    for (const auto& t : terms)
-        c->run("create_customer", "INSERT INTO customer_terms (term, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-               t, id);
-    for (const auto& t : cu.tags)
-        c->run("create_customer",
-               "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('t', $1, $2) ON CONFLICT DO NOTHING", t,
-               id);
-    for (const auto& g : cu.groups)
-        c->run("create_customer",
-               "INSERT INTO customer_labels (kind, label, customer_id) VALUES ('g', $1, $2) ON CONFLICT DO NOTHING", g,
-               id);
+    const auto id = insert_customer(*c, with_initial_value_score(given, Ops::lifetime_quartiles(*c), now_ms()));
     tx.commit();
     return id;
 }

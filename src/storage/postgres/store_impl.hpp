@@ -6,11 +6,59 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "db.hpp"
 #include "ringside/storage/postgres_store.hpp"
 
 namespace ringside {
+
+namespace pg {
+
+// Statements more than one file of the store runs, each inside the
+// caller's transaction (defined in store.cpp).
+
+/// The columns of a customer row (alias c), as read_customer reads them.
+extern const std::string customer_columns;
+Customer read_customer(const Result& r, int row);
+extern const std::string issue_columns;
+Issue read_issue(const Result& r, int row);
+/// interaction_columns' last column is the agent's call notes, which
+/// read_interaction folds into the summary (as SQLite's reader does).
+extern const std::string interaction_columns;
+Interaction read_interaction(const Result& r, int row);
+/// "SELECT <a call's columns, rings and legs> FROM calls", for read_call.
+extern const std::string call_select;
+CallRecord read_call(const Result& r, int row);
+/// The customer's phones and their labels, in order.
+void load_phones(Connection& c, Customer& cu);
+/// Throws std::invalid_argument, naming `what`, unless every phone is E.164.
+void require_e164(const Customer& cu, const char* what);
+/// Inserts a customer whose value score is already set
+/// (with_initial_value_score), with its phones, search terms, tags and
+/// groups. Returns the new id.
+std::int64_t insert_customer(Connection& c, const Customer& scored);
+/// A customer's phones, search terms, tags and groups as `cu` has them;
+/// `replace` deletes the stored ones first.
+void write_customer_children(Connection& c, std::int64_t id, const Customer& cu,
+                             const std::vector<std::string>& terms, bool replace);
+/// Replaces the stored customer's fields (by cu.id) and children with
+/// cu's, stored_form applied; updated_at becomes `at`.
+void update_customer_row(Connection& c, const Customer& cu, Timestamp at);
+/// A history entry; one with the call_id of a stored one replaces it
+/// (a call's entry is written once), keeping its disposition and notes
+/// when the new ones are empty.
+void upsert_interaction(Connection& c, const Interaction& i, const std::string& notes);
+/// The lifetime-value quartiles the value score compares with, read now.
+std::array<std::int64_t, 3> lifetime_quartiles(Connection& c);
+/// Recomputes a customer's value score from its history (unless set by hand).
+void rescore(Connection& c, std::int64_t id, Timestamp now, const std::array<std::int64_t, 3>& quartiles);
+void insert_audit(Connection& c, const std::string& actor, const std::string& action, const std::string& detail,
+                  Timestamp at);
+/// Email keys are the address in ASCII lower case, as SQLite keeps them.
+std::string lower_ascii(std::string s);
+
+}  // namespace pg
 
 struct PostgresStore::Impl {
     pg::Pool pool;

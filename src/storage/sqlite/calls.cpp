@@ -315,6 +315,15 @@ std::vector<CallRecord> SqliteStore::open_calls(const PbxId& pbx) {
     });
 }
 
+void SqliteStore::Impl::disposition_stored(Connection& c, const CallId& id, const std::string& disposition,
+                                           const std::string& masked) {
+    Query(c, "UPDATE interactions SET disposition = ?, notes = ? WHERE call_id = ?").bind(disposition, masked, id).exec();
+    Query q(c, "SELECT customer_id FROM calls WHERE id = ?");
+    q.bind(id);
+    if (q.step())
+        if (auto customer = q.opt_i64(0)) keep_erased(c, id, *customer);
+}
+
 bool SqliteStore::set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) {
     return impl_->write("set_disposition", [&](Connection& c) {
         Transaction tx(c, "BEGIN IMMEDIATE");
@@ -322,17 +331,30 @@ bool SqliteStore::set_disposition(const CallId& id, const std::string& dispositi
         if (Query(c, "UPDATE calls SET disposition = ?, notes = ? WHERE id = ?").bind(disposition, masked, id).exec() ==
             0)
             return false;
-        Query(c, "UPDATE interactions SET disposition = ?, notes = ? WHERE call_id = ?")
-            .bind(disposition, masked, id)
-            .exec();
-        {
-            Query q(c, "SELECT customer_id FROM calls WHERE id = ?");
-            q.bind(id);
-            if (q.step())
-                if (auto customer = q.opt_i64(0)) impl_->keep_erased(c, id, *customer);
-        }
+        impl_->disposition_stored(c, id, disposition, masked);
         tx.commit();
         return true;
+    });
+}
+
+CallLog::DispositionWrite SqliteStore::set_disposition_if(const CallId& id, const std::string& disposition,
+                                                          const std::string& notes, const std::string& previous) {
+    return impl_->write("set_disposition_if", [&](Connection& c) {
+        // BEGIN IMMEDIATE takes the file's write lock before the UPDATE
+        // reads the row: another connection's save is either committed
+        // before (and the WHERE no longer matches) or waits for this one.
+        Transaction tx(c, "BEGIN IMMEDIATE");
+        const std::string masked = stored_text(notes);
+        if (Query(c, "UPDATE calls SET disposition = ?, notes = ? WHERE id = ? AND disposition = ?")
+                .bind(disposition, masked, id, previous)
+                .exec() == 0) {
+            Query q(c, "SELECT 1 FROM calls WHERE id = ?");
+            q.bind(id);
+            return q.step() ? DispositionWrite::changed_meanwhile : DispositionWrite::no_such_call;
+        }
+        impl_->disposition_stored(c, id, disposition, masked);
+        tx.commit();
+        return DispositionWrite::written;
     });
 }
 

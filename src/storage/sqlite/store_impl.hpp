@@ -183,6 +183,11 @@ struct SqliteStore::Impl {
     /// note saved after it, brings nothing of the person back. One primary
     /// key lookup, only for calls linked to a customer.
     void keep_erased(Connection& c, const CallId& call, std::int64_t customer);
+    /// After a call's disposition is stored (set_disposition and
+    /// set_disposition_if, in their transaction): its history entry gets
+    /// the same text, and keep_erased applies.
+    void disposition_stored(Connection& c, const CallId& call, const std::string& disposition,
+                            const std::string& masked_notes);
     /// keep: apply keep_erased here (finish_call_in, which writes the
     /// history entry after this, applies it once at its end instead).
     /// Returns the agent's disposition and notes as the row now holds them

@@ -10,7 +10,8 @@
 // resync after a restart, a disposition of a call that already ended).
 //
 // Errors: infrastructure failures throw (storage's StorageError); "no such
-// call" is an empty optional or false.
+// call" is an empty optional, false or no_such_call; a disposition saved
+// meanwhile is changed_meanwhile.
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,17 @@ public:
     virtual std::vector<CallRecord> open_calls(const PbxId& pbx) = 0;
     /// Stores disposition and notes on the call and its history entry. false if no such call.
     virtual bool set_disposition(const CallId& id, const std::string& disposition, const std::string& notes) = 0;
+
+    /// What a conditional disposition write did.
+    enum class DispositionWrite { written, no_such_call, changed_meanwhile };
+    /// set_disposition, but only while the stored disposition is still
+    /// `previous` (the value the writer read; "" for none): the check and
+    /// the write are one step in the store, so of two writers saving over
+    /// the same value at once exactly one is `written` and the other sees
+    /// `changed_meanwhile`, whichever process or node each runs in.
+    /// Nothing is written unless the result is `written`.
+    virtual DispositionWrite set_disposition_if(const CallId& id, const std::string& disposition,
+                                                const std::string& notes, const std::string& previous) = 0;
 };
 
 }  // namespace ringside
