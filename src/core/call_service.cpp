@@ -432,10 +432,9 @@ struct CallService::Impl {
             nlohmann::json msg = pop_of(a);
             add_transfer_note(a, msg, e.transferred_by);
             msg["rang_at"] = format_iso(e.at);  // when this phone began ringing: pop.shown measures from it
-            for (const auto& agent : pop.agents) {
-                send(agent, msg);
-                pops_sent.fetch_add(1, std::memory_order_relaxed);
-            }
+            // One message for all of them: the sink may serialise it once.
+            sink.send_each(pop.agents, std::move(msg));
+            pops_sent.fetch_add(pop.agents.size(), std::memory_order_relaxed);
             // A new ring of the same extension replaces its earlier pop.
             std::erase_if(a.pops, [&](const Pop& p) { return p.ext == e.ext; });
             a.pops.push_back(std::move(pop));
@@ -485,20 +484,18 @@ struct CallService::Impl {
             // only in the resync). They get the caller's pop now, then the answer.
             nlohmann::json pop = pop_of(a);
             add_transfer_note(a, pop, e.transferred_by);
-            for (const auto& agent : answerers) {
-                send(agent, pop);
-                pops_sent.fetch_add(1, std::memory_order_relaxed);
-            }
+            sink.send_each(answerers, std::move(pop));
+            pops_sent.fetch_add(answerers.size(), std::memory_order_relaxed);
             a.pops.push_back(Pop{e.ext, answerers, false});
         }
         if (!answerers.empty()) {
             nlohmann::json msg = detail::answered_message(r);
-            for (const auto& agent : answerers) send(agent, msg);
+            sink.send_each(answerers, std::move(msg));
         }
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, detail::retracted_message(r.id, StopReason::answered_elsewhere));
+            sink.send_each(p.agents, detail::retracted_message(r.id, StopReason::answered_elsewhere));
         }
     }
 
@@ -509,7 +506,7 @@ struct CallService::Impl {
         for (auto& p : it->second.pops) {
             if (p.ext != e.ext || !p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, detail::retracted_message(e.call.id, e.reason));
+            sink.send_each(p.agents, detail::retracted_message(e.call.id, e.reason));
         }
     }
 
@@ -535,7 +532,7 @@ struct CallService::Impl {
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, detail::retracted_message(r.id, StopReason::caller_hung_up));
+            sink.send_each(p.agents, detail::retracted_message(r.id, StopReason::caller_hung_up));
         }
         if (e.call.queue && !r.queue) r.queue = e.call.queue;
         note_queue(a, e.call);
@@ -608,7 +605,7 @@ struct CallService::Impl {
         for (auto& p : a.pops) {
             if (!p.pending) continue;
             p.pending = false;
-            for (const auto& agent : p.agents) send(agent, detail::merged_retraction(e.from, e.into.id));
+            sink.send_each(p.agents, detail::merged_retraction(e.from, e.into.id));
         }
         // Agents seen on the consultation call are known to the merged one.
         if (auto into = active.find(e.into.id); into != active.end()) {

@@ -55,34 +55,57 @@ PopHub::UserState& PopHub::user_locked(const AgentId& user) {
     return it->second;
 }
 
-void PopHub::send(const AgentId& to, nlohmann::json message) { send_to(to, std::move(message), true); }
+void PopHub::send(const AgentId& to, nlohmann::json message) { send_to(&to, 1, std::move(message), true); }
 
-void PopHub::send_to(const AgentId& to, nlohmann::json message, bool hold) {
+void PopHub::send_each(const std::vector<AgentId>& to, nlohmann::json message) {
+    send_to(to.data(), to.size(), std::move(message), true);
+}
+
+void PopHub::send_state(const AgentId& to, nlohmann::json message) { send_to(&to, 1, std::move(message), false); }
+
+void PopHub::send_to(const AgentId* to, std::size_t count, nlohmann::json message, bool hold) {
+    if (count == 0 || !message.is_object()) return;  // only an object can be numbered
     const auto now = options_.clock();
     const auto sent_at = now_ms();
-    std::vector<std::shared_ptr<PopSubscriber>> targets;
-    std::shared_ptr<const std::string> text;
-    std::uint64_t seq = 0;
+    // Serialised once, without "seq": each user's text is {"seq":N, then the
+    // body (the object's members and its "}"). Caller names come from the PBX
+    // and may not be valid UTF-8: replace, never throw.
+    message.erase("seq");
+    std::string body = message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    body.erase(0, 1);
+    const bool members = !message.empty();
+    About a;
+    if (hold) a = about(message);
+    struct Target {
+        std::uint64_t seq;
+        std::shared_ptr<const std::string> text;
+        std::vector<std::shared_ptr<PopSubscriber>> subs;
+    };
+    std::vector<Target> targets;
+    targets.reserve(count);
     {
         std::lock_guard lock(mutex_);
-        auto& u = user_locked(to);
-        seq = u.next_seq++;
-        message["seq"] = seq;
-        // Caller names come from the PBX and may not be valid UTF-8: replace, never throw.
-        text = std::make_shared<const std::string>(message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-        if (hold) {
-            About a = about(message);
-            u.held.push_back(Held{seq, now, text, a.call, a.customer, std::move(a.ringing_call),
-                                  a.rang_at.value_or(sent_at), false});
-            prune_locked(u, now);
+        for (std::size_t i = 0; i < count; ++i) {
+            auto& u = user_locked(to[i]);
+            Target t{u.next_seq++, nullptr, {}};
+            const std::string head = "{\"seq\":" + std::to_string(t.seq) + (members ? "," : "");
+            std::string text;
+            text.reserve(head.size() + body.size());
+            text.append(head).append(body);
+            t.text = std::make_shared<const std::string>(std::move(text));
+            if (hold) {
+                u.held.push_back(Held{t.seq, now, t.text, a.call, a.customer, a.ringing_call, a.rang_at.value_or(sent_at), false});
+                prune_locked(u, now);
+            }
+            t.subs.reserve(u.subs.size());
+            std::erase_if(u.subs, [&](const Sub& s) {
+                auto p = s.ptr.lock();
+                if (!p) return true;
+                t.subs.push_back(std::move(p));
+                return false;
+            });
+            targets.push_back(std::move(t));
         }
-        targets.reserve(u.subs.size());
-        std::erase_if(u.subs, [&](const Sub& s) {
-            auto p = s.ptr.lock();
-            if (!p) return true;
-            targets.push_back(std::move(p));
-            return false;
-        });
         // Users who stopped receiving keep their old messages until the next
         // sweep; one sweep a minute bounds memory by the retention window.
         if (now - last_sweep_ > std::chrono::minutes(1)) {
@@ -90,13 +113,15 @@ void PopHub::send_to(const AgentId& to, nlohmann::json message, bool hold) {
             for (auto& [name, state] : users_) prune_locked(state, now);
         }
     }
-    messages_.fetch_add(1, std::memory_order_relaxed);
+    messages_.fetch_add(count, std::memory_order_relaxed);
     // Outside the lock: deliver() only posts to the session's strand.
-    for (auto& t : targets) t->deliver(seq, text);
-    deliveries_.fetch_add(targets.size(), std::memory_order_relaxed);
+    std::size_t n = 0;
+    for (auto& t : targets) {
+        for (auto& sub : t.subs) sub->deliver(t.seq, t.text);
+        n += t.subs.size();
+    }
+    deliveries_.fetch_add(n, std::memory_order_relaxed);
 }
-
-void PopHub::send_state(const AgentId& to, nlohmann::json message) { send_to(to, std::move(message), false); }
 
 void PopHub::broadcast(Audience to, nlohmann::json message) {
     if (to != Audience::supervisors) return;

@@ -48,6 +48,38 @@ TEST_CASE("each user's messages are numbered from 1, independently of other user
     CHECK(hub.latest_seq(AgentId("carol")) == 0);
 }
 
+TEST_CASE("one message to several users: each numbered with its own seq, each held for resume") {
+    PopHub hub;
+    auto alice = std::make_shared<Collector>();
+    auto bob = std::make_shared<Collector>();
+    hub.subscribe(AgentId("alice"), alice.get(), alice);
+    hub.subscribe(AgentId("bob"), bob.get(), bob);
+    hub.send(AgentId("alice"), ringing("a0"));  // alice is one ahead of bob
+    hub.send_each({AgentId("alice"), AgentId("bob"), AgentId("carol")}, ringing("q1"));
+    REQUIRE(alice->got.size() == 2);
+    REQUIRE(bob->got.size() == 1);
+    CHECK(alice->got[1].first == 2);
+    CHECK(bob->got[0].first == 1);
+    auto a = json::parse(*alice->got[1].second), b = json::parse(*bob->got[0].second);
+    CHECK(a["seq"] == 2);
+    CHECK(b["seq"] == 1);
+    a.erase("seq"), b.erase("seq");
+    CHECK(a == ringing("q1"));
+    CHECK(a == b);
+    // carol has no socket now: hers waits for her resume.
+    const auto held = hub.replay(AgentId("carol"), 0);
+    REQUIRE(held.size() == 1);
+    CHECK(json::parse(*held[0].text)["call"]["id"] == "q1");
+    // A "seq" in the message is the hub's to set, and an empty object is still a message.
+    hub.send_each({AgentId("bob")}, json{{"seq", 99}, {"type", "x"}});
+    hub.send_each({AgentId("bob")}, json::object());
+    REQUIRE(bob->got.size() == 3);
+    CHECK(json::parse(*bob->got[1].second)["seq"] == 2);
+    CHECK(json::parse(*bob->got[2].second) == json{{"seq", 3}});
+    hub.send_each({}, ringing("nobody"));
+    CHECK(hub.stats().messages == 6);
+}
+
 TEST_CASE("a message reaches only the sessions of the user it is for") {
     PopHub hub;
     auto alice1 = std::make_shared<Collector>();

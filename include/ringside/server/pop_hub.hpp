@@ -83,6 +83,9 @@ public:
     /// Adds "seq", serialises once, keeps it, hands it to every subscriber of `to`.
     /// Never throws for bad UTF-8 in the message (replaced).
     void send(const AgentId& to, nlohmann::json message) override;
+    /// send() to each of `to`, serialised once: each user's text is its own
+    /// `{"seq":N,` head before the one body.
+    void send_each(const std::vector<AgentId>& to, nlohmann::json message) override;
 
     /// Sends message to each member of the audience (see join), as send() does
     /// for one user, but does not keep it for resume: broadcasts are state
@@ -166,8 +169,8 @@ private:
         const char* disconnect_reason = nullptr;
     };
     void prune_locked(UserState& u, std::chrono::steady_clock::time_point now) const;
-    /// send() with hold: kept for resume or not (broadcasts).
-    void send_to(const AgentId& to, nlohmann::json message, bool hold);
+    /// send() to each of `to` (count users from `to`), with hold: kept for resume or not (a snapshot).
+    void send_to(const AgentId* to, std::size_t count, nlohmann::json message, bool hold);
     UserState& user_locked(const AgentId& user);
 
     std::unordered_map<AgentId, int> supervisors_;  // Audience::supervisors: user -> joined sessions
