@@ -28,9 +28,11 @@ const WORDS = {
     edit: "Edit", remove: "Remove", editPbx: "Change connection {id}", save: "Save and reconnect", cancel: "Cancel",
     keepSecret: "empty keeps the stored one", removeConfirm: "Remove PBX connection {id}? Its calls stay in the log.",
     changed: "Connection {id} changed.", removed: "Connection {id} removed.",
+    signOut: "Sign out", roleConfirm: "Make {u} {role}? This changes what they may see and do at their next request.",
+    sipNote: "A SIP connection listens on an address of this server (UDP and TCP), so it is set in the configuration file: a [[pbx]] table with type = \"sip\" and listen = \"0.0.0.0:5060\", then a restart. It is then listed here with its state.",
   },
   fa: {
-    skip: "رفتن به محتوا", title: "مدیریت", console: "میز کار اپراتور", language: "زبان",
+    skip: "رفتن به محتوا", title: "مدیریت", console: "کنسول کارشناس", language: "زبان",
     pbxTitle: "اتصال‌های مرکز تلفن", colId: "شناسه", colType: "نوع", colWhere: "نشانی", colState: "وضعیت",
     colLastEvent: "آخرین رویداد", colRate: "رویداد در ثانیه", colReconnects: "اتصال دوباره", colError: "آخرین خطا",
     colActions: "کارها", addPbx: "افزودن اتصال مرکز تلفن", fId: "شناسه", fType: "نوع", fHost: "میزبان", fPort: "درگاه",
@@ -38,7 +40,7 @@ const WORDS = {
     usersTitle: "کاربران", colUser: "نام کاربری", colName: "نام", colRole: "نقش", colExt: "داخلی", colStatus: "حالت",
     addUser: "افزودن کاربر", create: "ساختن", auditTitle: "گزارش ممیزی", colWhen: "زمان", colActor: "کاربر",
     colAction: "کار", colDetail: "جزئیات", older: "موارد قدیمی‌تر",
-    r_agent: "اپراتور", r_supervisor: "سرپرست", r_admin: "مدیر",
+    r_agent: "کارشناس", r_supervisor: "سرپرست", r_admin: "مدیر",
     s_connected: "وصل", s_connecting: "در حال اتصال", s_reconnecting: "اتصال دوباره", s_login_refused: "ورود رد شد",
     s_stopped: "متوقف", s_disabled: "غیرفعال", s_unsupported: "پشتیبانی نمی‌شود", s_listening: "در انتظار",
     fromConfig: "فایل پیکربندی", fromDb: "افزوده در اینجا", test: "آزمایش اتصال", testing: "در حال آزمایش…",
@@ -46,20 +48,18 @@ const WORDS = {
     resetPassword: "گذرواژهٔ تازه", newPassword: "گذرواژهٔ تازه برای {u} (دست‌کم ۸ نویسه):",
     newExtension: "داخلی {u} (خالی برای برداشتن):", changeExt: "تغییر داخلی",
     testOk: "{id}: {msg}", testBad: "{id}: {msg}", added: "اتصال {id} افزوده شد.",
-    needAdmin: "این صفحه برای مدیران است.", signInFirst: "نخست در میز کار اپراتور وارد شوید.",
+    needAdmin: "این صفحه برای مدیران است.", signInFirst: "نخست در کنسول کارشناس وارد شوید.",
     passwordDone: "گذرواژهٔ {u} عوض شد و نشست‌هایش بسته شد.", saved: "ذخیره شد.",
     edit: "ویرایش", remove: "حذف", editPbx: "تغییر اتصال {id}", save: "ذخیره و اتصال دوباره", cancel: "انصراف",
     keepSecret: "خالی: همان رمز ذخیره‌شده می‌ماند", removeConfirm: "اتصال {id} حذف شود؟ تماس‌هایش در گزارش می‌مانند.",
     changed: "اتصال {id} تغییر کرد.", removed: "اتصال {id} حذف شد.",
+    signOut: "خروج", roleConfirm: "نقش {u} «{role}» شود؟ از درخواست بعدی او، آنچه می‌بیند و می‌کند تغییر می‌کند.",
+    sipNote: "اتصال SIP روی نشانی‌ای از همین سرور (UDP و TCP) گوش می‌دهد، پس در فایل پیکربندی تعریف می‌شود: جدول [[pbx]] با type = \"sip\" و listen = \"0.0.0.0:5060\" و سپس راه‌اندازی دوباره. پس از آن با وضعیتش در اینجا دیده می‌شود.",
   },
 };
 
 function num(n) { return new Intl.NumberFormat(locale(), { maximumFractionDigits: 1 }).format(n); }
-function when(iso) {
-  if (!iso) return t("never");
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "medium" }).format(d);
-}
+function when(iso) { return iso ? fmtWhen(iso) : t("never"); }
 
 function verdict(el, ok, text) {
   el.textContent = text;
@@ -162,7 +162,10 @@ async function removePbx(id) {
 $("pbx-edit-cancel").addEventListener("click", () => setEditing(null));
 
 function showFieldsFor(type) {
-  for (const l of $("pbx-add").querySelectorAll("label[data-for]")) l.hidden = !l.dataset.for.split(" ").includes(type);
+  const f = $("pbx-add");
+  for (const l of f.querySelectorAll("[data-for]")) l.hidden = !l.dataset.for.split(" ").includes(type);
+  // SIP links come from the configuration file only (see the note): nothing to submit here.
+  f.querySelector("button[type=submit]").disabled = type === "sip";
 }
 $("pbx-add").type.addEventListener("change", (e) => showFieldsFor(e.target.value));
 
@@ -203,7 +206,7 @@ function renderUsers() {
   const rows = users.map((u) => h("tr", { "data-user": u.username },
     h("td", { dir: "ltr", text: u.username }),
     h("td", {}, h("bdi", { text: u.name })),
-    h("td", {}, h("select", { "aria-label": t("colRole"), onchange: (e) => patchUser(u.username, { role: e.target.value }) },
+    h("td", {}, h("select", { "aria-label": t("colRole"), onchange: (e) => changeRole(u, e.target) },
       ...["agent", "supervisor", "admin"].map((r) => h("option", { value: r, selected: u.role === r, text: t("r_" + r) })))),
     h("td", { dir: "ltr", text: u.extension || "" }),
     h("td", { text: u.disabled ? t("userDisabled") : t("active") }),
@@ -227,6 +230,14 @@ async function patchUser(username, change) {
   if (!res.ok) verdict($("user-verdict"), false, errText(res));
   else verdict($("user-verdict"), true, t("saved"));
   await Promise.all([loadUsers(), loadAudit(true)]);
+}
+
+/// A role decides what a user may see and do: asked once before it is applied;
+/// declined, the dropdown shows the stored role again.
+async function changeRole(u, select) {
+  const role = select.value;
+  if (!confirm(t("roleConfirm", { u: u.username, role: t("r_" + role) }))) { select.value = u.role; return; }
+  await patchUser(u.username, { role });
 }
 
 async function changeExtension(u) {
@@ -284,6 +295,7 @@ function applyLanguage() {
   renderPbx();
   renderUsers();
 }
+$("logout").addEventListener("click", () => signOut());
 $("lang").addEventListener("change", (e) => {
   lang = e.target.value;
   localStorage.setItem(LANG_KEY, lang);
@@ -304,6 +316,7 @@ async function start() {
   }
   $("who").textContent = me.data.user.name || me.data.user.username;
   $("who").hidden = false;
+  $("logout").hidden = false;
   $("panes").hidden = false;
   await Promise.all([loadPbx(), loadUsers(), loadAudit(true)]);
   setInterval(loadPbx, POLL_MS);

@@ -64,3 +64,23 @@ function t(key, vars) {
   return s;
 }
 function locale() { return lang === "fa" ? "fa-IR-u-ca-persian" : "en-GB"; }
+
+// One way to write a moment on every page: medium date and short time in the
+// page's language and calendar (Solar Hijri in Persian), as the agent console
+// writes them. fmtTime is the time of day alone, to the second, for timelines
+// where the day is already said.
+function fmtWhen(iso) {
+  const d = new Date(iso);
+  return iso && !Number.isNaN(d.getTime()) ? new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(d) : "";
+}
+function fmtTime(iso) {
+  const d = new Date(iso);
+  return iso && !Number.isNaN(d.getTime()) ? new Intl.DateTimeFormat(locale(), { timeStyle: "medium" }).format(d) : "";
+}
+
+// Sign out from any page: ends the session on the server (its sockets close
+// too) and goes back to the sign-in form of the console.
+async function signOut() {
+  await api("POST", "/api/logout");
+  location.assign("/");
+}

@@ -34,6 +34,8 @@ const WORDS = {
     repeatCallers: "Repeat callers", missedNotCalledBack: "Missed calls not called back",
     hour: "Hour", day: "Day", other: "Other", total: "Total", calls: "Calls", lastCall: "Last call", number: "Number",
     avgHandle: "Average handle", talkTotal: "Talk total", failed: "Something went wrong: {m}",
+    signOut: "Sign out", phone: "Phone number", inProgress: "in progress", hourOfDay: "Calls by hour of day",
+    showTable: "Table", dialled: "{agent} dialled {to}",
   },
   fa: {
     wallboard: "تابلوی زنده", callLog: "گزارش تماس‌ها", reports: "گزارش‌ها", language: "زبان", console: "کنسول کارشناس",
@@ -62,11 +64,14 @@ const WORDS = {
     repeatCallers: "تماس‌گیرندگان تکراری", missedNotCalledBack: "تماس‌های بی‌پاسخ بدون تماس برگشت",
     hour: "ساعت", day: "روز", other: "سایر", total: "جمع", calls: "تماس‌ها", lastCall: "آخرین تماس", number: "شماره",
     avgHandle: "میانگین رسیدگی", talkTotal: "جمع مکالمه", failed: "خطا: {m}",
+    signOut: "خروج", phone: "شمارهٔ تلفن", inProgress: "در جریان", hourOfDay: "تماس‌ها بر حسب ساعت روز",
+    showTable: "جدول", dialled: "{agent} با {to} تماس گرفت",
   },
 };
 
 function num(n, opts) { return new Intl.NumberFormat(locale(), opts).format(n); }
-function fmtDateTime(iso, opts = { dateStyle: "medium", timeStyle: "medium" }) {
+/// Chart labels only (an hour, a day); dates and times of calls use fmtWhen and fmtTime from common.js.
+function fmtDateTime(iso, opts) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? "" : new Intl.DateTimeFormat(locale(), opts).format(d);
 }
@@ -113,6 +118,7 @@ function applyLanguage() {
   if (state.report) renderReport(state.report);
 }
 $("lang").addEventListener("change", (e) => { lang = e.target.value; localStorage.setItem(LANG_KEY, lang); applyLanguage(); });
+$("logout").addEventListener("click", () => signOut());
 
 // ---------------------------------------------------------------- start
 
@@ -252,6 +258,7 @@ function renderBoard() {
       el("td", { className: "wait", "data-since": c.started_at, "data-until": c.answered_at || "", text: "" })));
   }
   show($("no-live"), state.board.calls.length === 0);
+  renderAgentPicker();
   const ul = $("agents");
   ul.replaceChildren();
   for (const a of state.board.agents) {
@@ -262,6 +269,20 @@ function renderBoard() {
       el("span", { className: "st", text: t("st_" + st) })));
   }
   tickClocks();
+}
+
+/// The call log's agent picker: every user the board lists, kept in step
+/// with it; the chosen agent stays chosen.
+function renderAgentPicker() {
+  const sel = $("filters").agent;
+  const names = state.board.agents.map((a) => a.username);
+  const have = [...sel.options].slice(1).map((o) => o.value);
+  sel.options[0].textContent = t("any");
+  if (names.join("\n") === have.join("\n")) return;
+  const chosen = sel.value;
+  sel.replaceChildren(sel.options[0], ...state.board.agents.map((a) =>
+    el("option", { value: a.username, text: a.name && a.name !== a.username ? `${a.name} (${a.username})` : a.username })));
+  sel.value = names.includes(chosen) ? chosen : "";
 }
 
 function tickClocks() {
@@ -278,7 +299,7 @@ function filterParams() {
   const day = (v, plus) => { const d = new Date(v + "T00:00:00"); d.setDate(d.getDate() + plus); return d.toISOString(); };
   if (f.since.value) p.set("since", day(f.since.value, 0));
   if (f.until.value) p.set("until", day(f.until.value, 1));  // the whole last day
-  for (const k of ["agent", "status", "direction", "queue", "customer_id", "q"]) if (f[k].value.trim()) p.set(k, f[k].value.trim());
+  for (const k of ["phone", "agent", "status", "direction", "queue", "customer_id", "q"]) if (f[k].value.trim()) p.set(k, f[k].value.trim());
   const [sort, order] = f.sort.value.split(":");
   p.set("sort", sort); p.set("order", order);
   return p;
@@ -305,12 +326,16 @@ function renderLogRows() {
   const tbody = $("log-rows");
   tbody.replaceChildren();
   for (const c of rows) {
-    const tr = el("tr", { "data-call-id": c.id, tabIndex: 0, className: "row " + c.status },
-      el("td", { text: fmtDateTime(c.started_at) }),
-      el("td", { text: c.from, dir: "ltr" }),
+    // A call without an end is still going on (ringing or talking now).
+    const live = !c.ended_at;
+    const tr = el("tr", { "data-call-id": c.id, tabIndex: 0, className: "row " + c.status + (live ? " live" : "") +
+                          (state.detail && state.detail.call.id === c.id ? " selected" : "") },
+      el("td", { text: fmtWhen(c.started_at) }),
+      el("td", { className: "party" }, ...partyOf(c)),
       el("td", { text: t(c.direction) }),
-      el("td", { text: t("s_" + c.status) }),
-      el("td", { text: c.agent || "" }),
+      el("td", { className: "status" }, t("s_" + c.status),
+        ...(live ? [el("span", { className: "live-tag", "data-live": "1", text: t("inProgress") })] : [])),
+      el("td", { text: agentOf(c) }),
       el("td", { text: c.queue || "" }),
       el("td", { text: fmtSecs(c.wait_seconds) }),
       el("td", { text: fmtSecs(c.talk_seconds) }),
@@ -323,15 +348,34 @@ function renderLogRows() {
   show($("more"), !!state.cursor);
 }
 
+/// Who is on the other end: for an outbound call the agent who dialled and
+/// the customer dialled (name and number), for others the caller.
+function partyOf(c) {
+  const number = (n) => el("bdi", { dir: "ltr", text: n || "" });
+  if (c.direction === "outbound") {
+    const to = c.to_name ? `${c.to_name} ` : "";
+    return [el("span", { className: "dialled", "data-to": c.to || "", text: `${agentOf(c) || c.from} → ${to}` }), number(c.to)];
+  }
+  return c.from_name ? [el("span", { text: c.from_name + " ", dir: "auto" }), number(c.from)] : [number(c.from)];
+}
+/// The agent of a call: the one who answered, or (outbound, before anyone
+/// answers) the one who dialled, known by the record's agent or extension.
+function agentOf(c) {
+  return c.agent || (c.direction === "outbound" ? (c.extension || c.from || "") : "");
+}
+
 async function openCall(id) {
   const r = await api("GET", "/api/calls/" + encodeURIComponent(id));
   if (!r.ok) return;
   state.detail = r.data;
   renderDetail(r.data);
   show($("detail"), true);
-  $("detail").scrollIntoView({ block: "nearest" });
+  renderLogRows();
+  $("detail-close").focus();
 }
-$("detail-close").addEventListener("click", () => { state.detail = null; show($("detail"), false); });
+function closeCall() { state.detail = null; show($("detail"), false); renderLogRows(); }
+$("detail-close").addEventListener("click", closeCall);
+document.addEventListener("keydown", (e) => { if (e.key === "Escape" && state.detail) closeCall(); });
 
 function renderDetail(d) {
   const c = d.call;
@@ -339,10 +383,10 @@ function renderDetail(d) {
   const facts = $("detail-facts");
   facts.replaceChildren();
   const fact = (k, v) => facts.append(el("dt", { text: k }), el("dd", {}, v));
-  fact(t("startedCol"), fmtDateTime(c.started_at));
-  fact(t("caller"), el("span", { dir: "ltr", text: c.from_name ? `${c.from_name} ${c.from}` : c.from }));
-  fact(t("status"), t("s_" + c.status));
-  fact(t("agent"), c.agent || "–");
+  fact(t("startedCol"), fmtWhen(c.started_at));
+  fact(t("caller"), el("span", {}, ...partyOf(c)));
+  fact(t("status"), t("s_" + c.status) + (c.ended_at ? "" : " · " + t("inProgress")));
+  fact(t("agent"), agentOf(c) || "–");
   fact(t("waitCol") + " / " + t("talkCol"), `${fmtSecs(c.wait_seconds)} / ${fmtSecs(c.talk_seconds)}`);
   fact(t("disposition"), [c.disposition, c.notes].filter(Boolean).join(" — ") || "–");
   if (d.customer) {
@@ -375,7 +419,7 @@ function renderDetail(d) {
       default: text = e.event;
     }
     ol.append(el("li", { "data-event": e.event },
-      el("time", { dateTime: e.at, text: fmtDateTime(e.at, { timeStyle: "medium" }) }), " ", el("span", { text })));
+      el("time", { dateTime: e.at, text: fmtTime(e.at) }), " ", el("span", { text })));
   }
 }
 
@@ -410,9 +454,22 @@ function table(id, head, rows) {
 function renderReport(rep) {
   const charts = typeof window.Chart === "function";
   show($("no-charts"), !charts);
-  for (const id of ["chart-hourly", "chart-daily", "chart-agents"]) show($(id).parentElement, charts);
+  for (const id of ["chart-hour-of-day", "chart-hourly", "chart-daily", "chart-agents"]) show($(id).parentElement, charts);
+  // Without charts the tables are all there is: open them.
+  for (const d of document.querySelectorAll("#reports details.table-box")) if (!charts) d.open = true;
   const statuses = ["answered", "missed", "abandoned", "other"];
   const bucketLabel = (iso, hourly) => fmtDateTime(iso, hourly ? { month: "short", day: "numeric", hour: "2-digit" } : { dateStyle: "medium" });
+  // Hour of day: always 24 rows (0-23), an hour without calls as zeros, for staffing.
+  const hod = rep.hour_of_day || [];
+  const hourName = (h) => num(h, { minimumIntegerDigits: 2 }) + ":" + num(0, { minimumIntegerDigits: 2 });
+  if (charts) chart("chart-hour-of-day", {
+    type: "bar",
+    data: { labels: hod.map((b) => hourName(b.hour)), datasets: statuses.map((s) => ({ label: t(s), data: hod.map((b) => b[s]), backgroundColor: COLORS[s] })) },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { x: { stacked: true, reverse: lang === "fa" }, y: { stacked: true, beginAtZero: true } },
+               plugins: { tooltip: { mode: "index", intersect: false } }, locale: locale() },
+  });
+  table("table-hour-of-day", [t("hour"), ...statuses.map((s) => t(s)), t("total")],
+    hod.map((b) => [hourName(b.hour), ...statuses.map((s) => num(b[s])), num(statuses.reduce((n, s) => n + b[s], 0))]));
   for (const [key, hourly] of [["hourly", true], ["daily", false]]) {
     const labels = rep[key].map((b) => bucketLabel(b.start, hourly));
     if (charts) chart("chart-" + key, {
@@ -435,9 +492,9 @@ function renderReport(rep) {
   table("table-agents", [t("agent"), t("answered"), t("talkTotal"), t("avgHandle")],
     rep.agents.map((a) => [a.agent, num(a.answered), fmtSecs(a.talk_seconds), fmtSecs(a.average_handle_seconds)]));
   table("table-repeat", [t("number"), t("calls"), t("lastCall")],
-    rep.repeat_callers.map((r) => [r.number, num(r.calls), fmtDateTime(r.last_at)]));
+    rep.repeat_callers.map((r) => [r.number, num(r.calls), fmtWhen(r.last_at)]));
   table("table-missed", [t("startedCol"), t("caller"), t("status"), t("queueCol"), t("waitCol")],
-    rep.missed_not_called_back.map((c) => [fmtDateTime(c.started_at), c.from, t("s_" + c.status), c.queue || "", fmtSecs(c.wait_seconds)]));
+    rep.missed_not_called_back.map((c) => [fmtWhen(c.started_at), c.from, t("s_" + c.status), c.queue || "", fmtSecs(c.wait_seconds)]));
 }
 
 start();

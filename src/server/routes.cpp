@@ -97,7 +97,7 @@ std::optional<std::int64_t> parse_id(std::string_view s) {
 }
 
 /// GET /api/calls and /api/calls.csv filters. An agent only ever sees calls they answered.
-Result<CallFilter> call_filter(const ExchangePtr& ex, bool with_limit) {
+Result<CallFilter> call_filter(const State& st, const ExchangePtr& ex, bool with_limit) {
     CallFilter f;
     const auto& q = ex->query;
     if (auto it = q.find("since"); it != q.end()) {
@@ -114,6 +114,25 @@ Result<CallFilter> call_filter(const ExchangePtr& ex, bool with_limit) {
         if (!f.status)
             return Failure{DomainError::invalid_argument,
                            "'status' must be one of ringing, answered, missed, abandoned, busy, failed"};
+    }
+    // "phone": the caller or the dialled number in any format a person types
+    // ("0912 123 4567", "+98 912...", Persian digits), normalised as the
+    // engine normalises the numbers it stores. What is not a possible number
+    // (an internal extension such as "1001") is matched as its digits.
+    if (auto it = q.find("phone"); it != q.end() && !it->second.empty()) {
+        if (it->second.size() > 64) return Failure{DomainError::invalid_argument, "'phone' is longer than 64 bytes"};
+        if (auto n = st.phones.normalize(it->second)) {
+            f.phone = n->e164();
+        } else {
+            std::string digits;
+            for (char ch : fold_digits(it->second))
+                if (ch >= '0' && ch <= '9') digits.push_back(ch);
+                else if (ch != ' ' && ch != '-' && ch != '.' && ch != '(' && ch != ')')
+                    return Failure{DomainError::invalid_argument, "'phone' must be a phone number or an extension"};
+            if (digits.empty())
+                return Failure{DomainError::invalid_argument, "'phone' must be a phone number or an extension"};
+            f.phone = std::move(digits);
+        }
     }
     if (auto it = q.find("customer_id"); it != q.end()) {
         f.customer_id = parse_id(it->second);
@@ -139,6 +158,7 @@ json filter_json(const CallFilter& f) {
     if (f.agent) j["agent"] = f.agent->value();
     if (f.status) j["status"] = to_string(*f.status);
     if (f.customer_id) j["customer_id"] = *f.customer_id;
+    if (f.phone) j["phone"] = *f.phone;
     if (f.direction) j["direction"] = to_string(*f.direction);
     if (f.queue) j["queue"] = *f.queue;
     if (f.text) j["q"] = *f.text;
@@ -389,11 +409,11 @@ void add_routes(State& st) {
         reply(ex, http::status::ok, {{"seq", st.hub.latest_seq(ex->user->username)}});
     }));
 
-    // GET /api/calls?since&until&agent&status&customer_id&direction&queue&q&sort&order&after&limit
+    // GET /api/calls?since&until&agent&status&phone&customer_id&direction&queue&q&sort&order&after&limit
     //   -> 200 {"calls":[...],"next_cursor":"..."|null}, newest first unless sorted otherwise;
     //   `after=<next_cursor>` gives the next page (keyset paging).
     r.add(verb::get, "/api/calls", user(Role::agent, [&st](const ExchangePtr& ex) {
-        auto f = call_filter(ex, true);
+        auto f = call_filter(st, ex, true);
         if (!f) return reply_failure(ex, f.failure());
         auto page = st.storage.list_call_page(f.value());
         reply(ex, http::status::ok,
@@ -402,7 +422,7 @@ void add_routes(State& st) {
 
     // GET /api/calls.csv (same filters, no limit) -> text/csv, chunked, header row. Supervisor and admin.
     r.add(verb::get, "/api/calls.csv", user(Role::supervisor, [&st](const ExchangePtr& ex) {
-        auto f = call_filter(ex, false);
+        auto f = call_filter(st, ex, false);
         if (!f) return reply_failure(ex, f.failure());
         st.storage.audit(ex->user->username.value(), "calls.export", filter_json(f.value()).dump(), now_ms());
         StreamHead head{http::status::ok, ex->req.version()};

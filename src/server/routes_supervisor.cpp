@@ -3,6 +3,7 @@
 // query parameters /api/calls and /api/calls.csv share. Registered from
 // add_routes (routes.cpp).
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -105,6 +106,28 @@ std::optional<std::string> read_file(const std::filesystem::path& p) {
     data << in.rdbuf();
     if (!in && !in.eof()) return std::nullopt;
     return std::move(data).str();
+}
+
+/// The hour-of-day profile staffing plans from: the hourly buckets folded onto
+/// the 24 local hours of the report's time zone (utc_offset_minutes), every
+/// hour present, an hour without calls as zeros. Buckets start on local hour
+/// boundaries, so each lands in exactly one hour.
+std::array<CallReport::Bucket, 24> hour_of_day(const std::vector<CallReport::Bucket>& hourly, int utc_offset_minutes) {
+    constexpr std::int64_t hour_ms = 3'600'000;
+    std::array<CallReport::Bucket, 24> out{};
+    for (std::size_t h = 0; h < out.size(); ++h) out[h].start_ms = static_cast<std::int64_t>(h);
+    for (const auto& b : hourly) {
+        const std::int64_t local = b.start_ms + std::int64_t{utc_offset_minutes} * 60'000;
+        std::int64_t hours = local / hour_ms;
+        if (local % hour_ms < 0) --hours;  // floor, for times before 1970 in the zone
+        const auto h = static_cast<std::size_t>((hours % 24 + 24) % 24);
+        auto& o = out[h];
+        o.answered += b.answered;
+        o.missed += b.missed;
+        o.abandoned += b.abandoned;
+        o.other += b.other;
+    }
+    return out;
 }
 
 }  // namespace
@@ -228,8 +251,9 @@ void add_supervisor_routes(State& st) {
         timer->async_wait([timer, answer](boost::system::error_code) { answer(); });
     }));
 
-    // GET /api/reports?since&until&utc_offset -> 200 {"hourly","daily","agents","repeat_callers",
-    // "missed_not_called_back"}. Range at most 366 days; utc_offset in minutes east of UTC.
+    // GET /api/reports?since&until&utc_offset -> 200 {"hourly","daily","hour_of_day","agents",
+    // "repeat_callers","missed_not_called_back"}. hour_of_day: 24 entries, local hours 0-23.
+    // Range at most 366 days; utc_offset in minutes east of UTC.
     r.add(verb::get, "/api/reports", user(Role::supervisor, [&st](const ExchangePtr& ex) {
         ReportQuery q;
         const auto& p = ex->query;
@@ -269,8 +293,13 @@ void add_supervisor_routes(State& st) {
                     repeat.push_back({{"number", rc.number},
                                       {"customer_id", rc.customer_id ? json(*rc.customer_id) : json(nullptr)},
                                       {"calls", rc.calls}, {"last_at", format_iso(rc.last_at)}});
+                json profile = json::array();
+                for (const auto& b : hour_of_day(rep.hourly, q.utc_offset_minutes))
+                    profile.push_back({{"hour", b.start_ms}, {"answered", b.answered}, {"missed", b.missed},
+                                       {"abandoned", b.abandoned}, {"other", b.other}});
                 reply(ex, http::status::ok,
-                      {{"hourly", buckets(rep.hourly)}, {"daily", buckets(rep.daily)}, {"agents", agents},
+                      {{"hourly", buckets(rep.hourly)}, {"daily", buckets(rep.daily)},
+                       {"hour_of_day", std::move(profile)}, {"agents", agents},
                        {"repeat_callers", repeat}, {"missed_not_called_back", rep.missed_not_called_back}});
             });
         });

@@ -1,8 +1,9 @@
 // The administrator's page: an admin follows the link from the console, sees
 // the config file's PBX connected (read-only), adds a second PBX connection
 // pointing at another simulated Asterisk, sees it connect, tests it, disables
-// it, corrects and removes it, and reads every change in the audit log. Then
-// the Persian page.
+// it, corrects and removes it, and reads every change in the audit log. A role
+// change asks first; SIP is offered and explained; dates read as on the
+// console. Then the Persian page, and Sign out.
 import { spawn } from "node:child_process";
 import readline from "node:readline";
 import path from "node:path";
@@ -86,13 +87,56 @@ await run("admin", a, [
     await page.waitForSelector(row("branch"), { state: "detached" });
     assert(await page.$(`${row("main")} button[data-action="remove"]`) === null, "config connections have no remove");
   }],
+  ["a role change asks first: declined it changes nothing, accepted it is stored", async (site) => {
+    const sel = '#user-rows tr[data-user="bob"] select';
+    const role = async () => (await (await page.request.get(site.base + "/api/admin/users")).json()).users.find((u) => u.username === "bob").role;
+    assert(await role() === "agent", "bob starts an agent");
+    let asked = "";
+    page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+    await page.selectOption(sel, "supervisor");
+    await page.waitForFunction((s) => document.querySelector(s).value === "agent", sel);
+    assertIncludes(asked, "bob", "the question names the user");
+    assert(await role() === "agent", "declined: still an agent");
+    page.once("dialog", (d) => d.accept());
+    await page.selectOption(sel, "supervisor");
+    await page.waitForSelector('#audit-rows tr[data-action="user.update"]');
+    assert(await role() === "supervisor", "accepted: a supervisor");
+    page.once("dialog", (d) => d.accept());
+    await page.selectOption('#user-rows tr[data-user="bob"] select', "agent");
+    for (let end = Date.now() + 5000; await role() !== "agent"; ) assert(Date.now() < end, "bob back to agent");
+  }],
+  ["SIP is offered, and the form says it is set in the configuration file", async () => {
+    const types = await page.$$eval("#pbx-add select[name=type] option", (os) => os.map((o) => o.value));
+    assert(types.includes("sip"), "types: " + types);
+    await page.selectOption("#pbx-add select[name=type]", "sip");
+    assert(await page.isVisible("#pbx-sip-note"), "the note shows");
+    assertIncludes(await page.textContent("#pbx-sip-note"), 'type = "sip"', "how to set it");
+    assert(await page.isDisabled("#pbx-add button[type=submit]"), "nothing to submit for SIP");
+    assert(await page.isHidden("#pbx-add input[name=host]"), "no host field for SIP");
+    await page.selectOption("#pbx-add select[name=type]", "asterisk-ami");
+    assert(await page.isEnabled("#pbx-add button[type=submit]"), "AMI submits again");
+    assert(await page.isHidden("#pbx-sip-note"), "the note goes");
+  }],
+  ["the audit log writes dates as the console does", async (site) => {
+    const at = (await (await page.request.get(site.base + "/api/admin/audit?limit=1")).json()).entries[0].at;
+    const cell = await page.textContent("#audit-rows tr td");
+    const expected = await page.evaluate((iso) => new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)), at);
+    assert(cell === expected, `${cell} is ${expected}`);
+  }],
   ["the page speaks Persian, right to left", async () => {
     await page.selectOption("#lang", "fa");
     await page.waitForFunction(() => document.documentElement.dir === "rtl");
     assertIncludes(await page.textContent("#pbx-title"), "اتصال‌های مرکز تلفن", "title");
     assertIncludes(await page.textContent(row("main")), "وصل", "state in Persian");
+    assertIncludes(await page.textContent('#user-rows tr[data-user="alice"] select'), "کارشناس", "one Persian word for agent");
     await page.screenshot({ path: path.join(a.artifacts, "admin-persian.png"), fullPage: true });
     branch.stdin.end();
     branch.kill("SIGTERM");
+  }],
+  ["Sign out ends the session and returns to the sign-in form", async (site) => {
+    await page.selectOption("#lang", "en");
+    await page.click("#logout");
+    await page.waitForSelector("#login:not([hidden])");
+    assert((await page.request.get(site.base + "/api/me")).status() === 401, "signed out");
   }],
 ]);

@@ -2,6 +2,7 @@
 // directory, driven by real Beast HTTP and WebSocket clients.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -515,4 +516,46 @@ TEST_CASE("a dial's outcome reaches the agent through the call engine, never aro
     CHECK(m["type"] == "dial.result");
     CHECK(m["ok"] == true);
     CHECK(m["number"] == "+989121234567");
+}
+
+TEST_CASE("the call log's phone filter takes a number as people type it; the report profiles all 24 hours of the day") {
+    Service svc;
+    for (int i = 0; i < 6; ++i) {
+        auto c = call("main-200." + std::to_string(i), "alice", i * 60, "");
+        if (i % 2) c.from = "+989131234567";
+        svc.store.upsert_call(c);
+    }
+    const auto sam = svc.login("sam", "sam-pass");
+    const auto ids = [&](const std::string& target) {
+        auto r = svc.request(http::verb::get, target, "", sam);
+        REQUIRE(r.result() == http::status::ok);
+        const auto body = json::parse(r.body());
+        std::vector<std::string> out;
+        for (const auto& c : body["calls"]) out.push_back(c["id"].get<std::string>());
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    const std::vector<std::string> odd = {"main-200.1", "main-200.3", "main-200.5"};
+    CHECK(ids("/api/calls?phone=0913%20123%204567") == odd);
+    CHECK(ids("/api/calls?phone=%2B98%20(913)%20123-4567") == odd);
+    CHECK(ids("/api/calls?phone=00989131234567") == odd);
+    // Persian digits, as a Persian keyboard types them.
+    CHECK(ids("/api/calls?phone=%DB%B0%DB%B9%DB%B1%DB%B3%DB%B1%DB%B2%DB%B3%DB%B4%DB%B5%DB%B6%DB%B7") == odd);
+    CHECK(ids("/api/calls?phone=1001").size() == 6);  // an extension, matched as its digits
+    auto bad = svc.request(http::verb::get, "/api/calls?phone=call%20me", "", sam);
+    CHECK(bad.result() == http::status::bad_request);
+    CHECK(json::parse(bad.body())["message"].get<std::string>().find("'phone'") != std::string::npos);
+
+    // The calls start 14:00Z to 19:00Z, one an hour: 17:30 to 22:30 in Tehran (+03:30).
+    auto rep = svc.request(http::verb::get,
+                           "/api/reports?since=2026-11-23T00:00:00Z&until=2026-11-24T12:00:00Z&utc_offset=210", "", sam);
+    REQUIRE(rep.result() == http::status::ok);
+    const auto hod = json::parse(rep.body())["hour_of_day"];
+    REQUIRE(hod.size() == 24);
+    for (int h = 0; h < 24; ++h) {
+        CAPTURE(h);
+        CHECK(hod[h]["hour"] == h);
+        CHECK(hod[h]["answered"] == (h >= 17 && h <= 22 ? 1 : 0));
+        CHECK(hod[h]["missed"] == 0);
+    }
 }
