@@ -305,12 +305,15 @@ function filterParams() {
   return p;
 }
 
+let logSearches = 0;  // the latest search's number: an older answer that comes late is dropped
 async function searchLog(more = false) {
   const p = filterParams();
   $("export").href = "/api/calls.csv?" + p.toString();
   p.set("limit", "50");
   if (more && state.cursor) p.set("after", state.cursor);
+  const mine = ++logSearches;
   const r = await api("GET", "/api/calls?" + p.toString());
+  if (mine !== logSearches) return;
   show($("filter-error"), !r.ok);
   if (!r.ok) { $("filter-error").textContent = isBusy(r) ? busyText() : (r.data && r.data.message) || t("failed", { m: r.status }); return; }
   state.rows = more ? (state.rows || []).concat(r.data.calls) : r.data.calls;

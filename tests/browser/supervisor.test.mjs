@@ -139,8 +139,14 @@ await run("supervisor", a, [
     await page.selectOption("#filters select[name=direction]", "inbound");
     await page.click("#filters button[type=submit]");
     await page.waitForSelector(`#log-rows tr[data-call-id="${missedId}"]`);
-    const shown = await page.$$eval("#log-rows tr", (trs) => trs.map((t) => t.dataset.callId));
+    // The missed call is in the unfiltered list too, which an earlier
+    // search may still be painting: wait until the filtered answer is shown.
     const api = (await (await page.request.get(site.base + "/api/calls?status=missed&direction=inbound&limit=50")).json()).calls;
+    let shown;
+    for (let end = Date.now() + 10000; ; await sleep(100)) {
+      shown = await page.$$eval("#log-rows tr", (trs) => trs.map((t) => t.dataset.callId));
+      if (JSON.stringify(shown) === JSON.stringify(api.map((c) => c.id)) || Date.now() > end) break;
+    }
     assert(JSON.stringify(shown) === JSON.stringify(api.map((c) => c.id)), `the page lists what the API does: ${shown} vs ${api.map((c) => c.id)}`);
     assert(api.every((c) => c.status === "missed" && c.direction === "inbound"), "only missed inbound calls");
     // Keyset paging over every call, one at a time, visits each exactly once.
