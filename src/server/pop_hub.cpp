@@ -49,6 +49,18 @@ void PopHub::prune_locked(UserState& u, std::chrono::steady_clock::time_point no
     while (!u.held.empty() && now - u.held.front().at > options_.retention) u.held.pop_front();
 }
 
+std::vector<std::shared_ptr<PopSubscriber>> PopHub::open_subscribers_locked(UserState& u) {
+    std::vector<std::shared_ptr<PopSubscriber>> open;
+    open.reserve(u.subs.size());
+    std::erase_if(u.subs, [&](const Sub& s) {
+        auto p = s.ptr.lock();
+        if (!p) return true;  // its session is gone: forget it
+        open.push_back(std::move(p));
+        return false;
+    });
+    return open;
+}
+
 PopHub::UserState& PopHub::user_locked(const AgentId& user) {
     auto [it, inserted] = users_.try_emplace(user);
     if (inserted) it->second.next_seq = options_.first_seq;
@@ -97,13 +109,7 @@ void PopHub::send_to(const AgentId* to, std::size_t count, nlohmann::json messag
                 u.held.push_back(Held{t.seq, now, t.text, a.call, a.customer, a.ringing_call, a.rang_at.value_or(sent_at), false});
                 prune_locked(u, now);
             }
-            t.subs.reserve(u.subs.size());
-            std::erase_if(u.subs, [&](const Sub& s) {
-                auto p = s.ptr.lock();
-                if (!p) return true;
-                t.subs.push_back(std::move(p));
-                return false;
-            });
+            t.subs = open_subscribers_locked(u);
             targets.push_back(std::move(t));
         }
         // Users who stopped receiving keep their old messages until the next
@@ -148,12 +154,7 @@ void PopHub::broadcast(Audience to, nlohmann::json message) {
             // Each member gets its own seq, but broadcasts (board.*) are state, not
             // a backlog: they are not held for resume, so they never push a pop out
             // of the resume history; a reconnecting supervisor gets a snapshot.
-            std::erase_if(u.subs, [&](const Sub& s) {
-                auto p = s.ptr.lock();
-                if (!p) return true;
-                t.subs.push_back(std::move(p));
-                return false;
-            });
+            t.subs = open_subscribers_locked(u);
             targets.push_back(std::move(t));
         }
     }

@@ -172,6 +172,8 @@ private:
     /// send() to each of `to` (count users from `to`), with hold: kept for resume or not (a snapshot).
     void send_to(const AgentId* to, std::size_t count, nlohmann::json message, bool hold);
     UserState& user_locked(const AgentId& user);
+    /// The user's sessions still open; drops those that are gone.
+    static std::vector<std::shared_ptr<PopSubscriber>> open_subscribers_locked(UserState& u);
 
     std::unordered_map<AgentId, int> supervisors_;  // Audience::supervisors: user -> joined sessions
 
