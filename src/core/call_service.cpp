@@ -764,12 +764,13 @@ Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id
     if (it != m.active.end()) rec = it->second.rec;
     else rec = m.ports.calls.find_call(id);
     if (!rec) return Failure{DomainError::not_found, "no such call"};
-    // The check here answers early from the record this node holds; the
-    // store decides. The write is conditional on the disposition the writer
-    // saw (or, when it did not say, the one read here): a save by another
-    // node, or by another connection to the same file, since then is a
+    // Who may write is checked here; whether the writer saw the latest save
+    // is the store's to decide, never this node's live record (another node,
+    // or another connection to the same file, may have saved since it was
+    // read). The write is conditional on the disposition the writer saw (or,
+    // when it did not say, the one read here): a save since then is a
     // conflict, never overwritten.
-    if (auto refused = detail::check_disposition_write(by, *rec, previous)) return *refused;
+    if (auto refused = detail::check_disposition_write(by, *rec)) return *refused;
     std::string masked = detail::stored_notes(notes);
     const std::string expected = previous ? *previous : rec->disposition;
     switch (m.ports.calls.set_disposition_if(id, disposition, masked, expected)) {

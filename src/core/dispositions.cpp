@@ -28,12 +28,10 @@ std::optional<Failure> check_disposition_fields(const std::string& disposition, 
     return std::nullopt;
 }
 
-std::optional<Failure> check_disposition_write(const User& by, const CallRecord& call,
-                                               const std::optional<std::string>& previous) {
+std::optional<Failure> check_disposition_write(const User& by, const CallRecord& call) {
     const bool took_it = call.agent && *call.agent == by.username;
     if (!took_it && !role_at_least(by.role, Role::supervisor))
         return Failure{DomainError::forbidden, "only the agent who took the call or a supervisor may set its disposition"};
-    if (previous && *previous != call.disposition) return disposition_conflict(call.disposition);
     return std::nullopt;
 }
 

@@ -17,12 +17,11 @@ inline constexpr std::size_t max_notes_chars = 4000;
 /// most 4,000 (characters, not bytes). nullopt when they are fine.
 std::optional<Failure> check_disposition_fields(const std::string& disposition, const std::string& notes);
 
-/// Whether `by` may set the disposition of `call` now: the agent who took
-/// it, or a supervisor or admin; and, when `previous` is given (the
-/// disposition the writer last saw, "" for none), the call's disposition
-/// must still be that one. nullopt when allowed.
-std::optional<Failure> check_disposition_write(const User& by, const CallRecord& call,
-                                               const std::optional<std::string>& previous);
+/// Whether `by` may set the disposition of `call`: the agent who took it,
+/// or a supervisor or admin. nullopt when allowed. (Whether the writer saw
+/// the latest save is the store's compare-and-set to decide:
+/// CallLog::set_disposition_if.)
+std::optional<Failure> check_disposition_write(const User& by, const CallRecord& call);
 
 /// The conflict a save over a disposition that changed meanwhile gets,
 /// naming the disposition stored `now`.

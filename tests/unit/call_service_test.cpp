@@ -371,6 +371,17 @@ TEST_CASE("a disposition is for the agent who took the call or a supervisor; not
         CHECK(e.svc.set_disposition(sam, id1, "callback", "from here", std::string("refund")));
         CHECK(e.store.find_call(id1)->disposition == "callback");
     }
+    SUBCASE("a save that saw another connection's save goes through, though this engine's live record has not seen it") {
+        SqliteStore other(s.dir.path() / "ringside.db");
+        REQUIRE(other.set_disposition(id1, "refund", "saved elsewhere"));
+        // The supervisor's page read the call from the store: "refund".
+        auto r = e.svc.set_disposition(sam, id1, "callback", "after reading it", std::string("refund"));
+        REQUIRE(r);
+        CHECK(r.value().disposition == "callback");
+        hang_up_all(e, 60);
+        CHECK(e.store.find_call(id1)->disposition == "callback");
+        CHECK(e.store.find_call(id1)->notes == "after reading it");
+    }
 }
 
 TEST_CASE("the pop message shapes follow the contract") {
