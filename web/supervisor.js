@@ -11,7 +11,7 @@ const WORDS = {
     wallboard: "Wallboard", callLog: "Call log", reports: "Reports", language: "Language", console: "Agent console",
     offered: "Offered", answered: "Answered", missed: "Missed", abandoned: "Abandoned", avgWait: "Average wait",
     avgTalk: "Average talk", serviceLevel: "Service level", serviceLevelWithin: "Answered within {s} s",
-    liveCalls: "Calls now", caller: "Caller", queueCol: "Queue", state: "State", where: "Where", waitCol: "Wait",
+    liveCalls: "Calls now", gold: "gold", silver: "silver", bronze: "bronze", caller: "Caller", queueCol: "Queue", state: "State", where: "Where", waitCol: "Wait",
     talkCol: "Talk", noLive: "No calls right now.", agents: "Agents",
     st_available: "available", st_ringing: "ringing", st_on_call: "on a call", st_offline: "offline",
     live_ringing: "ringing", live_answered: "talking",
@@ -41,7 +41,7 @@ const WORDS = {
     wallboard: "تابلوی زنده", callLog: "گزارش تماس‌ها", reports: "گزارش‌ها", language: "زبان", console: "کنسول کارشناس",
     offered: "ورودی", answered: "پاسخ‌داده", missed: "بی‌پاسخ", abandoned: "رهاشده", avgWait: "میانگین انتظار",
     avgTalk: "میانگین مکالمه", serviceLevel: "سطح خدمت", serviceLevelWithin: "پاسخ تا {s} ثانیه",
-    liveCalls: "تماس‌های جاری", caller: "تماس‌گیرنده", queueCol: "صف", state: "وضعیت", where: "کجا", waitCol: "انتظار",
+    liveCalls: "تماس‌های جاری", gold: "طلایی", silver: "نقره‌ای", bronze: "برنزی", caller: "تماس‌گیرنده", queueCol: "صف", state: "وضعیت", where: "کجا", waitCol: "انتظار",
     talkCol: "مکالمه", noLive: "اکنون تماسی نیست.", agents: "کارشناسان",
     st_available: "آماده", st_ringing: "در حال زنگ", st_on_call: "در مکالمه", st_offline: "خارج از خط",
     live_ringing: "در حال زنگ", live_answered: "در مکالمه",
@@ -250,8 +250,17 @@ function renderBoard() {
   for (const c of state.board.calls) {
     const where = c.status === "answered" ? (c.agent || c.extension || "") :
       (c.ringing || []).map((r) => r.agent ? `${r.agent} (${r.extension})` : r.extension).join(", ");
-    tbody.append(el("tr", { "data-call-id": c.id, "data-status": c.status },
-      el("td", { text: c.from_name ? `${c.from_name} ${c.from}` : c.from, dir: "ltr" }),
+    // The matched customer by name and tier; else the caller id's name and number.
+    const caller = c.customer_name
+      ? el("td", {}, el("span", { className: "who", text: c.customer_name, dir: "auto" }),
+          c.customer_tier ? el("span", { className: "tier " + c.customer_tier, text: ["gold", "silver", "bronze"].includes(c.customer_tier) ? t(c.customer_tier) : c.customer_tier }) : "",
+          el("span", { className: "num", text: c.from, dir: "ltr" }))
+      : el("td", { text: c.from_name ? `${c.from_name} ${c.from}` : c.from, dir: "ltr" });
+    const attrs = { "data-call-id": c.id, "data-status": c.status };
+    if (c.customer_tier) attrs["data-tier"] = c.customer_tier;
+    if (c.customer_tier === "gold" && c.status === "ringing") attrs.className = "vip-waiting";
+    tbody.append(el("tr", attrs,
+      caller,
       el("td", { text: c.queue || "" }),
       el("td", { text: t("live_" + c.status) }),
       el("td", { text: where }),

@@ -115,7 +115,8 @@ struct CallService::Impl {
                                {"agent", who && *who ? nlohmann::json((*who)->value()) : nlohmann::json(nullptr)},
                                {"since", format_iso(since)}});
         }
-        return live_call_json(a.rec, ringing);
+        // The supervisor sees who calls: the customer's name and tier once matched.
+        return live_call_json(a.rec, ringing, a.ctx && a.rec.customer_id ? &a.ctx->customer : nullptr);
     }
 
     std::unordered_map<CallId, Active> active;

@@ -42,7 +42,7 @@ nlohmann::json pop_call_json(const CallRecord& c) {
             {"started_at", format_iso(c.started_at)}};
 }
 
-nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing) {
+nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing, const Customer* customer) {
     auto opt = [](const auto& v) { return v ? nlohmann::json(v->value()) : nlohmann::json(nullptr); };
     return {{"id", c.id.value()},
             {"pbx", c.pbx.value()},
@@ -53,6 +53,8 @@ nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing
             {"to", c.to},
             {"queue", c.queue ? nlohmann::json(*c.queue) : nlohmann::json(nullptr)},
             {"customer_id", c.customer_id ? nlohmann::json(*c.customer_id) : nlohmann::json(nullptr)},
+            {"customer_name", customer ? nlohmann::json(customer->name) : nlohmann::json(nullptr)},
+            {"customer_tier", customer && !customer->tier.empty() ? nlohmann::json(customer->tier) : nlohmann::json(nullptr)},
             {"status", c.answered_at ? "answered" : "ringing"},
             {"started_at", format_iso(c.started_at)},
             {"answered_at", c.answered_at ? nlohmann::json(format_iso(*c.answered_at)) : nlohmann::json(nullptr)},

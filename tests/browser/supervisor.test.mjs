@@ -79,6 +79,9 @@ await run("supervisor", a, [
     }, [`${row} td.wait`, w1], { timeout: 3000 }).then(() => true, () => false);
     assert(counted, "the wait time counts up: " + w1);
     assertIncludes(await page.textContent(row), "+989121234567", "the caller's number");
+    // The matched customer by name and tier; a gold caller still ringing stands out.
+    await page.waitForSelector(`${row}[data-tier="gold"].vip-waiting`, { timeout: 5000 });
+    assertIncludes(await page.textContent(`${row} .who`), "Sara Ahmadi", "the customer's name");
     // Meanwhile the call log (another tab) marks the call as in progress.
     const logPage = await site.browser.newPage();
     await logPage.goto(site.base + "/supervisor.html#log");

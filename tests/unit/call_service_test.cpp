@@ -421,6 +421,10 @@ TEST_CASE("the supervisors' board follows a call: ringing where, answered by who
     CHECK(c["id"] == id1.value());
     CHECK(c["status"] == "ringing");
     CHECK(c["from"] == "+989121234567");
+    // The supervisor sees who calls, once matched.
+    CHECK(c["customer_id"] == s.customer);
+    CHECK(c["customer_name"] == "Sara Ahmadi");
+    CHECK(c["customer_tier"] == "gold");
     REQUIRE(c["ringing"].size() == 2);
     CHECK(c["ringing"][0]["extension"] == "1001");
     CHECK(c["ringing"][0]["agent"] == "alice");

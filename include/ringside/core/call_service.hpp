@@ -166,10 +166,12 @@ private:
 /// The `call` object of pops: {"id","pbx","direction","from","from_raw","from_name","to","queue","started_at"}.
 nlohmann::json pop_call_json(const CallRecord& c);
 /// One call in progress on the wallboard: {"id","pbx","direction","from",
-/// "from_name","anonymous","to","queue","customer_id","status":"ringing"|"answered",
-/// "started_at","answered_at","agent","extension",
-/// "ringing":[{"extension","agent","since"}]} (the phones ringing now).
-nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing);
+/// "from_name","anonymous","to","queue","customer_id","customer_name",
+/// "customer_tier","status":"ringing"|"answered","started_at","answered_at",
+/// "agent","extension","ringing":[{"extension","agent","since"}]} (the
+/// phones ringing now). `customer` is the matched customer (name and tier;
+/// null when unknown or not looked up yet).
+nlohmann::json live_call_json(const CallRecord& c, const nlohmann::json& ringing, const Customer* customer = nullptr);
 /// A `call.ringing` message (no seq) per docs/interface.md "WebSocket".
 nlohmann::json ringing_message(const CallRecord& c, const std::optional<CustomerContext>& ctx);
 
