@@ -138,6 +138,9 @@ struct SqliteStore::Impl {
     std::array<std::int64_t, 11> hist{};
     std::chrono::steady_clock::time_point hist_at{};
     std::atomic<bool> hist_dirty{true};
+    // While refresh_histogram reads: the score moves since its snapshot began.
+    bool hist_logging = false;
+    std::vector<std::pair<std::optional<std::int64_t>, std::optional<std::int64_t>>> hist_log;
 
     void refresh_histogram(Connection& c);
     /// Keeps the counts current between full refreshes: a customer's

@@ -4,20 +4,62 @@
 #include "ringside/core/customers.hpp"
 #include "store_impl.hpp"
 
+#include <optional>
+#include <utility>
+#include <vector>
+
 namespace ringside {
 using namespace sqlite;
 
+namespace {
+
+void move_score(std::array<std::int64_t, 11>& h, std::optional<std::int64_t> before, std::optional<std::int64_t> after) {
+    if (before && *before >= 1 && *before <= 10 && h[static_cast<std::size_t>(*before)] > 0)
+        --h[static_cast<std::size_t>(*before)];
+    if (after && *after >= 1 && *after <= 10) ++h[static_cast<std::size_t>(*after)];
+}
+
+}  // namespace
+
 void SqliteStore::Impl::refresh_histogram(Connection& c) {
+    // Exact while writes go on. The read's snapshot starts while no write is
+    // between its commit and its hist_adjust (write() holds write_mutex for
+    // both), and every score that moves after that is logged and applied on
+    // top of the counts read, which do not see it. (Assigning the counts
+    // read lost the moves of writes that committed during the read.)
     std::array<std::int64_t, 11> h{};
     static const std::string sql =
         "SELECT value_score, count(*) FROM customers WHERE status = 'active' AND value_score IS NOT NULL "
         "GROUP BY value_score";
+    struct StopLog {
+        Impl& impl;
+        ~StopLog() {
+            std::lock_guard lk(impl.hist_mutex);
+            impl.hist_logging = false;
+            impl.hist_log.clear();
+        }
+    };
+    Transaction tx(c, "BEGIN");
     Query q(c, sql);
-    while (q.step()) {
+    bool row = false;
+    std::optional<StopLog> stop;
+    {
+        std::lock_guard w(write_mutex);
+        {
+            std::lock_guard lk(hist_mutex);
+            hist_log.clear();
+            hist_logging = true;
+        }
+        stop.emplace(StopLog{*this});
+        row = q.step();  // the snapshot starts here
+    }
+    for (; row; row = q.step()) {
         const auto s = q.i64(0);
         if (s >= 1 && s <= 10) h[static_cast<std::size_t>(s)] = q.i64(1);
     }
+    tx.commit();
     std::lock_guard lk(hist_mutex);
+    for (const auto& [before, after] : hist_log) move_score(h, before, after);
     hist = h;
     hist_at = std::chrono::steady_clock::now();
 }
@@ -25,9 +67,8 @@ void SqliteStore::Impl::refresh_histogram(Connection& c) {
 void SqliteStore::Impl::hist_adjust(std::optional<std::int64_t> before, std::optional<std::int64_t> after) {
     if (before == after) return;
     std::lock_guard lk(hist_mutex);
-    if (before && *before >= 1 && *before <= 10 && hist[static_cast<std::size_t>(*before)] > 0)
-        --hist[static_cast<std::size_t>(*before)];
-    if (after && *after >= 1 && *after <= 10) ++hist[static_cast<std::size_t>(*after)];
+    move_score(hist, before, after);
+    if (hist_logging) hist_log.emplace_back(before, after);
 }
 
 std::array<std::int64_t, 11> SqliteStore::Impl::histogram() {
