@@ -6,6 +6,7 @@
 #include "ringside/core/privacy.hpp"
 #include "ringside/core/stored_records.hpp"
 #include "ringside/core/time.hpp"
+#include "erase_sql.hpp"
 #include "rows.hpp"
 #include "store_impl.hpp"
 
@@ -67,18 +68,8 @@ std::optional<EraseReport> SqliteStore::erase_customer(std::int64_t id, const st
         auto before = customer_row(c, id);
         if (!before) return std::nullopt;
         EraseReport r;
-        // Numbers first, while customer_phones still holds them. SET reads
-        // the row as it was, so every CASE sees the old numbers.
-        static const std::string phones = "(SELECT e164 FROM customer_phones WHERE customer_id = ?1)";
-        static const std::string from_theirs =
-            "(from_number IN " + phones + " OR (customer_id = ?1 AND direction = 'inbound' AND from_number <> ''))";
-        static const std::string calls_sql =
-            "UPDATE calls SET from_number = CASE WHEN " + from_theirs + " THEN ?2 ELSE from_number END, "
-            "from_raw = CASE WHEN " + from_theirs + " THEN ?2 ELSE from_raw END, "
-            "from_name = CASE WHEN " + from_theirs + " THEN '' ELSE from_name END, "
-            "to_number = CASE WHEN to_number IN " + phones +
-            " OR (customer_id = ?1 AND direction = 'outbound') THEN ?2 ELSE to_number END, "
-            "notes = '' WHERE customer_id = ?1 OR from_number IN " + phones + " OR to_number IN " + phones;
+        // Numbers first, while customer_phones still holds them.
+        static const std::string calls_sql = storage_sql::erase_calls("?1", "?2");
         r.calls = Query(c, calls_sql).bind(id, erased_number(id)).exec();
         r.interactions = Query(c, "UPDATE interactions SET summary = '', notes = '' WHERE customer_id = ?").bind(id).exec();
         Query(c,
