@@ -5,6 +5,11 @@
 #include <optional>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "ringside/core/ports/customers.hpp"
+#include "ringside/core/stored_records.hpp"
+
 namespace ringside {
 namespace {
 
@@ -101,6 +106,16 @@ std::string mask_card_numbers(std::string_view text) {
 }  // namespace ringside
 
 namespace ringside {
+
+std::string erase_audit_details(std::int64_t customer_id, const std::string& reason, const EraseReport& r) {
+    return nlohmann::json{{"id", customer_id},
+                          {"reason", stored_text(reason)},
+                          {"calls", r.calls},
+                          {"interactions", r.interactions},
+                          {"issues", r.issues},
+                          {"audit_entries", r.audit_entries}}
+        .dump();
+}
 
 Customer erased_customer(const Customer& c, const std::string& actor, std::string_view reason, Timestamp at) {
     Customer e;

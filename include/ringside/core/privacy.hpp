@@ -28,6 +28,13 @@ inline constexpr std::string_view erased_name = "(erased)";
 /// erased_at is `at`.
 Customer erased_customer(const Customer& c, const std::string& actor, std::string_view reason, Timestamp at);
 
+struct EraseReport;
+
+/// The audit entry's details of an erasure (`customer.erase`), as JSON text:
+/// {"id","reason","calls","interactions","issues","audit_entries"}, the
+/// reason as stored text.
+std::string erase_audit_details(std::int64_t customer_id, const std::string& reason, const EraseReport& r);
+
 /// The stand-in for an erased customer's number on their call records:
 /// "erased-<id>". Not a number, so it never matches one, and the records of
 /// one erased customer still group together in reports.

@@ -108,15 +108,7 @@ std::optional<EraseReport> PostgresStore::erase_customer(std::int64_t id, const 
             .affected();
     update_customer_row(*c, erased_customer(*before, actor, reason, at), at);  // drops its numbers, words, labels
     c->run("erase_customer", "UPDATE customers SET erased_at = coalesce(erased_at, $1) WHERE id = $2", at, id);
-    insert_audit(*c, actor, "customer.erase",
-                 nlohmann::json{{"id", id},
-                                {"reason", stored_text(reason)},
-                                {"calls", r.calls},
-                                {"interactions", r.interactions},
-                                {"issues", r.issues},
-                                {"audit_entries", r.audit_entries}}
-                     .dump(),
-                 at);
+    insert_audit(*c, actor, "customer.erase", erase_audit_details(id, reason, r), at);
     tx.commit();
     return r;
 }

@@ -92,15 +92,7 @@ std::optional<EraseReport> SqliteStore::erase_customer(std::int64_t id, const st
         const auto after = erased_customer(*before, actor, reason, at);
         update_customer_row(c, after, at);  // also drops its numbers, search words and labels
         Query(c, "UPDATE customers SET erased_at = coalesce(erased_at, ?) WHERE id = ?").bind(at, id).exec();
-        insert_audit(c, actor, "customer.erase",
-                     nlohmann::json{{"id", id},
-                                    {"reason", stored_text(reason)},
-                                    {"calls", r.calls},
-                                    {"interactions", r.interactions},
-                                    {"issues", r.issues},
-                                    {"audit_entries", r.audit_entries}}
-                         .dump(),
-                     at);
+        insert_audit(c, actor, "customer.erase", erase_audit_details(id, reason, r), at);
         std::optional<std::int64_t> before_score;
         if (before->status == "active" && before->value_score) before_score = *before->value_score;
         tx.commit();
