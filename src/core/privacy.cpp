@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ringside/core/ports/customers.hpp"
+#include "ringside/core/ports/maintenance.hpp"
 #include "ringside/core/stored_records.hpp"
 
 namespace ringside {
@@ -115,6 +116,16 @@ std::string erase_audit_details(std::int64_t customer_id, const std::string& rea
                           {"issues", r.issues},
                           {"audit_entries", r.audit_entries}}
         .dump();
+}
+
+std::string retention_audit_details(const RetentionReport& r, const RetentionCutoffs& cut) {
+    nlohmann::json detail = {{"call_notes_blanked", r.call_notes_blanked},
+                             {"call_records_deleted", r.call_records_deleted},
+                             {"audit_entries_deleted", r.audit_entries_deleted}};
+    if (cut.call_notes_before) detail["call_notes_before"] = format_iso(*cut.call_notes_before);
+    if (cut.call_records_before) detail["call_records_before"] = format_iso(*cut.call_records_before);
+    if (cut.audit_before) detail["audit_before"] = format_iso(*cut.audit_before);
+    return detail.dump();
 }
 
 Customer erased_customer(const Customer& c, const std::string& actor, std::string_view reason, Timestamp at) {

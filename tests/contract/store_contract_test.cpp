@@ -4,10 +4,10 @@
 // ctest shows each backend's result and skips the PostgreSQL half (exit 77)
 // where PostgreSQL is not installed.
 //
-// Covered so far: the ports PostgreSQL implements (CallLog, CustomerContexts,
-// AuditLog, UserDirectory, PbxSettings), the writes they need and the
-// customer file's imports, search, export and erasure, with the races
-// several nodes (or processes) on one database must decide in the store. A
+// Covered: every port of Storage (CallLog, CustomerContexts, AuditLog,
+// UserDirectory, Customers, CallReports, PbxSettings, Maintenance), users,
+// sessions and directory users, with the races several nodes (or
+// processes) on one database must decide in the store. A
 // case here states behaviour both stores must have; a backend-only case
 // says why it is one.
 #include <doctest/doctest.h>
@@ -100,6 +100,8 @@ Customer customer(const std::string& name, const std::string& phone) {
     c.created_at = at(0);
     return c;
 }
+
+std::int64_t ms_of(Timestamp t) { return t.time_since_epoch().count(); }
 
 Interaction call_history(const CallRecord& c, std::int64_t customer_id) {
     Interaction i;
@@ -962,6 +964,333 @@ TEST_CASE("PBX connections added on the admin page are listed in the order added
     CHECK(pbx.remove_pbx("hq"));
     CHECK(!pbx.remove_pbx("hq"));
     CHECK(pbx.list_pbx().size() == 1);
+}
+
+TEST_CASE("a user's changes apply field by field; disabling or a new password ends their sessions") {
+    Backend b;
+    User alice;
+    alice.username = AgentId("alice");
+    alice.name = "Alice";
+    alice.role = Role::agent;
+    alice.extension = Extension("1001");
+    b.store->create_user(alice, "$argon2id$alice");
+    const auto soon = now_ms() + std::chrono::hours(1);
+    b.store->create_session("s1", AgentId("alice"), soon);
+
+    UserChange rename;
+    rename.name = "Alice K";
+    rename.role = Role::supervisor;
+    rename.extension = std::optional<Extension>{};  // cleared
+    REQUIRE(b.store->update_user(AgentId("alice"), rename));
+    auto u = b.store->find_user(AgentId("alice"));
+    REQUIRE(u);
+    CHECK(u->name == "Alice K");
+    CHECK(u->role == Role::supervisor);
+    CHECK(!u->extension);
+    CHECK(b.store->session_user("s1", now_ms()));  // a rename keeps the session
+
+    UserChange password;
+    password.password_hash = "$argon2id$new";
+    REQUIRE(b.store->update_user(AgentId("alice"), password));
+    CHECK(b.store->find_credentials(AgentId("alice"))->password_hash == "$argon2id$new");
+    CHECK(!b.store->session_user("s1", now_ms()));
+
+    b.store->create_session("s2", AgentId("alice"), soon);
+    UserChange off;
+    off.disabled = true;
+    REQUIRE(b.store->update_user(AgentId("alice"), off));
+    CHECK(b.store->find_user(AgentId("alice"))->disabled);
+    CHECK(!b.store->session_user("s2", now_ms()));
+    CHECK(!b.store->update_user(AgentId("nobody"), rename));
+}
+
+TEST_CASE("a directory user is created and updated at sign-in, never over a local user or an admin's disabling") {
+    Backend b;
+    User local;
+    local.username = AgentId("carol");
+    local.role = Role::admin;
+    b.store->create_user(local, "$argon2id$carol");
+
+    User dana;
+    dana.username = AgentId("dana");
+    dana.name = "Dana";
+    dana.role = Role::agent;
+    dana.extension = Extension("1005");
+    auto made = b.store->upsert_directory_user(dana, "uid=dana,ou=people,dc=example");
+    REQUIRE(made);
+    CHECK(made->name == "Dana");
+    CHECK(made->extension == std::optional<Extension>(Extension("1005")));
+    auto cred = b.store->find_credentials(AgentId("dana"));
+    REQUIRE(cred);
+    CHECK(cred->password_hash.empty());
+    CHECK(cred->directory_dn == std::optional<std::string>("uid=dana,ou=people,dc=example"));
+
+    // The directory's next answer: a new group, no name and no extension given.
+    User again = dana;
+    again.name = "";
+    again.role = Role::supervisor;
+    again.extension.reset();
+    auto updated = b.store->upsert_directory_user(again, "uid=dana,ou=staff,dc=example");
+    REQUIRE(updated);
+    CHECK(updated->name == "Dana");            // kept
+    CHECK(updated->role == Role::supervisor);  // the directory decides the role
+    CHECK(updated->extension == std::optional<Extension>(Extension("1005")));
+    CHECK(b.store->list_users().size() == 2);
+
+    User impostor;
+    impostor.username = AgentId("carol");
+    impostor.role = Role::agent;
+    CHECK(!b.store->upsert_directory_user(impostor, "uid=carol,dc=example"));
+    CHECK(b.store->find_user(AgentId("carol"))->role == Role::admin);
+
+    UserChange off;
+    off.disabled = true;
+    REQUIRE(b.store->update_user(AgentId("dana"), off));
+    auto still = b.store->upsert_directory_user(dana, "uid=dana,ou=people,dc=example");
+    REQUIRE(still);
+    CHECK(still->disabled);
+}
+
+TEST_CASE("directory users signed in are those with a live session; ending a user's sessions ends them all") {
+    Backend b;
+    User dana;
+    dana.username = AgentId("dana");
+    dana.role = Role::agent;
+    User erin = dana;
+    erin.username = AgentId("erin");
+    b.store->upsert_directory_user(dana, "uid=dana,dc=example");
+    b.store->upsert_directory_user(erin, "uid=erin,dc=example");
+    User local;
+    local.username = AgentId("carol");
+    local.role = Role::agent;
+    b.store->create_user(local, "$argon2id$carol");
+    const auto now = now_ms();
+    b.store->create_session("d1", AgentId("dana"), now + std::chrono::hours(1));
+    b.store->create_session("d2", AgentId("dana"), now + std::chrono::hours(2));
+    b.store->create_session("e1", AgentId("erin"), now + std::chrono::minutes(1));
+    b.store->create_session("c1", AgentId("carol"), now + std::chrono::hours(1));
+    auto in = b.store->directory_users_signed_in(now);
+    REQUIRE(in.size() == 2);
+    CHECK(in[0].first.username == AgentId("dana"));
+    CHECK(in[0].second == "uid=dana,dc=example");
+    CHECK(b.store->directory_users_signed_in(now + std::chrono::minutes(5)).size() == 1);  // erin's expired
+    b.store->end_sessions(AgentId("dana"));
+    CHECK(!b.store->session_user("d1", now));
+    CHECK(!b.store->session_user("d2", now));
+    CHECK(b.store->session_user("c1", now));
+    CHECK(b.store->directory_users_signed_in(now).size() == 1);
+}
+
+namespace {
+
+/// Seven calls for the call log: three at one instant (ties), agents,
+/// statuses, numbers and notes to filter on.
+void store_call_log(CallLog& log) {
+    auto put = [&](const std::string& id, int minute, const char* agent, CallStatus st, const char* from,
+                   const char* notes, int wait) {
+        auto c = ringing_call(id, at(minute));
+        c.from = from;
+        c.status = st;
+        c.wait_seconds = wait;
+        if (agent) {
+            c.agent = AgentId(agent);
+            c.answered_at = c.started_at + std::chrono::seconds(wait);
+            c.ended_at = c.started_at + std::chrono::seconds(wait + 60);
+            c.talk_seconds = 60;
+        } else {
+            c.ended_at = c.started_at + std::chrono::seconds(30);
+        }
+        log.upsert_call(c);
+        if (*notes) log.set_disposition(c.id, "follow-up", notes);
+    };
+    put("main-10.1", 10, "alice", CallStatus::answered, "+989121111111", "Refund of order 77", 4);
+    put("main-10.2", 20, "bob", CallStatus::answered, "+989122222222", "", 12);
+    put("main-10.3", 20, nullptr, CallStatus::missed, "+989121111111", "", 30);
+    put("main-10.4", 20, "alice", CallStatus::answered, "+989123333333", "asked about a REFUND", 2);
+    put("main-10.5", 30, nullptr, CallStatus::abandoned, "+989124444444", "", 45);
+    put("main-10.6", 40, "bob", CallStatus::answered, "+989121111111", "", 8);
+    put("main-10.7", 50, "alice", CallStatus::answered, "+989125555555", "100% sure", 1);
+}
+
+std::vector<std::string> ids_of(const std::vector<CallRecord>& calls) {
+    std::vector<std::string> out;
+    for (const auto& c : calls) out.push_back(c.id.value());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the call log pages in its order, exactly across ties, with every filter") {
+    Backend b;
+    store_call_log(*b.store);
+    CallReports& rep = *b.store;
+
+    // Newest first, ties by id descending, two a page: every call once.
+    CallFilter f;
+    f.limit = 2;
+    std::vector<std::string> seen;
+    for (;;) {
+        auto page = rep.list_call_page(f);
+        for (auto& id : ids_of(page.calls)) seen.push_back(id);
+        if (!page.next) break;
+        f.after = page.next;
+    }
+    CHECK(seen == std::vector<std::string>{"main-10.7", "main-10.6", "main-10.5", "main-10.4", "main-10.3",
+                                           "main-10.2", "main-10.1"});
+
+    CallFilter by_wait;
+    by_wait.sort = CallFilter::Sort::wait_seconds;
+    by_wait.ascending = true;
+    by_wait.limit = 3;
+    auto w = rep.list_call_page(by_wait);
+    CHECK(ids_of(w.calls) == std::vector<std::string>{"main-10.7", "main-10.4", "main-10.1"});
+    REQUIRE(w.next);
+    by_wait.after = w.next;
+    CHECK(ids_of(rep.list_call_page(by_wait).calls) ==
+          std::vector<std::string>{"main-10.6", "main-10.2", "main-10.3"});
+
+    CallFilter alice;
+    alice.agent = AgentId("alice");
+    CHECK(ids_of(rep.list_calls(alice)) == std::vector<std::string>{"main-10.7", "main-10.4", "main-10.1"});
+    CallFilter missed;
+    missed.status = CallStatus::missed;
+    CHECK(ids_of(rep.list_calls(missed)) == std::vector<std::string>{"main-10.3"});
+    CallFilter number;
+    number.phone = "+989121111111";
+    number.since = at(15);
+    CHECK(ids_of(rep.list_calls(number)) == std::vector<std::string>{"main-10.6", "main-10.3"});
+    CallFilter text;
+    text.text = "refund";  // either case, in the notes
+    CHECK(ids_of(rep.list_calls(text)) == std::vector<std::string>{"main-10.4", "main-10.1"});
+    text.text = "follow";  // in the disposition
+    CHECK(rep.list_calls(text).size() == 3);
+    text.text = "0%";  // a LIKE wildcard is a plain character here
+    CHECK(ids_of(rep.list_calls(text)) == std::vector<std::string>{"main-10.7"});
+    CallFilter range;
+    range.since = at(20);
+    range.until = at(40);
+    CHECK(rep.list_calls(range).size() == 4);
+
+    std::vector<std::string> streamed;
+    rep.for_each_call(CallFilter{}, [&](const CallRecord& c) {
+        streamed.push_back(c.id.value());
+        return true;
+    });
+    CHECK(streamed == seen);
+    std::size_t stopped = 0;
+    rep.for_each_call(CallFilter{}, [&](const CallRecord&) { return ++stopped < 2; });
+    CHECK(stopped == 2);
+}
+
+TEST_CASE("the wallboard's figures and the report count the calls of a range") {
+    Backend b;
+    store_call_log(*b.store);
+    CallReports& rep = *b.store;
+    const auto fig = rep.call_figures(at(0), at(60), 10);
+    CHECK(fig.offered == 7);
+    CHECK(fig.answered == 5);
+    CHECK(fig.missed == 1);
+    CHECK(fig.abandoned == 1);
+    CHECK(fig.ringing == 0);
+    CHECK(fig.answered_within == 4);  // waits 4, 2, 8, 1; not 12
+    CHECK(fig.average_wait_seconds == doctest::Approx(27.0 / 5));
+    CHECK(fig.average_talk_seconds == doctest::Approx(60));
+    CHECK(fig.service_level == doctest::Approx(4.0 / 7));
+    CHECK(rep.call_figures(at(100), at(200), 10).service_level == 1);
+
+    ReportQuery q;
+    q.since = day0 - std::chrono::hours(24);
+    q.until = day0 + std::chrono::hours(48);
+    const auto r = rep.call_report(q);
+    REQUIRE(r.hourly.size() == 1);
+    CHECK(r.hourly[0].answered == 5);
+    CHECK(r.hourly[0].missed == 1);
+    CHECK(r.hourly[0].abandoned == 1);
+    REQUIRE(r.daily.size() == 1);
+    CHECK(r.daily[0].start_ms == ms_of(day0));
+    REQUIRE(r.agents.size() == 2);
+    CHECK(r.agents[0].agent == "alice");
+    CHECK(r.agents[0].answered == 3);
+    CHECK(r.agents[0].talk_seconds == 180);
+    REQUIRE(r.repeat_callers.size() == 1);
+    CHECK(r.repeat_callers[0].number == "+989121111111");
+    CHECK(r.repeat_callers[0].calls == 3);
+    // Missed and abandoned, not answered later: the 10.3 caller was (10.6).
+    CHECK(ids_of(r.missed_not_called_back) == std::vector<std::string>{"main-10.5"});
+
+    // A local day three and a half hours east of UTC: no slot fits, all raw, the same counts.
+    q.utc_offset_minutes = 210;
+    const auto local = rep.call_report(q);
+    REQUIRE(local.daily.size() == 1);
+    CHECK(local.daily[0].answered == 5);
+    CHECK(local.daily[0].start_ms == ms_of(day0 - std::chrono::minutes(210)));
+}
+
+TEST_CASE("retention blanks old notes, deletes old calls and audit entries, and audits itself") {
+    Backend b;
+    store_call_log(*b.store);
+    AuditLog& audit = *b.store;
+    for (int i = 0; i < 3; ++i) audit.audit("alice", "call.disposition", "old " + std::to_string(i), at(i));
+    audit.audit("alice", "call.disposition", "new", at(45));
+    Maintenance& m = *b.store;
+    RetentionCutoffs cut;
+    cut.call_notes_before = at(15);   // 10.1's notes
+    cut.call_records_before = at(25); // 10.1 to 10.4
+    cut.audit_before = at(5);
+    const auto preview = m.preview_retention(cut);
+    CHECK(preview.call_notes_blanked == 1);
+    CHECK(preview.call_records_deleted == 4);
+    CHECK(preview.audit_entries_deleted == 3);
+    CHECK(b.store->find_call(CallId("main-10.1")));  // a preview changes nothing
+
+    RetentionCutoffs notes_only;
+    notes_only.call_notes_before = at(15);
+    CHECK(m.apply_retention(notes_only, at(60)).call_notes_blanked == 1);
+    auto blanked = b.store->find_call(CallId("main-10.1"));
+    REQUIRE(blanked);
+    CHECK(blanked->notes.empty());
+    CHECK(blanked->disposition == "follow-up");  // the record keeps its figures and code
+
+    const auto done = m.apply_retention(cut, at(61));
+    CHECK(done.call_notes_blanked == 0);
+    CHECK(done.call_records_deleted == 4);
+    CHECK(done.audit_entries_deleted == 3);
+    CHECK(!b.store->find_call(CallId("main-10.4")));
+    CHECK(b.store->find_call(CallId("main-10.5")));
+    CHECK(b.store->list_calls(CallFilter{}).size() == 3);
+    const auto trail = b.store->list_audit(std::nullopt, 50);
+    REQUIRE(!trail.empty());
+    CHECK(trail[0].action == "retention.apply");
+    CHECK(trail[0].detail.find("\"call_records_deleted\":4") != std::string::npos);
+    for (const auto& e : trail) CHECK(e.detail.rfind("old ", 0) == std::string::npos);
+    // Still append-only outside retention.
+    CHECK(std::any_of(trail.begin(), trail.end(), [](const AuditEntry& e) { return e.detail == "new"; }));
+}
+
+TEST_CASE("a recount gives every computed score its history's value, and the histogram counts them") {
+    Backend b;
+    Customers& cs = *b.store;
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 5; ++i) {
+        auto c = customer("Customer " + std::to_string(i), "+98912100000" + std::to_string(i));
+        c.lifetime_value = 1000 * (i + 1);
+        ids.push_back(cs.create_customer(c));
+    }
+    auto by_hand = customer("Set by hand", "+989121000009");
+    by_hand.value_score = 9;
+    const auto hand = cs.create_customer(by_hand);
+    Maintenance& m = *b.store;
+    m.recount_value_scores();
+    b.store->wait_for_upkeep();
+    const auto h = cs.value_score_histogram();
+    std::int64_t scored = 0;
+    for (std::size_t s = 1; s <= 10; ++s) scored += h[s];
+    CHECK(scored == 6);
+    CHECK(h[9] >= 1);
+    CHECK(cs.find_customer(hand)->value_score == std::optional<int>(9));  // a score set by hand stays
+    for (auto id : ids) CHECK(cs.find_customer(id)->value_score_computed);
+    // The richest customer's money part is the top quartile's: never below the poorest's score.
+    CHECK(*cs.find_customer(ids[4])->value_score >= *cs.find_customer(ids[0])->value_score);
 }
 
 #if RINGSIDE_CONTRACT_PG

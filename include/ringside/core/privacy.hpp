@@ -61,4 +61,9 @@ struct RetentionCutoffs {
 Timestamp months_before(Timestamp now, int months);
 RetentionCutoffs retention_cutoffs(const RetentionRules& rules, Timestamp now);
 
+struct RetentionReport;  // ports/maintenance.hpp
+/// The detail of the "retention.apply" audit entry every store writes after
+/// a run: the counts, and each cutoff that was set (ISO 8601, UTC).
+std::string retention_audit_details(const RetentionReport& r, const RetentionCutoffs& cut);
+
 }  // namespace ringside

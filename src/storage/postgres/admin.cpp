@@ -122,6 +122,69 @@ void PostgresStore::delete_session(const std::string& token_hash) {
     c->run("delete_session", "DELETE FROM sessions WHERE token_hash = $1", token_hash);
 }
 
+bool PostgresStore::update_user(const AgentId& username, const UserChange& ch) {
+    auto c = impl_->pool.lease();
+    Transaction tx(*c);
+    // The row is locked for the change, so two admins' edits of one user
+    // (on any nodes) apply one after the other.
+    if (!c->run("update_user", "SELECT 1 FROM users WHERE username = $1 FOR UPDATE", username).rows()) return false;
+    if (ch.name) c->run("update_user", "UPDATE users SET name = $1 WHERE username = $2", *ch.name, username);
+    if (ch.role)
+        c->run("update_user", "UPDATE users SET role = $1 WHERE username = $2", std::string(to_string(*ch.role)),
+               username);
+    if (ch.extension)
+        c->run("update_user", "UPDATE users SET extension = $1 WHERE username = $2", *ch.extension, username);
+    if (ch.disabled) c->run("update_user", "UPDATE users SET disabled = $1 WHERE username = $2", *ch.disabled, username);
+    // A password set by an admin makes a directory user a local one.
+    if (ch.password_hash)
+        c->run("update_user", "UPDATE users SET password_hash = $1, directory_dn = NULL WHERE username = $2",
+               *ch.password_hash, username);
+    if ((ch.disabled && *ch.disabled) || ch.password_hash)
+        c->run("update_user", "DELETE FROM sessions WHERE username = $1", username);
+    tx.commit();
+    return true;
+}
+
+std::optional<User> PostgresStore::upsert_directory_user(const User& u, const std::string& dn) {
+    auto c = impl_->pool.lease();
+    Transaction tx(*c);
+    // Two nodes signing the same new directory user in at once: the INSERT
+    // of the second waits for the first's and then updates its row.
+    auto r = c->run("upsert_directory_user",
+                    "INSERT INTO users (username, name, role, extension, disabled, password_hash, directory_dn) "
+                    "VALUES ($1, $2, $3, $4, false, '', $5) "
+                    "ON CONFLICT (username) DO UPDATE SET "
+                    "name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE users.name END, "
+                    "role = EXCLUDED.role, extension = coalesce(EXCLUDED.extension, users.extension), "
+                    "directory_dn = EXCLUDED.directory_dn "
+                    // a local user (no DN) is never taken over by the directory
+                    "WHERE users.directory_dn IS NOT NULL "
+                    "RETURNING " + user_columns,
+                    u.username, u.name, std::string(to_string(u.role)), u.extension, dn);
+    if (!r.rows()) return std::nullopt;
+    auto out = read_user(r, 0);
+    tx.commit();
+    return out;
+}
+
+std::vector<std::pair<User, std::string>> PostgresStore::directory_users_signed_in(Timestamp now) {
+    auto c = impl_->pool.lease();
+    auto r = c->run("directory_users_signed_in",
+                    "SELECT u.id, u.username, u.name, u.role, u.extension, u.disabled, u.directory_dn FROM users u "
+                    "WHERE u.directory_dn IS NOT NULL AND NOT u.disabled "
+                    "AND EXISTS (SELECT 1 FROM sessions s WHERE s.username = u.username AND s.expires_at > $1) "
+                    "ORDER BY u.username",
+                    now);
+    std::vector<std::pair<User, std::string>> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(read_user(r, i), r.str(i, 6));
+    return out;
+}
+
+void PostgresStore::end_sessions(const AgentId& username) {
+    auto c = impl_->pool.lease();
+    c->run("end_sessions", "DELETE FROM sessions WHERE username = $1", username);
+}
+
 std::vector<StoredPbx> PostgresStore::list_pbx() {
     auto c = impl_->pool.lease();
     auto r = c->run("list_pbx",

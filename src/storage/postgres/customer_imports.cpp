@@ -93,7 +93,10 @@ std::vector<ImportMatch> PostgresStore::import_customers(const std::vector<Custo
         }
         res.push_back(std::move(m));
     }
+    const bool values = std::any_of(batch.begin(), batch.end(), [](const Customer& cu) { return cu.lifetime_value; });
+    if (values && !dry_run) impl_->start_recount(*c);  // new lifetime values move the quartiles
     if (!dry_run) tx.commit();  // a dry run rolls back in ~Transaction
+    if (values && !dry_run) impl_->wake_upkeep();
     return res;
 }
 
@@ -175,8 +178,10 @@ std::vector<ImportRowResult> PostgresStore::import_orders(const std::vector<Orde
         const auto quartiles = lifetime_quartiles(*c);
         const auto now = now_ms();
         for (const auto& [id, before] : touched) rescore(*c, id, now, quartiles);
+        impl_->start_recount(*c);  // the others' money part moved too
     }
     if (!dry_run) tx.commit();  // a dry run rolls back in ~Transaction
+    if (!touched.empty() && !dry_run) impl_->wake_upkeep();
     return res;
 }
 

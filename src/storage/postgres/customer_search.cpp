@@ -28,16 +28,6 @@ std::size_t utf8_chars(const std::string& s) {
     }));
 }
 
-/// The text as a LIKE pattern's literal part: \, % and _ escaped.
-std::string like_literal(const std::string& s) {
-    std::string out;
-    for (char ch : s) {
-        if (ch == '\\' || ch == '%' || ch == '_') out += '\\';
-        out += ch;
-    }
-    return out;
-}
-
 struct Built {
     std::string where;          // " WHERE ..." over customers c
     std::vector<Param> params;  // $1.. in order

@@ -465,6 +465,15 @@ void pg::insert_audit(Connection& c, const std::string& actor, const std::string
           detail);
 }
 
+std::string pg::like_literal(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        if (ch == '\\' || ch == '%' || ch == '_') out += '\\';
+        out += ch;
+    }
+    return out;
+}
+
 std::string pg::lower_ascii(std::string s) {
     for (auto& ch : s)
         if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
@@ -476,10 +485,10 @@ PostgresStore::Impl::Impl(const std::string& url, std::size_t n) : pool(url, n) 
     version = migrate(*c);
 }
 
-std::array<std::int64_t, 11> PostgresStore::Impl::histogram(Connection& c) {
+std::array<std::int64_t, 11> PostgresStore::Impl::histogram(Connection& c, bool fresh) {
     constexpr auto max_age = std::chrono::seconds(10);
     const auto now = std::chrono::steady_clock::now();
-    {
+    if (!fresh) {
         std::lock_guard lk(hist_mutex);
         if (hist_read && now - hist_at < max_age) return hist;
     }
@@ -499,9 +508,11 @@ std::array<std::int64_t, 11> PostgresStore::Impl::histogram(Connection& c) {
 }
 
 PostgresStore::PostgresStore(const std::string& url, std::size_t connections)
-    : impl_(std::make_unique<Impl>(url, connections)) {}
+    : impl_(std::make_unique<Impl>(url, connections)) {
+    impl_->start_upkeep();
+}
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::~PostgresStore() { impl_->stop_upkeep(); }
 
 int PostgresStore::schema_version() const { return impl_->version; }
 

@@ -4,7 +4,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,8 @@ void insert_audit(Connection& c, const std::string& actor, const std::string& ac
                   Timestamp at);
 /// Email keys are the address in ASCII lower case, as SQLite keeps them.
 std::string lower_ascii(std::string s);
+/// The text as a LIKE pattern's literal part: \, % and _ escaped.
+std::string like_literal(const std::string& s);
 
 }  // namespace pg
 
@@ -72,8 +76,27 @@ struct PostgresStore::Impl {
     std::chrono::steady_clock::time_point hist_at{};
     bool hist_read = false;
 
-    /// The histogram, counted again when older than 10 s.
-    std::array<std::int64_t, 11> histogram(pg::Connection& c);
+    /// The histogram, counted again when older than 10 s, or now when
+    /// `fresh` (Customers::value_score_histogram: one index-only count of
+    /// the active customers' scores, tens of milliseconds a million).
+    std::array<std::int64_t, 11> histogram(pg::Connection& c, bool fresh = false);
+
+    /// The upkeep thread (maintenance.cpp): recounts of value scores.
+    std::thread upkeep;
+    std::mutex upkeep_mutex;
+    std::condition_variable upkeep_cv;
+    std::uint64_t upkeep_asked = 0;        // recount requests so far
+    std::uint64_t upkeep_done = 0;         // requests the thread has finished
+    bool upkeep_stopping = false;
+    void start_upkeep();
+    void stop_upkeep();
+    /// Asks for a recount from the first id, in the caller's transaction;
+    /// wake_upkeep after its commit.
+    void start_recount(pg::Connection& c);
+    void wake_upkeep();
+    void run_upkeep();
+    /// One batch of the recount, in its own transaction; false when none is due.
+    bool sweep_batch(Timestamp now);
 
     /// Connects and migrates (migrations.hpp).
     Impl(const std::string& url, std::size_t connections);

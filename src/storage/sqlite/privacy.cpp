@@ -159,13 +159,7 @@ RetentionReport SqliteStore::apply_retention(const RetentionCutoffs& cut, Timest
             return n;
         });
     }
-    nlohmann::json detail = {{"call_notes_blanked", r.call_notes_blanked},
-                             {"call_records_deleted", r.call_records_deleted},
-                             {"audit_entries_deleted", r.audit_entries_deleted}};
-    if (cut.call_notes_before) detail["call_notes_before"] = format_iso(*cut.call_notes_before);
-    if (cut.call_records_before) detail["call_records_before"] = format_iso(*cut.call_records_before);
-    if (cut.audit_before) detail["audit_before"] = format_iso(*cut.audit_before);
-    audit("system", "retention.apply", detail.dump(), now);
+    audit("system", "retention.apply", retention_audit_details(r, cut), now);
     return r;
 }
 
