@@ -48,6 +48,7 @@
 #include "ringside/storage/demo_seed.hpp"
 #include "ringside/storage/user_directory_cache.hpp"
 #include "ringside/storage/sqlite_store.hpp"
+#include "stores.hpp"
 #include "ringside/storage/write_behind.hpp"
 #include "ringside/sip/endpoint.hpp"
 #include "sip_links.hpp"
@@ -179,9 +180,10 @@ class Runtime {
 public:
     explicit Runtime(const Config& cfg)
         : cfg_(cfg),
-          lock_(cfg.database, "serve"),
+          lock_(cfg.database_url.empty() ? std::make_unique<ServiceLock>(cfg.database, "serve") : nullptr),
           engine_(asio::make_strand(ioc_)),
-          store_(cfg.database),
+          opened_(open_store(cfg)),
+          store_(*opened_.store),
           records_(store_, [](const std::string& e) { spdlog::error("storage: {}", e); }),
           directory_(store_, [](const std::string& e) { spdlog::warn("{}", e); }),
           phones_(cfg.default_region),
@@ -198,8 +200,11 @@ public:
     }
 
     Storage& store() { return records_; }
-    std::optional<SqliteStore::MigrationBackup> migration_backup() const { return store_.pre_migration_backup(); }
-    int schema_version() const { return store_.schema_version(); }
+    std::optional<SqliteStore::MigrationBackup> migration_backup() const {
+        return opened_.sqlite ? opened_.sqlite->pre_migration_backup() : std::nullopt;
+    }
+    int schema_version() const { return opened_.schema_version; }
+    const std::string& database() const { return opened_.description; }
     const PhoneNormalizer& phones() const { return phones_; }
     server::PopHub& hub() { return hub_; }
     asio::io_context& ioc() { return ioc_; }
@@ -455,11 +460,13 @@ private:
     };
 
     Config cfg_;
-    // Before the store: held while anything below has the database open.
-    ServiceLock lock_;
+    // Before the store: held while anything below has the SQLite file open
+    // (none on PostgreSQL, which the nodes of a site share by design).
+    std::unique_ptr<ServiceLock> lock_;
     asio::io_context ioc_{2};
     server::EngineStrand engine_;
-    SqliteStore store_;
+    OpenedStore opened_;
+    Storage& store_;
     // Call-record writes leave the engine's thread (see write_behind.hpp);
     // destroyed before store_, it applies what is still queued first.
     WriteBehindStore records_;
@@ -532,9 +539,9 @@ int run_serve(const std::string& config_file) {
     Runtime rt(cfg);
     log_migration_backup(rt.migration_backup(), rt.schema_version());
     rt.start();
-    spdlog::info("ringside {} listening on {}://{}:{} ({} PBX connection(s), database {})", RINGSIDE_VERSION,
+    spdlog::info("ringside {} listening on {}://{}:{} ({} PBX connection(s), database: {})", RINGSIDE_VERSION,
                  cfg.tls_certificate.empty() ? "http" : "https", cfg.listen.host, rt.port(), cfg.pbx.size(),
-                 cfg.database.string());
+                 rt.database());
     rt.run();
     spdlog::info("stopped");
     return 0;

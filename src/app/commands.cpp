@@ -20,6 +20,7 @@
 #include "ringside/storage/customer_import.hpp"
 #include "ringside/storage/sqlite_backup.hpp"
 #include "ringside/storage/sqlite_store.hpp"
+#include "stores.hpp"
 
 namespace ringside::app {
 
@@ -55,16 +56,21 @@ void keep_owner_of_directory(const std::filesystem::path& db) {
     }
 }
 
-/// The store for a one-shot command: says so on stderr when opening it upgraded the file.
+/// The config's store for a one-shot command: says so on stderr when
+/// opening it upgraded the SQLite file.
 struct CliStore {
-    explicit CliStore(const std::filesystem::path& db) : path(db), store(db) {
-        if (auto b = store.pre_migration_backup())
-            std::cerr << "database " << db.string() << " upgraded from schema version " << b->from_version << " to "
-                      << store.schema_version() << "; the file as it was is kept at " << b->file.string() << "\n";
+    explicit CliStore(const Config& cfg) : path(cfg.database), opened(open_store(cfg)), store(*opened.store) {
+        if (!opened.sqlite) return;
+        if (auto b = opened.sqlite->pre_migration_backup())
+            std::cerr << "database " << path.string() << " upgraded from schema version " << b->from_version << " to "
+                      << opened.schema_version << "; the file as it was is kept at " << b->file.string() << "\n";
     }
-    ~CliStore() { keep_owner_of_directory(path); }
+    ~CliStore() {
+        if (opened.sqlite) keep_owner_of_directory(path);
+    }
     std::filesystem::path path;
-    SqliteStore store;
+    OpenedStore opened;
+    Storage& store;
 };
 
 std::string describe(const DatabaseInfo& i) {
@@ -75,8 +81,17 @@ std::string describe(const DatabaseInfo& i) {
 
 }  // namespace
 
+/// Backups and restores copy the SQLite file; a PostgreSQL database has its own tools.
+void require_sqlite(const Config& cfg, const char* what) {
+    if (!cfg.database_url.empty())
+        throw std::runtime_error(std::string(what) + " copies the SQLite file of [database] path; " +
+                                 cfg.file.string() + " names a PostgreSQL database ([database] url): use pg_dump "
+                                 "and pg_restore (docs/install.md, \"PostgreSQL\")");
+}
+
 int run_backup(const std::string& config_file, const std::string& out_file, bool force) {
     auto cfg = load_or_explain(config_file);
+    require_sqlite(cfg, "ringside backup");
     BackupOptions o;
     o.overwrite = force;
     backup_database(cfg.database, out_file, o);
@@ -87,6 +102,7 @@ int run_backup(const std::string& config_file, const std::string& out_file, bool
 
 int run_restore(const std::string& config_file, const std::string& in_file, bool dry_run) {
     auto cfg = load_or_explain(config_file);
+    require_sqlite(cfg, "ringside restore");
     const auto& db = cfg.database;
     auto info = check_database(in_file);
     std::cout << in_file << ": a Ringside database (" << describe(info) << ")\n";
@@ -136,7 +152,7 @@ int run_user_add(const UserAddOptions& o, std::istream& password_in) {
     u.name = o.name.empty() ? o.username : o.name;
     u.role = *role;
     if (!o.extension.empty()) u.extension = Extension{o.extension};
-    CliStore cli(cfg.database);
+    CliStore cli(cfg);
     auto& store = cli.store;
     try {
         store.create_user(u, hash_password(password));
@@ -156,7 +172,7 @@ int run_import_customers(const std::string& csv_file, const std::string& config_
     std::stringstream ss;
     ss << in.rdbuf();
     PhoneNormalizer phones(cfg.default_region);
-    CliStore cli(cfg.database);
+    CliStore cli(cfg);
     auto& store = cli.store;
     auto report = run_customer_import(store, ss.str(), phones, CustomerRules{cfg.customer_tiers}, dry_run, "cli");
     if (report.fatal) throw std::runtime_error(csv_file + ": " + *report.fatal);
@@ -181,7 +197,7 @@ int run_import_orders(const std::string& csv_file, const std::string& config_fil
     std::stringstream ss;
     ss << in.rdbuf();
     PhoneNormalizer phones(cfg.default_region);
-    CliStore cli(cfg.database);
+    CliStore cli(cfg);
     auto& store = cli.store;
     auto report = run_orders_import(store, ss.str(), phones, dry_run, "cli");
     if (report.fatal) throw std::runtime_error(csv_file + ": " + *report.fatal);
@@ -199,7 +215,7 @@ int run_retention(const std::string& config_file, bool dry_run) {
         std::cout << config_file << ": no [retention] rules, everything is kept: nothing to do\n";
         return 0;
     }
-    CliStore cli(cfg.database);
+    CliStore cli(cfg);
     const auto now = now_ms();
     const auto cutoffs = retention_cutoffs(cfg.retention, now);
     std::cout << "keeping " << retention_rules_text(cfg.retention) << "\n";

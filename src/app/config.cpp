@@ -377,11 +377,21 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
         }
     }
     if (auto* db = c.table(root, "database")) {
-        c.known_keys(*db, "database", {"path"});
+        c.known_keys(*db, "database", {"path", "url"});
         std::string path;
         c.str(*db, "database", "path", path);
         if (db->get("path") && path.empty()) c.error("database.path", c.line(*db, "path"), "must not be empty");
         if (!path.empty()) cfg.database = path;
+        c.str(*db, "database", "url", cfg.database_url);
+        if (db->get("url")) {
+            const auto& u = cfg.database_url;
+            if (!u.starts_with("postgresql://") && !u.starts_with("postgres://"))
+                c.error("database.url", c.line(*db, "url"),
+                        "must be a PostgreSQL URL, e.g. \"postgresql://ringside@db.example/ringside\"");
+            else if (db->get("path"))
+                c.error("database.url", c.line(*db, "url"),
+                        "and database.path are both set: one database, either the SQLite file or PostgreSQL");
+        }
     }
     if (auto* phone = c.table(root, "phone")) {
         c.known_keys(*phone, "phone", {"default_region"});

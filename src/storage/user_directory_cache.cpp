@@ -19,7 +19,7 @@ bool same_users(const std::vector<User>& a, const std::vector<User>& b) {
 
 }  // namespace
 
-UserDirectoryCache::UserDirectoryCache(SqliteStore& store, std::function<void(const std::string&)> on_error)
+UserDirectoryCache::UserDirectoryCache(Storage& store, std::function<void(const std::string&)> on_error)
     : store_(store), on_error_(std::move(on_error)) {
     refresh();
     thread_ = std::thread([this] { run(); });

@@ -42,14 +42,18 @@ void Site::start_pbx(std::uint16_t pbx_port) {
     }
 }
 
+std::string Site::database_table() const {
+    if (!opts.database_url.empty()) return "[database]\nurl = \"" + opts.database_url + "\"\n";
+    return "[database]\npath = \"" + (dir.path / "ringside.db").string() + "\"\n";
+}
+
 void Site::stop_pbx() {
     if (pbx) pbx->stop();
 }
 
 void Site::start_ringside() {
-    write_file(config, "[server]\nlisten = \"127.0.0.1:" + std::to_string(port) +
-                           "\"\n[database]\npath = \"" + (dir.path / "ringside.db").string() +
-                           "\"\n[phone]\ndefault_region = \"" + opts.region +
+    write_file(config, "[server]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n" + database_table() +
+                           "[phone]\ndefault_region = \"" + opts.region +
                            "\"\n[log]\nlevel = \"debug\"\n"
                            "[[pbx]]\nid = \"main\"\ntype = \"asterisk-ami\"\nhost = \"127.0.0.1\"\nport = " +
                            std::to_string(pbx ? pbx->port() : 1) + "\nusername = \"ringside\"\nsecret = \"" +
@@ -66,7 +70,7 @@ int Site::stop_ringside() {
 int Site::add_user(const std::string& username, const std::string& role, const std::string& ext,
                    const std::string& password) {
     if (!std::filesystem::exists(config)) {
-        write_file(config, "[database]\npath = \"" + (dir.path / "ringside.db").string() + "\"\n");
+        write_file(config, database_table());
     }
     return ::ringside::test::add_user(config, dir.path, username, role, ext, password);
 }

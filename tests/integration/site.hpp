@@ -24,6 +24,7 @@ struct SiteOptions {
     std::chrono::milliseconds originate_ring = std::chrono::milliseconds(500);
     std::chrono::milliseconds originate_talk = std::chrono::milliseconds(1000);
     std::string extra_config;            // appended to the config file (more [[pbx]] tables, ...)
+    std::string database_url;            // [database] url (PostgreSQL) instead of the SQLite file
 };
 
 class Site {
@@ -78,6 +79,7 @@ public:
     std::unique_ptr<sim::SimulatedAsterisk> pbx;
 
 private:
+    std::string database_table() const;
     std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     std::thread pbx_thread_;
 };

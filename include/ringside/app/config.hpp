@@ -59,6 +59,9 @@ struct Config {
     HostPort listen{"127.0.0.1", 8080};
     std::filesystem::path web_root;    // [server] web_root; default: the web/ folder Ringside was built with
     std::filesystem::path database = "var/ringside.db";
+    /// [database] url: PostgreSQL (a libpq URL) instead of the SQLite file
+    /// of `database`, for a database shared by several nodes; "" for SQLite.
+    std::string database_url;
     std::string default_region = "IR";
     std::string log_level = "info";    // [log] level: trace|debug|info|warn|error
     int session_hours = 12;            // [server] session_hours: login lifetime

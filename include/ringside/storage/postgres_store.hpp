@@ -142,6 +142,9 @@ public:
     std::optional<User> upsert_directory_user(const User& u, const std::string& dn) override;
     std::vector<std::pair<User, std::string>> directory_users_signed_in(Timestamp now) override;
     void end_sessions(const AgentId& username) override;
+    /// This store's writes to users (other nodes' are not counted: a cache
+    /// sees them at its periodic reread).
+    std::uint64_t user_writes() const override;
 
     // ---- CallReports (same contracts; pages in byte order of call ids on ties)
     std::vector<CallRecord> list_calls(const CallFilter& f) override;

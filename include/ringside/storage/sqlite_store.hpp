@@ -42,7 +42,7 @@ public:
     /// (a user created or changed, a directory sign-in), counted as each
     /// ends. A cache of the directory (user_directory_cache.hpp) is current while
     /// this has not moved since it read the list.
-    std::uint64_t user_writes() const;
+    std::uint64_t user_writes() const override;
 
     std::int64_t create_user(const User& u, const std::string& password_hash) override;
     std::optional<User> find_user(const AgentId& username) override;

@@ -110,6 +110,13 @@ public:
     virtual std::vector<std::pair<User, std::string>> directory_users_signed_in(Timestamp now) = 0;
     /// Ends every session of the user.
     virtual void end_sessions(const AgentId& username) = 0;
+
+    /// Writes to the users through this object so far (a user created or
+    /// changed, a directory sign-in), counted as each ends. A cache of the
+    /// directory (user_directory_cache.hpp) is current with this process's
+    /// writes while this has not moved since it read the list; other
+    /// processes' and nodes' writes reach it by its periodic reread.
+    virtual std::uint64_t user_writes() const = 0;
 };
 
 }  // namespace ringside

@@ -5,9 +5,9 @@
 // Coherent with this process's writes at once: a user created, changed or
 // disabled through the store (the admin page, a directory sign-in) makes
 // the cache read through to the store until its thread has read the list
-// again (within ~100 ms). Another process's writes to the same file (the
-// CLI's `ringside user add` while the server runs) show within about a
-// second: the thread reads the whole list again every second and swaps it
+// again (within ~100 ms). Another process's writes to the same database (the
+// CLI's `ringside user add` while the server runs, another node) show
+// within about a second: the thread reads the whole list again every second and swaps it
 // in when it changed. A read of the list is one query over the users table
 // (about 1 ms for 1,000 users), on that thread, never the engine's.
 #include <atomic>
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "ringside/core/ports/user_directory.hpp"
-#include "ringside/storage/sqlite_store.hpp"
+#include "ringside/storage/store.hpp"
 
 namespace ringside {
 
@@ -31,7 +31,7 @@ public:
     /// Reads the list once before returning (so the first ring finds it),
     /// then keeps it current on a thread of its own. `store` outlives this.
     /// `on_error` hears of a read of the list that failed (the list is kept).
-    explicit UserDirectoryCache(SqliteStore& store, std::function<void(const std::string&)> on_error = {});
+    explicit UserDirectoryCache(Storage& store, std::function<void(const std::string&)> on_error = {});
     ~UserDirectoryCache() override;
     UserDirectoryCache(const UserDirectoryCache&) = delete;
     UserDirectoryCache& operator=(const UserDirectoryCache&) = delete;
@@ -59,7 +59,7 @@ private:
     std::shared_ptr<const Snapshot> current() const;
     void run();
 
-    SqliteStore& store_;
+    Storage& store_;
     std::function<void(const std::string&)> on_error_;
     mutable std::mutex mutex_;
     std::shared_ptr<const Snapshot> snapshot_;  // null until a read of the list succeeded

@@ -181,6 +181,7 @@ public:
         return inner_.directory_users_signed_in(now);
     }
     void end_sessions(const AgentId& u) override { inner_.end_sessions(u); }
+    std::uint64_t user_writes() const override { return inner_.user_writes(); }
 
 private:
     using Op = CallWrite;

@@ -75,6 +75,7 @@ std::vector<User> PostgresStore::list_users() {
 }
 
 std::int64_t PostgresStore::create_user(const User& u, const std::string& password_hash) {
+    Impl::UserWrite counted{*impl_};
     auto c = impl_->pool.lease();
     try {
         return c->run("create_user",
@@ -123,6 +124,7 @@ void PostgresStore::delete_session(const std::string& token_hash) {
 }
 
 bool PostgresStore::update_user(const AgentId& username, const UserChange& ch) {
+    Impl::UserWrite counted{*impl_};
     auto c = impl_->pool.lease();
     Transaction tx(*c);
     // The row is locked for the change, so two admins' edits of one user
@@ -146,6 +148,7 @@ bool PostgresStore::update_user(const AgentId& username, const UserChange& ch) {
 }
 
 std::optional<User> PostgresStore::upsert_directory_user(const User& u, const std::string& dn) {
+    Impl::UserWrite counted{*impl_};
     auto c = impl_->pool.lease();
     Transaction tx(*c);
     // Two nodes signing the same new directory user in at once: the INSERT
@@ -179,6 +182,8 @@ std::vector<std::pair<User, std::string>> PostgresStore::directory_users_signed_
     for (int i = 0; i < r.rows(); ++i) out.emplace_back(read_user(r, i), r.str(i, 6));
     return out;
 }
+
+std::uint64_t PostgresStore::user_writes() const { return impl_->user_writes.load(std::memory_order_acquire); }
 
 void PostgresStore::end_sessions(const AgentId& username) {
     auto c = impl_->pool.lease();

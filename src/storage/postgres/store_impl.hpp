@@ -2,6 +2,7 @@
 // PostgresStore::Impl: what every part of the store shares (the pool and
 // the schema version reached at open). Internal to src/storage/postgres.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <condition_variable>
@@ -67,6 +68,14 @@ std::string like_literal(const std::string& s);
 struct PostgresStore::Impl {
     pg::Pool pool;
     int version = 0;
+
+    /// Writes to users through this store (user_writes()).
+    std::atomic<std::uint64_t> user_writes{0};
+    /// Counts one users write when it is over, whether it succeeded or threw.
+    struct UserWrite {
+        Impl& m;
+        ~UserWrite() { m.user_writes.fetch_add(1, std::memory_order_release); }
+    };
 
     /// Active customers per value score, for the pop's quartile segment,
     /// which may be a few seconds old (CustomerContext::score_histogram):
