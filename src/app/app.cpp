@@ -388,7 +388,19 @@ private:
             << "\n# HELP ringside_storage_coalesced_writes_total Call-record writes skipped: a later write of the call "
                "in the same batch carried its whole record.\n"
                "# TYPE ringside_storage_coalesced_writes_total counter\nringside_storage_coalesced_writes_total "
-            << records_.coalesced_writes() << "\n";
+            << records_.coalesced_writes()
+            << "\n# HELP ringside_storage_unavailable 1 while the database is unreachable (call records are kept "
+               "in memory and retried).\n"
+               "# TYPE ringside_storage_unavailable gauge\nringside_storage_unavailable "
+            << (records_.unavailable() ? 1 : 0)
+            << "\n# HELP ringside_storage_retries_total Attempts to store call records that found the database "
+               "unreachable.\n"
+               "# TYPE ringside_storage_retries_total counter\nringside_storage_retries_total "
+            << records_.retries()
+            << "\n# HELP ringside_storage_dropped_writes_total Call-record updates dropped while the database was "
+               "unreachable and the queue full (never a call's final record).\n"
+               "# TYPE ringside_storage_dropped_writes_total counter\nringside_storage_dropped_writes_total "
+            << records_.dropped_writes() << "\n";
         out << connections_->metrics();
         return out.str();
     }

@@ -34,12 +34,17 @@ inline void reply_internal(const ExchangePtr& ex, std::string_view where, const 
     reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
 }
 
-/// Runs fn, answering 500 (detail logged, not sent) if it throws. For work
-/// that runs away from the session (engine strand, blocking pool).
+/// Runs fn, answering 500 (detail logged, not sent) if it throws, or 503
+/// when the database cannot be reached now (the client may try again). For
+/// work that runs away from the session (engine strand, blocking pool).
 template <class Fn>
 void guarded(const ExchangePtr& ex, std::string_view where, Fn&& fn) {
     try {
         fn();
+    } catch (const StorageUnavailable& e) {
+        spdlog::warn("http: {}: {}", where, e.what());
+        reply_error(ex, http::status::service_unavailable, "database_unavailable",
+                    "the database cannot be reached; try again in a few seconds");
     } catch (const std::exception& e) {
         reply_internal(ex, where, e);
     }

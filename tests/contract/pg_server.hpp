@@ -78,6 +78,18 @@ public:
         if (!ok) throw std::runtime_error("pg_server: CREATE DATABASE: " + why);
         return url(name);
     }
+    /// Stops the server (fast shutdown: clients are disconnected), as a
+    /// database restart or outage does to Ringside; start() brings it back
+    /// on the same port.
+    void stop() {
+        if (started_ && run(pg_ctl_ + " stop -D " + data_ + " -m fast -w >/dev/null 2>&1") == 0) started_ = false;
+    }
+    void start() {
+        if (started_) return;
+        started_ = run(pg_ctl_ + " start -D " + data_ + " -l " + dir_ + "/server.log -w -t 60 -o '" + options() +
+                       "' >/dev/null 2>&1") == 0;
+        if (!started_) throw std::runtime_error("pg_server: pg_ctl start failed, see " + dir_ + "/server.log");
+    }
     std::string url(const std::string& db) const {
         return "postgresql://ringside@127.0.0.1:" + std::to_string(port_) + "/" + db + "?sslmode=disable";
     }
@@ -109,14 +121,16 @@ private:
         // database need not survive a power cut.
         for (int attempt = 0; attempt < 5 && !started_; ++attempt) {
             port_ = free_port();
-            const std::string opts = "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_ +
-                                     " -c fsync=off -c max_connections=50";
-            started_ = run(pg_ctl_ + " start -D " + data_ + " -l " + dir_ + "/server.log -w -t 60 -o '" + opts +
+            started_ = run(pg_ctl_ + " start -D " + data_ + " -l " + dir_ + "/server.log -w -t 60 -o '" + options() +
                            "' >/dev/null 2>&1") == 0;
         }
         if (!started_) throw std::runtime_error("pg_server: pg_ctl start failed, see " + dir_ + "/server.log");
     }
 
+    std::string options() const {
+        return "-c listen_addresses=127.0.0.1 -p " + std::to_string(port_) + " -k " + dir_ +
+               " -c fsync=off -c max_connections=50";
+    }
     static int run(const std::string& cmd) { return std::system(cmd.c_str()); }
 
     std::string dir_, data_, pg_ctl_;

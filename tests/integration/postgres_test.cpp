@@ -91,6 +91,37 @@ TEST_CASE("on PostgreSQL a call pops with its customer, is logged and reported, 
     CHECK(http(s.site.port, "GET", "/api/customers/" + std::to_string(s.sara), "", sup).status == 200);
 }
 
+TEST_CASE("on PostgreSQL a database outage in the middle of calls loses no call record and pops on") {
+    Staffed s(on_postgres());
+    WsClient alice(s.site.port, s.alice_token);
+    auto& db = contract::PgServer::get();
+    db.stop();
+    // Calls while the database is down: the phones still ring from the
+    // directory in memory, the pops go out (as unknown callers: the
+    // customer file cannot be read), the records wait in memory.
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+        ids.push_back(s.site.call("+98912123456" + std::to_string(i), {"1001"}, sim::Outcome::answered, 300ms, 300ms));
+        REQUIRE(alice.next_of("call.ringing"));
+        REQUIRE(alice.next_of("call.ended"));
+    }
+    CHECK(wait_metric(s.site.port, "ringside_storage_unavailable 1"));
+    CHECK(http(s.site.port, "GET", "/metrics").body.find("ringside_storage_queued_writes 0") == std::string::npos);
+    db.start();
+    CHECK(wait_metric(s.site.port, "ringside_storage_unavailable 0", 30s));
+    // Every record stored, once, as it ended; the socket stayed open throughout.
+    for (const auto& id : ids) {
+        auto rec = s.site.wait_ended(s.sup, id, 20s);
+        REQUIRE(rec);
+        CHECK((*rec)["status"] == "answered");
+        CHECK((*rec)["agent"] == "alice");
+    }
+    const auto calls = s.site.calls(s.sup);
+    CHECK(calls.size() == 3);
+    for (const auto& id : ids) CHECK(count_id(calls, id) == 1);
+    CHECK_FALSE(alice.closed());
+}
+
 TEST_CASE("a config names one database, and the SQLite file's backup is refused on PostgreSQL") {
     TempDir d;
     write_file(d.path / "both.toml", "[database]\npath = \"x.db\"\nurl = \"postgresql://ringside@db.example/r\"\n");

@@ -42,6 +42,12 @@ struct StorageError : std::runtime_error {
 struct StorageConflict : StorageError {
     using StorageError::StorageError;
 };
+/// The database cannot be reached now: the connection was refused or lost,
+/// or the server is shutting down or starting. The same request, unchanged,
+/// may succeed later (WriteBehindStore keeps such writes and retries them).
+struct StorageUnavailable : StorageError {
+    using StorageError::StorageError;
+};
 
 /// Changes to one user; unset fields stay as they are.
 struct UserChange {

@@ -25,6 +25,17 @@
 // process killed with SIGKILL loses what was still queued (at most the
 // gather window and one batch of writes); the next start's resync closes
 // such calls from what the PBX says.
+//
+// An unreachable database (StorageUnavailable: a PostgreSQL server
+// restarting, the network to it down) loses nothing: the writes stay
+// queued, in order, and are tried again with back-off (100 ms doubling to
+// 5 s) until the store answers. Meanwhile a call's upserts that a later
+// write of it supersedes are dropped from the queue, and past `max_queued`
+// writes the oldest upserts go (counted: dropped_writes()); a call's final
+// write, which carries its history entry, is never dropped. Reads do not
+// wait for the queue while the store is unreachable (they would wait for
+// the outage). At shutdown the writer keeps trying for up to 10 s, then
+// reports what it could not store.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -42,7 +53,8 @@ public:
     /// on_error is called on the writer thread when a queued write fails
     /// (the write is dropped after being reported; later writes go on).
     WriteBehindStore(Storage& inner, std::function<void(const std::string&)> on_error = {},
-                     std::chrono::milliseconds gather = std::chrono::milliseconds(25));
+                     std::chrono::milliseconds gather = std::chrono::milliseconds(25),
+                     std::size_t max_queued = 200'000);
     ~WriteBehindStore() override;
     WriteBehindStore(const WriteBehindStore&) = delete;
     WriteBehindStore& operator=(const WriteBehindStore&) = delete;
@@ -54,6 +66,12 @@ public:
     /// Queued writes skipped because a later write of the same call in
     /// the same batch carried its whole record.
     std::uint64_t coalesced_writes() const;
+    /// Whether the last attempt found the store unreachable (writes are kept and retried).
+    bool unavailable() const;
+    /// Attempts that found the store unreachable.
+    std::uint64_t retries() const;
+    /// Upserts dropped because the queue passed max_queued while the store was unreachable.
+    std::uint64_t dropped_writes() const;
 
     std::int64_t create_user(const User& u, const std::string& h) override { return inner_.create_user(u, h); }
     std::optional<User> find_user(const AgentId& u) override { return inner_.find_user(u); }
@@ -188,8 +206,12 @@ private:
 
     void enqueue(Op op);
     /// Applies a batch: one transaction; if it fails, one write at a time so
-    /// the good ones land and the bad one is reported by call id.
-    std::uint64_t apply(const std::vector<Op>& batch);
+    /// the good ones land and the bad one is reported by call id. What the
+    /// store was unreachable for is left in `batch` (the tail not applied);
+    /// returns how many writes the store refused.
+    std::uint64_t apply(std::vector<Op>& batch);
+    /// While unreachable, past max_queued: the oldest upserts go. Under mutex_.
+    void shed_locked();
     void run();
 
     Storage& inner_;
@@ -204,7 +226,11 @@ private:
     std::uint64_t coalesced_ = 0;
     std::size_t flush_waiters_ = 0;     // readers in flush(): apply without gathering
     std::chrono::milliseconds gather_;
+    std::size_t max_queued_;
     bool stopping_ = false;
+    bool unavailable_ = false;          // the last attempt found the store unreachable
+    std::uint64_t retries_ = 0;
+    std::uint64_t dropped_ = 0;
     std::thread writer_;
 };
 

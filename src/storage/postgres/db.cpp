@@ -122,12 +122,12 @@ std::string connect_failure(pg_conn* c, const std::string& target) {
     const std::string where = std::string("storage: ") + what + " on PostgreSQL at " + target + ": ";
     if (code == "23505") throw StorageConflict(where + "already present (" + msg + ")");
     if (code.rfind("08", 0) == 0 || PQstatus(c) != CONNECTION_OK)
-        throw StorageError(where + "the connection was lost (" + msg + ")");
+        throw StorageUnavailable(where + "the connection was lost (" + msg + ")");
     if (code == "40001" || code == "40P01")
         throw StorageError(where + "gave way to a concurrent write; try again (" + msg + ")");
     if (code == "53100") throw StorageError(where + "the database server's disk is full (" + msg + ")");
     if (code == "57P01" || code == "57P02" || code == "57P03")
-        throw StorageError(where + "the database server is shutting down or starting (" + msg + ")");
+        throw StorageUnavailable(where + "the database server is shutting down or starting (" + msg + ")");
     if (code == "42501") throw StorageError(where + "permission denied; grant the role its rights (" + msg + ")");
     throw StorageError(where + msg + (code.empty() ? "" : " [SQLSTATE " + code + "]"));
 }
@@ -143,7 +143,7 @@ Connection::Connection(const std::string& url) : target_(describe_url(url)) {
         std::string why = connect_failure(c_, target_);
         PQfinish(c_);
         c_ = nullptr;
-        throw StorageError(why);
+        throw StorageUnavailable(why);
     }
     // Notices (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
     PQsetNoticeProcessor(c_, [](void*, const char*) {}, nullptr);
