@@ -36,5 +36,8 @@ int run_restore(const std::string& config_file, const std::string& in_file, bool
 /// Applies the config's [retention] rules once, now; dry_run: count what
 /// would go, change nothing.
 int run_retention(const std::string& config_file, bool dry_run);
+/// Copies the SQLite file into a new PostgreSQL database, table by table,
+/// resumable (storage/copy_to_postgres.hpp); prints the counts per table.
+int run_migrate(const std::string& from_file, const std::string& to_url);
 
 }  // namespace ringside::app

@@ -20,6 +20,7 @@ constexpr const char* usage = R"(usage:
   ringside backup --config FILE [--force] OUT.db
   ringside restore --config FILE [--dry-run] IN.db
   ringside retention --config FILE [--dry-run]
+  ringside migrate --from FILE.db --to postgresql://...
   ringside version
 )";
 
@@ -145,6 +146,12 @@ int main(int argc, char** argv) {
             allow_only(a, {"config", "dry-run"});
             if (!a.positional.empty()) throw UsageError("usage: ringside retention --config FILE [--dry-run]");
             return run_retention(require(a, "config"), a.flag("dry-run"));
+        }
+        if (cmd == "migrate") {
+            auto a = parse(argc, argv, 2, {});
+            allow_only(a, {"from", "to"});
+            if (!a.positional.empty()) throw UsageError("usage: ringside migrate --from FILE.db --to postgresql://...");
+            return run_migrate(require(a, "from"), require(a, "to"));
         }
         if (cmd == "version" || cmd == "--version") {
             std::cout << "ringside " << RINGSIDE_VERSION << "\n";

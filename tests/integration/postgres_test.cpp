@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <csignal>
 #include <ctime>
 
 #include "../contract/pg_server.hpp"
@@ -144,3 +145,60 @@ TEST_CASE("a config names one database, and the SQLite file's backup is refused 
     CHECK(backup.status != 0);
     CHECK(backup.err.find("pg_dump") != std::string::npos);
 }
+
+TEST_CASE("migrate copies the demo's SQLite file into PostgreSQL, table by table, and a second run copies nothing twice") {
+    TempDir d;
+    const auto data = d.path / "demo";
+    const auto demo_port = free_port();
+    {
+        // The demo seeds its file and takes a call for alice before it stops.
+        Process demo({ringside_binary().string(), "demo", "--listen", "127.0.0.1:" + std::to_string(demo_port),
+                      "--data", data.string()},
+                     d.path);
+        REQUIRE(wait_healthy(demo_port, 30s));
+        WsClient alice(demo_port, login(demo_port, "alice", "agent-demo"));
+        REQUIRE(alice.next_of("call.ringing", 60s));
+        alice.close();
+        demo.signal(SIGTERM);
+        REQUIRE(demo.wait(20s) == std::optional<int>(0));
+    }
+    const auto url = contract::PgServer::get().fresh_database();
+    const auto db = (data / "ringside.db").string();
+    auto first = run({ringside_binary().string(), "migrate", "--from", db, "--to", url}, d.path);
+    INFO(first.out, first.err);
+    REQUIRE(first.status == 0);
+    CHECK(first.out.find("customers: ") != std::string::npos);
+    CHECK(first.out.find("calls: ") != std::string::npos);
+    CHECK(first.out.find("MISMATCH") == std::string::npos);
+    auto second = run({ringside_binary().string(), "migrate", "--from", db, "--to", url}, d.path);
+    REQUIRE(second.status == 0);
+    CHECK(second.out.find("customers: ") != std::string::npos);
+    CHECK(count(second.out, "copied by an earlier run") == count(first.out, " rows, "));
+    CHECK(second.out.find("MISMATCH") == std::string::npos);
+
+    // Ringside on the copy: the demo's users sign in, its customers are
+    // found by a word inside their name, and its call is in the log.
+    SiteOptions o;
+    o.database_url = url;
+    Site site(o);
+    site.start_pbx();
+    site.start_ringside();
+    const auto sup = site.token("supervisor", "supervisor-demo");
+    auto found = http(site.port, "GET", "/api/customers?q=hmad", "", sup);
+    REQUIRE(found.status == 200);
+    REQUIRE_FALSE(found.json()["customers"].empty());
+    CHECK(found.json()["customers"][0]["name"] == "Sara Ahmadi");
+    CHECK_FALSE(site.calls(sup).empty());
+    // New rows get new ids: the identity counters moved past the copied ones.
+    CHECK(site.add_customer(sup, "After Migration", "+989129999999") > 0);
+
+    // A database holding rows this command did not copy is refused, untouched.
+    SiteOptions other;
+    other.database_url = contract::PgServer::get().fresh_database();
+    Site used(other);
+    REQUIRE(used.add_user("zed", "agent", "1009") == 0);
+    auto refused = run({ringside_binary().string(), "migrate", "--from", db, "--to", other.database_url}, d.path);
+    CHECK(refused.status != 0);
+    CHECK(refused.err.find("already holds rows in users") != std::string::npos);
+}
+
