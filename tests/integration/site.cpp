@@ -1,10 +1,17 @@
 #include "site.hpp"
 
 #include <csignal>
+#include <cstdlib>
+
+#include "../contract/pg_server.hpp"
 
 namespace ringside::test {
 
 Site::Site(SiteOptions o) : opts(std::move(o)) {
+    // RINGSIDE_TEST_POSTGRES=1: the same test on PostgreSQL, a new database
+    // of the test's own server (ctest runs some suites twice: *_postgres).
+    if (opts.database_url.empty() && std::getenv("RINGSIDE_TEST_POSTGRES"))
+        opts.database_url = contract::PgServer::get().fresh_database();
     port = free_port();
     config = dir.path / "ringside.toml";
     work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
