@@ -17,15 +17,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ringside/core/agent_status.hpp"
 #include "ringside/core/errors.hpp"
 #include "ringside/core/strong_typedef.hpp"
 #include "ringside/core/time.hpp"
 
 namespace ringside {
-
-enum class WorkState { ready, not_ready, wrap_up };
-std::string_view to_string(WorkState s);
-std::optional<WorkState> work_state_from_string(std::string_view s);
 
 /// `[agent_states]`: the reasons an agent may give for not_ready and how
 /// long wrap-up lasts, per queue where a queue names its own.
@@ -39,22 +36,6 @@ struct AgentStateRules {
 
 /// Whether `r` is a reason name a config may list: 1-32 of a-z 0-9 _ -.
 bool valid_reason_name(std::string_view r);
-
-/// One agent's state now.
-struct AgentStatus {
-    WorkState state = WorkState::ready;
-    std::string reason;                    // "" unless not_ready
-    Timestamp since{};                     // when this state began
-    std::optional<Timestamp> wrap_up_until;  // wrap_up only: when it turns back to ready
-    bool operator==(const AgentStatus&) const = default;
-};
-
-/// One change, as stored (the append-only log), pushed and audited.
-struct AgentStateChange {
-    AgentId agent;
-    AgentStatus status;
-    std::string by;     // the username who chose it, or "system" (a call ended, wrap-up ran out)
-};
 
 class AgentStates {
 public:

@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "ringside/core/agent_state.hpp"
+#include "ringside/core/agent_status.hpp"
 
 namespace ringside {
 
