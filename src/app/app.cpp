@@ -329,6 +329,8 @@ private:
     void feed(const pbx::Event& ev) {
         try {
             calls_.on_pbx_event(ev);
+            // A link that (re)connected: a restarted PBX forgot its queue pauses.
+            if (std::holds_alternative<pbx::ResyncBegin>(ev.payload)) server_.reapply_agent_states(ev.pbx);
             if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) {
                 // Records a previous run left open, for calls this PBX no longer has.
                 calls_.close_orphans(ev.pbx, ev.at);
@@ -549,6 +551,7 @@ private:
             QueuePauseStart out;
             auto shared = std::make_shared<std::function<void(const QueuePauseOutcome&)>>(std::move(done));
             rt.connections_->for_each_link([&](const std::string& id, Link& link) {
+                if (!r.pbx.value().empty() && r.pbx.value() != id) return;
                 auto* ami_link = dynamic_cast<AmiLink*>(&link);
                 if (ami_link && ami_link->queue_pause(r, [id, shared](bool ok, std::string message) {
                         (*shared)(QueuePauseOutcome{PbxId(id), ok, std::move(message)});

@@ -105,24 +105,45 @@ void AgentDesk::apply(const AgentStateChange& c, std::optional<Extension> extens
             spdlog::error("agent states: could not store {}'s change to {}: {}", c.agent.value(),
                           to_string(c.status.state), e.what());
         }
-        QueuePauser* pauser = st.queue_pauser.load();
-        if (!pauser || !extension) return;
-        QueuePauseRequest req;
-        req.agent = c.agent;
-        req.extension = *extension;
-        req.paused = c.status.state != WorkState::ready;
-        req.reason = c.status.state == WorkState::not_ready ? c.status.reason
-                     : c.status.state == WorkState::wrap_up ? std::string("wrap_up")
-                                                            : std::string();
-        const auto started = pauser->apply(req, [agent = c.agent, paused = req.paused](const QueuePauseOutcome& o) {
-            if (o.ok) spdlog::debug("pbx {}: {} {} in their queues", o.pbx.value(), agent.value(), paused ? "paused" : "unpaused");
-            else
-                spdlog::warn("pbx {}: could not {} {} in their queues: {}", o.pbx.value(), paused ? "pause" : "unpause",
-                             agent.value(), o.message);
-        });
-        for (const auto& p : started.not_applied)
-            spdlog::debug("pbx {}: agent states are not applied on this PBX type", p.value());
+        self->pause_on_pbx(c.agent, c.status, extension, PbxId{});
     });
+}
+
+void AgentDesk::reapply(const PbxId& pbx) {
+    if (stopped_.load()) return;
+    net::post(writes_, [self = shared_from_this(), pbx] {
+        for (const auto& [agent, s] : self->all()) {
+            std::optional<Extension> ext;
+            try {
+                if (auto u = self->st_.storage.find_user(AgentId{agent}); u && !u->disabled) ext = u->extension;
+            } catch (const std::exception& e) {
+                spdlog::error("agent states: could not read {}'s extension: {}", agent, e.what());
+            }
+            self->pause_on_pbx(AgentId{agent}, s, ext, pbx);
+        }
+    });
+}
+
+void AgentDesk::pause_on_pbx(const AgentId& agent, const AgentStatus& s, const std::optional<Extension>& extension,
+                             const PbxId& pbx) {
+    QueuePauser* pauser = st_.queue_pauser.load();
+    if (!pauser || !extension) return;
+    QueuePauseRequest req;
+    req.agent = agent;
+    req.extension = *extension;
+    req.paused = s.state != WorkState::ready;
+    req.reason = s.state == WorkState::not_ready ? s.reason
+                 : s.state == WorkState::wrap_up ? std::string("wrap_up")
+                                                 : std::string();
+    req.pbx = pbx;
+    const auto started = pauser->apply(req, [agent, paused = req.paused](const QueuePauseOutcome& o) {
+        if (o.ok) spdlog::debug("pbx {}: {} {} in their queues", o.pbx.value(), agent.value(), paused ? "paused" : "unpaused");
+        else
+            spdlog::warn("pbx {}: could not {} {} in their queues: {}", o.pbx.value(), paused ? "pause" : "unpause",
+                         agent.value(), o.message);
+    });
+    for (const auto& p : started.not_applied)
+        spdlog::debug("pbx {}: agent states are not applied on this PBX type", p.value());
 }
 
 void AgentDesk::arm() {

@@ -53,11 +53,18 @@ public:
     Result<AgentStatus> set(const User& target, std::string_view state, const std::optional<std::string>& reason,
                             const std::string& by);
 
+    /// Every state set or restored, applied on this PBX again (its link just
+    /// logged in). Any thread.
+    void reapply(const PbxId& pbx);
+
     /// AgentActivity, on the engine strand.
     void answered_call_ended(const AgentId& agent, const std::optional<std::string>& queue, Timestamp at) override;
 
 private:
     void apply(const AgentStateChange& c, std::optional<Extension> extension, bool extension_known);
+    /// On writes_: the state on the PBX (all links, or only `pbx`).
+    void pause_on_pbx(const AgentId& agent, const AgentStatus& s, const std::optional<Extension>& extension,
+                      const PbxId& pbx);
     void arm();
 
     State& st_;

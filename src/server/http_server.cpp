@@ -1095,6 +1095,8 @@ void Server::set_queue_pauser(QueuePauser* pauser) { impl_->state->queue_pauser.
 
 AgentStatus Server::agent_state(const AgentId& agent) const { return impl_->state->agent_desk->status(agent); }
 
+void Server::reapply_agent_states(const PbxId& pbx) { impl_->state->agent_desk->reapply(pbx); }
+
 std::uint16_t Server::port() const { return impl_->listener ? impl_->listener->port() : 0; }
 
 void Server::stop() {

@@ -197,7 +197,7 @@ TEST_CASE("an answered call's end puts the agent in wrap-up, paused, and its tim
     CHECK(get_state(site, s.alice_token).json()["state"] == "ready");
 }
 
-TEST_CASE("an agent's state is kept across a restart, and every change is in the state log") {
+TEST_CASE("an agent's state is kept across a restart of Ringside, and applied again when the PBX link comes back") {
     Staffed s(short_wrap_up());
     Site& site = s.site;
     auto r = put_state(site, s.alice_token, {{"state", "not_ready"}, {"reason", "training"}});
@@ -216,4 +216,14 @@ TEST_CASE("an agent's state is kept across a restart, and every change is in the
     // Bob's wrap-up ran out while the service was down: he is ready, since when it ended.
     const auto sup = site.token("sam");
     CHECK(eventually([&] { return get_state(site, sup, "bob").json()["state"] == "ready"; }));
+    CHECK(eventually([&] { return !site.pbx->interface_paused("PJSIP/1002"); }));
+
+    // The link to the PBX drops and comes back (a restarted PBX has forgotten
+    // its pauses): after the new login Ringside applies every known state again.
+    REQUIRE(site.wait_pbx_linked());
+    const auto before = site.pbx->counters().queue_pauses;
+    site.pbx->drop_clients();
+    CHECK(eventually([&] { return site.pbx->counters().queue_pauses == before + 2; }));  // alice paused, bob unpaused
+    CHECK(site.pbx->interface_paused("PJSIP/1001"));
+    CHECK_FALSE(site.pbx->interface_paused("PJSIP/1002"));
 }

@@ -18,6 +18,7 @@ struct QueuePauseRequest {
     Extension extension;  // the agent's phone: the queue member's device on the PBX
     bool paused = false;
     std::string reason;   // shown by the PBX ("lunch", "wrap_up"); "" when unpausing
+    PbxId pbx;            // "": every PBX link; else only this one (re-applied after its login)
 };
 
 /// What one PBX link answered: ok, or its refusal / "link lost" in words.

@@ -170,6 +170,9 @@ public:
     /// An agent's state now (ready since the start for one never changed).
     /// Any thread; never waits for the engine.
     AgentStatus agent_state(const AgentId& agent) const;
+    /// Applies every agent's known state on this PBX again (its link has
+    /// just logged in: a restarted PBX has forgotten them). Any thread.
+    void reapply_agent_states(const PbxId& pbx);
 
 private:
     struct Impl;
