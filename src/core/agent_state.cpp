@@ -119,6 +119,48 @@ std::optional<Timestamp> AgentStates::next_expiry() const {
     return first;
 }
 
+std::vector<AgentStateTotals> time_in_states(const std::vector<AgentStateChange>& before,
+                                             const std::vector<AgentStateChange>& changes, Timestamp from,
+                                             Timestamp to) {
+    struct Open {
+        AgentStatus status;
+        Timestamp since{};
+    };
+    std::map<AgentId, Open> open;
+    std::map<AgentId, AgentStateTotals> totals;
+    const auto add = [&](const AgentId& agent, const AgentStatus& s, Timestamp a, Timestamp b) {
+        auto& t = totals[agent];
+        t.agent = agent;
+        a = std::max(a, from);
+        b = std::min(b, to);
+        if (b <= a) return;
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(b - a).count();
+        switch (s.state) {
+        case WorkState::ready: t.ready_seconds += secs; break;
+        case WorkState::not_ready:
+            t.not_ready_seconds += secs;
+            t.not_ready_by_reason[s.reason] += secs;
+            break;
+        case WorkState::wrap_up: t.wrap_up_seconds += secs; break;
+        }
+    };
+    for (const auto& c : before) {
+        open[c.agent] = Open{c.status, from};
+        totals[c.agent].agent = c.agent;
+    }
+    for (const auto& c : changes) {
+        if (c.status.since >= to) continue;
+        if (auto it = open.find(c.agent); it != open.end()) add(c.agent, it->second.status, it->second.since, c.status.since);
+        open[c.agent] = Open{c.status, std::max(c.status.since, from)};
+        totals[c.agent].agent = c.agent;
+    }
+    for (const auto& [agent, o] : open) add(agent, o.status, o.since, to);
+    std::vector<AgentStateTotals> out;
+    out.reserve(totals.size());
+    for (auto& [agent, t] : totals) out.push_back(std::move(t));
+    return out;
+}
+
 void AgentStates::restore(const AgentId& agent, const AgentStatus& status) { states_[agent] = status; }
 
 }  // namespace ringside

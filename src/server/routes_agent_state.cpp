@@ -62,6 +62,41 @@ void add_agent_state_routes(State& st) {
         });
     }});
 
+    // GET /api/reports/agent-states?since&until[&agent=USERNAME]
+    //   -> 200 {"since","until","agents":[{"agent","ready_seconds","not_ready_seconds","wrap_up_seconds",
+    //            "not_ready_by_reason":{reason: seconds}}]}
+    // Time each agent spent in each state, from the state log; `until` is
+    // capped at now. Supervisor and admin. At most 366 days.
+    st.router.add(verb::get, "/api/reports/agent-states", Endpoint{Access::user, Role::supervisor, [&st](const ExchangePtr& ex) {
+        const auto& p = ex->query;
+        auto since = p.find("since");
+        auto until = p.find("until");
+        if (since == p.end() || until == p.end()) return reply_invalid(ex, "'since' and 'until' are required");
+        auto s = parse_iso(since->second);
+        if (!s) return reply_invalid(ex, "'since' must be an ISO 8601 time");
+        auto u = parse_iso(until->second);
+        if (!u) return reply_invalid(ex, "'until' must be an ISO 8601 time");
+        if (*u <= *s) return reply_invalid(ex, "'until' must be after 'since'");
+        if (*u - *s > std::chrono::hours(24 * 366)) return reply_invalid(ex, "'since' to 'until' spans more than 366 days");
+        std::optional<AgentId> agent;
+        if (auto it = p.find("agent"); it != p.end() && !it->second.empty()) agent = AgentId{it->second};
+        net::post(st.blocking, [&st, ex, from = *s, to = std::min(*u, now_ms()), agent] {
+            guarded(ex, "/api/reports/agent-states", [&] {
+                auto before = st.storage.agent_states_before(from);
+                if (agent) std::erase_if(before, [&](const AgentStateChange& c) { return c.agent != *agent; });
+                const auto changes = st.storage.agent_state_changes(agent, from, to, 100000);
+                json agents = json::array();
+                for (const auto& t : time_in_states(before, changes, from, std::max(from, to)))
+                    agents.push_back({{"agent", t.agent.value()},
+                                      {"ready_seconds", t.ready_seconds},
+                                      {"not_ready_seconds", t.not_ready_seconds},
+                                      {"wrap_up_seconds", t.wrap_up_seconds},
+                                      {"not_ready_by_reason", t.not_ready_by_reason}});
+                reply(ex, http::status::ok, {{"since", format_iso(from)}, {"until", format_iso(std::max(from, to))}, {"agents", std::move(agents)}});
+            });
+        });
+    }});
+
     // PUT /api/agent/state[?agent=USERNAME] {"state":"ready"|"not_ready"|"wrap_up","reason"?}
     //   -> 200 as GET, the state now. 400 names the bad field (an unknown
     //   state, a reason not configured or missing for not_ready, a reason

@@ -6,7 +6,10 @@
 // PBX, and the state kept across a restart.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <thread>
+
+#include "ringside/core/time.hpp"
 
 #include "staffed.hpp"
 
@@ -151,6 +154,21 @@ TEST_CASE("an agent sets their own state, supervisors set anyone's, and every ch
     r = put_state(site, s.alice_token, {{"state", "ready"}});
     REQUIRE(r.status == 200);
     CHECK(eventually([&] { return !site.pbx->interface_paused("PJSIP/1001"); }));
+
+    // The time in each state, from the state log: alice's lunch, bob's training.
+    const std::string period = "/api/reports/agent-states?since=" + since.get<std::string>() +
+                               "&until=" + format_iso(now_ms() + std::chrono::hours(1));
+    auto rep = http(site.port, "GET", period, "", s.sup);
+    REQUIRE(rep.status == 200);
+    std::map<std::string, json> by_agent;
+    const auto report = rep.json();
+    for (const auto& a : report["agents"]) by_agent[a["agent"].get<std::string>()] = a;
+    REQUIRE(by_agent.count("alice") == 1);
+    CHECK(by_agent["alice"]["not_ready_by_reason"].contains("lunch"));
+    REQUIRE(by_agent.count("bob") == 1);
+    CHECK(by_agent["bob"]["not_ready_by_reason"].contains("training"));
+    CHECK(http(site.port, "GET", period, "", s.alice_token).status == 403);
+    CHECK(http(site.port, "GET", "/api/reports/agent-states?since=yesterday&until=now", "", s.sup).status == 400);
 }
 
 TEST_CASE("an answered call's end puts the agent in wrap-up, paused, and its timer makes them ready again") {

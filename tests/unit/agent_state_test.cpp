@@ -182,3 +182,33 @@ TEST_CASE("reason names a config may list") {
     CHECK(!work_state_from_string("Ready"));
     CHECK(to_string(WorkState::not_ready) == "not_ready");
 }
+
+TEST_CASE("time in each state over a period: from the state held when it began to the end, split by reason") {
+    auto ch = [](const char* agent, WorkState s, const char* reason, Timestamp at) {
+        return AgentStateChange{AgentId{agent}, AgentStatus{s, reason, at, std::nullopt}, "x"};
+    };
+    const Timestamp from = t0, to = t0 + 1h;
+    // alice was not ready (lunch) before the period; bob's first change is inside it.
+    std::vector<AgentStateChange> before{ch("alice", WorkState::not_ready, "lunch", t0 - 10min)};
+    std::vector<AgentStateChange> changes{
+        ch("alice", WorkState::ready, "", t0 + 10min),
+        ch("bob", WorkState::ready, "", t0 + 5min),
+        ch("alice", WorkState::wrap_up, "", t0 + 20min),
+        ch("alice", WorkState::ready, "", t0 + 21min),
+        ch("alice", WorkState::not_ready, "break", t0 + 50min),
+        ch("bob", WorkState::not_ready, "lunch", t0 + 2h),  // after the period: not counted
+    };
+    auto t = time_in_states(before, changes, from, to);
+    REQUIRE(t.size() == 2);
+    CHECK(t[0].agent == alice);
+    CHECK(t[0].not_ready_seconds == (10 + 10) * 60);
+    CHECK(t[0].not_ready_by_reason.at("lunch") == 10 * 60);
+    CHECK(t[0].not_ready_by_reason.at("break") == 10 * 60);
+    CHECK(t[0].wrap_up_seconds == 60);
+    CHECK(t[0].ready_seconds == (10 + 29) * 60);
+    CHECK(t[0].ready_seconds + t[0].not_ready_seconds + t[0].wrap_up_seconds == 3600);
+    CHECK(t[1].agent == bob);
+    CHECK(t[1].ready_seconds == 55 * 60);
+    CHECK(t[1].not_ready_seconds == 0);
+    CHECK(time_in_states({}, {}, from, to).empty());
+}

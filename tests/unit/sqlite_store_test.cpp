@@ -566,6 +566,10 @@ TEST_CASE("agent state changes are appended, each agent's latest read back, and 
     CHECK(alices[1].status.state == WorkState::wrap_up);
     CHECK(s.agent_state_changes(std::nullopt, t0, t0 + 1h, 100).size() == 3);
     CHECK(s.agent_state_changes(std::nullopt, t0 + 5s, t0 + 1h, 100).size() == 2);
+    auto at = s.agent_states_before(t0 + 30s);  // alice not ready since t0, bob since t0 + 10 s
+    REQUIRE(at.size() == 2);
+    for (const auto& c : at) CHECK(c.status.state == WorkState::not_ready);
+    CHECK(s.agent_states_before(t0).empty());
 
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open(dir.file().c_str(), &db) == SQLITE_OK);

@@ -10,6 +10,7 @@
 //              ends (unless they are not_ready), or chosen; back to ready
 //              when its timer runs out
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -75,5 +76,23 @@ private:
     Timestamp started_;
     std::unordered_map<AgentId, AgentStatus> states_;
 };
+
+/// Time one agent spent in each state within a period, for reports.
+struct AgentStateTotals {
+    AgentId agent;
+    std::int64_t ready_seconds = 0;
+    std::int64_t not_ready_seconds = 0;
+    std::int64_t wrap_up_seconds = 0;
+    std::map<std::string, std::int64_t> not_ready_by_reason;  // reason -> seconds
+};
+
+/// Each agent's time per state in [from, to) from their state log: `before`
+/// is each agent's last change before `from` (the state they were in when
+/// the period began; none: the agent's time starts at their first change),
+/// `changes` the changes within it, oldest first. A state lasts until the
+/// agent's next change, or `to`. Agents in username order.
+std::vector<AgentStateTotals> time_in_states(const std::vector<AgentStateChange>& before,
+                                             const std::vector<AgentStateChange>& changes, Timestamp from,
+                                             Timestamp to);
 
 }  // namespace ringside

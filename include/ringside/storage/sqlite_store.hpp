@@ -133,6 +133,7 @@ public:
     // agent states (sqlite/agent_states.cpp)
     void append_agent_state(const AgentStateChange& change) override;
     std::vector<AgentStateChange> latest_agent_states() override;
+    std::vector<AgentStateChange> agent_states_before(Timestamp at) override;
     std::vector<AgentStateChange> agent_state_changes(const std::optional<AgentId>& agent, Timestamp from,
                                                       Timestamp to, std::size_t limit) override;
 

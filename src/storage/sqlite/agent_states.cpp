@@ -36,6 +36,17 @@ std::vector<AgentStateChange> SqliteStore::latest_agent_states() {
     });
 }
 
+std::vector<AgentStateChange> SqliteStore::agent_states_before(Timestamp at) {
+    return impl_->read("agent_states_before", [&](Connection& conn) {
+        Query q(conn, "SELECT agent, state, reason, at, wrap_up_until, by FROM agent_state_changes WHERE id IN "
+                      "(SELECT max(id) FROM agent_state_changes WHERE at < ? GROUP BY agent)");
+        q.bind(at);
+        std::vector<AgentStateChange> out;
+        while (q.step()) out.push_back(read_change(q));
+        return out;
+    });
+}
+
 std::vector<AgentStateChange> SqliteStore::agent_state_changes(const std::optional<AgentId>& agent, Timestamp from,
                                                                Timestamp to, std::size_t limit) {
     return impl_->read("agent_state_changes", [&](Connection& conn) {

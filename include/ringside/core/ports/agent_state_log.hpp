@@ -19,6 +19,9 @@ public:
     virtual void append_agent_state(const AgentStateChange& change) = 0;
     /// Each agent's newest entry (by when it was appended), in no order.
     virtual std::vector<AgentStateChange> latest_agent_states() = 0;
+    /// Each agent's newest entry whose state began before `at`: the state
+    /// they were in at that moment. In no order.
+    virtual std::vector<AgentStateChange> agent_states_before(Timestamp at) = 0;
     /// One agent's changes whose state began in [from, to), oldest first
     /// (empty `agent`: every agent's), at most `limit`.
     virtual std::vector<AgentStateChange> agent_state_changes(const std::optional<AgentId>& agent, Timestamp from,
