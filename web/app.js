@@ -211,6 +211,7 @@ function applyLanguage() {
   renderCard();
   renderToday();
   if (typeof customerFile !== "undefined") customerFile.language();  // customer.js
+  if (typeof agentState !== "undefined") agentState.language();  // agent_state.js
 }
 $("lang").addEventListener("change", (e) => {
   lang = e.target.value;
@@ -239,12 +240,14 @@ function signedIn(user) {
   connect();
   loadToday();
   if (typeof customerFile !== "undefined") customerFile.signedIn();  // customer.js
+  if (typeof agentState !== "undefined") agentState.signedIn(user);  // agent_state.js
 }
 
 function signedOut(message) {
   state.me = null;
   state.reconciled = false;
   if (typeof customerFile !== "undefined") customerFile.signedOut();  // customer.js
+  if (typeof agentState !== "undefined") agentState.signedOut();  // agent_state.js
   disconnect();
   sessionStorage.removeItem(SEQ_KEY);
   state.cards = [];
@@ -324,6 +327,7 @@ async function connect() {
     // Messages lost for good (held no more, or by a server that restarted)
     // would leave a card up for a call that is over: ask what is live now.
     reconcile();
+    if (typeof agentState !== "undefined") agentState.reload();  // agent_state.js
     state.pingTimer = setInterval(() => {
       if (ws.readyState !== WebSocket.OPEN) return;
       ws.send(JSON.stringify({ type: "ping" }));
@@ -541,6 +545,9 @@ function onMessage(m, received) {
       if (state.card === card && sel && !document.activeElement.closest("#card form")) sel.focus({ preventScroll: true });
       return;
     }
+    case "agent.state":
+      if (typeof agentState !== "undefined") agentState.message(m);  // agent_state.js
+      return;
     default:
       return;  // pong, error, and types this page does not know
   }

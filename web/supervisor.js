@@ -14,6 +14,8 @@ const WORDS = {
     liveCalls: "Calls now", gold: "gold", silver: "silver", bronze: "bronze", caller: "Caller", queueCol: "Queue", state: "State", where: "Where", waitCol: "Wait",
     talkCol: "Talk", noLive: "No calls right now.", agents: "Agents",
     st_available: "available", st_ringing: "ringing", st_on_call: "on a call", st_offline: "offline",
+    as_ready: "Ready", as_not_ready: "Not ready", as_wrap_up: "Wrap-up",
+    r_break: "break", r_lunch: "lunch", r_training: "training", r_meeting: "meeting",
     live_ringing: "ringing", live_answered: "talking",
     since: "From", until: "To", agent: "Agent", status: "Status", any: "Any", direction: "Direction",
     customerId: "Customer id", text: "Text in notes", sort: "Sort", newest: "Newest first", oldest: "Oldest first",
@@ -44,6 +46,8 @@ const WORDS = {
     liveCalls: "تماس‌های جاری", gold: "طلایی", silver: "نقره‌ای", bronze: "برنزی", caller: "تماس‌گیرنده", queueCol: "صف", state: "وضعیت", where: "کجا", waitCol: "انتظار",
     talkCol: "مکالمه", noLive: "اکنون تماسی نیست.", agents: "کارشناسان",
     st_available: "آماده", st_ringing: "در حال زنگ", st_on_call: "در مکالمه", st_offline: "خارج از خط",
+    as_ready: "آماده", as_not_ready: "ناآماده", as_wrap_up: "پس از تماس",
+    r_break: "استراحت", r_lunch: "ناهار", r_training: "آموزش", r_meeting: "جلسه",
     live_ringing: "در حال زنگ", live_answered: "در مکالمه",
     since: "از", until: "تا", agent: "کارشناس", status: "وضعیت", any: "همه", direction: "جهت",
     customerId: "شناسهٔ مشتری", text: "متن یادداشت", sort: "ترتیب", newest: "جدیدترین", oldest: "قدیمی‌ترین",
@@ -214,6 +218,12 @@ async function connect() {
       state.board.agents = agents;
     }
     else if (m.type === "board.figures") state.board.figures = m.figures;
+    else if (m.type === "agent.state") {
+      // A change an agent (or a supervisor) made: shown at once, before the next board tick.
+      const a = state.board.agents.find((x) => x.username === m.agent);
+      if (!a) return;
+      Object.assign(a, { agent_state: m.state, reason: m.reason, state_since: m.since, wrap_up_until: m.wrap_up_until });
+    }
     else return;
     scheduleRender();
   };
@@ -275,7 +285,8 @@ function renderBoard() {
     ul.append(el("li", { "data-agent": a.username, "data-state": st, className: "agent " + st },
       el("span", { className: "name", text: a.name || a.username, dir: "auto" }),
       el("span", { className: "ext", text: a.extension || "" }),
-      el("span", { className: "st", text: t("st_" + st) })));
+      el("span", { className: "st", text: t("st_" + st) }),
+      workState(a)));
   }
   tickClocks();
 }
@@ -294,7 +305,21 @@ function renderAgentPicker() {
   sel.value = names.includes(chosen) ? chosen : "";
 }
 
+/// What the agent chose (Ready, Not ready with its reason, Wrap-up) and for how long.
+function workState(a) {
+  const ws = a.agent_state || "ready";
+  const reason = a.reason ? (WORDS.en["r_" + a.reason] ? t("r_" + a.reason) : a.reason) : "";
+  return el("span", { className: "work " + ws, "data-work": ws },
+    el("span", { className: "work-name", text: t("as_" + ws) + (reason ? " · " + reason : "") }),
+    el("span", { className: "work-time", "data-since": a.state_since || "", "data-until": a.wrap_up_until || "", text: "" }));
+}
+
 function tickClocks() {
+  for (const span of document.querySelectorAll("#agents .work-time")) {
+    // Wrap-up counts down to its end; the other states count up from their start.
+    if (span.dataset.until) span.textContent = fmtSecs(Math.max(0, (Date.parse(span.dataset.until) - now()) / 1000));
+    else if (span.dataset.since) span.textContent = fmtSecs(Math.max(0, (now() - Date.parse(span.dataset.since)) / 1000));
+  }
   for (const td of document.querySelectorAll("#live-calls td.wait")) {
     const end = td.dataset.until ? Date.parse(td.dataset.until) : now();
     td.textContent = fmtSecs((end - Date.parse(td.dataset.since)) / 1000);

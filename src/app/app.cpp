@@ -207,11 +207,14 @@ public:
     const std::string& database() const { return opened_.description; }
     const PhoneNormalizer& phones() const { return phones_; }
     server::PopHub& hub() { return hub_; }
+    /// An agent's state now; any thread.
+    AgentStatus agent_state(const AgentId& agent) const { return server_.agent_state(agent); }
     asio::io_context& ioc() { return ioc_; }
 
     /// Binds the server and connects every enabled PBX (config file and database).
     void start() {
         server_.set_dialer(&dialer_);
+        server_.set_queue_pauser(&pauser_);
         server_.start();
         connections_->start(cfg_.pbx);
         retention_.start();
@@ -331,6 +334,8 @@ private:
     void feed(const pbx::Event& ev) {
         try {
             calls_.on_pbx_event(ev);
+            // A link that (re)connected: a restarted PBX forgot its queue pauses.
+            if (std::holds_alternative<pbx::ResyncBegin>(ev.payload)) server_.reapply_agent_states(ev.pbx);
             if (std::holds_alternative<pbx::ResyncEnd>(ev.payload)) {
                 // Records a previous run left open, for calls this PBX no longer has.
                 calls_.close_orphans(ev.pbx, ev.at);
@@ -369,6 +374,7 @@ private:
         o.header_timeout = std::chrono::seconds(cfg.header_timeout_seconds);
         o.trusted_proxies = cfg.trusted_proxies;
         o.service_level_seconds = cfg.service_level_seconds;
+        o.agent_states = cfg.agent_states;
         if (cfg.ldap) {
             o.directory = std::make_shared<directory::LdapDirectory>(*cfg.ldap);
             o.directory_recheck = cfg.ldap->recheck;
@@ -427,6 +433,23 @@ private:
                 done(DialOutcome{res.ok, res.reason});
             });
             return DialStart::accepted;
+        }
+        /// Agent state: QueuePause of the agent's device in all their queues.
+        /// Sent now, or after the next login while the link is down. False
+        /// when the request cannot be sent (characters AMI cannot carry).
+        bool queue_pause(const QueuePauseRequest& r, std::function<void(bool ok, std::string message)> done) {
+            ami::QueuePauseRequest q;
+            q.interface = dial_tech_ + "/" + r.extension.value();
+            q.paused = r.paused;
+            q.reason = r.reason;
+            auto action = ami::queue_pause_action(q);
+            if (!action) return false;
+            conn_.send_action(std::move(*action), [done = std::move(done)](const ami::client_action::Response& res) {
+                if (res.lost) return done(false, "link lost before Asterisk answered");
+                const bool ok = ami::iequals(res.response.get("Response"), "Success");
+                done(ok, ok ? std::string() : std::string(res.response.get("Message")));
+            });
+            return true;
         }
 
     private:
@@ -534,6 +557,32 @@ private:
         }
     };
     LinkDialer dialer_{*this};
+
+    // ---- agent states on the PBX: every AMI link pauses the agent's device
+    // in their queues (the agent's PBX is not known, and a device that is no
+    // member of a PBX's queues is refused there harmlessly); the other types
+    // cannot apply it yet.
+    struct LinkPauser final : QueuePauser {
+        Runtime& rt;
+        explicit LinkPauser(Runtime& r) : rt(r) {}
+
+        QueuePauseStart apply(const QueuePauseRequest& r, std::function<void(const QueuePauseOutcome&)> done) override {
+            QueuePauseStart out;
+            auto shared = std::make_shared<std::function<void(const QueuePauseOutcome&)>>(std::move(done));
+            rt.connections_->for_each_link([&](const std::string& id, Link& link) {
+                if (!r.pbx.value().empty() && r.pbx.value() != id) return;
+                auto* ami_link = dynamic_cast<AmiLink*>(&link);
+                if (ami_link && ami_link->queue_pause(r, [id, shared](bool ok, std::string message) {
+                        (*shared)(QueuePauseOutcome{PbxId(id), ok, std::move(message)});
+                    }))
+                    out.sent.push_back(PbxId(id));
+                else
+                    out.not_applied.push_back(PbxId(id));
+            });
+            return out;
+        }
+    };
+    LinkPauser pauser_{*this};
 };
 
 void log_migration_backup(const std::optional<SqliteStore::MigrationBackup>& b, int now) {
@@ -599,16 +648,20 @@ int run_demo(const DemoOptions& o) {
     auto& hub = rt.hub();
     sim::DemoConfig dc;
     dc.mix.callers = demo_caller_numbers();
-    pbx.start_demo(dc, [&hub, agents] {
+    // Only agents who are ready get calls: their state, with its wrap-up
+    // after each call, decides. The simulated PBX keeps a short wrap-up of its
+    // own, only to cover the moment between a hang-up and the state's change.
+    dc.wrap_up = std::chrono::seconds(2);
+    pbx.start_demo(dc, [&hub, &rt, agents] {
         std::vector<std::string> exts;
         for (const auto& [user, ext] : agents)
-            if (hub.subscriber_count(user) > 0) exts.push_back(ext);
+            if (hub.subscriber_count(user) > 0 && rt.agent_state(user).state == WorkState::ready) exts.push_back(ext);
         return exts;
     });
     std::thread pbx_thread([&] { pbx_ioc.run(); });
 
     std::cout << "\nRingside demo: open http://" << cfg.listen.host << ":" << rt.port() << "/\n"
-              << "Sign in as an agent; the simulated PBX calls the extensions of signed-in agents every "
+              << "Sign in as an agent; the simulated PBX calls the extensions of signed-in agents who are Ready every "
               << std::chrono::duration_cast<std::chrono::seconds>(dc.interval).count() << " s.\n\n";
     for (const auto& l : demo_logins())
         std::cout << "  " << l.username << " / " << l.password << "  (" << to_string(l.role)

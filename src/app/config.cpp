@@ -340,7 +340,8 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     Config cfg;
     cfg.file = file_name;
     cfg.web_root = default_web_root();
-    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers", "retention", "auth"});
+    c.known_keys(root, "", {"server", "database", "phone", "pbx", "log", "calls", "reports", "customers", "retention", "auth",
+                        "agent_states"});
 
     if (auto* server = c.table(root, "server")) {
         c.known_keys(*server, "server",
@@ -407,6 +408,45 @@ ConfigResult parse_config(std::string_view text, const std::filesystem::path& fi
     if (auto* reports = c.table(root, "reports")) {
         c.known_keys(*reports, "reports", {"service_level_seconds"});
         c.integer(*reports, "reports", "service_level_seconds", cfg.service_level_seconds, 1, 3600);
+    }
+    if (auto* states = c.table(root, "agent_states")) {
+        c.known_keys(*states, "agent_states", {"reasons", "wrap_up_seconds", "queue_wrap_up_seconds"});
+        if (auto* n = states->get("reasons")) {
+            auto* arr = n->as_array();
+            std::vector<std::string> reasons;
+            if (!arr || arr->empty() || arr->size() > 20) {
+                c.error("agent_states.reasons", line_of(*n), "must be a list of 1 to 20 reason names");
+            } else {
+                for (std::size_t i = 0; i < arr->size(); ++i) {
+                    auto* s = (*arr)[i].as_string();
+                    if (!s || !valid_reason_name(s->get()) ||
+                        std::find(reasons.begin(), reasons.end(), s->get()) != reasons.end()) {
+                        c.error("agent_states.reasons[" + std::to_string(i) + "]", line_of((*arr)[i]),
+                                "must be a distinct name of 1-32 of a-z 0-9 _ -");
+                        reasons.clear();
+                        break;
+                    }
+                    reasons.push_back(s->get());
+                }
+                if (!reasons.empty()) cfg.agent_states.reasons = std::move(reasons);
+            }
+        }
+        int wrap = static_cast<int>(cfg.agent_states.wrap_up.count());
+        c.integer(*states, "agent_states", "wrap_up_seconds", wrap, 0, 3600);
+        cfg.agent_states.wrap_up = std::chrono::seconds(wrap);
+        if (auto* n = states->get("queue_wrap_up_seconds")) {
+            if (auto* t = n->as_table()) {
+                for (auto&& [k, v] : *t) {
+                    const std::string key = "agent_states.queue_wrap_up_seconds." + std::string(k.str());
+                    auto* i = v.as_integer();
+                    if (!i || i->get() < 0 || i->get() > 3600) c.error(key, line_of(v), "must be an integer from 0 to 3600");
+                    else cfg.agent_states.queue_wrap_up[std::string(k.str())] = std::chrono::seconds(i->get());
+                }
+            } else {
+                c.error("agent_states.queue_wrap_up_seconds", line_of(*n),
+                        "must be a table ([agent_states.queue_wrap_up_seconds]) of queue name = seconds");
+            }
+        }
     }
     if (auto* customers = c.table(root, "customers")) {
         c.known_keys(*customers, "customers", {"tiers"});

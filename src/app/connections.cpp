@@ -317,6 +317,12 @@ bool ConnectionManager::with_link(const std::string& id, const std::function<voi
     return true;
 }
 
+void ConnectionManager::for_each_link(const std::function<void(const std::string&, Link&)>& fn) {
+    std::lock_guard lock(mutex_);
+    for (auto& e : entries_)
+        if (e->link) fn(e->config.id, *e->link);
+}
+
 json ConnectionManager::view(const Entry& e) const {
     json j = {{"id", e.config.id},
               {"type", e.config.type},

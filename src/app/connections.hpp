@@ -66,6 +66,9 @@ public:
     /// Runs fn with the link of this PBX id while the manager's lock is held;
     /// false when there is no such running link. fn must not block.
     bool with_link(const std::string& id, const std::function<void(Link&)>& fn);
+    /// Runs fn with every running link and its PBX id, in the order they were
+    /// added, while the manager's lock is held. fn must not block.
+    void for_each_link(const std::function<void(const std::string& id, Link&)>& fn);
 
     /// Prometheus lines: ringside_pbx_link_up, events and reconnects per PBX.
     std::string metrics();

@@ -43,6 +43,7 @@ struct CallService::Impl {
     CallServiceOptions opts;
     InlineLookup inline_lookup{ports.customers};
     CustomerLookup& lookup;
+    AgentActivity* activity = nullptr;
 
     /// The agents one extension's ring was popped to, and whether that pop
     /// still stands (not yet answered or retracted).
@@ -576,6 +577,8 @@ struct CallService::Impl {
         // the console shows the finished call for its disposition and notes.
         if (r.agent && (pops_for(a) || r.direction == Direction::outbound))
             send(*r.agent, detail::ended_message(r));
+        // After-call work follows any call the agent talked on, inbound or their own.
+        if (activity && r.agent && r.status == CallStatus::answered) activity->answered_call_ended(*r.agent, r.queue, e.at);
     }
 
     /// Hang-up side (issue 4). The tracker's caller is the call's root: on
@@ -801,6 +804,8 @@ Result<CallRecord> CallService::set_disposition(const User& by, const CallId& id
     m.ports.audit.audit(by.username.value(), "call.disposition", id.value(), now_ms());
     return *rec;
 }
+
+void CallService::set_agent_activity(AgentActivity* activity) { impl_->activity = activity; }
 
 CallServiceStats CallService::stats() const {
     const Impl& m = *impl_;

@@ -36,6 +36,7 @@
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
 #include "ringside/server/tls_identity.hpp"
+#include "agent_desk.hpp"
 #include "server_state.hpp"
 #include "wallboard.hpp"
 
@@ -1090,6 +1091,12 @@ bool Server::tls() const { return impl_->state->tls; }
 
 void Server::set_dialer(Dialer* dialer) { impl_->state->dialer.store(dialer); }
 
+void Server::set_queue_pauser(QueuePauser* pauser) { impl_->state->queue_pauser.store(pauser); }
+
+AgentStatus Server::agent_state(const AgentId& agent) const { return impl_->state->agent_desk->status(agent); }
+
+void Server::reapply_agent_states(const PbxId& pbx) { impl_->state->agent_desk->reapply(pbx); }
+
 std::uint16_t Server::port() const { return impl_->listener ? impl_->listener->port() : 0; }
 
 void Server::stop() {
@@ -1097,6 +1104,7 @@ void Server::stop() {
     impl_->stopped = true;
     impl_->state->stopping.store(true);
     if (impl_->state->wallboard) impl_->state->wallboard->stop();
+    if (impl_->state->agent_desk) impl_->state->agent_desk->stop();
     if (impl_->listener) impl_->listener->close();
     impl_->state->close_all();
     impl_->state->blocking.join();

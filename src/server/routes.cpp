@@ -481,6 +481,7 @@ void add_routes(State& st) {
 
 void build_routes(State& st) {
     add_routes(st);
+    add_agent_state_routes(st);  // before the wallboard, which reads the states
     add_supervisor_routes(st);
     add_dial_routes(st);
     add_admin_routes(st);

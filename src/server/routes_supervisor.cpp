@@ -15,6 +15,7 @@
 #include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
 #include "route_answers.hpp"
+#include "agent_desk.hpp"
 #include "server_state.hpp"
 #include "wallboard.hpp"
 
@@ -206,8 +207,10 @@ void add_supervisor_routes(State& st) {
                     figures["day_start"] = format_iso(from);
                     reply(ex, http::status::ok,
                           {{"calls", board_json(*live)},
-                           {"agents", wallboard_agents(st.storage.list_users(), *live,
-                                                       [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; })},
+                           {"agents", wallboard_agents(
+                                          st.storage.list_users(), *live,
+                                          [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; },
+                                          [&](const AgentId& u) { return st.agent_desk->status(u); })},
                            {"figures", std::move(figures)},
                            {"server_time", format_iso(now_ms())}});
                 });

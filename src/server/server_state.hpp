@@ -108,6 +108,7 @@ public:
 };
 
 class Wallboard;
+class AgentDesk;
 struct State;
 
 /// What a recheck of a directory user's session decided.
@@ -217,6 +218,10 @@ struct State {
     std::atomic<bool> stopping{false};
     /// The supervisors' live wallboard (wallboard.hpp); set by add_supervisor_routes.
     std::shared_ptr<Wallboard> wallboard;
+    /// The agents' states (agent_desk.hpp); set by add_agent_state_routes.
+    std::shared_ptr<AgentDesk> agent_desk;
+    /// Agent states on the PBX (queue pause); null: applied nowhere.
+    std::atomic<QueuePauser*> queue_pauser{nullptr};
     /// Click-to-dial (routes_dial.cpp); null: no PBX can dial.
     std::atomic<Dialer*> dialer{nullptr};
     /// PBX connections for the admin routes and webhooks; set before start.
@@ -280,6 +285,8 @@ std::optional<Reply> refuse_foreign_origin(const State& st, const Request& req);
 void build_routes(State& st);
 /// POST /api/calls/dial (routes_dial.cpp).
 void add_dial_routes(State& st);
+/// GET and PUT /api/agent/state (routes_agent_state.cpp).
+void add_agent_state_routes(State& st);
 
 /// Supervisor endpoints (routes_supervisor.cpp), called from build_routes.
 void add_supervisor_routes(State& st);

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "agent_desk.hpp"
 #include "server_state.hpp"
 
 namespace ringside::server::detail {
@@ -20,7 +21,8 @@ nlohmann::json board_json(const CallService::BoardList& live_calls) {
 }
 
 std::vector<BoardAgent> board_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
-                                     const std::function<bool(const AgentId&)>& online) {
+                                     const std::function<bool(const AgentId&)>& online,
+                                     const AgentStateOf& agent_state) {
     // One pass over the calls, then O(1) per user: not users x calls.
     std::unordered_set<std::string> talking_agents, talking_exts, ringing_exts;
     for (const auto& entry : live_calls) {
@@ -46,6 +48,7 @@ std::vector<BoardAgent> board_agents(const std::vector<User>& users, const CallS
         const bool ringing = a.extension && ringing_exts.contains(*a.extension);
         // The phone's state wins: an agent whose browser is closed can still take calls.
         a.state = on_call ? "on_call" : ringing ? "ringing" : a.online ? "available" : "offline";
+        if (agent_state) a.agent_state = agent_state(u.username);
         out.push_back(std::move(a));
     }
     return out;
@@ -57,13 +60,17 @@ nlohmann::json board_agent_json(const BoardAgent& a) {
             {"extension", a.extension ? json(*a.extension) : json(nullptr)},
             {"role", to_string(a.role)},
             {"online", a.online},
-            {"state", a.state}};
+            {"state", a.state},
+            {"agent_state", to_string(a.agent_state.state)},
+            {"reason", a.agent_state.reason.empty() ? json(nullptr) : json(a.agent_state.reason)},
+            {"state_since", format_iso(a.agent_state.since)},
+            {"wrap_up_until", a.agent_state.wrap_up_until ? json(format_iso(*a.agent_state.wrap_up_until)) : json(nullptr)}};
 }
 
 nlohmann::json wallboard_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
-                                const std::function<bool(const AgentId&)>& online) {
+                                const std::function<bool(const AgentId&)>& online, const AgentStateOf& agent_state) {
     json out = json::array();
-    for (const auto& a : board_agents(users, live_calls, online)) out.push_back(board_agent_json(a));
+    for (const auto& a : board_agents(users, live_calls, online, agent_state)) out.push_back(board_agent_json(a));
     return out;
 }
 
@@ -174,8 +181,9 @@ void Wallboard::tick() {
             const auto live = st.calls.published_live_calls().calls;
             const auto [from, to] = local_day(now_ms());
             const auto audience = st.hub.audience_size(PopSink::Audience::supervisors);
-            auto agents = board_agents(st.storage.list_users(), *live,
-                                       [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; });
+            auto agents = board_agents(
+                st.storage.list_users(), *live, [&](const AgentId& u) { return st.hub.subscriber_count(u) > 0; },
+                [&](const AgentId& u) { return st.agent_desk->status(u); });
             auto figures = figures_json(self->day_figures(from, to, *live), self->service_level_seconds_);
             figures["day_start"] = format_iso(from);
             self->publish(std::move(agents), std::move(figures), audience);

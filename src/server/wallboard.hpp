@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ringside/core/agent_state.hpp"
 #include "ringside/core/call_service.hpp"
 #include "ringside/core/model.hpp"
 #include "ringside/storage/store.hpp"
@@ -41,20 +42,27 @@ struct BoardAgent {
     /// "on_call" (answered a live call), "ringing" (their phone rings now),
     /// "available" (signed in) or "offline".
     std::string_view state = "offline";
+    /// What the agent chose (or wrap-up after a call): the agent state of
+    /// GET /api/agent/state; ready since the start for one never changed.
+    AgentStatus agent_state;
     bool operator==(const BoardAgent&) const = default;
 };
+/// An agent's state by username (AgentDesk::status); empty: every agent ready since the epoch.
+using AgentStateOf = std::function<AgentStatus(const AgentId&)>;
 
 /// The wallboard's agents: every enabled agent and every user with an
 /// extension, in the users' order. The phone's state wins over presence.
 /// Pure: live_calls is the engine's published board
 /// (CallService::published_live_calls()).
 std::vector<BoardAgent> board_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
-                                     const std::function<bool(const AgentId&)>& online);
-/// {"username","name","extension","role","online","state"}
+                                     const std::function<bool(const AgentId&)>& online,
+                                     const AgentStateOf& agent_state = {});
+/// {"username","name","extension","role","online","state","agent_state","reason","state_since","wrap_up_until"}
 nlohmann::json board_agent_json(const BoardAgent& a);
 /// board_agents() as the JSON array `board.agents` and GET /api/wallboard carry.
 nlohmann::json wallboard_agents(const std::vector<User>& users, const CallService::BoardList& live_calls,
-                                const std::function<bool(const AgentId&)>& online);
+                                const std::function<bool(const AgentId&)>& online,
+                                const AgentStateOf& agent_state = {});
 
 /// What `board.agent_changes` carries between two lists of board_agents():
 /// the agents new or changed since `before` (in `now`'s order) and the

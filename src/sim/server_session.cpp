@@ -177,6 +177,28 @@ ServerSession::Reply ServerSession::handle(const ami::Message& a, const ChannelT
         r.bytes = response(a, "Success", "Originate successfully queued");
         return r;
     }
+    if (ami::iequals(action, "QueuePause")) {
+        // manager_queue_member_pause: Interface and Paused are required; every
+        // device counts as a member of the simulated queues.
+        const auto iface = a.get("Interface");
+        const auto paused = a.get("Paused");
+        if (iface.empty()) {
+            r.bytes = response(a, "Error", "Need 'Interface' parameter.");
+            return r;
+        }
+        if (paused.empty()) {
+            r.bytes = response(a, "Error", "Need 'Paused' parameter.");
+            return r;
+        }
+        if (iface.find('/') == std::string_view::npos) {
+            r.bytes = response(a, "Error", "Interface not found");
+            return r;
+        }
+        const bool on = ami::iequals(paused, "true") || ami::iequals(paused, "yes") || paused == "1";
+        r.queue_pause = Reply::QueuePause{std::string(iface), on, std::string(a.get("Reason"))};
+        r.bytes = response(a, "Success", on ? "Interface paused successfully" : "Interface unpaused successfully");
+        return r;
+    }
     r.bytes = response(a, "Error",
                        "Invalid/unknown command: " + std::string(action) +
                            ". Use Action: ListCommands to show available commands.");

@@ -16,6 +16,7 @@
 #include <optional>
 #include <queue>
 #include <random>
+#include <unordered_map>
 
 #include "ringside/ami/reader.hpp"
 
@@ -115,6 +116,10 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
     std::atomic<std::uint16_t> bound_port{0};
     std::atomic<std::uint64_t> n_clients{0}, n_calls{0}, n_events{0}, n_dropped{0}, n_live{0};
     std::atomic<std::uint64_t> n_originates{0};
+    std::atomic<std::uint64_t> n_queue_pauses{0};
+    // QueuePause: each device's last paused state (strand writes, any thread reads).
+    mutable std::mutex paused_mutex;
+    std::unordered_map<std::string, bool> paused;
 
     // ---- listener ----
     void start() {
@@ -196,6 +201,11 @@ struct SimulatedAsterisk::Impl : std::enable_shared_from_this<SimulatedAsterisk:
             }
             deliver_reply(c, reply);
             if (reply.originate) place_originate(std::move(*reply.originate));
+            if (reply.queue_pause) {
+                std::lock_guard lk(paused_mutex);
+                paused[reply.queue_pause->interface] = reply.queue_pause->paused;
+                ++n_queue_pauses;
+            }
         }
     }
 
@@ -476,7 +486,16 @@ SimCounters SimulatedAsterisk::counters() const noexcept {
     c.clients_dropped_slow = impl_->n_dropped;
     c.live_channels = impl_->n_live;
     c.originates = impl_->n_originates;
+    c.queue_pauses = impl_->n_queue_pauses;
+    std::lock_guard lk(impl_->paused_mutex);
+    for (const auto& [iface, on] : impl_->paused) c.interfaces_paused += on ? 1 : 0;
     return c;
+}
+
+bool SimulatedAsterisk::interface_paused(const std::string& interface) const {
+    std::lock_guard lk(impl_->paused_mutex);
+    auto it = impl_->paused.find(interface);
+    return it != impl_->paused.end() && it->second;
 }
 
 }  // namespace ringside::sim

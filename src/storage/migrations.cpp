@@ -420,6 +420,26 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 WHEN old.at >= coalesce((SELECT value FROM store_meta WHERE key = 'audit_retention_before'), -9223372036854775808)
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )sql"},
+    Migration{11, "agent states", R"sql(
+-- Every change of an agent's state (ready, not_ready with a reason,
+-- wrap_up), appended as it happens: the latest row per agent is their state
+-- at start, and consecutive rows give the time spent in each state. `at` is
+-- when the state began (ms since the epoch), `wrap_up_until` when a wrap-up
+-- turns back to ready, `by` the username who chose it or "system".
+CREATE TABLE agent_state_changes (
+    id INTEGER PRIMARY KEY,
+    agent TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('ready', 'not_ready', 'wrap_up')),
+    reason TEXT NOT NULL DEFAULT '',
+    at INTEGER NOT NULL,
+    wrap_up_until INTEGER,
+    by TEXT NOT NULL
+);
+CREATE INDEX agent_state_changes_agent ON agent_state_changes (agent, id);
+CREATE INDEX agent_state_changes_at ON agent_state_changes (at);
+CREATE TRIGGER agent_state_changes_no_update BEFORE UPDATE ON agent_state_changes
+BEGIN SELECT RAISE(ABORT, 'agent_state_changes is append-only'); END;
+)sql"},
 };
 
 int read_int_pragma(SQLite::Database& db, const char* pragma) {

@@ -10,6 +10,7 @@
 //   and answers each with "call LINKEDID" (Ringside's call id is "<pbx id>-LINKEDID").
 //   CALLER is the raw caller id as the trunk presents it; "%20" stands for a space.
 //     originates             answers "originates N": Originate actions accepted so far
+//     queue_pauses           answers "queue_pauses N P": QueuePause actions accepted so far, members paused now
 //   (each runs as Asterisk would: the agent's phone rings 1.5 s, the far end 2 s, they talk 2 s).
 #include <chrono>
 #include <iostream>
@@ -85,6 +86,11 @@ int run_pbx(const std::string& secret) {
         in >> cmd;
         if (cmd == "originates") {
             std::cout << "originates " << pbx.counters().originates << std::endl;
+            continue;
+        }
+        if (cmd == "queue_pauses") {
+            const auto c = pbx.counters();
+            std::cout << "queue_pauses " << c.queue_pauses << " " << c.interfaces_paused << std::endl;
             continue;
         }
         in >> caller >> exts >> outcome >> ring_ms >> talk_ms;

@@ -44,7 +44,8 @@ async function until(what, fn, timeoutMs = 15000) {
 }
 
 /// One Ringside site: seeded database, simulated PBX, ringside serve, Chromium.
-/// opts.server: more lines for the config's [server] table.
+/// opts.server: more lines for the config's [server] table; opts.extra: more
+/// lines at the end of the config (tables of their own).
 export class Site {
   constructor(opts) { this.opts = opts; this.log = []; }
 
@@ -76,7 +77,7 @@ export class Site {
       "[server]", `listen = "127.0.0.1:${this.port}"`, `web_root = "${WEB_ROOT}"`, ...tls, ...(o.server || []),
       "[database]", `path = "${this.db}"`, "[phone]", 'default_region = "IR"',
       "[[pbx]]", 'id = "main"', 'type = "asterisk-ami"', 'host = "127.0.0.1"', `port = ${this.pbxPort}`,
-      'username = "ringside"', 'secret = "s3cret"', ""].join("\n"));
+      'username = "ringside"', 'secret = "s3cret"', ...(o.extra || []), ""].join("\n"));
     await this.startRingside();
     this.browser = await chromium.launchPersistentContext(path.join(this.dir, "chromium-profile"), {
       executablePath: "/usr/bin/chromium",
@@ -143,6 +144,16 @@ export class Site {
     const line = await reply;
     if (!line.startsWith("originates ")) throw new Error("browser_pbx: " + line);
     return Number(line.slice(11));
+  }
+
+  /// QueuePause actions the simulated Asterisk has accepted, and the members paused now.
+  async queuePauses() {
+    const reply = new Promise((r) => this.waiters.push(r));
+    this.pbxProc.stdin.write("queue_pauses\n");
+    const line = await reply;
+    if (!line.startsWith("queue_pauses ")) throw new Error("browser_pbx: " + line);
+    const [count, paused] = line.slice(13).split(" ").map(Number);
+    return { count, paused };
   }
 
   async page() {

@@ -128,7 +128,8 @@ TEST_CASE("a browser that reconnects resumes exactly the pops it missed") {
     while (auto m = again.next(1500ms)) {
         CHECK((*m)["seq"].get<std::int64_t>() == prev + 1);
         prev = (*m)["seq"];
-        types.push_back((*m)["type"]);
+        // Her agent state (wrap-up after each answered call) is in the same numbered stream.
+        if ((*m)["type"] != "agent.state") types.push_back((*m)["type"]);
     }
     CHECK(types == std::vector<std::string>{"call.ringing", "call.answered", "call.ended"});
 }

@@ -360,3 +360,35 @@ TEST_CASE("[auth.ldap] mistakes name the key and the line") {
     CHECK(has_error(ca, "auth.ldap.ca_file", 3));
     CHECK(has_error(parse_config("[auth]\nsaml = 1\n", "f.toml"), "auth.saml", 2));
 }
+
+TEST_CASE("[agent_states] sets the not-ready reasons and the wrap-up, per queue too") {
+    auto r = parse_config("[agent_states]\nreasons = [\"break\", \"coaching\"]\nwrap_up_seconds = 30\n"
+                          "[agent_states.queue_wrap_up_seconds]\nsales = 60\nsupport = 0\n",
+                          "ringside.toml");
+    REQUIRE(r.errors.empty());
+    REQUIRE(r.config);
+    const auto& a = r.config->agent_states;
+    CHECK(a.reasons == std::vector<std::string>{"break", "coaching"});
+    CHECK(a.wrap_up == std::chrono::seconds(30));
+    CHECK(a.wrap_up_for(std::string("sales")) == std::chrono::seconds(60));
+    CHECK(a.wrap_up_for(std::string("support")) == std::chrono::seconds(0));
+    CHECK(a.wrap_up_for(std::nullopt) == std::chrono::seconds(30));
+
+    auto defaults = parse_config("", "ringside.toml");
+    REQUIRE(defaults.config);
+    CHECK(defaults.config->agent_states.reasons == std::vector<std::string>{"break", "lunch", "training", "meeting"});
+    CHECK(defaults.config->agent_states.wrap_up == std::chrono::seconds(15));
+}
+
+TEST_CASE("[agent_states] errors name the key and its line") {
+    auto r = parse_config("[agent_states]\nreasons = [\"break\", \"Lunch\"]\nwrap_up_seconds = 7200\nmood = 1\n"
+                          "[agent_states.queue_wrap_up_seconds]\nsales = \"long\"\n",
+                          "ringside.toml");
+    CHECK(has_error(r, "agent_states.reasons[1]", 2));
+    CHECK(has_error(r, "agent_states.wrap_up_seconds", 3));
+    CHECK(has_error(r, "agent_states.mood", 4));
+    CHECK(has_error(r, "agent_states.queue_wrap_up_seconds.sales", 6));
+    CHECK(!r.config);
+    CHECK(has_error(parse_config("[agent_states]\nreasons = []\n", "ringside.toml"), "agent_states.reasons", 2));
+    CHECK(has_error(parse_config("[agent_states]\nreasons = [\"a\", \"a\"]\n", "ringside.toml"), "agent_states.reasons[1]", 2));
+}

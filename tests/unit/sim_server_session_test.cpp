@@ -2,6 +2,7 @@
 // manager.c writes them. No sockets.
 #include <doctest/doctest.h>
 
+#include "ringside/ami/client.hpp"
 #include "ringside/sim/call_script.hpp"
 #include "ringside/sim/server_session.hpp"
 
@@ -139,4 +140,48 @@ TEST_CASE("CoreShowChannels is a list: ack, one event per channel, then the coun
     CHECK(r.bytes.find("Duration: 00:00:03\r\n") != std::string::npos);
     CHECK(r.bytes.find("Application: Dial\r\nApplicationData: SIP/1001,30,tT\r\n") != std::string::npos);
     CHECK(r.bytes.ends_with("EventList: Complete\r\nListItems: 2\r\n\r\n"));
+}
+
+TEST_CASE("QueuePause: the action Ringside builds is answered as app_queue answers it, and refusals name the field") {
+    auto s = fresh();
+    ChannelTable t;
+    REQUIRE(s.handle(action({{"Action", "Login"}, {"Username", "ringside"}, {"Secret", "s3cret"}}), t, t0).logged_in);
+
+    ami::QueuePauseRequest q;
+    q.interface = "PJSIP/1001";
+    q.paused = true;
+    q.reason = "lunch";
+    auto built = ami::queue_pause_action(q);
+    REQUIRE(built);
+    CHECK(built->serialize() == "Action: QueuePause\r\nInterface: PJSIP/1001\r\nPaused: true\r\nReason: lunch\r\n\r\n");
+    built->fields.push_back({"ActionID", "7"});
+    auto r = s.handle(*built, t, t0);
+    CHECK(r.bytes == "Response: Success\r\nActionID: 7\r\nMessage: Interface paused successfully\r\n\r\n");
+    REQUIRE(r.queue_pause);
+    CHECK(r.queue_pause->interface == "PJSIP/1001");
+    CHECK(r.queue_pause->paused);
+    CHECK(r.queue_pause->reason == "lunch");
+
+    q.paused = false;
+    q.reason.clear();
+    built = ami::queue_pause_action(q);
+    REQUIRE(built);
+    CHECK(built->serialize() == "Action: QueuePause\r\nInterface: PJSIP/1001\r\nPaused: false\r\n\r\n");
+    r = s.handle(*built, t, t0);
+    CHECK(r.bytes == "Response: Success\r\nMessage: Interface unpaused successfully\r\n\r\n");
+    REQUIRE(r.queue_pause);
+    CHECK_FALSE(r.queue_pause->paused);
+
+    r = s.handle(action({{"Action", "QueuePause"}, {"Paused", "true"}}), t, t0);
+    CHECK(r.bytes == "Response: Error\r\nMessage: Need 'Interface' parameter.\r\n\r\n");
+    CHECK_FALSE(r.queue_pause);
+    r = s.handle(action({{"Action", "QueuePause"}, {"Interface", "PJSIP/1001"}}), t, t0);
+    CHECK(r.bytes == "Response: Error\r\nMessage: Need 'Paused' parameter.\r\n\r\n");
+
+    // A value that would inject another action is never built.
+    q.reason = "lunch\r\nAction: Logoff";
+    CHECK_FALSE(ami::queue_pause_action(q));
+    q.reason.clear();
+    q.interface.clear();
+    CHECK_FALSE(ami::queue_pause_action(q));
 }

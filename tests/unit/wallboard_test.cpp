@@ -122,3 +122,29 @@ TEST_CASE("today's figures from a settled part and the calls since are the figur
     CHECK(none.service_level == 1.0);
     CHECK(none.average_wait_seconds == 0.0);
 }
+
+TEST_CASE("the board lists each agent's chosen state with its reason and since when, and a change is an agent change") {
+    const std::vector<User> users{user("alice", Role::agent, "1001"), user("bob", Role::agent, "1002")};
+    const CallService::BoardList idle;
+    auto nobody = [](const AgentId&) { return false; };
+    const Timestamp t{std::chrono::milliseconds{1'796'000'000'000}};
+    AgentStatus lunch{WorkState::not_ready, "lunch", t, std::nullopt};
+    AgentStatus ready{WorkState::ready, "", t, std::nullopt};
+    auto states = [&](const AgentId& u) { return u.value() == "alice" ? lunch : ready; };
+    const auto agents = wallboard_agents(users, idle, nobody, states);
+    REQUIRE(agents.size() == 2);
+    CHECK(agents[0]["agent_state"] == "not_ready");
+    CHECK(agents[0]["reason"] == "lunch");
+    CHECK(agents[0]["state_since"] == format_iso(t));
+    CHECK(agents[0]["wrap_up_until"].is_null());
+    CHECK(agents[1]["agent_state"] == "ready");
+    CHECK(agents[1]["reason"].is_null());
+
+    const auto before = board_agents(users, idle, nobody, states);
+    lunch = AgentStatus{WorkState::wrap_up, "", t, t + std::chrono::seconds(15)};
+    const auto after = board_agents(users, idle, nobody, states);
+    auto c = agent_changes(before, after);
+    REQUIRE(c.changed.size() == 1);
+    CHECK(c.changed[0]->username == "alice");
+    CHECK(board_agent_json(*c.changed[0])["wrap_up_until"] == format_iso(t + std::chrono::seconds(15)));
+}

@@ -199,6 +199,15 @@ std::optional<Message> originate_action(const OriginateRequest& r) {
     return m;
 }
 
+std::optional<Message> queue_pause_action(const QueuePauseRequest& r) {
+    auto clean = [](const std::string& v) { return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos; };
+    if (r.interface.empty() || !clean(r.interface) || !clean(r.reason) || !clean(r.queue)) return std::nullopt;
+    Message m = make({{"Action", "QueuePause"}, {"Interface", r.interface}, {"Paused", r.paused ? "true" : "false"}});
+    if (!r.queue.empty()) m.fields.push_back({"Queue", r.queue});
+    if (!r.reason.empty()) m.fields.push_back({"Reason", r.reason});
+    return m;
+}
+
 namespace {
 /// OriginateResponse `Reason` is the last control frame the channel saw.
 std::string originate_reason(std::string_view code) {

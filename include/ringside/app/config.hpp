@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ringside/core/agent_state.hpp"
 #include "ringside/core/privacy.hpp"
 #include "ringside/directory/ldap_directory.hpp"
 
@@ -90,6 +91,11 @@ struct Config {
     /// [customers] tiers: the tiers a customer may have, best first; 1-20 of [a-z0-9-]+.
     std::vector<std::string> customer_tiers{"gold", "silver", "bronze"};
     std::vector<PbxConfig> pbx;
+    /// [agent_states]: `reasons` (1-20 distinct names of [a-z0-9_-], the
+    /// not-ready reasons agents pick from), `wrap_up_seconds` (0-3600, 0: no
+    /// wrap-up after calls) and [agent_states.queue_wrap_up_seconds] (queue
+    /// name = seconds, the same range: that queue's calls' own wrap-up).
+    AgentStateRules agent_states;
     /// [retention]: whole months each kind of data is kept (1..1200); a key
     /// left out keeps that data for ever, so no table keeps everything.
     RetentionRules retention;

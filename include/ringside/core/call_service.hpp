@@ -44,6 +44,7 @@
 #include "ringside/core/errors.hpp"
 #include "ringside/core/model.hpp"
 #include "ringside/core/phone.hpp"
+#include "ringside/core/ports/agent_activity.hpp"
 #include "ringside/core/ports/audit_log.hpp"
 #include "ringside/core/ports/call_log.hpp"
 #include "ringside/core/ports/customer_contexts.hpp"
@@ -116,6 +117,11 @@ public:
     Result<CallRecord> set_disposition(const User& by, const CallId& id, const std::string& disposition,
                                        const std::string& notes,
                                        const std::optional<std::string>& previous = std::nullopt);
+
+    /// The end of each answered call an agent took goes to `activity` too
+    /// (their wrap-up); null: nobody listens. Call before the first event;
+    /// `activity` outlives this and is called on the engine's thread.
+    void set_agent_activity(AgentActivity* activity);
 
     /// Counters and the number of calls in progress. Thread-safe (atomics):
     /// /metrics reads them from any thread without queueing on the engine.

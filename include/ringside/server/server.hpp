@@ -20,8 +20,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "ringside/core/agent_state.hpp"
 #include "ringside/core/call_service.hpp"
 #include "ringside/core/dialer.hpp"
+#include "ringside/core/queue_pause.hpp"
 #include "ringside/core/directory.hpp"
 #include "ringside/core/phone.hpp"
 #include "ringside/server/pbx_control.hpp"
@@ -104,6 +106,8 @@ struct ServerOptions {
     /// one per flush): a call that changed several times in one
     /// window goes out once, with its latest state.
     std::chrono::milliseconds board_flush = std::chrono::milliseconds(250);
+    /// `[agent_states]`: the not-ready reasons and the wrap-up after calls.
+    AgentStateRules agent_states;
     /// Chart.js served at /vendor/chart.js (Debian's libjs-chart.js); empty or missing: 404.
     std::filesystem::path chart_js = "/usr/share/javascript/chart.js/chart.min.js";
     /// [customers] tiers: the tiers a customer may be given.
@@ -160,6 +164,15 @@ public:
     /// POST /api/calls/dial goes through `dialer` (which must outlive the
     /// Server); without one the route answers 503. Call before start().
     void set_dialer(Dialer* dialer);
+    /// Agent states are applied on the PBX through `pauser` (which must
+    /// outlive the Server); without one they are applied nowhere.
+    void set_queue_pauser(QueuePauser* pauser);
+    /// An agent's state now (ready since the start for one never changed).
+    /// Any thread; never waits for the engine.
+    AgentStatus agent_state(const AgentId& agent) const;
+    /// Applies every agent's known state on this PBX again (its link has
+    /// just logged in: a restarted PBX has forgotten them). Any thread.
+    void reapply_agent_states(const PbxId& pbx);
 
 private:
     struct Impl;

@@ -1,7 +1,7 @@
 #pragma once
 // The server side of one AMI connection as Asterisk 13+ (manager.c) answers
 // it: Login (plain and MD5 via Challenge), Ping, Events, CoreShowChannels,
-// Logoff; unknown actions and actions before login are refused with
+// Logoff, QueuePause (any Interface is a member of every queue); unknown actions and actions before login are refused with
 // Asterisk's messages; ActionID is echoed whenever the action had one.
 // Sans-I/O: actions in, reply bytes and what to do next out.
 #include <chrono>
@@ -38,6 +38,13 @@ public:
         /// An accepted Originate: the call to run (its ids, clock and the
         /// phone's behaviour are the server's to fill in).
         std::optional<OriginatePlan> originate;
+        /// An accepted QueuePause: the member's device and whether it is paused now.
+        struct QueuePause {
+            std::string interface;
+            bool paused = false;
+            std::string reason;
+        };
+        std::optional<QueuePause> queue_pause;
     };
 
     /// `close_on_auth_failure`: Asterisk's action_login returns -1 on bad

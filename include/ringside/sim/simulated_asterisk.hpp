@@ -73,6 +73,8 @@ struct SimCounters {
     std::uint64_t clients_dropped_slow = 0;  // disconnected for not reading
     std::uint64_t live_channels = 0;         // what CoreShowChannels would list now
     std::uint64_t originates = 0;            // Originate actions accepted (each also counts in calls_placed)
+    std::uint64_t queue_pauses = 0;          // QueuePause actions accepted (pause and unpause alike)
+    std::uint64_t interfaces_paused = 0;     // queue members paused now, after the last QueuePause of each
 };
 
 class SimulatedAsterisk {
@@ -108,6 +110,9 @@ public:
     void drop_clients(std::chrono::milliseconds refuse_for = {});
 
     SimCounters counters() const noexcept;
+    /// Whether the last QueuePause for this device ("PJSIP/1001") paused it;
+    /// false for one never paused. Thread-safe.
+    bool interface_paused(const std::string& interface) const;
 
     struct Impl;
 

@@ -130,6 +130,13 @@ public:
     std::vector<std::pair<User, std::string>> directory_users_signed_in(Timestamp now) override;
     void end_sessions(const AgentId& username) override;
 
+    // agent states (sqlite/agent_states.cpp)
+    void append_agent_state(const AgentStateChange& change) override;
+    std::vector<AgentStateChange> latest_agent_states() override;
+    std::vector<AgentStateChange> agent_states_before(Timestamp at) override;
+    std::vector<AgentStateChange> agent_state_changes(const std::optional<AgentId>& agent, Timestamp from,
+                                                      Timestamp to, std::size_t limit) override;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -23,6 +23,7 @@
 
 #include "ringside/core/customer_import.hpp"
 #include "ringside/core/model.hpp"
+#include "ringside/core/ports/agent_state_log.hpp"
 #include "ringside/core/ports/audit_log.hpp"
 #include "ringside/core/ports/call_log.hpp"
 #include "ringside/core/ports/call_reports.hpp"
@@ -73,7 +74,8 @@ class Storage : public CallLog,
                 public Customers,
                 public CallReports,
                 public PbxSettings,
-                public Maintenance {
+                public Maintenance,
+                public AgentStateLog {
 public:
     virtual ~Storage() = default;
 

@@ -152,6 +152,14 @@ public:
     DispositionWrite set_disposition_if(const CallId& id, const std::string& d, const std::string& n,
                                         const std::string& previous) override;
 
+    // Agent states are not queued here: the server appends them off the engine's strand itself.
+    void append_agent_state(const AgentStateChange& c) override { inner_.append_agent_state(c); }
+    std::vector<AgentStateChange> latest_agent_states() override { return inner_.latest_agent_states(); }
+    std::vector<AgentStateChange> agent_states_before(Timestamp at) override { return inner_.agent_states_before(at); }
+    std::vector<AgentStateChange> agent_state_changes(const std::optional<AgentId>& agent, Timestamp from,
+                                                      Timestamp to, std::size_t limit) override {
+        return inner_.agent_state_changes(agent, from, to, limit);
+    }
     void audit(const std::string& a, const std::string& act, const std::string& d, Timestamp at) override {
         inner_.audit(a, act, d, at);
     }

@@ -53,6 +53,20 @@ struct OriginateRequest {
 /// CR, LF or NUL that would let it inject AMI lines.
 std::optional<Message> originate_action(const OriginateRequest& r);
 
+/// An agent's state on the PBX as app_queue takes it: QueuePause pauses (or
+/// unpauses) the member `interface` in every queue it is in (or only in
+/// `queue`), with a reason shown in `queue show` and the queue log.
+struct QueuePauseRequest {
+    std::string interface;  // the member's device: "PJSIP/1001", "SIP/1001"
+    bool paused = false;
+    std::string reason;     // "lunch", "wrap_up"; may be empty
+    std::string queue;      // "" : every queue the interface is a member of
+};
+
+/// The QueuePause action for `r` (no ActionID). nullopt when the interface
+/// is empty or any value holds a CR, LF or NUL.
+std::optional<Message> queue_pause_action(const QueuePauseRequest& r);
+
 namespace client_action {
 /// Send these bytes, in order with the other writes.
 struct Write { std::string bytes; };
