@@ -5,7 +5,8 @@
 // where PostgreSQL is not installed.
 //
 // Covered: every port of Storage (CallLog, CustomerContexts, AuditLog,
-// UserDirectory, Customers, CallReports, PbxSettings, Maintenance), users,
+// UserDirectory, Customers, CallReports, PbxSettings, Maintenance,
+// AgentStateLog), users,
 // sessions and directory users, with the races several nodes (or
 // processes) on one database must decide in the store. A
 // case here states behaviour both stores must have; a backend-only case
@@ -1293,6 +1294,47 @@ TEST_CASE("a recount gives every computed score its history's value, and the his
     CHECK(*cs.find_customer(ids[4])->value_score >= *cs.find_customer(ids[0])->value_score);
 }
 
+TEST_CASE("agents' state changes are appended; the latest per agent, the state at a moment and a range read back") {
+    Backend b;
+    AgentStateLog& log = *b.store;
+    const auto t0 = at(0);
+    AgentStateChange c;
+    c.agent = AgentId{"alice"};
+    c.status.state = WorkState::not_ready;
+    c.status.reason = "lunch";
+    c.status.since = t0;
+    c.by = "alice";
+    log.append_agent_state(c);
+    c.status = AgentStatus{WorkState::wrap_up, "", t0 + std::chrono::seconds(60), t0 + std::chrono::seconds(75)};
+    c.by = "system";
+    log.append_agent_state(c);
+    c.agent = AgentId{"bob"};
+    c.status = AgentStatus{WorkState::not_ready, "break", t0 + std::chrono::seconds(10), std::nullopt};
+    c.by = "sam";
+    log.append_agent_state(c);
+
+    auto again = b.another();  // another node (or process) reads what this one wrote
+    auto latest = again->latest_agent_states();
+    REQUIRE(latest.size() == 2);
+    std::sort(latest.begin(), latest.end(), [](const auto& x, const auto& y) { return x.agent < y.agent; });
+    CHECK(latest[0].status ==
+          AgentStatus{WorkState::wrap_up, "", t0 + std::chrono::seconds(60), t0 + std::chrono::seconds(75)});
+    CHECK(latest[0].by == "system");
+    CHECK(latest[1].status.reason == "break");
+    auto alices = again->agent_state_changes(AgentId{"alice"}, t0, t0 + std::chrono::hours(1), 100);
+    REQUIRE(alices.size() == 2);
+    CHECK(alices[0].status.state == WorkState::not_ready);
+    CHECK(alices[1].status.state == WorkState::wrap_up);
+    CHECK(again->agent_state_changes(std::nullopt, t0, t0 + std::chrono::hours(1), 100).size() == 3);
+    CHECK(again->agent_state_changes(std::nullopt, t0 + std::chrono::seconds(5), t0 + std::chrono::hours(1), 100)
+              .size() == 2);
+    CHECK(again->agent_state_changes(std::nullopt, t0, t0 + std::chrono::hours(1), 1).size() == 1);
+    auto before = again->agent_states_before(t0 + std::chrono::seconds(30));
+    REQUIRE(before.size() == 2);
+    for (const auto& x : before) CHECK(x.status.state == WorkState::not_ready);
+    CHECK(again->agent_states_before(t0).empty());
+}
+
 #if RINGSIDE_CONTRACT_PG
 // PostgreSQL only: nodes that share one database each migrate it on start.
 TEST_CASE("two nodes opening a new database at once migrate it once") {
@@ -1301,7 +1343,7 @@ TEST_CASE("two nodes opening a new database at once migrate it once") {
     auto open = [&] {
         try {
             PostgresStore s(url);
-            if (s.schema_version() != 10) ++failures;
+            if (s.schema_version() != 11) ++failures;
         } catch (...) {
             ++failures;
         }

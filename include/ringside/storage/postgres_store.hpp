@@ -154,6 +154,13 @@ public:
     CallFigures call_figures(Timestamp since, Timestamp until, int service_level_seconds) override;
     CallReport call_report(const ReportQuery& q) override;
 
+    // ---- AgentStateLog (same contracts)
+    void append_agent_state(const AgentStateChange& change) override;
+    std::vector<AgentStateChange> latest_agent_states() override;
+    std::vector<AgentStateChange> agent_states_before(Timestamp at) override;
+    std::vector<AgentStateChange> agent_state_changes(const std::optional<AgentId>& agent, Timestamp from, Timestamp to,
+                                                      std::size_t limit) override;
+
     // ---- Maintenance (same contracts)
     /// Asks for the recount in the database, so the upkeep thread of any
     /// node running on it may do it (batches take turns under an advisory lock).
