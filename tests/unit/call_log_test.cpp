@@ -271,7 +271,9 @@ TEST_CASE("text search finds parts of words in any case and script through the i
         sqlite3* db = nullptr;
         REQUIRE(sqlite3_open(dir.file().string().c_str(), &db) == SQLITE_OK);
         const char* back_to_5 =
-            // Version 10's audit triggers read store_meta: back to version 1's first.
+            // Version 11's agent states, then version 10's audit triggers
+            // (they read store_meta): back to version 1's first.
+            "DROP TABLE agent_state_changes;"
             "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
             "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
             " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
