@@ -7,33 +7,16 @@
 // page boundary and the order of ties are SQLite's whatever the database's
 // locale.
 #include <algorithm>
-#include <map>
 
+#include "call_report_parts.hpp"
 #include "ringside/storage/postgres_store.hpp"
 #include "store_impl.hpp"
 
 namespace ringside {
 using namespace pg;
+using namespace call_report_parts;
 
 namespace {
-
-const char* sort_column(CallFilter::Sort s) {
-    switch (s) {
-    case CallFilter::Sort::wait_seconds: return "wait_seconds";
-    case CallFilter::Sort::talk_seconds: return "talk_seconds";
-    case CallFilter::Sort::started_at: break;
-    }
-    return "started_at";
-}
-
-std::int64_t sort_value(const CallRecord& c, CallFilter::Sort s) {
-    switch (s) {
-    case CallFilter::Sort::wait_seconds: return c.wait_seconds;
-    case CallFilter::Sort::talk_seconds: return c.talk_seconds;
-    case CallFilter::Sort::started_at: break;
-    }
-    return to_ms(c.started_at);
-}
 
 struct CallQuery {
     std::string sql;
@@ -97,16 +80,6 @@ CallPage page_of(Connection& c, const CallFilter& f, const char* what) {
         out.calls.push_back(read_call(r, i));
     }
     return out;
-}
-
-void add_to_bucket(std::map<std::int64_t, CallReport::Bucket>& by_start, std::int64_t b, const std::string& status,
-                   std::int64_t n) {
-    if (n <= 0) return;
-    auto& bk = by_start.try_emplace(b, CallReport::Bucket{b, 0, 0, 0, 0}).first->second;
-    if (status == "answered") bk.answered += n;
-    else if (status == "missed") bk.missed += n;
-    else if (status == "abandoned") bk.abandoned += n;
-    else bk.other += n;
 }
 
 }  // namespace
@@ -179,44 +152,36 @@ CallReport PostgresStore::call_report(const ReportQuery& rq) {
     // multiple of 15 minutes does not fit the slots: all raw.
     const std::int64_t since_ms = to_ms(rq.since), until_ms = to_ms(rq.until);
     constexpr std::int64_t slot_ms = 900'000, day_ms = 86'400'000;
-    const auto ceil_to = [](std::int64_t t, std::int64_t w) { return (t + w - 1) / w * w; };
-    const bool slots_fit = off % slot_ms == 0 && since_ms >= 0;
-    std::int64_t s_from = ceil_to(since_ms, slot_ms), s_to = until_ms / slot_ms * slot_ms;
-    if (!slots_fit || s_from >= s_to) s_from = s_to = until_ms;
-    auto buckets = [&](std::int64_t width, std::vector<CallReport::Bucket>& out) {
-        std::map<std::int64_t, CallReport::Bucket> by_start;
+    const auto slots = whole_units(since_ms, until_ms, slot_ms, off % slot_ms == 0);
+    auto buckets = [&](std::int64_t width) {
+        Buckets bk;
+        const auto add = [&](const Result& r) {
+            for (int i = 0; i < r.rows(); ++i) bk.add(r.i64(i, 0), r.str(i, 1), r.i64(i, 2));
+        };
         // Local boundaries: shift by the offset, floor to the width, shift back.
         const auto raw = [&](std::int64_t from, std::int64_t to) {
             if (from >= to) return;
-            auto r = c->run("call_report",
-                            "SELECT ((started_at + $3) / $4) * $4 - $3 AS b, status, count(*) FROM calls "
-                            "WHERE started_at >= $1 AND started_at < $2 GROUP BY b, status ORDER BY b",
-                            from, to, off, width);
-            for (int i = 0; i < r.rows(); ++i) add_to_bucket(by_start, r.i64(i, 0), r.str(i, 1), r.i64(i, 2));
+            add(c->run("call_report",
+                       "SELECT ((started_at + $3) / $4) * $4 - $3 AS b, status, count(*) FROM calls "
+                       "WHERE started_at >= $1 AND started_at < $2 GROUP BY b, status ORDER BY b",
+                       from, to, off, width));
         };
-        raw(since_ms, s_from);
-        if (s_from < s_to) {
-            auto r = c->run("call_report",
-                            "SELECT ((slot + $3) / $4) * $4 - $3 AS b, status, sum(calls) FROM call_slots "
-                            "WHERE slot >= $1 AND slot < $2 AND calls > 0 GROUP BY b, status ORDER BY b",
-                            s_from, s_to, off, width);
-            for (int i = 0; i < r.rows(); ++i) add_to_bucket(by_start, r.i64(i, 0), r.str(i, 1), r.i64(i, 2));
-        }
-        raw(s_to, until_ms);
-        for (auto& [b, bk] : by_start) out.push_back(bk);
+        raw(since_ms, slots.from);
+        if (slots.from < slots.to)
+            add(c->run("call_report",
+                       "SELECT ((slot + $3) / $4) * $4 - $3 AS b, status, sum(calls) FROM call_slots "
+                       "WHERE slot >= $1 AND slot < $2 AND calls > 0 GROUP BY b, status ORDER BY b",
+                       slots.from, slots.to, off, width));
+        raw(slots.to, until_ms);
+        return bk.list();
     };
-    buckets(3'600'000, rep.hourly);
-    buckets(day_ms, rep.daily);
+    rep.hourly = buckets(3'600'000);
+    rep.daily = buckets(day_ms);
     {
-        std::int64_t d_from = ceil_to(since_ms, day_ms), d_to = until_ms / day_ms * day_ms;
-        if (since_ms < 0 || d_from >= d_to) d_from = d_to = until_ms;
-        std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_agent;  // answered, talk
+        const auto days = whole_units(since_ms, until_ms, day_ms, true);
+        AgentTotals totals;
         const auto add = [&](const Result& r) {
-            for (int i = 0; i < r.rows(); ++i) {
-                auto& a = by_agent[r.str(i, 0)];
-                a.first += r.i64(i, 1);
-                a.second += r.i64(i, 2);
-            }
+            for (int i = 0; i < r.rows(); ++i) totals.add(r.str(i, 0), r.i64(i, 1), r.i64(i, 2));
         };
         const auto raw = [&](std::int64_t from, std::int64_t to) {
             if (from >= to) return;
@@ -225,27 +190,14 @@ CallReport PostgresStore::call_report(const ReportQuery& rq) {
                        "AND status = 'answered' AND agent IS NOT NULL GROUP BY agent",
                        from, to));
         };
-        raw(since_ms, d_from);
-        if (d_from < d_to)
+        raw(since_ms, days.from);
+        if (days.from < days.to)
             add(c->run("call_report",
                        "SELECT agent, sum(answered), sum(talk_seconds) FROM call_agent_days "
                        "WHERE day >= $1 AND day < $2 AND answered > 0 GROUP BY agent",
-                       d_from, d_to));
-        raw(d_to, until_ms);
-        for (const auto& [agent, v] : by_agent) {
-            if (v.first <= 0) continue;
-            CallReport::AgentRow a;
-            a.agent = agent;
-            a.answered = v.first;
-            a.talk_seconds = v.second;
-            a.average_handle_seconds = static_cast<double>(a.talk_seconds) / static_cast<double>(a.answered);
-            rep.agents.push_back(std::move(a));
-        }
-        // Most answered first, then by name (bytes), as on SQLite.
-        std::stable_sort(rep.agents.begin(), rep.agents.end(), [](const auto& x, const auto& y) {
-            return x.answered != y.answered ? x.answered > y.answered : x.agent < y.agent;
-        });
-        if (rep.agents.size() > static_cast<std::size_t>(rows)) rep.agents.resize(static_cast<std::size_t>(rows));
+                       days.from, days.to));
+        raw(days.to, until_ms);
+        rep.agents = totals.rows(static_cast<std::size_t>(rows));
     }
     {
         auto r = c->run("call_report",

@@ -3,6 +3,7 @@
 #include <array>
 #include <variant>
 
+#include "call_report_parts.hpp"
 #include "ringside/core/privacy.hpp"
 #include "ringside/core/stored_records.hpp"
 #include "rows.hpp"
@@ -20,15 +21,6 @@ bool text_drives(Connection& c, const CallFilter& f) {
     Query q(c, "SELECT count(*) FROM (SELECT 1 FROM calls_text WHERE calls_text MATCH ? LIMIT 2001)");
     q.bind(fts_phrase(*f.text));
     return q.step() && q.i64(0) <= 2000;
-}
-
-std::int64_t sort_value(const CallRecord& c, CallFilter::Sort s) {
-    switch (s) {
-    case CallFilter::Sort::wait_seconds: return c.wait_seconds;
-    case CallFilter::Sort::talk_seconds: return c.talk_seconds;
-    case CallFilter::Sort::started_at: break;
-    }
-    return to_ms(c.started_at);
 }
 
 // Values as the call tables store them (see Cell).
@@ -369,7 +361,7 @@ CallPage SqliteStore::list_call_page(const CallFilter& f) {
         while (q.step()) {
             if (out.calls.size() == page) {
                 const auto& last = out.calls.back();
-                out.next = CallFilter::Cursor{sort_value(last, f.sort), last.id.value()};
+                out.next = CallFilter::Cursor{call_report_parts::sort_value(last, f.sort), last.id.value()};
                 break;
             }
             out.calls.push_back(read_call(q));

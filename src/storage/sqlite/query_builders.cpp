@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "call_report_parts.hpp"
+
 namespace ringside::sqlite {
 
 // call_rings is scanned in primary key order (call_id, position), so the
@@ -29,15 +31,6 @@ std::string lower_ascii(std::string s) {
 }
 
 namespace {
-
-const char* sort_column(CallFilter::Sort s) {
-    switch (s) {
-    case CallFilter::Sort::wait_seconds: return "wait_seconds";
-    case CallFilter::Sort::talk_seconds: return "talk_seconds";
-    case CallFilter::Sort::started_at: break;
-    }
-    return "started_at";
-}
 
 // Upper bound of a prefix range: 0xFF never occurs in UTF-8, so every text
 // starting with the prefix sorts below prefix + "\xFF" (BINARY collation).
@@ -90,7 +83,7 @@ BuiltSql build_call_query(const CallFilter& f, const CallQueryShape& shape) {
         cq.sql += " AND calls.rowid IN (SELECT rowid FROM calls_text WHERE calls_text MATCH ?11)";
     else if (f.text)
         cq.sql += " AND (instr(lower(notes), ?11) > 0 OR instr(lower(disposition), ?11) > 0)";
-    const std::string col = sort_column(f.sort);
+    const std::string col = call_report_parts::sort_column(f.sort);
     const char* dir = f.ascending ? " ASC" : " DESC";
     // The plain bound first lets the planner seek the sort index; the
     // row value then excludes the boundary's earlier ties exactly.

@@ -1,12 +1,12 @@
 // SqliteStore: the wallboard's figures and the supervisors' reports, from
 // the calls and their rollups (call_slots, call_agent_days).
-#include <map>
-
+#include "call_report_parts.hpp"
 #include "rows.hpp"
 #include "store_impl.hpp"
 
 namespace ringside {
 using namespace sqlite;
+using namespace call_report_parts;
 
 CallFigures SqliteStore::call_figures(Timestamp since, Timestamp until, int service_level_seconds) {
     return impl_->read("call_figures", [&](Connection& c) {
@@ -49,20 +49,9 @@ CallReport SqliteStore::call_report(const ReportQuery& rq) {
         // that is no multiple of 15 minutes does not fit the slots: all raw.
         const std::int64_t since_ms = to_ms(rq.since), until_ms = to_ms(rq.until);
         constexpr std::int64_t slot_ms = 900'000, day_ms = 86'400'000;
-        const auto ceil_to = [](std::int64_t t, std::int64_t w) { return (t + w - 1) / w * w; };
-        const bool slots_fit = off % slot_ms == 0 && since_ms >= 0;
-        std::int64_t s_from = ceil_to(since_ms, slot_ms), s_to = until_ms / slot_ms * slot_ms;
-        if (!slots_fit || s_from >= s_to) s_from = s_to = until_ms;
-        auto buckets = [&](std::int64_t width, std::vector<CallReport::Bucket>& out) {
-            std::map<std::int64_t, CallReport::Bucket> by_start;
-            const auto add = [&](std::int64_t b, const std::string& st, std::int64_t n) {
-                if (n <= 0) return;
-                auto& bk = by_start.try_emplace(b, CallReport::Bucket{b, 0, 0, 0, 0}).first->second;
-                if (st == "answered") bk.answered += n;
-                else if (st == "missed") bk.missed += n;
-                else if (st == "abandoned") bk.abandoned += n;
-                else bk.other += n;
-            };
+        const auto slots = whole_units(since_ms, until_ms, slot_ms, off % slot_ms == 0);
+        auto buckets = [&](std::int64_t width) {
+            Buckets bk;
             // Local boundaries: shift by the offset, floor to the width, shift back.
             const auto raw = [&](std::int64_t from, std::int64_t to) {
                 if (from >= to) return;
@@ -71,25 +60,24 @@ CallReport SqliteStore::call_report(const ReportQuery& rq) {
                         "FROM calls INDEXED BY calls_day_figures WHERE started_at >= ?1 AND started_at < ?2 "
                         "GROUP BY b, status ORDER BY b");
                 q.bind(from, to, off, width);
-                while (q.step()) add(q.i64(0), q.str(1), q.i64(2));
+                while (q.step()) bk.add(q.i64(0), q.str(1), q.i64(2));
             };
-            raw(since_ms, s_from);
-            if (s_from < s_to) {
+            raw(since_ms, slots.from);
+            if (slots.from < slots.to) {
                 Query q(c,
                         "SELECT ((slot + ?3) / ?4) * ?4 - ?3 AS b, status, sum(calls) FROM call_slots "
                         "WHERE slot >= ?1 AND slot < ?2 AND calls > 0 GROUP BY b, status ORDER BY b");
-                q.bind(s_from, s_to, off, width);
-                while (q.step()) add(q.i64(0), q.str(1), q.i64(2));
+                q.bind(slots.from, slots.to, off, width);
+                while (q.step()) bk.add(q.i64(0), q.str(1), q.i64(2));
             }
-            raw(s_to, until_ms);
-            for (auto& [b, bk] : by_start) out.push_back(bk);
+            raw(slots.to, until_ms);
+            return bk.list();
         };
-        buckets(3'600'000, rep.hourly);
-        buckets(86'400'000, rep.daily);
+        rep.hourly = buckets(3'600'000);
+        rep.daily = buckets(day_ms);
         {
-            std::int64_t d_from = ceil_to(since_ms, day_ms), d_to = until_ms / day_ms * day_ms;
-            if (since_ms < 0 || d_from >= d_to) d_from = d_to = until_ms;
-            std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_agent;  // answered, talk
+            const auto days = whole_units(since_ms, until_ms, day_ms, true);
+            AgentTotals totals;
             const auto raw = [&](std::int64_t from, std::int64_t to) {
                 if (from >= to) return;
                 Query q(c,
@@ -97,39 +85,18 @@ CallReport SqliteStore::call_report(const ReportQuery& rq) {
                         "WHERE started_at >= ?1 AND started_at < ?2 AND status = 'answered' AND agent IS NOT NULL "
                         "GROUP BY agent");
                 q.bind(from, to);
-                while (q.step()) {
-                    auto& a = by_agent[q.str(0)];
-                    a.first += q.i64(1);
-                    a.second += q.i64(2);
-                }
+                while (q.step()) totals.add(q.str(0), q.i64(1), q.i64(2));
             };
-            raw(since_ms, d_from);
-            if (d_from < d_to) {
+            raw(since_ms, days.from);
+            if (days.from < days.to) {
                 Query q(c,
                         "SELECT agent, sum(answered), sum(talk_seconds) FROM call_agent_days "
                         "WHERE day >= ?1 AND day < ?2 AND answered > 0 GROUP BY agent");
-                q.bind(d_from, d_to);
-                while (q.step()) {
-                    auto& a = by_agent[q.str(0)];
-                    a.first += q.i64(1);
-                    a.second += q.i64(2);
-                }
+                q.bind(days.from, days.to);
+                while (q.step()) totals.add(q.str(0), q.i64(1), q.i64(2));
             }
-            raw(d_to, until_ms);
-            for (const auto& [agent, v] : by_agent) {
-                if (v.first <= 0) continue;
-                CallReport::AgentRow a;
-                a.agent = agent;
-                a.answered = v.first;
-                a.talk_seconds = v.second;
-                a.average_handle_seconds = static_cast<double>(a.talk_seconds) / static_cast<double>(a.answered);
-                rep.agents.push_back(std::move(a));
-            }
-            // As the query ordered them: most answered first, then by name (bytes).
-            std::stable_sort(rep.agents.begin(), rep.agents.end(), [](const auto& x, const auto& y) {
-                return x.answered != y.answered ? x.answered > y.answered : x.agent < y.agent;
-            });
-            if (rep.agents.size() > static_cast<std::size_t>(rows)) rep.agents.resize(static_cast<std::size_t>(rows));
+            raw(days.to, until_ms);
+            rep.agents = totals.rows(static_cast<std::size_t>(rows));
         }
         {
             Query q(c,
