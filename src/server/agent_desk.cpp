@@ -84,8 +84,11 @@ void AgentDesk::apply(const AgentStateChange& c, std::optional<Extension> extens
     msg["type"] = "agent.state";
     st_.hub.broadcast(PopSink::Audience::supervisors, msg);
     st_.hub.send(c.agent, std::move(msg));
-    spdlog::info("agent state: {} is {}{} (by {})", c.agent.value(), to_string(c.status.state),
-                 c.status.reason.empty() ? std::string() : " (" + c.status.reason + ")", c.by);
+    // A person's choice is worth a line; the system's wrap-ups (two per
+    // answered call, on the engine's strand) only at debug.
+    spdlog::log(c.by == "system" ? spdlog::level::debug : spdlog::level::info, "agent state: {} is {}{} (by {})",
+                c.agent.value(), to_string(c.status.state),
+                c.status.reason.empty() ? std::string() : " (" + c.status.reason + ")", c.by);
 
     // The log, the audit trail and the PBX block: in order, off the engine.
     net::post(writes_, [self = shared_from_this(), c, extension = std::move(extension), extension_known]() mutable {
