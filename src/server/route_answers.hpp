@@ -2,12 +2,14 @@
 // The answers every route file gives (routes.cpp, routes_admin.cpp,
 // routes_customers.cpp, routes_supervisor.cpp): JSON replies, the error
 // envelope, 500 on a throw (detail logged, not sent), and the JSON-object body.
+#include <chrono>
 #include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "ringside/core/time.hpp"
 #include "ringside/server/http_util.hpp"
 #include "server_state.hpp"
 
@@ -32,6 +34,29 @@ inline void reply_invalid(const ExchangePtr& ex, std::string_view message) {
 inline void reply_internal(const ExchangePtr& ex, std::string_view where, const std::exception& e) {
     spdlog::error("http: {} failed: {}", where, e.what());
     reply_error(ex, http::status::internal_server_error, "internal", "internal server error");
+}
+
+/// A report's `since` and `until` (ISO 8601, until after since, at most 366
+/// days apart) from the query, or an answered 400 naming what is wrong.
+struct ReportRange {
+    Timestamp since{}, until{};
+};
+inline std::optional<ReportRange> report_range(const ExchangePtr& ex) {
+    const auto refuse = [&](std::string_view why) -> std::optional<ReportRange> {
+        reply_invalid(ex, why);
+        return std::nullopt;
+    };
+    const auto& p = ex->query;
+    auto since = p.find("since");
+    auto until = p.find("until");
+    if (since == p.end() || until == p.end()) return refuse("'since' and 'until' are required");
+    auto s = parse_iso(since->second);
+    if (!s) return refuse("'since' must be an ISO 8601 time");
+    auto u = parse_iso(until->second);
+    if (!u) return refuse("'until' must be an ISO 8601 time");
+    if (*u <= *s) return refuse("'until' must be after 'since'");
+    if (*u - *s > std::chrono::hours(24 * 366)) return refuse("'since' to 'until' spans more than 366 days");
+    return ReportRange{*s, *u};
 }
 
 /// Runs fn, answering 500 (detail logged, not sent) if it throws, or 503

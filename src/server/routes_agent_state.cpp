@@ -69,18 +69,11 @@ void add_agent_state_routes(State& st) {
     // capped at now. Supervisor and admin. At most 366 days.
     st.router.add(verb::get, "/api/reports/agent-states", Endpoint{Access::user, Role::supervisor, [&st](const ExchangePtr& ex) {
         const auto& p = ex->query;
-        auto since = p.find("since");
-        auto until = p.find("until");
-        if (since == p.end() || until == p.end()) return reply_invalid(ex, "'since' and 'until' are required");
-        auto s = parse_iso(since->second);
-        if (!s) return reply_invalid(ex, "'since' must be an ISO 8601 time");
-        auto u = parse_iso(until->second);
-        if (!u) return reply_invalid(ex, "'until' must be an ISO 8601 time");
-        if (*u <= *s) return reply_invalid(ex, "'until' must be after 'since'");
-        if (*u - *s > std::chrono::hours(24 * 366)) return reply_invalid(ex, "'since' to 'until' spans more than 366 days");
+        const auto range = report_range(ex);
+        if (!range) return;
         std::optional<AgentId> agent;
         if (auto it = p.find("agent"); it != p.end() && !it->second.empty()) agent = AgentId{it->second};
-        net::post(st.blocking, [&st, ex, from = *s, to = std::min(*u, now_ms()), agent] {
+        net::post(st.blocking, [&st, ex, from = range->since, to = std::min(range->until, now_ms()), agent] {
             guarded(ex, "/api/reports/agent-states", [&] {
                 auto before = st.storage.agent_states_before(from);
                 if (agent) std::erase_if(before, [&](const AgentStateChange& c) { return c.agent != *agent; });

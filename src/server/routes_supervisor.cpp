@@ -260,17 +260,10 @@ void add_supervisor_routes(State& st) {
     r.add(verb::get, "/api/reports", user(Role::supervisor, [&st](const ExchangePtr& ex) {
         ReportQuery q;
         const auto& p = ex->query;
-        auto since = p.find("since");
-        auto until = p.find("until");
-        if (since == p.end() || until == p.end()) return reply_invalid(ex, "'since' and 'until' are required");
-        auto s = parse_iso(since->second);
-        if (!s) return reply_invalid(ex, "'since' must be an ISO 8601 time");
-        auto u = parse_iso(until->second);
-        if (!u) return reply_invalid(ex, "'until' must be an ISO 8601 time");
-        if (*u <= *s) return reply_invalid(ex, "'until' must be after 'since'");
-        if (*u - *s > std::chrono::hours(24 * 366)) return reply_invalid(ex, "'since' to 'until' spans more than 366 days");
-        q.since = *s;
-        q.until = *u;
+        const auto range = report_range(ex);
+        if (!range) return;
+        q.since = range->since;
+        q.until = range->until;
         if (auto it = p.find("utc_offset"); it != p.end()) {
             auto off = parse_int(it->second, -14 * 60, 14 * 60);
             if (!off) return reply_invalid(ex, "'utc_offset' must be minutes from -840 to 840");
