@@ -37,6 +37,8 @@ public:
     ~PostgresStore() override;
 
     int schema_version() const;
+    /// Where the store connects, without the password ("user@host:port/db"), for logs.
+    std::string server() const;
 
     // ---- CallLog
     void upsert_call(const CallRecord& c) override;

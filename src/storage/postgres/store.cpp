@@ -516,6 +516,8 @@ PostgresStore::~PostgresStore() { impl_->stop_upkeep(); }
 
 int PostgresStore::schema_version() const { return impl_->version; }
 
+std::string PostgresStore::server() const { return describe_url(impl_->pool.url()); }
+
 void PostgresStore::upsert_call(const CallRecord& r) {
     auto c = impl_->pool.lease();
     Transaction tx(*c);
