@@ -82,10 +82,15 @@ std::vector<TableCopy> copy_tables(const std::filesystem::path& from, const std:
             std::find(tables.begin(), tables.end(), t) == tables.end())
             tables.push_back(t);
 
+    // The tables an earlier run copied.
+    std::set<std::string> copied;
+    {
+        auto r = c.run("migrate", "SELECT substr(key, 8) FROM store_meta WHERE key LIKE 'copied.%'");
+        for (int i = 0; i < r.rows(); ++i) copied.insert(r.str(i, 0));
+    }
     // A database this command did not fill is refused before anything is written.
     for (const auto& t : tables) {
-        const bool marked = c.run("migrate", "SELECT 1 FROM store_meta WHERE key = $1", "copied." + t).rows() > 0;
-        if (!marked && pg_count(c, t) > 0)
+        if (!copied.count(t) && pg_count(c, t) > 0)
             throw StorageError("migrate: PostgreSQL at " + c.target() + " already holds rows in " + t +
                                " that this command did not copy; migrate into a new, empty database");
     }
@@ -99,7 +104,7 @@ std::vector<TableCopy> copy_tables(const std::filesystem::path& from, const std:
             q.executeStep();
             tc.rows = q.getColumn(0).getInt64();
         }
-        if (c.run("migrate", "SELECT 1 FROM store_meta WHERE key = $1", "copied." + t).rows() > 0) {
+        if (copied.count(t)) {
             tc.earlier = true;
         } else {
             // The columns both hold; PostgreSQL fills the others by default
